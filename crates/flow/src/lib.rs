@@ -1,0 +1,1 @@
+//! Flow model, loader, validation, templates and the sans-IO executor.

@@ -1,0 +1,1 @@
+//! SQLite storage: interactions, the durable outbox, migrations.

@@ -1,0 +1,1 @@
+//! Text-to-speech engines (run as separate processes) and the prompt cache.

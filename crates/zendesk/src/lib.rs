@@ -1,0 +1,1 @@
+//! Zendesk API types, a typed client, and the Zendesk-compatible sandbox server.
