@@ -1,0 +1,236 @@
+//! The executor's interface with the world: the actions it emits and the events it consumes.
+//!
+//! The executor is sans-IO. A runtime (the SIP channel, or the `ringdesk call` simulator)
+//! drives it like this:
+//!
+//! ```text
+//! let mut ex = Executor::new(flow, start, now);
+//! loop {
+//!     while let Some(action) = ex.poll_action() { /* perform it; later feed events back */ }
+//!     if ex.is_finished() { break }
+//!     // wait until ex.poll_timeout() or until an event arrives, then
+//!     ex.handle_timeout(now) / ex.handle_event(now, event)
+//! }
+//! ```
+//!
+//! Every action that needs an answer carries an [`ActionId`]; the runtime answers with the
+//! event that names the same id. Nothing here knows about SIP, RTP or sockets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Identifies one emitted action so that its completion event can be matched to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActionId(pub u64);
+
+/// What the runtime knows about the call when it starts the flow.
+#[derive(Debug, Clone, Default)]
+pub struct CallStart {
+    /// Unique id of the call (the interaction id).
+    pub call_id: String,
+    /// Caller id as received (attacker-controlled: the flow must treat it as untrusted text).
+    pub ani: String,
+    /// Called number or user.
+    pub dnis: String,
+    /// Selected signalling headers (name, value), already size-bounded by the runtime.
+    pub headers: Vec<(String, String)>,
+    /// Wall-clock start of the call, RFC 3339 (the executor never reads the clock).
+    pub started_at: String,
+    /// Extra variables set by the runtime (e.g. `default_language`, `zendesk_url`).
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// One piece of a prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// Text to speak (already rendered from its template).
+    Tts {
+        text: String,
+        /// BCP 47 language tag, e.g. `en-US`, `pt-BR`.
+        language: String,
+        /// Engine voice name, when the flow chose one.
+        voice: Option<String>,
+    },
+    /// An audio file (path as written in the flow, resolved by the runtime).
+    Audio { file: String },
+}
+
+/// How a Queue Contact activity checks agent availability before queueing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailabilityCheck {
+    /// Queue regardless.
+    Off,
+    /// Take the `no_agents` exit when no agent serving the queue is logged in.
+    LoggedIn,
+    /// Take the `no_agents` exit when no agent serving the queue is available right now.
+    Available,
+}
+
+/// Something the runtime must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Play the segments in order. Answer with [`Event::PlayDone`] (or [`Event::PlayFailed`]).
+    /// When `interruptible`, a digit stops it: the executor then emits [`Action::StopPlay`].
+    Play {
+        id: ActionId,
+        node: String,
+        segments: Vec<Segment>,
+        interruptible: bool,
+    },
+    /// Stop the prompt or music with this id now (barge-in, or the flow moved on).
+    /// No completion event is expected after this.
+    StopPlay { id: ActionId },
+    /// Play music on hold, looping the file. `duration: None` plays until stopped.
+    /// Answer with [`Event::PlayDone`] when the duration has elapsed.
+    PlayMusic {
+        id: ActionId,
+        node: String,
+        file: String,
+        duration: Option<Duration>,
+    },
+    /// Perform an HTTP request through a named connector (base URL and credentials come
+    /// from configuration, never from the flow). Answer with [`Event::HttpDone`].
+    Http {
+        id: ActionId,
+        node: String,
+        request: HttpRequest,
+    },
+    /// Put the caller in a queue. Answer with [`Event::QueueResult`]; later the runtime
+    /// sends agent events.
+    Enqueue {
+        id: ActionId,
+        node: String,
+        queue: String,
+        /// 1 (highest) to 10 (lowest).
+        priority: u8,
+        availability: AvailabilityCheck,
+    },
+    /// Ask about a queue. Answer with [`Event::QueueInfo`].
+    QueueInfo {
+        id: ActionId,
+        node: String,
+        queue: String,
+    },
+    /// Hang up the caller.
+    Disconnect { reason: String },
+    /// Something worth showing in a transcript or log (no answer expected).
+    Log(LogEntry),
+}
+
+/// An HTTP request as the flow asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Connector name, as configured (e.g. `zendesk`).
+    pub connector: String,
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    pub method: String,
+    /// Path below the connector's base URL, already rendered (e.g. `/api/v2/search.json`).
+    pub path: String,
+    /// Query parameters, rendered, not yet URL-encoded.
+    pub query: Vec<(String, String)>,
+    /// Extra headers, rendered.
+    pub headers: Vec<(String, String)>,
+    /// Body, rendered.
+    pub body: Option<String>,
+    /// Time budget for the whole activity, retries included.
+    pub timeout: Duration,
+    /// How many times to retry a retryable failure (connect error, timeout, 5xx, 429).
+    pub retries: u32,
+    /// Deliver through the durable outbox (answered at once with [`HttpOutcome::Deferred`]).
+    pub durable: bool,
+}
+
+/// The answer to an [`Action::Http`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpOutcome {
+    /// A response arrived (any status).
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        attempts: u32,
+        elapsed: Duration,
+    },
+    /// No usable response: connect error, timeout, or the connector is unknown.
+    Failed {
+        kind: HttpFailureKind,
+        /// Human-readable, never contains secrets.
+        message: String,
+        attempts: u32,
+        elapsed: Duration,
+    },
+    /// Accepted by the durable outbox; delivery happens later.
+    Deferred,
+}
+
+/// Why an HTTP request produced no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpFailureKind {
+    Connect,
+    Timeout,
+    UnknownConnector,
+    Other,
+}
+
+/// The answer to an [`Action::Enqueue`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueResult {
+    Queued,
+    /// The availability check failed.
+    NoAgents { logged_in: u32, available: u32 },
+    /// The queue does not exist or refused the call.
+    Failed { reason: String },
+}
+
+/// The answer to an [`Action::QueueInfo`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueInfo {
+    /// 1-based position of this caller, when queued.
+    pub position: Option<u32>,
+    /// Estimated wait, when there is history to estimate from.
+    pub estimated_wait: Option<Duration>,
+    pub agents_logged_in: u32,
+    pub agents_available: u32,
+    pub calls_queued: u32,
+    pub oldest_wait: Option<Duration>,
+}
+
+/// The agent involved in an agent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Something that happened, fed to the executor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    PlayDone { id: ActionId },
+    PlayFailed { id: ActionId, reason: String },
+    /// A keypress: `0`-`9`, `*`, `#` (others are ignored).
+    Digit { key: char },
+    HttpDone { id: ActionId, outcome: HttpOutcome },
+    QueueResult { id: ActionId, result: QueueResult },
+    QueueInfo { id: ActionId, info: QueueInfo },
+    AgentOffered { agent: AgentRef },
+    AgentAnswered { agent: AgentRef },
+    AgentDisconnected { agent: AgentRef },
+    /// The caller hung up (or the call otherwise ended from the outside).
+    CallerHangup,
+}
+
+/// Transcript material.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEntry {
+    NodeEntered { node: String, activity: String },
+    ExitTaken { node: String, exit: String, target: Option<String> },
+    VariableSet { name: String, value: serde_json::Value },
+    /// Queue decision made by the flow (for the transcript).
+    Decision { node: String, text: String },
+    /// A recoverable or fatal flow error (took an error exit or the global error handler).
+    Error { node: String, message: String },
+    /// An event handler started.
+    HandlerStarted { event: String },
+    /// The executor is done: no more actions will follow.
+    Finished { reason: String },
+}
