@@ -1,1 +1,33 @@
-//! SQLite storage: interactions, the durable outbox, migrations.
+//! SQLite storage for ringdesk: interaction records, the durable outbox and its worker,
+//! and embedded schema migrations.
+//!
+//! The runtime opens a [`Store`] at startup, records each call with
+//! [`Store::record_call`] (the interaction and its durable HTTP requests in one
+//! transaction), and runs one [`OutboxWorker`] with its own [`Deliverer`]. The CLI and admin
+//! API use the list/show/retry/drop/counts methods. No rusqlite type appears in this API, so
+//! another backend can be added behind the same types.
+
+mod codec;
+mod db_interactions;
+mod db_outbox;
+mod deliver;
+mod error;
+mod interaction;
+pub mod limits;
+mod migrations;
+mod open;
+mod outbox;
+mod policy;
+mod store;
+mod worker;
+
+pub use db_interactions::Recorded;
+pub use deliver::{CheckError, Clock, Deliverer, SystemClock, TokioClock};
+pub use error::StoreError;
+pub use interaction::{EndReason, FlowErrorRecord, Interaction, InteractionFilter, MenuStep};
+pub use migrations::SCHEMA_VERSION;
+pub use open::{Durability, StoreOptions};
+pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
+pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
+pub use store::Store;
+pub use worker::{OutboxWorker, WorkerConfig};

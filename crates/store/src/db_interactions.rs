@@ -1,0 +1,266 @@
+//! SQL for interactions: the record-call transaction (interaction + outbox items), list, show.
+
+use jiff::Timestamp;
+use rusqlite::types::Value;
+use rusqlite::{
+    named_params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior,
+};
+
+use crate::codec::{from_json, ms, ms_to_secs, opt_ms, opt_ts, secs_to_ms, to_json, ts};
+use crate::limits::{bound_interaction, check_item, MAX_ITEMS_PER_CALL};
+use crate::{db_outbox, EndReason, Interaction, InteractionFilter, OutboxItem, StoreError};
+
+/// What [`record_call`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Recorded {
+    /// Ids of the outbox items, in the order given (an item whose marker was already recorded
+    /// gets the existing item's id).
+    pub outbox_ids: Vec<i64>,
+    /// How many items were already recorded (same marker) and were not added again.
+    pub duplicates: usize,
+}
+
+/// Upserts the interaction and appends its outbox items, all in one IMMEDIATE transaction:
+/// either everything is written or nothing is.
+pub(crate) fn record_call(
+    conn: &mut Connection,
+    interaction: Interaction,
+    items: &[OutboxItem],
+    now: Timestamp,
+) -> Result<Recorded, StoreError> {
+    let mut i = bound_interaction(interaction)?;
+    if items.len() > MAX_ITEMS_PER_CALL {
+        return Err(StoreError::TooLarge {
+            what: "outbox items per call",
+            size: items.len(),
+            max: MAX_ITEMS_PER_CALL,
+        });
+    }
+    for item in items {
+        check_item(item)?;
+    }
+    if i.wait_seconds.is_none() {
+        i.wait_seconds = i.derived_wait_seconds();
+    }
+    if i.talk_seconds.is_none() {
+        i.talk_seconds = i.derived_talk_seconds();
+    }
+    let menu_path = to_json(&i.menu_path, "menu_path")?;
+    let flow_errors = to_json(&i.flow_errors, "flow_errors")?;
+
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::sql("begin record"))?;
+    tx.execute(
+        UPSERT,
+        named_params! {
+            ":call_id": i.call_id,
+            ":ani": i.ani,
+            ":dnis": i.dnis,
+            ":user_id": i.user_id,
+            ":ticket_id": i.ticket_id,
+            ":language": i.language,
+            ":menu_path": menu_path,
+            ":queue": i.queue,
+            ":priority": i.priority,
+            ":arrived_at": ms(i.arrived_at),
+            ":answered_at": opt_ms(i.answered_at),
+            ":queued_at": opt_ms(i.queued_at),
+            ":offered_at": opt_ms(i.offered_at),
+            ":agent_answered_at": opt_ms(i.agent_answered_at),
+            ":ended_at": opt_ms(i.ended_at),
+            ":wait_ms": secs_to_ms(i.wait_seconds),
+            ":talk_ms": secs_to_ms(i.talk_seconds),
+            ":agent_id": i.agent_id,
+            ":agent_name": i.agent_name,
+            ":end_reason": i.end_reason.map(EndReason::as_str),
+            ":end_detail": i.end_detail,
+            ":flow_errors": flow_errors,
+            ":updated_at": ms(now),
+        },
+    )
+    .map_err(StoreError::sql("write interaction"))?;
+    let mut recorded = Recorded::default();
+    for item in items {
+        let (id, fresh) = db_outbox::insert(&tx, Some(&i.call_id), item, now)?;
+        if !fresh {
+            recorded.duplicates += 1;
+        }
+        recorded.outbox_ids.push(id);
+    }
+    tx.commit().map_err(StoreError::sql("commit record"))?;
+    Ok(recorded)
+}
+
+const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, ticket_id, language,
+    menu_path, queue, priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at,
+    ended_at, wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors, updated_at)
+  VALUES (:call_id, :ani, :dnis, :user_id, :ticket_id, :language, :menu_path, :queue, :priority,
+    :arrived_at, :answered_at, :queued_at, :offered_at, :agent_answered_at, :ended_at, :wait_ms,
+    :talk_ms, :agent_id, :agent_name, :end_reason, :end_detail, :flow_errors, :updated_at)
+  ON CONFLICT (call_id) DO UPDATE SET ani = excluded.ani, dnis = excluded.dnis,
+    user_id = excluded.user_id, ticket_id = excluded.ticket_id, language = excluded.language,
+    menu_path = excluded.menu_path, queue = excluded.queue, priority = excluded.priority,
+    arrived_at = excluded.arrived_at, answered_at = excluded.answered_at,
+    queued_at = excluded.queued_at, offered_at = excluded.offered_at,
+    agent_answered_at = excluded.agent_answered_at, ended_at = excluded.ended_at,
+    wait_ms = excluded.wait_ms, talk_ms = excluded.talk_ms, agent_id = excluded.agent_id,
+    agent_name = excluded.agent_name, end_reason = excluded.end_reason,
+    end_detail = excluded.end_detail, flow_errors = excluded.flow_errors,
+    updated_at = excluded.updated_at";
+
+const COLUMNS: &str = "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
+    priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at, ended_at,
+    wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors";
+
+/// One interaction by call id.
+pub(crate) fn get(conn: &Connection, call_id: &str) -> Result<Option<Interaction>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM interactions WHERE call_id = ?1");
+    let raw = conn
+        .query_row(&sql, [call_id], RawInteraction::from_row)
+        .optional()
+        .map_err(StoreError::sql("get interaction"))?;
+    raw.map(RawInteraction::decode).transpose()
+}
+
+/// Interactions matching the filter, newest first.
+pub(crate) fn list(
+    conn: &Connection,
+    f: &InteractionFilter,
+) -> Result<Vec<Interaction>, StoreError> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(since) = f.since {
+        clauses.push("arrived_at >= ?");
+        args.push(Value::Integer(ms(since)));
+    }
+    if let Some(until) = f.until {
+        clauses.push("arrived_at < ?");
+        args.push(Value::Integer(ms(until)));
+    }
+    if let Some(ani) = &f.ani {
+        clauses.push("ani = ?");
+        args.push(Value::Text(ani.clone()));
+    }
+    if let Some(ticket) = &f.ticket_id {
+        clauses.push("ticket_id = ?");
+        args.push(Value::Text(ticket.clone()));
+    }
+    if let Some(reason) = f.end_reason {
+        clauses.push("end_reason = ?");
+        args.push(Value::Text(reason.as_str().to_owned()));
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    args.push(Value::Integer(i64::from(f.effective_limit())));
+    args.push(Value::Integer(i64::from(f.offset.unwrap_or(0))));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM interactions {where_sql}
+         ORDER BY arrived_at DESC, call_id DESC LIMIT ? OFFSET ?"
+    );
+    let mut stmt = conn
+        .prepare(&sql)
+        .map_err(StoreError::sql("list interactions"))?;
+    let rows = stmt
+        .query_map(params_from_iter(args), RawInteraction::from_row)
+        .map_err(StoreError::sql("list interactions"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(
+            row.map_err(StoreError::sql("list interactions"))?
+                .decode()?,
+        );
+    }
+    Ok(out)
+}
+
+/// Column values as read, before decoding (decoding can fail without a rusqlite error type).
+struct RawInteraction {
+    call_id: String,
+    ani: String,
+    dnis: String,
+    user_id: Option<String>,
+    ticket_id: Option<String>,
+    language: Option<String>,
+    menu_path: String,
+    queue: Option<String>,
+    priority: Option<i64>,
+    times: [Option<i64>; 6],
+    wait_ms: Option<i64>,
+    talk_ms: Option<i64>,
+    agent_id: Option<String>,
+    agent_name: Option<String>,
+    end_reason: Option<String>,
+    end_detail: Option<String>,
+    flow_errors: String,
+}
+
+impl RawInteraction {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawInteraction {
+            call_id: r.get(0)?,
+            ani: r.get(1)?,
+            dnis: r.get(2)?,
+            user_id: r.get(3)?,
+            ticket_id: r.get(4)?,
+            language: r.get(5)?,
+            menu_path: r.get(6)?,
+            queue: r.get(7)?,
+            priority: r.get(8)?,
+            times: [
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+            ],
+            wait_ms: r.get(15)?,
+            talk_ms: r.get(16)?,
+            agent_id: r.get(17)?,
+            agent_name: r.get(18)?,
+            end_reason: r.get(19)?,
+            end_detail: r.get(20)?,
+            flow_errors: r.get(21)?,
+        })
+    }
+
+    fn decode(self) -> Result<Interaction, StoreError> {
+        let [arrived, answered, queued, offered, agent_answered, ended] = self.times;
+        let end_reason = match self.end_reason.as_deref() {
+            None => None,
+            Some(s) => Some(EndReason::parse(s).ok_or(StoreError::Corrupt { what: "end_reason" })?),
+        };
+        let priority = match self.priority {
+            None => None,
+            Some(p) => Some(u8::try_from(p).map_err(|_| StoreError::Corrupt { what: "priority" })?),
+        };
+        Ok(Interaction {
+            call_id: self.call_id,
+            ani: self.ani,
+            dnis: self.dnis,
+            user_id: self.user_id,
+            ticket_id: self.ticket_id,
+            language: self.language,
+            menu_path: from_json(&self.menu_path, "menu_path")?,
+            queue: self.queue,
+            priority,
+            arrived_at: ts(arrived.ok_or(StoreError::Corrupt { what: "arrived_at" })?)?,
+            answered_at: opt_ts(answered)?,
+            queued_at: opt_ts(queued)?,
+            offered_at: opt_ts(offered)?,
+            agent_answered_at: opt_ts(agent_answered)?,
+            ended_at: opt_ts(ended)?,
+            wait_seconds: ms_to_secs(self.wait_ms),
+            talk_seconds: ms_to_secs(self.talk_ms),
+            agent_id: self.agent_id,
+            agent_name: self.agent_name,
+            end_reason,
+            end_detail: self.end_detail,
+            flow_errors: from_json(&self.flow_errors, "flow_errors")?,
+        })
+    }
+}

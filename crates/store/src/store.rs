@@ -1,0 +1,222 @@
+//! The async store handle: interactions and the outbox over SQLite, safe to clone and share.
+//!
+//! Concurrency: one write connection behind a `Mutex`, used from `tokio::task::spawn_blocking`,
+//! and one read connection likewise. Serializing all writes in the process means writers never
+//! meet SQLITE_BUSY from each other; readers see committed data without blocking the writer
+//! (WAL). Another process (the CLI) is covered by the busy timeout. A dedicated writer thread
+//! would do the same with more code; transactions here are short, so the mutex is enough.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use rusqlite::Connection;
+use tokio::sync::Notify;
+
+use crate::db_outbox::Finish;
+use crate::open::open_connection;
+use crate::{
+    db_interactions, db_outbox, migrations, Interaction, InteractionFilter, OutboxCounts,
+    OutboxEntry, OutboxFilter, OutboxItem, OutboxState, Recorded, StoreError, StoreOptions,
+};
+
+/// Handle to the store. Cheap to clone; all clones share the connections.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    /// Signalled when outbox items become deliverable (recorded, retried).
+    outbox_changed: Notify,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic inside a closure rolled back its transaction (Transaction's Drop); the
+    // connection itself is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` with default options and applies
+    /// pending migrations. Blocking: call it at startup or from `spawn_blocking`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with(path, StoreOptions::default())
+    }
+
+    /// Like [`Store::open`], with explicit options.
+    pub fn open_with(path: impl AsRef<Path>, opts: StoreOptions) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        let mut writer = open_connection(path, &opts, false)?;
+        migrations::migrate(&mut writer)?;
+        let reader = open_connection(path, &opts, true)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                reader: Mutex::new(reader),
+                outbox_changed: Notify::new(),
+                path: path.to_path_buf(),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer)))
+            .await
+            .map_err(|_| StoreError::Task("blocking write task failed"))?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&lock(&inner.reader)))
+            .await
+            .map_err(|_| StoreError::Task("blocking read task failed"))?
+    }
+
+    /// Records a call and its durable requests in ONE transaction: both or neither.
+    /// Recording the same call id again replaces the interaction; items whose marker is
+    /// already stored are not added twice. Wakes the outbox worker.
+    pub async fn record_call(
+        &self,
+        interaction: Interaction,
+        items: Vec<OutboxItem>,
+        now: Timestamp,
+    ) -> Result<Recorded, StoreError> {
+        let has_items = !items.is_empty();
+        let recorded = self
+            .write(move |c| db_interactions::record_call(c, interaction, &items, now))
+            .await?;
+        if has_items {
+            self.inner.outbox_changed.notify_one();
+        }
+        Ok(recorded)
+    }
+
+    /// One interaction by call id.
+    pub async fn get_interaction(&self, call_id: &str) -> Result<Option<Interaction>, StoreError> {
+        let call_id = call_id.to_owned();
+        self.read(move |c| db_interactions::get(c, &call_id)).await
+    }
+
+    /// Interactions matching `filter`, newest first.
+    pub async fn list_interactions(
+        &self,
+        filter: InteractionFilter,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        self.read(move |c| db_interactions::list(c, &filter)).await
+    }
+
+    /// One outbox item by id.
+    pub async fn outbox_get(&self, id: i64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.read(move |c| db_outbox::get(c, id)).await
+    }
+
+    /// Outbox items matching `filter`, oldest first.
+    pub async fn outbox_list(&self, filter: OutboxFilter) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.read(move |c| db_outbox::list(c, &filter)).await
+    }
+
+    /// Counts per state (for metrics and `ringdesk outbox list`).
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        self.read(db_outbox::counts).await
+    }
+
+    /// Makes a dead, dropped, pending or uncertain item due now with a fresh attempt budget.
+    /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
+    pub async fn outbox_retry(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
+        let entry = self.write(move |c| db_outbox::retry(c, id, now)).await?;
+        self.inner.outbox_changed.notify_one();
+        Ok(entry)
+    }
+
+    /// Drops a pending, uncertain or dead item: it will not be delivered (unless retried).
+    /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
+    pub async fn outbox_drop(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
+        self.write(move |c| db_outbox::drop_item(c, id, now)).await
+    }
+
+    /// Deletes delivered and dropped items last changed before `before`. Returns how many.
+    pub async fn outbox_purge(&self, before: Timestamp) -> Result<usize, StoreError> {
+        self.write(move |c| db_outbox::purge(c, before)).await
+    }
+
+    /// Turns every in-flight item into uncertain (they were interrupted by a crash).
+    /// [`crate::OutboxWorker::run`] calls this when it starts; only the process that runs the
+    /// worker may call it (a CLI opening the same file must not). Returns how many.
+    pub async fn outbox_recover_in_flight(&self, now: Timestamp) -> Result<usize, StoreError> {
+        self.write(move |c| db_outbox::recover_in_flight(c, now))
+            .await
+    }
+
+    /// Resolves when outbox items may have become deliverable (at most one stored wake-up).
+    pub async fn outbox_changed(&self) {
+        self.inner.outbox_changed.notified().await
+    }
+
+    // ---- worker-facing operations ----
+
+    pub(crate) async fn due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.read(move |c| db_outbox::due(c, now, limit)).await
+    }
+
+    pub(crate) async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.read(db_outbox::next_due).await
+    }
+
+    pub(crate) async fn claim(
+        &self,
+        id: i64,
+        expected: OutboxState,
+        now: Timestamp,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        self.write(move |c| db_outbox::claim(c, id, expected, now))
+            .await
+    }
+
+    pub(crate) async fn finish(
+        &self,
+        id: i64,
+        f: Finish,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(move |c| db_outbox::finish(c, id, f, now)).await
+    }
+
+    pub(crate) async fn defer_connector(
+        &self,
+        connector: String,
+        until: Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.write(move |c| db_outbox::defer_connector(c, &connector, until))
+            .await
+    }
+}

@@ -1,0 +1,368 @@
+//! The outbox worker: delivers recorded requests in order per ordering key, with bounded
+//! concurrency, the retry policy, Retry-After, and the already-delivered check after an
+//! uncertain outcome.
+//!
+//! All scheduling state lives in the database (states, due times), so the worker survives
+//! restarts and sees operator actions from other processes (picked up within `idle_poll`).
+//! Per-key order comes from the due query: an item is started only when no earlier item of
+//! its key is pending, in flight or uncertain.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::task::JoinSet;
+
+use crate::db_outbox::Finish;
+use crate::{
+    Clock, Decision, Deliverer, DeliveryOutcome, OutboxEntry, OutboxState, RetryPolicy, Store,
+    StoreError, SystemClock,
+};
+
+/// Worker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// Backoff, caps and attempt budget.
+    pub policy: RetryPolicy,
+    /// Most attempts running at once (across keys; one per key at most).
+    pub max_concurrency: usize,
+    /// Longest sleep without looking at the database (catches changes by other processes).
+    pub idle_poll: Duration,
+    /// An attempt (or check) taking longer counts as a timeout (uncertain outcome).
+    pub attempt_timeout: Duration,
+    /// On shutdown, how long running attempts may finish before they are abandoned (an
+    /// abandoned attempt stays in flight and is checked at the next start).
+    pub shutdown_grace: Duration,
+    /// Pause after a database error before trying again.
+    pub error_pause: Duration,
+    /// Seed for the jitter generator (`None`: from entropy).
+    pub jitter_seed: Option<u64>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            policy: RetryPolicy::default(),
+            max_concurrency: 8,
+            idle_poll: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
+            error_pause: Duration::from_secs(1),
+            jitter_seed: None,
+        }
+    }
+}
+
+/// What one spawned attempt produced.
+enum Attempt {
+    /// The check found it already applied; nothing was sent.
+    FoundDelivered,
+    /// The check could not answer.
+    CheckFailed(String),
+    /// A request was made (or timed out).
+    Sent(DeliveryOutcome),
+}
+
+/// Delivers the outbox. Build with [`OutboxWorker::new`], then [`OutboxWorker::run`].
+pub struct OutboxWorker<D, C = SystemClock> {
+    store: Store,
+    deliverer: Arc<D>,
+    clock: Arc<C>,
+    config: WorkerConfig,
+}
+
+impl<D: Deliverer> OutboxWorker<D, SystemClock> {
+    /// A worker with default settings and the system clock.
+    pub fn new(store: Store, deliverer: Arc<D>) -> Self {
+        OutboxWorker {
+            store,
+            deliverer,
+            clock: Arc::new(SystemClock),
+            config: WorkerConfig::default(),
+        }
+    }
+}
+
+impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
+    /// Replaces the settings.
+    pub fn with_config(mut self, config: WorkerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the clock (tests use [`crate::TokioClock`] on paused time).
+    pub fn with_clock<C2: Clock>(self, clock: C2) -> OutboxWorker<D, C2> {
+        OutboxWorker {
+            store: self.store,
+            deliverer: self.deliverer,
+            clock: Arc::new(clock),
+            config: self.config,
+        }
+    }
+
+    /// Runs until `shutdown` resolves. First turns items left in flight by a crash into
+    /// uncertain ones (checked before sending again). Returns an error only if that first
+    /// step fails; later database errors are logged and retried after `error_pause`.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
+        let recovered = self
+            .store
+            .outbox_recover_in_flight(self.clock.now())
+            .await?;
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "outbox: items interrupted in flight are now uncertain"
+            );
+        }
+        let mut rng = match self.config.jitter_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_entropy(),
+        };
+        let max = self.config.max_concurrency.max(1);
+        let mut tasks: JoinSet<(OutboxEntry, Attempt)> = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let free = max.saturating_sub(tasks.len());
+            let wait = if free > 0 {
+                match self.dispatch(free, &mut tasks).await {
+                    Ok(()) => self.until_next_due(max.saturating_sub(tasks.len())).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox: dispatch failed");
+                        Some(self.config.error_pause)
+                    }
+                }
+            } else {
+                None
+            };
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok((entry, attempt)) = joined {
+                        self.apply(entry, attempt, &mut rng).await;
+                    }
+                }
+                _ = self.store.outbox_changed(), if wait.is_some() => {}
+                _ = sleep_opt(wait) => {}
+            }
+        }
+        self.drain(tasks, &mut rng).await;
+        Ok(())
+    }
+
+    /// Claims up to `free` due items and starts an attempt for each.
+    async fn dispatch(
+        &self,
+        free: usize,
+        tasks: &mut JoinSet<(OutboxEntry, Attempt)>,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let limit = u32::try_from(free).unwrap_or(u32::MAX);
+        for entry in self.store.due(now, limit).await? {
+            let was_uncertain = entry.state == OutboxState::Uncertain;
+            // Marked in flight BEFORE anything is sent.
+            let Some(claimed) = self.store.claim(entry.id, entry.state, now).await? else {
+                continue;
+            };
+            let deliverer = Arc::clone(&self.deliverer);
+            let limit = self.config.attempt_timeout;
+            tasks.spawn(async move {
+                let attempt = attempt(&*deliverer, &claimed, was_uncertain, limit).await;
+                (claimed, attempt)
+            });
+        }
+        Ok(())
+    }
+
+    /// How long to sleep before looking again: until the next due item, at most `idle_poll`.
+    /// `None` when no slot is free (only a finishing attempt can make progress).
+    async fn until_next_due(&self, free: usize) -> Option<Duration> {
+        if free == 0 {
+            return None;
+        }
+        let idle = self.config.idle_poll;
+        let next = match self.store.next_due().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: next due lookup failed");
+                return Some(self.config.error_pause);
+            }
+        };
+        let Some(at) = next else { return Some(idle) };
+        let gap_ms = at
+            .as_millisecond()
+            .saturating_sub(self.clock.now().as_millisecond())
+            .max(0);
+        // +1 ms: stored times are whole milliseconds, the clock is finer.
+        let gap = Duration::from_millis(u64::try_from(gap_ms).unwrap_or(u64::MAX))
+            .saturating_add(Duration::from_millis(1));
+        Some(gap.min(idle))
+    }
+
+    /// Writes an attempt's result back.
+    async fn apply(&self, entry: OutboxEntry, attempt: Attempt, rng: &mut StdRng) {
+        let now = self.clock.now();
+        let policy = &self.config.policy;
+        let jitter: f64 = rng.gen();
+        let mut defer_until = None;
+        let finish = match attempt {
+            Attempt::FoundDelivered => Finish {
+                state: OutboxState::Delivered,
+                next_attempt_at: None,
+                status: None,
+                error: Some("found already delivered; not sent again".to_owned()),
+                response: None,
+            },
+            Attempt::CheckFailed(message) => Finish {
+                state: OutboxState::Uncertain,
+                next_attempt_at: Some(crate::policy::add(
+                    now,
+                    policy.backoff(entry.attempts, jitter),
+                )),
+                status: None,
+                error: Some(message),
+                response: None,
+            },
+            Attempt::Sent(outcome) => {
+                let decision = policy.decide(entry.attempts, &outcome, now, jitter);
+                let (status, error, response, retry_after) = describe(outcome);
+                match decision {
+                    Decision::Delivered => Finish {
+                        state: OutboxState::Delivered,
+                        next_attempt_at: None,
+                        status,
+                        error: None,
+                        response: None,
+                    },
+                    Decision::Retry { at, uncertain } => {
+                        if retry_after {
+                            defer_until = Some(at);
+                        }
+                        Finish {
+                            state: if uncertain {
+                                OutboxState::Uncertain
+                            } else {
+                                OutboxState::Pending
+                            },
+                            next_attempt_at: Some(at),
+                            status,
+                            error,
+                            response,
+                        }
+                    }
+                    Decision::Dead => Finish {
+                        state: OutboxState::Dead,
+                        next_attempt_at: None,
+                        status,
+                        error,
+                        response,
+                    },
+                }
+            }
+        };
+        let state = finish.state;
+        tracing::debug!(id = entry.id, key = %entry.item.ordering_key, attempts = entry.attempts, state = state.as_str(), "outbox: attempt finished");
+        if state == OutboxState::Dead {
+            tracing::warn!(id = entry.id, status = ?finish.status, "outbox: item dead-lettered");
+        }
+        match self.store.finish(entry.id, finish, now).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                id = entry.id,
+                "outbox: item changed while in flight; result not stored"
+            ),
+            Err(e) => {
+                tracing::error!(id = entry.id, error = %e, "outbox: storing attempt result failed")
+            }
+        }
+        if let Some(until) = defer_until {
+            // Retry-After speaks for the whole account: hold the connector's other items too.
+            if let Err(e) = self
+                .store
+                .defer_connector(entry.item.connector.clone(), until)
+                .await
+            {
+                tracing::error!(error = %e, "outbox: deferring connector failed");
+            }
+        }
+    }
+
+    /// On shutdown: lets running attempts finish within the grace period.
+    async fn drain(&self, mut tasks: JoinSet<(OutboxEntry, Attempt)>, rng: &mut StdRng) {
+        let grace = tokio::time::sleep(self.config.shutdown_grace);
+        tokio::pin!(grace);
+        while !tasks.is_empty() {
+            tokio::select! {
+                _ = &mut grace => break,
+                Some(joined) = tasks.join_next() => {
+                    if let Ok((entry, attempt)) = joined {
+                        self.apply(entry, attempt, rng).await;
+                    }
+                }
+            }
+        }
+        if !tasks.is_empty() {
+            tracing::warn!(
+                abandoned = tasks.len(),
+                "outbox: attempts abandoned at shutdown; checked at next start"
+            );
+        }
+        tasks.abort_all();
+    }
+}
+
+/// One attempt: the already-delivered check first when the item is uncertain, then the send.
+async fn attempt<D: Deliverer>(
+    d: &D,
+    entry: &OutboxEntry,
+    was_uncertain: bool,
+    limit: Duration,
+) -> Attempt {
+    if was_uncertain {
+        match tokio::time::timeout(limit, d.already_delivered(entry)).await {
+            Ok(Ok(true)) => return Attempt::FoundDelivered,
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => return Attempt::CheckFailed(e.to_string()),
+            Err(_) => return Attempt::CheckFailed("delivery check timed out".to_owned()),
+        }
+    }
+    match tokio::time::timeout(limit, d.deliver(entry)).await {
+        Ok(outcome) => Attempt::Sent(outcome),
+        Err(_) => Attempt::Sent(DeliveryOutcome::Timeout {
+            message: format!("attempt exceeded {limit:?}"),
+        }),
+    }
+}
+
+/// Splits an outcome into (status, error text, kept response body, had Retry-After).
+fn describe(outcome: DeliveryOutcome) -> (Option<u16>, Option<String>, Option<String>, bool) {
+    match outcome {
+        DeliveryOutcome::Response {
+            status,
+            retry_after,
+            body,
+        } => (
+            Some(status),
+            Some(format!("HTTP {status}")),
+            Some(body),
+            retry_after.is_some(),
+        ),
+        DeliveryOutcome::ConnectFailed { message } => {
+            (None, Some(format!("connect: {message}")), None, false)
+        }
+        DeliveryOutcome::Timeout { message } => {
+            (None, Some(format!("timeout: {message}")), None, false)
+        }
+        DeliveryOutcome::Invalid { message } => {
+            (None, Some(format!("invalid: {message}")), None, false)
+        }
+    }
+}
+
+async fn sleep_opt(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
