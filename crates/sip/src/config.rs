@@ -1,0 +1,95 @@
+//! Configuration of the SIP server: where to listen, limits, routing and forwarded headers.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::headers::DEFAULT_FORWARDED_HEADERS;
+
+/// Maps a dialled number (DNIS) to the name of the flow that serves it; `None` means the
+/// number is unknown and the call is refused with `404 Not Found`.
+#[derive(Clone, Default)]
+pub enum Router {
+    /// Every number is accepted; calls carry no route name.
+    #[default]
+    All,
+    /// Exact DNIS → flow name table.
+    Table(HashMap<String, String>),
+    /// A callback supplied by the runtime.
+    Callback(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>),
+}
+
+impl Router {
+    /// `Ok(None)` when routing is not configured, `Ok(Some(flow))` when the DNIS routes,
+    /// `Err(())` when it does not (answer 404).
+    pub(crate) fn route(&self, dnis: &str) -> Result<Option<String>, ()> {
+        match self {
+            Router::All => Ok(None),
+            Router::Table(table) => table.get(dnis).cloned().map(Some).ok_or(()),
+            Router::Callback(callback) => callback(dnis).map(Some).ok_or(()),
+        }
+    }
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Router::All => f.write_str("Router::All"),
+            Router::Table(table) => write!(f, "Router::Table({} entries)", table.len()),
+            Router::Callback(_) => f.write_str("Router::Callback"),
+        }
+    }
+}
+
+/// How the SIP server listens and what it accepts.
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    /// Address to listen on. Port 0 picks a free port (UDP first, TCP on the same port).
+    pub bind: SocketAddr,
+    /// Address written in Contact and Via when it differs from `bind` (NAT, 0.0.0.0).
+    pub external: Option<SocketAddr>,
+    /// Listen on UDP.
+    pub udp: bool,
+    /// Listen on TCP.
+    pub tcp: bool,
+    /// User-Agent / Server string.
+    pub user_agent: String,
+    /// Most concurrent calls; the next INVITE gets `503` with `Retry-After`.
+    pub max_calls: usize,
+    /// Seconds announced in `Retry-After` when overloaded.
+    pub retry_after_secs: u32,
+    /// DNIS routing.
+    pub router: Router,
+    /// Header names forwarded to the flow (every `X-` header is forwarded too).
+    pub forwarded_headers: Vec<String>,
+    /// Capacity of the event channel to the runtime. When it is full, new calls get `503`.
+    pub event_capacity: usize,
+    /// Most headers accepted in an INVITE (more: `400`).
+    pub max_headers: usize,
+    /// Largest request body accepted (more: `413`).
+    pub max_body: usize,
+}
+
+impl SipConfig {
+    /// Defaults for listening on `bind`: UDP and TCP, 100 calls, every number routed.
+    pub fn new(bind: SocketAddr) -> Self {
+        SipConfig {
+            bind,
+            external: None,
+            udp: true,
+            tcp: true,
+            user_agent: concat!("ringdesk/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_calls: 100,
+            retry_after_secs: 30,
+            router: Router::All,
+            forwarded_headers: DEFAULT_FORWARDED_HEADERS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            event_capacity: 1024,
+            max_headers: 100,
+            max_body: crate::MAX_SDP_BYTES,
+        }
+    }
+}

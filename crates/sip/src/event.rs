@@ -1,0 +1,80 @@
+//! Events the SIP server reports to the call runtime, and the call identifier they carry.
+
+use std::fmt;
+
+use crate::call::CallHandle;
+use crate::media::{MediaAnswer, MediaOffer};
+
+/// Identifies one call for the lifetime of the server (never reused, not the SIP Call-ID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}
+
+/// Something the runtime must know or decide about.
+#[derive(Debug)]
+pub enum SipEvent {
+    /// A new call passed routing, the call limit and the SDP check; `100 Trying` is sent.
+    /// The runtime answers it with [`CallHandle::answer`] or refuses it with
+    /// [`CallHandle::reject`].
+    IncomingCall {
+        /// Handle to answer, reject or hang up the call.
+        call: CallHandle,
+        /// Caller number (P-Asserted-Identity user, else From user); untrusted, may be
+        /// empty or `anonymous`.
+        ani: String,
+        /// Dialled number (Request-URI user, else To user); untrusted.
+        dnis: String,
+        /// The flow name the router chose, `None` when no routing is configured.
+        route: Option<String>,
+        /// Selected SIP headers as (name, value), bounded.
+        headers: Vec<(String, String)>,
+        /// The caller's media offer (codec already chosen).
+        offer: MediaOffer,
+    },
+    /// The caller acknowledged our 200 OK (ACK): media may flow.
+    CallEstablished {
+        /// The call.
+        call: CallId,
+    },
+    /// A SIP INFO carrying a DTMF body (`application/dtmf-relay` or `application/dtmf`),
+    /// already answered 200. The media crate parses the body.
+    Dtmf {
+        /// The call.
+        call: CallId,
+        /// The Content-Type, lower-case, without parameters.
+        content_type: String,
+        /// The raw body (bounded).
+        body: Vec<u8>,
+    },
+    /// The caller changed the session (re-INVITE or UPDATE with SDP: hold, unhold, new media
+    /// address); it was answered 200 with the included answer.
+    Reinvite {
+        /// The call.
+        call: CallId,
+        /// The new offer.
+        offer: MediaOffer,
+        /// What we answered.
+        answer: MediaAnswer,
+    },
+    /// The caller hung up (BYE).
+    RemoteHangup {
+        /// The call.
+        call: CallId,
+    },
+    /// The caller cancelled before the call was answered (487 sent).
+    Cancelled {
+        /// The call.
+        call: CallId,
+    },
+    /// The call ended without a BYE from the caller: our 200 OK was never acknowledged
+    /// (a BYE was sent), or the transport failed.
+    Lost {
+        /// The call.
+        call: CallId,
+    },
+}

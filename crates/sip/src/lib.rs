@@ -1,0 +1,38 @@
+//! ringdesk SIP adapter: answers real calls over SIP (UDP and TCP) through `rsipstack`, and
+//! turns them into plain events and handles for the call runtime.
+//!
+//! No type of the SIP library crosses this crate's public API. The SDP offer/answer and the
+//! caller-identity extraction are pure functions, usable and tested without sockets.
+//!
+//! Use: `let (server, mut events) = SipServer::bind(SipConfig::new(addr)).await?;` then
+//! handle each [`SipEvent`]; answer an [`SipEvent::IncomingCall`] with
+//! [`CallHandle::answer`].
+
+mod call;
+mod config;
+mod dialog_events;
+mod error;
+mod event;
+mod headers;
+mod identity;
+mod media;
+mod requests;
+mod sdp_answer;
+mod sdp_offer;
+mod server;
+
+pub use call::CallHandle;
+pub use config::{Router, SipConfig};
+pub use dialog_events::MAX_DTMF_BODY;
+pub use error::SipError;
+pub use event::{CallId, SipEvent};
+pub use headers::{
+    select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
+};
+pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
+pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
+pub use sdp_answer::{build_answer, SdpOrigin, PTIME_MS};
+pub use sdp_offer::{
+    parse_offer, SdpError, MAX_FORMATS, MAX_MEDIA_LINES, MAX_SDP_BYTES, MAX_SDP_LINES,
+};
+pub use server::SipServer;

@@ -1,0 +1,180 @@
+//! The request task: takes every new server transaction from the SIP stack and either
+//! answers it directly (OPTIONS, 404, 488, 503...), hands it to its dialog (BYE, INFO,
+//! re-INVITE, UPDATE), or turns a new INVITE into a call offered to the runtime.
+
+use std::sync::Arc;
+
+use rsipstack::dialog::dialog::Dialog;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transaction::TransactionReceiver;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::{CallHandle, CallInner};
+use crate::event::SipEvent;
+use crate::headers::select_headers;
+use crate::identity;
+use crate::sdp_offer::parse_offer;
+use crate::server::Shared;
+
+/// Serve new transactions until the server is cancelled.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut incoming: TransactionReceiver,
+    cancel: CancellationToken,
+) {
+    loop {
+        let tx = tokio::select! {
+            tx = incoming.recv() => tx,
+            _ = cancel.cancelled() => None,
+        };
+        let Some(tx) = tx else { break };
+        dispatch(&shared, tx);
+    }
+}
+
+fn has_to_tag(tx: &Transaction) -> bool {
+    tx.original
+        .to_header()
+        .ok()
+        .and_then(|to| to.tag().ok().flatten())
+        .is_some()
+}
+
+fn dispatch(shared: &Arc<Shared>, tx: Transaction) {
+    let method = tx.original.method;
+    if has_to_tag(&tx) {
+        match shared.dialog_layer.match_dialog(&tx) {
+            Some(Dialog::Invite(mut dialog)) => {
+                tokio::spawn(async move {
+                    let mut tx = tx;
+                    if let Err(error) = dialog.handle(&mut tx).await {
+                        tracing::debug!(%error, %method, "in-dialog request failed");
+                    }
+                });
+            }
+            _ => reply(tx, StatusCode::CallTransactionDoesNotExist, vec![]),
+        }
+        return;
+    }
+    match method {
+        Method::Invite => on_new_invite(shared, tx),
+        Method::Options => reply(
+            tx,
+            StatusCode::OK,
+            vec![Header::Other("Accept".into(), "application/sdp".into())],
+        ),
+        // ACK and CANCEL are matched to their INVITE by the stack; stray ones end here.
+        Method::Ack => {}
+        Method::Bye | Method::Info | Method::Update | Method::Cancel => {
+            reply(tx, StatusCode::CallTransactionDoesNotExist, vec![])
+        }
+        _ => reply(tx, StatusCode::MethodNotAllowed, vec![]),
+    }
+}
+
+/// Send a final response from a task of its own. The stack keeps the response for
+/// retransmitted requests after the transaction is dropped.
+fn reply(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
+    tokio::spawn(async move {
+        if let Err(error) = tx.reply_with(status, headers, None).await {
+            tracing::debug!(%error, "could not send response");
+        }
+    });
+}
+
+fn header_value<'a>(tx: &'a Transaction, name: &str) -> Option<&'a str> {
+    tx.original
+        .headers
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))
+        .map(|h| h.value())
+}
+
+fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
+    let config = &shared.config;
+    if tx.original.headers.len() > config.max_headers {
+        return reply(tx, StatusCode::BadRequest, vec![]);
+    }
+    if tx.original.body.len() > config.max_body {
+        return reply(tx, StatusCode::RequestEntityTooLarge, vec![]);
+    }
+    let ani = identity::ani(
+        header_value(&tx, "P-Asserted-Identity"),
+        header_value(&tx, "From"),
+    );
+    let dnis = identity::dnis(&tx.original.uri.to_string(), header_value(&tx, "To"));
+    let Ok(route) = config.router.route(&dnis) else {
+        tracing::info!(dnis = %dnis, "INVITE for an unknown number");
+        return reply(tx, StatusCode::NotFound, vec![]);
+    };
+    if shared.calls().len() >= config.max_calls {
+        return overloaded(shared, tx);
+    }
+    let is_sdp = header_value(&tx, "Content-Type").is_some_and(|ct| {
+        ct.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/sdp")
+    });
+    let offer = match parse_offer(&tx.original.body) {
+        Ok(offer) if is_sdp => offer,
+        Ok(_) => return reply(tx, StatusCode::NotAcceptableHere, vec![]),
+        Err(error) => {
+            tracing::info!(%error, "refusing SDP offer");
+            return reply(tx, StatusCode::NotAcceptableHere, vec![]);
+        }
+    };
+    let permit = match shared.events.clone().try_reserve_owned() {
+        Ok(permit) => permit,
+        Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
+            return overloaded(shared, tx);
+        }
+    };
+    let headers = select_headers(
+        tx.original.headers.iter().map(|h| (h.name(), h.value())),
+        &config.forwarded_headers,
+    );
+    let dialog = match shared.dialog_layer.get_or_create_server_invite(
+        &tx,
+        shared.state_sender.clone(),
+        None,
+        None,
+    ) {
+        Ok(dialog) => dialog,
+        Err(error) => {
+            tracing::warn!(%error, "cannot create dialog");
+            return reply(tx, StatusCode::ServerInternalError, vec![]);
+        }
+    };
+    let key = dialog.id().to_string();
+    let id = shared.next_call_id();
+    let call = Arc::new(CallInner::new(id, dialog.clone(), offer.clone()));
+    if !shared.insert_call(key.clone(), call.clone()) {
+        shared.dialog_layer.remove_dialog(&dialog.id());
+        return overloaded(shared, tx);
+    }
+    tracing::info!(call = %id, "incoming call");
+    let mut dialog_task = dialog;
+    tokio::spawn(async move {
+        let mut tx = tx;
+        if let Err(error) = dialog_task.handle(&mut tx).await {
+            tracing::debug!(%error, "INVITE transaction ended with an error");
+        }
+    });
+    permit.send(SipEvent::IncomingCall {
+        call: CallHandle::new(call),
+        ani,
+        dnis,
+        route,
+        headers,
+        offer,
+    });
+}
+
+fn overloaded(shared: &Shared, tx: Transaction) {
+    tracing::warn!("call limit or event queue full, answering 503");
+    let retry = rsipstack::sip::RetryAfter::new(shared.config.retry_after_secs.to_string());
+    reply(tx, StatusCode::ServiceUnavailable, vec![retry.into()]);
+}

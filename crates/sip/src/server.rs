@@ -1,0 +1,240 @@
+//! The SIP server: opens the UDP/TCP transports of `rsipstack`, and runs the two tasks that
+//! turn SIP into [`SipEvent`]s (new requests, dialog state changes).
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rsipstack::dialog::dialog::DialogStateSender;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::Method;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::TransportLayer;
+use rsipstack::EndpointBuilder;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::CallInner;
+use crate::config::SipConfig;
+use crate::error::SipError;
+use crate::event::{CallId, SipEvent};
+
+/// State shared by the server's tasks and the call handles.
+pub(crate) struct Shared {
+    pub(crate) config: SipConfig,
+    pub(crate) dialog_layer: Arc<DialogLayer>,
+    pub(crate) state_sender: DialogStateSender,
+    /// Live calls by the library's dialog id (as text).
+    calls: Mutex<HashMap<String, Arc<CallInner>>>,
+    next_id: AtomicU64,
+    pub(crate) events: mpsc::Sender<SipEvent>,
+}
+
+impl Shared {
+    pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<String, Arc<CallInner>>> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn next_call_id(&self) -> CallId {
+        CallId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+/// A running SIP server. Dropping it (or calling [`SipServer::shutdown`]) stops it.
+pub struct SipServer {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for SipServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipServer")
+            .field("local_addr", &self.local_addr)
+            .field("active_calls", &self.active_calls())
+            .finish()
+    }
+}
+
+impl SipServer {
+    /// Listen on `config.bind` (UDP and/or TCP, same port) and start serving. Must be called
+    /// inside a tokio runtime. Returns the server and the channel of events for the runtime.
+    pub async fn bind(
+        config: SipConfig,
+    ) -> Result<(SipServer, mpsc::Receiver<SipEvent>), SipError> {
+        if !config.udp && !config.tcp {
+            return Err(SipError::Config("enable at least one of udp and tcp"));
+        }
+        if config.max_calls == 0 || config.event_capacity == 0 {
+            return Err(SipError::Config(
+                "max_calls and event_capacity must be positive",
+            ));
+        }
+        let local_addr = resolve_port(&config)?;
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        if config.udp {
+            let udp = UdpConnection::create_connection(
+                local_addr,
+                config.external,
+                Some(cancel.child_token()),
+            )
+            .await
+            .map_err(|e| bind_error("udp", local_addr, e))?;
+            transport.add_transport(udp.into());
+        }
+        if config.tcp {
+            // The library binds TCP later, in its serve task; check here so errors surface.
+            TcpListener::bind(local_addr).map_err(|source| SipError::Bind {
+                transport: "tcp",
+                addr: local_addr,
+                source,
+            })?;
+            let tcp = TcpListenerConnection::new(local_addr, config.external)
+                .await
+                .map_err(|e| bind_error("tcp", local_addr, e))?;
+            transport.add_transport(tcp.into());
+        }
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent(&config.user_agent)
+            .with_allows(vec![
+                Method::Invite,
+                Method::Ack,
+                Method::Bye,
+                Method::Cancel,
+                Method::Options,
+                Method::Info,
+                Method::Update,
+            ])
+            .build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|_| SipError::Config("SIP endpoint has no incoming channel"))?;
+        let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_sender, state_receiver) = dialog_layer.new_dialog_state_channel();
+        let (events, events_rx) = mpsc::channel(config.event_capacity);
+        let shared = Arc::new(Shared {
+            config,
+            dialog_layer,
+            state_sender,
+            calls: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            events,
+        });
+
+        let serve_cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = endpoint.serve() => {}
+                _ = serve_cancel.cancelled() => {}
+            }
+        });
+        tokio::spawn(crate::requests::run(
+            shared.clone(),
+            incoming,
+            cancel.clone(),
+        ));
+        tokio::spawn(crate::dialog_events::run(
+            shared.clone(),
+            state_receiver,
+            cancel.clone(),
+        ));
+        tracing::info!(%local_addr, udp = shared.config.udp, tcp = shared.config.tcp, "SIP server listening");
+        Ok((
+            SipServer {
+                shared,
+                cancel,
+                local_addr,
+            },
+            events_rx,
+        ))
+    }
+
+    /// The address the server listens on (with the port actually bound).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Calls offered or in progress.
+    pub fn active_calls(&self) -> usize {
+        self.shared.calls().len()
+    }
+
+    /// Stop listening and processing. Calls in progress are not hung up.
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for SipServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn bind_error(transport: &'static str, addr: SocketAddr, error: rsipstack::Error) -> SipError {
+    SipError::Bind {
+        transport,
+        addr,
+        source: std::io::Error::other(error.to_string()),
+    }
+}
+
+/// With port 0, find a port free for both UDP and TCP (the library binds its own sockets, so
+/// the probe sockets are closed again; a few attempts cover a port taken meanwhile).
+fn resolve_port(config: &SipConfig) -> Result<SocketAddr, SipError> {
+    if config.bind.port() != 0 {
+        return Ok(config.bind);
+    }
+    let mut last_error = None;
+    for _ in 0..8 {
+        let probe = UdpSocket::bind(config.bind).map_err(|source| SipError::Bind {
+            transport: "udp",
+            addr: config.bind,
+            source,
+        })?;
+        let addr = probe.local_addr().map_err(|source| SipError::Bind {
+            transport: "udp",
+            addr: config.bind,
+            source,
+        })?;
+        if !config.tcp {
+            return Ok(addr);
+        }
+        match TcpListener::bind(addr) {
+            Ok(_) => return Ok(addr),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(SipError::Bind {
+        transport: "tcp",
+        addr: config.bind,
+        source: last_error.unwrap_or_else(|| std::io::Error::other("no free port")),
+    })
+}
+
+impl Shared {
+    /// Register a new call if the limit allows it.
+    pub(crate) fn insert_call(&self, key: String, call: Arc<CallInner>) -> bool {
+        let mut calls = self.calls();
+        if calls.len() >= self.config.max_calls {
+            return false;
+        }
+        calls.insert(key, call);
+        true
+    }
+
+    pub(crate) fn find_call(&self, key: &str) -> Option<Arc<CallInner>> {
+        self.calls().get(key).cloned()
+    }
+
+    pub(crate) fn remove_call(&self, key: &str) -> Option<Arc<CallInner>> {
+        self.calls().remove(key)
+    }
+}
