@@ -1,0 +1,52 @@
+//! User endpoints: `me`, show, create.
+
+use super::middleware::AuthUser;
+use super::respond;
+use super::tickets::json_id;
+use crate::sandbox::state::Shared;
+use crate::types::{NewUser, UserEnvelope, UserResponse};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use std::sync::Arc;
+
+/// `GET /api/v2/users/me.json`.
+pub async fn me(
+    State(shared): State<Arc<Shared>>,
+    Extension(AuthUser(id)): Extension<AuthUser>,
+) -> Response {
+    let user = shared.lock().store.user(id).cloned();
+    match user {
+        Some(user) => Json(UserResponse { user }).into_response(),
+        None => respond::not_found(),
+    }
+}
+
+/// `GET /api/v2/users/{id}.json`.
+pub async fn show(State(shared): State<Arc<Shared>>, Path(seg): Path<String>) -> Response {
+    let Some(id) = json_id(&seg) else {
+        return respond::not_found();
+    };
+    let user = shared.lock().store.user(id).cloned();
+    match user {
+        Some(user) => Json(UserResponse { user }).into_response(),
+        None => respond::not_found(),
+    }
+}
+
+/// `POST /api/v2/users.json` with `{"user": {"name": ..., ...}}`.
+pub async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(env) = serde_json::from_slice::<UserEnvelope<NewUser>>(&body) else {
+        return respond::bad_body();
+    };
+    let result = shared
+        .lock()
+        .store
+        .create_user(&env.user, jiff::Timestamp::now());
+    match result {
+        Ok(user) => (StatusCode::CREATED, Json(UserResponse { user })).into_response(),
+        Err(e) => respond::store_error(e),
+    }
+}
