@@ -2,7 +2,7 @@
 //! turn SIP into [`SipEvent`]s (new requests, dialog state changes).
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -74,12 +74,25 @@ impl SipServer {
                 "max_calls and event_capacity must be positive",
             ));
         }
-        let local_addr = resolve_port(&config)?;
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
+        let mut local_addr = config.bind;
         if config.udp {
-            let udp = UdpConnection::create_connection(
-                local_addr,
+            // Bound here (not by the library) so port 0 yields the real port before TCP binds.
+            let socket = tokio::net::UdpSocket::bind(config.bind)
+                .await
+                .map_err(|source| SipError::Bind {
+                    transport: "udp",
+                    addr: config.bind,
+                    source,
+                })?;
+            local_addr = socket.local_addr().map_err(|source| SipError::Bind {
+                transport: "udp",
+                addr: config.bind,
+                source,
+            })?;
+            let udp = UdpConnection::from_socket(
+                Arc::new(socket),
                 config.external,
                 Some(cancel.child_token()),
             )
@@ -88,12 +101,17 @@ impl SipServer {
             transport.add_transport(udp.into());
         }
         if config.tcp {
-            // The library binds TCP later, in its serve task; check here so errors surface.
-            TcpListener::bind(local_addr).map_err(|source| SipError::Bind {
+            // The library binds TCP later, in its serve task: probe here so errors surface
+            // now, and so a TCP-only server with port 0 learns its port.
+            let probe = TcpListener::bind(local_addr).map_err(|source| SipError::Bind {
                 transport: "tcp",
                 addr: local_addr,
                 source,
             })?;
+            if let Ok(bound) = probe.local_addr() {
+                local_addr = bound;
+            }
+            drop(probe);
             let tcp = TcpListenerConnection::new(local_addr, config.external)
                 .await
                 .map_err(|e| bind_error("tcp", local_addr, e))?;
@@ -184,39 +202,6 @@ fn bind_error(transport: &'static str, addr: SocketAddr, error: rsipstack::Error
         addr,
         source: std::io::Error::other(error.to_string()),
     }
-}
-
-/// With port 0, find a port free for both UDP and TCP (the library binds its own sockets, so
-/// the probe sockets are closed again; a few attempts cover a port taken meanwhile).
-fn resolve_port(config: &SipConfig) -> Result<SocketAddr, SipError> {
-    if config.bind.port() != 0 {
-        return Ok(config.bind);
-    }
-    let mut last_error = None;
-    for _ in 0..8 {
-        let probe = UdpSocket::bind(config.bind).map_err(|source| SipError::Bind {
-            transport: "udp",
-            addr: config.bind,
-            source,
-        })?;
-        let addr = probe.local_addr().map_err(|source| SipError::Bind {
-            transport: "udp",
-            addr: config.bind,
-            source,
-        })?;
-        if !config.tcp {
-            return Ok(addr);
-        }
-        match TcpListener::bind(addr) {
-            Ok(_) => return Ok(addr),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(SipError::Bind {
-        transport: "tcp",
-        addr: config.bind,
-        source: last_error.unwrap_or_else(|| std::io::Error::other("no free port")),
-    })
 }
 
 impl Shared {

@@ -1,0 +1,216 @@
+//! Test harness for the SIPp integration tests: a tiny runtime that reacts to the server's
+//! events as a test asks, records what it saw, and a runner for the `sipp` binary.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ringdesk_sip::{
+    CallHandle, CallId, Codec, Direction, SipConfig, SipError, SipEvent, SipServer,
+};
+use tokio::sync::mpsc;
+
+/// What the test runtime does with a new call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Answer at once.
+    Answer,
+    /// Answer, then hang up as soon as the caller's ACK arrives.
+    HangupAfterAck,
+    /// Never answer (keep ringing); try to answer once the caller cancelled.
+    Ring,
+}
+
+/// What the runtime observed, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    Incoming {
+        ani: String,
+        dnis: String,
+        route: Option<String>,
+        headers: Vec<(String, String)>,
+        codec: Codec,
+        telephone_event_pt: Option<u8>,
+    },
+    Established,
+    Dtmf {
+        content_type: String,
+        body: Vec<u8>,
+    },
+    Reinvite {
+        direction: Direction,
+        remote: SocketAddr,
+        codec: Codec,
+        answer_direction: Direction,
+    },
+    RemoteHangup,
+    Cancelled,
+    Lost,
+    /// Result of answering after the caller cancelled (must be an error).
+    LateAnswer(Result<(), String>),
+}
+
+/// A running server plus the test runtime consuming its events.
+pub struct TestRuntime {
+    pub server: SipServer,
+    pub seen: mpsc::UnboundedReceiver<Seen>,
+}
+
+/// Our (fake) RTP address in answers.
+pub const LOCAL_RTP: &str = "127.0.0.1:40000";
+
+impl TestRuntime {
+    pub async fn start(mut config: SipConfig, behaviour: Behaviour) -> TestRuntime {
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        let (server, mut events) = SipServer::bind(config).await.expect("bind SIP server");
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut calls: HashMap<CallId, CallHandle> = HashMap::new();
+            while let Some(event) = events.recv().await {
+                match event {
+                    SipEvent::IncomingCall {
+                        call,
+                        ani,
+                        dnis,
+                        route,
+                        headers,
+                        offer,
+                    } => {
+                        let _ = seen_tx.send(Seen::Incoming {
+                            ani,
+                            dnis,
+                            route,
+                            headers,
+                            codec: offer.codec,
+                            telephone_event_pt: offer.telephone_event_pt,
+                        });
+                        if behaviour != Behaviour::Ring {
+                            call.answer(LOCAL_RTP.parse().unwrap()).expect("answer");
+                        }
+                        calls.insert(call.id(), call);
+                    }
+                    SipEvent::CallEstablished { call } => {
+                        let _ = seen_tx.send(Seen::Established);
+                        if behaviour == Behaviour::HangupAfterAck {
+                            if let Some(handle) = calls.get(&call) {
+                                handle.hangup().await.expect("hangup");
+                            }
+                        }
+                    }
+                    SipEvent::Dtmf {
+                        content_type, body, ..
+                    } => {
+                        let _ = seen_tx.send(Seen::Dtmf { content_type, body });
+                    }
+                    SipEvent::Reinvite { offer, answer, .. } => {
+                        let _ = seen_tx.send(Seen::Reinvite {
+                            direction: offer.direction,
+                            remote: offer.remote_addr,
+                            codec: answer.codec,
+                            answer_direction: answer.direction,
+                        });
+                    }
+                    SipEvent::RemoteHangup { call } => {
+                        calls.remove(&call);
+                        let _ = seen_tx.send(Seen::RemoteHangup);
+                    }
+                    SipEvent::Cancelled { call } => {
+                        let _ = seen_tx.send(Seen::Cancelled);
+                        if let Some(handle) = calls.remove(&call) {
+                            let late = handle
+                                .answer(LOCAL_RTP.parse().unwrap())
+                                .map(|_| ())
+                                .map_err(|e: SipError| e.to_string());
+                            let _ = seen_tx.send(Seen::LateAnswer(late));
+                        }
+                    }
+                    SipEvent::Lost { call } => {
+                        calls.remove(&call);
+                        let _ = seen_tx.send(Seen::Lost);
+                    }
+                }
+            }
+        });
+        TestRuntime { server, seen }
+    }
+
+    /// The next thing the runtime saw (fails the test after 10 s).
+    pub async fn next(&mut self) -> Seen {
+        tokio::time::timeout(Duration::from_secs(10), self.seen.recv())
+            .await
+            .expect("no event within 10 s")
+            .expect("runtime stopped")
+    }
+
+    /// Everything seen so far, without waiting.
+    pub fn drain(&mut self) -> Vec<Seen> {
+        let mut out = Vec::new();
+        while let Ok(seen) = self.seen.try_recv() {
+            out.push(seen);
+        }
+        out
+    }
+}
+
+/// A port free on 127.0.0.1 for both UDP and TCP at the time of the call.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind probe");
+        let port = udp.local_addr().expect("probe addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name)
+}
+
+/// Run one SIPp call of `scenario` against `target`, dialling `service`, over `transport`
+/// (`u1` or `t1`). Fails the test when SIPp is missing or the call fails.
+pub async fn sipp(name: &str, target: SocketAddr, service: &str, transport: &str) {
+    match std::process::Command::new("sipp").arg("-v").output() {
+        Ok(_) => {}
+        Err(error) => panic!(
+            "sipp is required for these tests and could not be run ({error}); \
+             install it with `apt-get install -y sip-tester`"
+        ),
+    }
+    let port = free_port().to_string();
+    let media_port = free_port().to_string();
+    let error_file = std::env::temp_dir().join(format!("ringdesk-sipp-{port}-errors.log"));
+    let output = tokio::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-m", "1", "-t", transport, "-i", "127.0.0.1", "-p", &port])
+        .args(["-mp", &media_port, "-s", service])
+        .args([
+            "-timeout",
+            "20s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+        ])
+        .arg("-error_file")
+        .arg(&error_file)
+        .arg(target.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run sipp");
+    let errors = std::fs::read_to_string(&error_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&error_file);
+    assert!(
+        output.status.success(),
+        "sipp {name} failed with {:?}\nerrors:\n{errors}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,184 @@
+//! End-to-end tests against SIPp (a real SIP peer we did not write), over loopback UDP and
+//! TCP: answered calls, hang-ups from both sides, CANCEL, OPTIONS, refusals (404, 488, 503),
+//! INFO DTMF and re-INVITE hold.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use common::{sipp, Behaviour, Seen, TestRuntime};
+use ringdesk_sip::{Codec, Direction, Router, SipConfig};
+
+fn config() -> SipConfig {
+    SipConfig::new("127.0.0.1:0".parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_call_over_udp_caller_hangs_up() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("basic_call.xml", rt.server.local_addr(), "8005551212", "u1").await;
+    match rt.next().await {
+        Seen::Incoming {
+            ani,
+            dnis,
+            route,
+            headers,
+            codec,
+            telephone_event_pt,
+        } => {
+            assert_eq!(ani, "+15551230000");
+            assert_eq!(dnis, "8005551212");
+            assert_eq!(route, None);
+            assert_eq!(codec, Codec::Pcmu);
+            assert_eq!(telephone_event_pt, Some(101));
+            let headers: HashMap<_, _> = headers.into_iter().collect();
+            assert_eq!(headers.get("X-Account").map(String::as_str), Some("4711"));
+            assert_eq!(
+                headers.get("Subject").map(String::as_str),
+                Some("ringdesk test")
+            );
+            assert!(!headers.contains_key("Via"));
+        }
+        other => panic!("expected an incoming call, got {other:?}"),
+    }
+    assert_eq!(rt.next().await, Seen::Established);
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+    assert_eq!(rt.server.active_calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_call_over_tcp() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("basic_call.xml", rt.server.local_addr(), "1000", "t1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_hangs_up_after_ack() {
+    let mut rt = TestRuntime::start(config(), Behaviour::HangupAfterAck).await;
+    sipp("server_hangup.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    // Our own BYE is not reported back as a remote hang-up.
+    assert_eq!(rt.drain(), vec![]);
+    assert_eq!(rt.server.active_calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_before_answer_gets_487() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Ring).await;
+    sipp("cancel.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Cancelled);
+    match rt.next().await {
+        Seen::LateAnswer(Err(message)) => assert!(message.contains("ended"), "{message}"),
+        other => panic!("answering a cancelled call must fail, got {other:?}"),
+    }
+    assert_eq!(rt.server.active_calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_is_answered_200() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("options.xml", rt.server.local_addr(), "ringdesk", "u1").await;
+    assert_eq!(rt.drain(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g729_only_offer_gets_488() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("reject_488.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert_eq!(rt.drain(), vec![]);
+    assert_eq!(rt.server.active_calls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_number_gets_404_and_known_one_routes() {
+    let mut cfg = config();
+    cfg.router = Router::Table(HashMap::from([("1000".to_owned(), "main".to_owned())]));
+    let mut rt = TestRuntime::start(cfg, Behaviour::Answer).await;
+    sipp("reject_404.xml", rt.server.local_addr(), "9999", "u1").await;
+    assert_eq!(rt.drain(), vec![]);
+    sipp("basic_call.xml", rt.server.local_addr(), "1000", "u1").await;
+    match rt.next().await {
+        Seen::Incoming { route, dnis, .. } => {
+            assert_eq!(route.as_deref(), Some("main"));
+            assert_eq!(dnis, "1000");
+        }
+        other => panic!("expected an incoming call, got {other:?}"),
+    }
+}
+
+/// A raw INVITE from a plain UDP socket, used to occupy a call slot.
+fn raw_invite(target: std::net::SocketAddr) -> UdpSocket {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let local = socket.local_addr().unwrap();
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    let invite = format!(
+        "INVITE sip:1000@{target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-raw-1\r\n\
+         From: <sip:2000@{local}>;tag=raw1\r\nTo: <sip:1000@{target}>\r\nCall-ID: raw-call-1@{local}\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:2000@{local}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    socket.send_to(invite.as_bytes(), target).unwrap();
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_call_limit_gets_503_with_retry_after() {
+    let mut cfg = config();
+    cfg.max_calls = 1;
+    let mut rt = TestRuntime::start(cfg, Behaviour::Ring).await;
+    let _held = raw_invite(rt.server.local_addr());
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.server.active_calls(), 1);
+    sipp("reject_503.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert_eq!(rt.drain(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_dtmf_relay_is_delivered() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("info_dtmf.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    match rt.next().await {
+        Seen::Dtmf { content_type, body } => {
+            assert_eq!(content_type, "application/dtmf-relay");
+            let body = String::from_utf8(body).unwrap();
+            assert!(body.contains("Signal=5"), "{body:?}");
+            assert!(body.contains("Duration=160"), "{body:?}");
+        }
+        other => panic!("expected DTMF, got {other:?}"),
+    }
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvite_hold_is_answered_and_reported() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("reinvite_hold.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    match rt.next().await {
+        Seen::Reinvite {
+            direction,
+            remote,
+            codec,
+            answer_direction,
+        } => {
+            assert_eq!(direction, Direction::SendOnly);
+            assert_eq!(answer_direction, Direction::RecvOnly);
+            assert_eq!(remote.port(), 40100);
+            assert_eq!(codec, Codec::Pcma);
+        }
+        other => panic!("expected a re-INVITE, got {other:?}"),
+    }
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+    let _ = Duration::ZERO;
+}
