@@ -60,6 +60,8 @@ pub struct CacheStats {
     pub entries: usize,
     /// Bytes of samples currently in memory.
     pub bytes: usize,
+    /// Keys with a synthesis (or disk read) under way.
+    pub in_flight: usize,
 }
 
 /// Result of [`PromptCache::prerender`].
@@ -142,29 +144,28 @@ impl PromptCache {
     /// across concurrent callers). Cancel-safe.
     pub async fn get(&self, request: &TtsRequest) -> Result<Arc<Audio>, TtsError> {
         let key = self.key(request);
-        let flight = {
+        let guard = {
             let mut state = self.lock();
             if let Some(audio) = state.memory.get(&key) {
                 self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(audio);
             }
-            Arc::clone(state.in_flight.entry(key).or_default())
+            FlightGuard {
+                cache: self,
+                key,
+                flight: Arc::clone(state.in_flight.entry(key).or_default()),
+            }
         };
-        let result = flight
+        let result = guard
+            .flight
             .get_or_init(|| self.load_or_synthesize(key, request))
             .await
             .clone();
-        let mut state = self.lock();
         if let Ok(audio) = &result {
-            state.memory.insert(key, Arc::clone(audio));
+            self.lock().memory.insert(key, Arc::clone(audio));
         }
-        if state
-            .in_flight
-            .get(&key)
-            .is_some_and(|f| Arc::ptr_eq(f, &flight))
-        {
-            state.in_flight.remove(&key);
-        }
+        // Dropping the guard (here, or on cancellation) retires the flight.
+        drop(guard);
         result
     }
 
@@ -212,9 +213,13 @@ impl PromptCache {
 
     /// Current counters.
     pub fn stats(&self) -> CacheStats {
-        let (entries, bytes) = {
+        let (entries, bytes, in_flight) = {
             let state = self.lock();
-            (state.memory.len(), state.memory.bytes())
+            (
+                state.memory.len(),
+                state.memory.bytes(),
+                state.in_flight.len(),
+            )
         };
         CacheStats {
             memory_hits: self.counters.memory_hits.load(Ordering::Relaxed),
@@ -223,6 +228,32 @@ impl PromptCache {
             failures: self.counters.failures.load(Ordering::Relaxed),
             entries,
             bytes,
+            in_flight,
+        }
+    }
+}
+
+/// Retires a key's flight when its caller finishes or is cancelled: removed once it has
+/// a result (already in memory, or an error that must not be cached), or when no other
+/// caller is waiting on it; otherwise a waiter takes the synthesis over.
+struct FlightGuard<'a> {
+    cache: &'a PromptCache,
+    key: CacheKey,
+    flight: Flight,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.cache.lock();
+        let Some(current) = state.in_flight.get(&self.key) else {
+            return;
+        };
+        if !Arc::ptr_eq(current, &self.flight) {
+            return;
+        }
+        // Under the lock only the map and guards hold the Arc: 2 means "just us".
+        if self.flight.initialized() || Arc::strong_count(&self.flight) <= 2 {
+            state.in_flight.remove(&self.key);
         }
     }
 }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use crate::audio::Audio;
 use crate::engine::{CheckFuture, SynthFuture, TtsEngine};
 use crate::error::TtsError;
@@ -34,6 +36,9 @@ pub struct EspeakConfig {
     pub timeout: Duration,
     /// Most WAV bytes accepted from one run. Default 32 MiB (about 12 minutes).
     pub max_output_bytes: usize,
+    /// Most espeak-ng processes running at once; further requests wait their turn
+    /// (the wait is not part of `timeout`). Default 4; 0 is treated as 1.
+    pub max_concurrent: usize,
 }
 
 impl Default for EspeakConfig {
@@ -42,6 +47,7 @@ impl Default for EspeakConfig {
             program: PathBuf::from(ENGINE_NAME),
             timeout: Duration::from_secs(20),
             max_output_bytes: 32 << 20,
+            max_concurrent: 4,
         }
     }
 }
@@ -51,6 +57,7 @@ impl Default for EspeakConfig {
 pub struct EspeakNg {
     config: EspeakConfig,
     version: OnceLock<String>,
+    slots: Semaphore,
 }
 
 impl EspeakNg {
@@ -58,9 +65,11 @@ impl EspeakNg {
     /// [`check`](TtsEngine::check) at startup (it also records the version that goes
     /// into cache keys).
     pub fn new(config: EspeakConfig) -> Self {
+        let slots = Semaphore::new(config.max_concurrent.clamp(1, Semaphore::MAX_PERMITS));
         Self {
             config,
             version: OnceLock::new(),
+            slots,
         }
     }
 
@@ -130,7 +139,11 @@ impl EspeakNg {
 
     async fn synthesize_inner(&self, request: &TtsRequest) -> Result<Audio, TtsError> {
         let run = self.run(Self::args(request), self.config.max_output_bytes);
-        let wav = process::run(run).await?;
+        let wav = {
+            // The semaphore is never closed, so acquiring only fails in theory.
+            let _slot = self.slots.acquire().await.ok();
+            process::run(run).await?
+        };
         let audio = parse_wav(&wav).map_err(|error| TtsError::InvalidAudio {
             source_name: ENGINE_NAME.to_owned(),
             error,

@@ -76,6 +76,7 @@ async fn single_flight_on_virtual_time() {
     // wait), yet each distinct prompt ran once, and all callers share one buffer.
     assert_eq!(counting.runs(), 2);
     assert!(same.iter().all(|a| Arc::ptr_eq(a, &same[0])));
+    assert_eq!(cache.stats().in_flight, 0);
     let text: Vec<u8> = same[0].samples.iter().map(|&s| s as u8).collect();
     assert_eq!(text, b"same prompt");
 }
@@ -83,13 +84,35 @@ async fn single_flight_on_virtual_time() {
 #[tokio::test(start_paused = true)]
 async fn cancelled_synthesis_is_taken_over() {
     let counting = Counting::new(Fake::new(Duration::from_secs(5)));
-    let cache = PromptCache::new(counting.clone(), memory_only());
+    let cache = Arc::new(PromptCache::new(counting.clone(), memory_only()));
     let r = request("cancel me", "en-US");
+
+    // Alone: giving up retires the flight, the next caller starts afresh.
     let gave_up = tokio::time::timeout(Duration::from_secs(1), cache.get(&r)).await;
     assert!(gave_up.is_err(), "should have timed out");
+    assert_eq!(cache.stats().in_flight, 0);
     let audio = cache.get(&r).await.unwrap();
     assert_eq!(audio.samples.len(), "cancel me".len());
     assert_eq!(counting.runs(), 2);
+
+    // With a second caller waiting: it takes the synthesis over when the first leaves.
+    let r2 = request("second prompt", "en-US");
+    let first = tokio::spawn({
+        let (cache, r2) = (Arc::clone(&cache), r2.clone());
+        async move { cache.get(&r2).await }
+    });
+    let second = tokio::spawn({
+        let (cache, r2) = (Arc::clone(&cache), r2.clone());
+        async move { cache.get(&r2).await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(cache.stats().in_flight, 1);
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    let audio = second.await.unwrap().unwrap();
+    assert_eq!(audio.samples.len(), "second prompt".len());
+    assert_eq!(counting.runs(), 4);
+    assert_eq!(cache.stats().in_flight, 0);
 }
 
 #[tokio::test(start_paused = true)]

@@ -236,3 +236,51 @@ async fn non_wav_output_is_rejected() {
         .unwrap_err();
     assert!(matches!(err, TtsError::InvalidAudio { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_bounded() {
+    // A fake espeak-ng that records how many copies run at once.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fake-espeak");
+    let log = dir.path().join("log");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho start >> {log}\nsleep 0.3\necho end >> {log}\nexit 1\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let engine = std::sync::Arc::new(EspeakNg::new(EspeakConfig {
+        program: script,
+        max_concurrent: 2,
+        ..EspeakConfig::default()
+    }));
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let r = request(&format!("prompt {i}"), "en-US");
+                engine.synthesize(&r).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(
+            t.await.unwrap(),
+            Err(TtsError::EngineFailed { .. })
+        ));
+    }
+    let events = std::fs::read_to_string(&log).unwrap();
+    let (mut running, mut most) = (0i32, 0i32);
+    for line in events.lines() {
+        running += if line == "start" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert_eq!(events.lines().count(), 12);
+    // Never more than the limit (without it, all six would overlap).
+    assert!((1..=2).contains(&most), "{events}");
+}
