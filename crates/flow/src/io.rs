@@ -177,9 +177,14 @@ pub enum HttpFailureKind {
 pub enum QueueResult {
     Queued,
     /// The availability check failed.
-    NoAgents { logged_in: u32, available: u32 },
+    NoAgents {
+        logged_in: u32,
+        available: u32,
+    },
     /// The queue does not exist or refused the call.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// The answer to an [`Action::QueueInfo`].
@@ -205,16 +210,38 @@ pub struct AgentRef {
 /// Something that happened, fed to the executor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    PlayDone { id: ActionId },
-    PlayFailed { id: ActionId, reason: String },
+    PlayDone {
+        id: ActionId,
+    },
+    PlayFailed {
+        id: ActionId,
+        reason: String,
+    },
     /// A keypress: `0`-`9`, `*`, `#` (others are ignored).
-    Digit { key: char },
-    HttpDone { id: ActionId, outcome: HttpOutcome },
-    QueueResult { id: ActionId, result: QueueResult },
-    QueueInfo { id: ActionId, info: QueueInfo },
-    AgentOffered { agent: AgentRef },
-    AgentAnswered { agent: AgentRef },
-    AgentDisconnected { agent: AgentRef },
+    Digit {
+        key: char,
+    },
+    HttpDone {
+        id: ActionId,
+        outcome: HttpOutcome,
+    },
+    QueueResult {
+        id: ActionId,
+        result: QueueResult,
+    },
+    QueueInfo {
+        id: ActionId,
+        info: QueueInfo,
+    },
+    AgentOffered {
+        agent: AgentRef,
+    },
+    AgentAnswered {
+        agent: AgentRef,
+    },
+    AgentDisconnected {
+        agent: AgentRef,
+    },
     /// The caller hung up (or the call otherwise ended from the outside).
     CallerHangup,
 }
@@ -222,15 +249,35 @@ pub enum Event {
 /// Transcript material.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogEntry {
-    NodeEntered { node: String, activity: String },
-    ExitTaken { node: String, exit: String, target: Option<String> },
-    VariableSet { name: String, value: serde_json::Value },
+    NodeEntered {
+        node: String,
+        activity: String,
+    },
+    ExitTaken {
+        node: String,
+        exit: String,
+        target: Option<String>,
+    },
+    VariableSet {
+        name: String,
+        value: serde_json::Value,
+    },
     /// Queue decision made by the flow (for the transcript).
-    Decision { node: String, text: String },
+    Decision {
+        node: String,
+        text: String,
+    },
     /// A recoverable or fatal flow error (took an error exit or the global error handler).
-    Error { node: String, message: String },
+    Error {
+        node: String,
+        message: String,
+    },
     /// An event handler started.
-    HandlerStarted { event: String },
+    HandlerStarted {
+        event: String,
+    },
     /// The executor is done: no more actions will follow.
-    Finished { reason: String },
+    Finished {
+        reason: String,
+    },
 }

@@ -1,1 +1,35 @@
 //! Flow model, loader, validation, templates and the sans-IO executor.
+//!
+//! A flow is a YAML file (see `docs/flows.md`). [`load_file`]/[`load_str`] parse and
+//! validate it into a [`Flow`]; an [`Executor`] runs one call through it, emitting
+//! [`Action`]s and consuming [`Event`]s, with time passed in.
+
+mod builtins;
+mod diag;
+mod duration;
+mod exec_input;
+mod exec_nodes;
+mod executor;
+mod filters;
+mod load;
+mod model;
+mod parse;
+mod parse_node;
+mod parse_prompt;
+mod template;
+mod validate;
+mod vars;
+mod yaml;
+
+pub mod io;
+
+pub use builtins::BUILTIN_VARIABLES;
+pub use diag::{Diagnostic, LoadError, Severity};
+pub use duration::parse_duration;
+pub use exec_nodes::{clamp_priority, MAX_OUTPUT_VALUE, MAX_RESPONSE_BODY};
+pub use executor::{Executor, MAX_KEYS_PRESSED, MAX_TRANSITIONS_WITHOUT_WAIT, MAX_TYPEAHEAD};
+pub use filters::{normalize_e164, status_words};
+pub use io::*;
+pub use load::{load_file, load_str};
+pub use model::Flow;
+pub use parse_node::ACTIVITIES;

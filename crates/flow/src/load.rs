@@ -1,0 +1,64 @@
+//! Loading a flow: read the file, parse, validate, and build the [`Flow`] or return every
+//! diagnostic found.
+
+use std::path::Path;
+
+use crate::diag::{Diags, LoadError, Pos};
+use crate::model::Flow;
+use crate::parse::{parse, MAX_FLOW_BYTES};
+use crate::template::environment;
+use crate::validate::validate;
+
+/// Loads and validates a flow file.
+pub fn load_file(path: &Path) -> Result<Flow, LoadError> {
+    let origin = path.display().to_string();
+    let fail = |message: String| {
+        let mut d = Diags::new(&origin);
+        d.error(Pos::default(), None, message);
+        LoadError {
+            diagnostics: d.into_sorted(),
+        }
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read flow file: {e}")))?;
+    if meta.len() > MAX_FLOW_BYTES as u64 {
+        return Err(fail(format!(
+            "flow file is larger than {MAX_FLOW_BYTES} bytes"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read flow file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("flow file is not UTF-8".into()))?;
+    load_str(&text, &origin)
+}
+
+/// Loads and validates a flow from text; `origin` names it in diagnostics.
+pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
+    let mut d = Diags::new(origin);
+    let Some(mut parsed) = parse(&mut d, source) else {
+        return Err(LoadError {
+            diagnostics: d.into_sorted(),
+        });
+    };
+    validate(&mut d, &mut parsed);
+    let start = parsed.start.as_ref().map(|(s, _)| s.clone());
+    if d.has_errors() || start.is_none() {
+        return Err(LoadError {
+            diagnostics: d.into_sorted(),
+        });
+    }
+    Ok(Flow {
+        name: parsed.name,
+        description: parsed.description,
+        start: start.unwrap_or_default(),
+        default_language: parsed.default_language,
+        language: parsed.language,
+        variables: parsed.variables,
+        nodes: parsed.nodes,
+        handlers: parsed
+            .handlers
+            .into_iter()
+            .map(|(k, (s, _))| (k, s))
+            .collect(),
+        warnings: d.into_sorted(),
+        env: environment(),
+    })
+}
