@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 
+/// The runtime's routing callback: DNIS → flow name, `None` for unknown numbers.
+pub type RouteFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Maps a dialled number (DNIS) to the name of the flow that serves it; `None` means the
 /// number is unknown and the call is refused with `404 Not Found`.
 #[derive(Clone, Default)]
@@ -17,7 +20,7 @@ pub enum Router {
     /// Exact DNIS → flow name table.
     Table(HashMap<String, String>),
     /// A callback supplied by the runtime.
-    Callback(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>),
+    Callback(RouteFn),
 }
 
 impl Router {

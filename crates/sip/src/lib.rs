@@ -22,7 +22,7 @@ mod sdp_offer;
 mod server;
 
 pub use call::CallHandle;
-pub use config::{Router, SipConfig};
+pub use config::{RouteFn, Router, SipConfig};
 pub use dialog_events::MAX_DTMF_BODY;
 pub use error::SipError;
 pub use event::{CallId, SipEvent};
