@@ -239,7 +239,6 @@ mod tests {
             }),
             path_prefix: Some("/api/v2/tickets".into()),
             method: Some("put".into()),
-            ..Faults::default()
         });
         let other = st.decide("GET", "/api/v2/tickets/1.json");
         assert_eq!(other.action, Action::Serve);

@@ -19,32 +19,45 @@ struct Parsed {
     page: Page,
 }
 
-fn parse_request(p: &BTreeMap<String, String>) -> Result<Parsed, Response> {
+/// A refused search: 400 with a reason, or 422 past the result window.
+enum Refused {
+    Bad(String),
+    TooDeep,
+}
+
+impl Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Bad(reason) => respond::bad_search(&reason),
+            Refused::TooDeep => respond::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Invalid search: Requested response size was greater than Search Response Limits",
+            ),
+        }
+    }
+}
+
+fn parse_request(p: &BTreeMap<String, String>) -> Result<Parsed, Refused> {
+    let bad = |s: &str| Refused::Bad(s.to_owned());
     let q = p
         .get("query")
-        .ok_or_else(|| respond::bad_search("the query parameter is required"))?;
+        .ok_or_else(|| bad("the query parameter is required"))?;
     let query = query::parse(q).map_err(|e| match e {
-        QueryError::TooLong => respond::bad_search("the query is too long"),
-        other => respond::bad_search(&other.to_string()),
+        QueryError::TooLong => bad("the query is too long"),
+        other => Refused::Bad(other.to_string()),
     })?;
     let sort_by = match p.get("sort_by").map(String::as_str) {
         None | Some("") => None,
-        Some(s) => Some(SortBy::parse(s).ok_or_else(|| respond::bad_search("unknown sort_by"))?),
+        Some(s) => Some(SortBy::parse(s).ok_or_else(|| bad("unknown sort_by"))?),
     };
     let order = match p.get("sort_order").map(String::as_str) {
         None | Some("") => None,
-        Some(s) => Some(
-            SortOrder::parse(s)
-                .ok_or_else(|| respond::bad_search("sort_order must be asc or desc"))?,
-        ),
+        Some(s) => Some(SortOrder::parse(s).ok_or_else(|| bad("sort_order must be asc or desc"))?),
     };
-    let page = Page::from_params(p).map_err(respond::bad_search)?;
+    let page = Page::from_params(p).map_err(bad)?;
     if page.offset().saturating_add(page.per_page) > MAX_SEARCH_RESULTS {
-        return Err(respond::error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "Invalid search: Requested response size was greater than Search Response Limits",
-        ));
+        return Err(Refused::TooDeep);
     }
     Ok(Parsed {
         query,
@@ -67,7 +80,7 @@ pub async fn search(
     let p = params(raw.as_deref());
     let req = match parse_request(&p) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let g = shared.lock();
     let all = g
@@ -110,7 +123,7 @@ pub async fn users_search(
     let p = params(raw.as_deref());
     let req = match parse_request(&p) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let g = shared.lock();
     let all = g
