@@ -1,0 +1,330 @@
+//! The worker media clock on virtual time: exact packet counts over long calls, no
+//! drift, bounded catch-up after a stall, playout events, marker bits and DTMF.
+
+use std::time::{Duration, Instant};
+
+use ringdesk_media::pacer::{DEFAULT_MAX_BURST, TICK};
+use ringdesk_media::rtp::seq_newer;
+use ringdesk_media::{
+    Clip, Codec, DtmfDigit, DtmfEvent, DtmfReceiver, Pacer, PlayoutEvent, RtpPacket, StreamConfig,
+    StreamEvent, StreamId, Transmit,
+};
+
+fn config(codec: Codec, ssrc: u32) -> StreamConfig {
+    StreamConfig {
+        codec,
+        telephone_event_pt: 101,
+        ssrc,
+        initial_sequence: 65_000,       // wraps within the first seconds
+        initial_timestamp: 0xFFFF_F000, // wraps too
+    }
+}
+
+fn tone_clip(ms: usize) -> Clip {
+    let samples: Vec<i16> = (0..ms * 8)
+        .map(|i| ((i as f64 * 2.0 * std::f64::consts::PI * 440.0 / 8000.0).sin() * 8000.0) as i16)
+        .collect();
+    Clip::from_pcm(&samples, 8000).unwrap()
+}
+
+fn parse(t: &Transmit) -> RtpPacket<'_> {
+    RtpPacket::parse(t.packet()).unwrap()
+}
+
+#[test]
+fn ten_minutes_are_exactly_30000_packets_with_monotonic_seq_and_timestamps() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcmu, 7));
+    let mut out = Vec::new();
+    let mut prev: Option<(u16, u32)> = None;
+    let mut count = 0u32;
+    let mut now = epoch;
+    let end = epoch + Duration::from_secs(600);
+    // Poll at the requested tick, with a deterministic wake-up lateness of 0-7 ms.
+    let mut jitter = 1u32;
+    while now < end {
+        out.clear();
+        pacer.poll(now, &mut out);
+        for t in &out {
+            assert_eq!(t.stream, id);
+            let p = parse(t);
+            assert_eq!(p.header.ssrc, 7);
+            assert_eq!(p.header.payload_type, 0);
+            assert_eq!(p.payload.len(), 160);
+            if let Some((seq, ts)) = prev {
+                assert_eq!(p.header.sequence, seq.wrapping_add(1));
+                assert!(seq_newer(p.header.sequence, seq));
+                assert_eq!(p.header.timestamp, ts.wrapping_add(160));
+            }
+            prev = Some((p.header.sequence, p.header.timestamp));
+            count += 1;
+        }
+        assert!(out.len() <= 1, "no bursts when polled on time");
+        jitter = (jitter.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 16) % 8;
+        now = pacer.next_tick(now) + Duration::from_millis(u64::from(jitter));
+    }
+    assert_eq!(count, 30_000);
+    let (seq, ts) = prev.unwrap();
+    assert_eq!(seq, 65_000u16.wrapping_add(29_999));
+    assert_eq!(ts, 0xFFFF_F000u32.wrapping_add(29_999 * 160), "no drift");
+}
+
+#[test]
+fn stall_of_200ms_sends_at_most_the_burst_bound_and_timestamps_follow_wall_time() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcma, 1));
+    pacer
+        .stream_mut(id)
+        .unwrap()
+        .play(tone_clip(2000), 1)
+        .unwrap();
+    let mut out = Vec::new();
+    for i in 0..10u64 {
+        pacer.poll(epoch + TICK * i as u32, &mut out);
+    }
+    assert_eq!(out.len(), 10);
+    let last = parse(&out[9]).header;
+    let played_before: Vec<u8> = out.iter().flat_map(|t| parse(t).payload.to_vec()).collect();
+    out.clear();
+    // The worker stalls: next poll 200 ms after the one due at tick 10.
+    let late = epoch + TICK * 10 + Duration::from_millis(200);
+    pacer.poll(late, &mut out);
+    assert_eq!(out.len(), DEFAULT_MAX_BURST as usize, "burst bounded");
+    let first_after = parse(&out[0]).header;
+    assert_eq!(
+        first_after.sequence,
+        last.sequence.wrapping_add(1),
+        "no seq gap"
+    );
+    let newest = parse(out.last().unwrap()).header;
+    // 10 ticks later + 10 ticks of stall = tick 20: its timestamp is 20 * 160 past tick 0.
+    let tick0_ts = 0xFFFF_F000u32;
+    assert_eq!(newest.timestamp, tick0_ts.wrapping_add(20 * 160));
+    assert!(!first_after.marker, "the talkspurt continues");
+    // Audio is not lost: the frames after the stall continue the clip where it was.
+    let clip = tone_clip(2000);
+    let after: Vec<u8> = out.iter().flat_map(|t| parse(t).payload.to_vec()).collect();
+    assert_eq!(&played_before[..], &clip.payload(Codec::Pcma)[..1600]);
+    assert_eq!(&after[..], &clip.payload(Codec::Pcma)[1600..1600 + 480]);
+    // And the stream is back to one packet per tick.
+    out.clear();
+    pacer.poll(epoch + TICK * 21, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        parse(&out[0]).header.timestamp,
+        tick0_ts.wrapping_add(21 * 160)
+    );
+}
+
+#[test]
+fn many_streams_share_one_clock_and_stale_ids_are_rejected() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch).with_max_burst(2);
+    let ids: Vec<StreamId> = (0..50)
+        .map(|i| {
+            pacer.add_stream(
+                epoch + Duration::from_millis(i),
+                config(Codec::Pcmu, i as u32),
+            )
+        })
+        .collect();
+    assert_eq!(pacer.len(), 50);
+    let mut out = Vec::new();
+    pacer.poll(epoch + Duration::from_millis(60), &mut out);
+    // Streams added in tick 0 are due for ticks 0..=3 (4 slots, burst 2); tick 1/2 ones fewer.
+    assert_eq!(out.len(), 50 * 2);
+    let removed = pacer.remove_stream(ids[3]).unwrap();
+    assert_eq!(removed.ssrc(), 3);
+    assert!(pacer.stream_mut(ids[3]).is_none());
+    assert!(pacer.remove_stream(ids[3]).is_none());
+    let again = pacer.add_stream(epoch, config(Codec::Pcmu, 999));
+    assert_ne!(again, ids[3], "slot reused with a new generation");
+    assert!(pacer.stream_mut(ids[3]).is_none());
+    assert_eq!(pacer.stream_mut(again).unwrap().ssrc(), 999);
+    assert_eq!(pacer.len(), 50);
+}
+
+#[test]
+fn silence_when_idle_marker_at_talkspurt_and_play_done_events() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcmu, 5));
+    let mut out = Vec::new();
+    let mut events = Vec::new();
+    let mut tick = 0u32;
+    let mut step = |pacer: &mut Pacer, out: &mut Vec<Transmit>, events: &mut Vec<_>| {
+        out.clear();
+        pacer.poll(epoch + TICK * tick, out);
+        tick += 1;
+        while let Some(e) = pacer.poll_event() {
+            events.push(e);
+        }
+        assert_eq!(out.len(), 1);
+        let p = parse(&out[0]);
+        (p.header.marker, p.payload.to_vec())
+    };
+    // First packet: marker, silence.
+    let (m, payload) = step(&mut pacer, &mut out, &mut events);
+    assert!(m);
+    assert!(payload.iter().all(|&b| b == 0xFF));
+    let (m, _) = step(&mut pacer, &mut out, &mut events);
+    assert!(!m, "silence carries no marker");
+    // A prompt of two clips (60 ms + 40 ms).
+    let s = pacer.stream_mut(id).unwrap();
+    s.play(tone_clip(60), 10).unwrap();
+    s.play(tone_clip(40), 11).unwrap();
+    let markers: Vec<bool> = (0..5)
+        .map(|_| step(&mut pacer, &mut out, &mut events).0)
+        .collect();
+    assert_eq!(markers, [true, false, false, false, false], "one talkspurt");
+    assert_eq!(
+        events,
+        vec![
+            (
+                id,
+                StreamEvent::Played(PlayoutEvent {
+                    tag: 10,
+                    completed: true
+                })
+            ),
+            (
+                id,
+                StreamEvent::Played(PlayoutEvent {
+                    tag: 11,
+                    completed: true
+                })
+            ),
+        ]
+    );
+    let (m, payload) = step(&mut pacer, &mut out, &mut events);
+    assert!(!m && payload.iter().all(|&b| b == 0xFF), "back to silence");
+    assert_eq!(events.len(), 2);
+}
+
+#[test]
+fn loop_plays_until_barge_in_stops_it_at_once() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcma, 5));
+    let moh = tone_clip(100);
+    pacer
+        .stream_mut(id)
+        .unwrap()
+        .play_loop(moh.clone(), 42)
+        .unwrap();
+    pacer
+        .stream_mut(id)
+        .unwrap()
+        .play(tone_clip(20), 43)
+        .unwrap();
+    let mut out = Vec::new();
+    for t in 0..23u32 {
+        pacer.poll(epoch + TICK * t, &mut out);
+    }
+    assert_eq!(out.len(), 23);
+    // 23 frames of a 5-frame loop: the loop wrapped four times and no event fired.
+    assert!(pacer.poll_event().is_none());
+    assert_eq!(parse(&out[22]).payload, moh.frame(Codec::Pcma, 2).unwrap());
+    assert_eq!(parse(&out[5]).payload, moh.frame(Codec::Pcma, 0).unwrap());
+    pacer.stream_mut(id).unwrap().stop_playout();
+    assert!(!pacer.stream_mut(id).unwrap().is_playing());
+    out.clear();
+    pacer.poll(epoch + TICK * 23, &mut out);
+    assert!(parse(&out[0])
+        .payload
+        .iter()
+        .all(|&b| b == Codec::Pcma.silence()));
+    let events: Vec<_> = std::iter::from_fn(|| pacer.poll_event()).collect();
+    assert_eq!(
+        events,
+        vec![
+            (
+                id,
+                StreamEvent::Played(PlayoutEvent {
+                    tag: 42,
+                    completed: false
+                })
+            ),
+            (
+                id,
+                StreamEvent::Played(PlayoutEvent {
+                    tag: 43,
+                    completed: false
+                })
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dtmf_through_a_stream_is_received_as_digits_and_audio_resumes() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcmu, 9));
+    let s = pacer.stream_mut(id).unwrap();
+    s.play(tone_clip(2000), 1).unwrap();
+    s.send_dtmf(
+        DtmfDigit::from_char('7').unwrap(),
+        Duration::from_millis(100),
+    )
+    .unwrap();
+    s.send_dtmf(
+        DtmfDigit::from_char('7').unwrap(),
+        Duration::from_millis(100),
+    )
+    .unwrap();
+    let mut rx = DtmfReceiver::default();
+    let mut out = Vec::new();
+    let mut digits = String::new();
+    let mut sent = Vec::new();
+    let mut audio_frames = 0;
+    let mut prev_seq = None;
+    for t in 0..40u32 {
+        out.clear();
+        let now = epoch + TICK * t;
+        pacer.poll(now, &mut out);
+        let p = parse(&out[0]);
+        if let Some(prev) = prev_seq {
+            assert_eq!(p.header.sequence, u16::wrapping_add(prev, 1));
+        }
+        prev_seq = Some(p.header.sequence);
+        match p.header.payload_type {
+            101 => rx
+                .handle_packet(now, p.header.timestamp, p.payload)
+                .unwrap(),
+            0 => audio_frames += 1,
+            other => panic!("payload type {other}"),
+        }
+        while let Some(e) = rx.poll_event() {
+            if let DtmfEvent::Digit(d) = e {
+                digits.push(d.as_char());
+            }
+        }
+        while let Some((_, e)) = pacer.poll_event() {
+            sent.push(e);
+        }
+    }
+    assert_eq!(digits, "77");
+    let seven = DtmfDigit::from_char('7').unwrap();
+    assert_eq!(
+        sent,
+        vec![StreamEvent::DtmfSent(seven), StreamEvent::DtmfSent(seven)]
+    );
+    // 2 presses x (5 slots + 2 extra end copies) = 14 event packets; the rest is audio.
+    assert_eq!(audio_frames, 40 - 14);
+}
+
+#[test]
+fn per_call_state_is_small() {
+    use std::mem::size_of;
+    let stream = size_of::<ringdesk_media::OutboundStream>();
+    let inbound = size_of::<ringdesk_media::InboundStream<std::net::SocketAddr>>();
+    // Inline state only; queues start empty and clips are shared, so a call's memory is
+    // dominated by this plus a few small bounded queues.
+    assert!(stream + inbound < 2048, "{stream} + {inbound} bytes");
+    let clip = tone_clip(1000);
+    let other = clip.clone();
+    assert!(clip.ptr_eq(&other), "clips are shared, not copied");
+}
