@@ -173,9 +173,9 @@ impl Acd {
     }
 
     /// Forgets call `seq` entirely (left the queue or its conversation ended). If it was
-    /// ringing, the offer is cancelled and the agent released, keeping their place in line.
-    /// Returns the call's id, enqueue time and, if connected, agent and answer time.
-    pub(crate) fn remove_call(&mut self, seq: u64, now: Instant) -> Option<crate::call::Call> {
+    /// ringing, the offer is cancelled ([`Output::CancelOffer`]) and the agent is returned:
+    /// the caller reports why the call left, then calls [`Acd::release_agent`] with it.
+    pub(crate) fn remove_call(&mut self, seq: u64) -> Option<(crate::call::Call, Option<usize>)> {
         let call = self.calls.remove(&seq)?;
         self.call_index.remove(&call.id);
         self.timers.cancel(call.max_wait_timer);
@@ -190,6 +190,7 @@ impl Acd {
                 Phase::Connected { .. } => {}
             }
         }
+        let mut released = None;
         if let Phase::Ringing { agent: a, timer } = call.phase {
             self.timers.cancel(Some(timer));
             let agent = self.agent_id(a);
@@ -197,15 +198,24 @@ impl Acd {
                 call: call.id.clone(),
                 agent,
             });
-            let registered = self.agents.get(a).is_some_and(|ag| ag.registered);
-            if registered {
-                self.transition(a, Slot::Available, ChangeCause::OfferWithdrawn, now);
-            } else {
-                self.transition(a, Slot::LoggedOut, ChangeCause::Unregistered, now);
-            }
-            self.dispatch_agent(a, now);
+            released = Some(a);
         }
-        Some(call)
+        Some((call, released))
+    }
+
+    /// Returns an agent whose offer was withdrawn through no fault of theirs: available
+    /// again with their place in line kept (or logged out if unregistered), then dispatched.
+    pub(crate) fn release_agent(&mut self, a: Option<usize>, now: Instant) {
+        let Some(a) = a else {
+            return;
+        };
+        let registered = self.agents.get(a).is_some_and(|ag| ag.registered);
+        if registered {
+            self.transition(a, Slot::Available, ChangeCause::OfferWithdrawn, now);
+            self.dispatch_agent(a, now);
+        } else {
+            self.transition(a, Slot::LoggedOut, ChangeCause::Unregistered, now);
+        }
     }
 
     /// The id of agent `a`.

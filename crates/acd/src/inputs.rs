@@ -203,7 +203,7 @@ impl Acd {
         else {
             return Err(AcdError::NotConnected);
         };
-        let Some(c) = self.remove_call(seq, now) else {
+        let Some((c, _)) = self.remove_call(seq) else {
             return Err(AcdError::UnknownCall);
         };
         let talk = now.saturating_duration_since(answered_at);
@@ -247,14 +247,13 @@ impl Acd {
         if let Some(Phase::Connected { .. }) = self.calls.get(&seq).map(|c| c.phase) {
             return self.call_ended(now, call, Party::Caller);
         }
-        let Some(c) = self.remove_call(seq, now) else {
+        let Some((c, released)) = self.remove_call(seq) else {
             return Err(AcdError::UnknownCall);
         };
         let waited = now.saturating_duration_since(c.enqueued_at);
-        // Removing first may already have emitted CancelOffer and a re-dispatch; the
-        // bookkeeping notice follows them.
         self.outputs
             .push_back(Output::Abandoned { call: c.id, waited });
+        self.release_agent(released, now);
         Ok(())
     }
 }

@@ -63,6 +63,17 @@ impl Acd {
         if self.call_index.len() != self.calls.len() {
             return Err("call index size differs".into());
         }
+        // (waiting, waiting or ringing) per queue, in one pass over the calls.
+        let mut per_queue = vec![(0usize, 0usize); self.queues.len()];
+        for c in self.calls.values() {
+            if let Some(n) = per_queue.get_mut(c.queue) {
+                match c.phase {
+                    Phase::Waiting => *n = (n.0 + 1, n.1 + 1),
+                    Phase::Ringing { .. } => n.1 += 1,
+                    Phase::Connected { .. } => {}
+                }
+            }
+        }
         for (qi, q) in self.queues.iter().enumerate() {
             q.check()?;
             let mut counts = [0u32; AgentStatus::COUNT];
@@ -87,16 +98,7 @@ impl Acd {
                     ));
                 }
             }
-            let waiting = self
-                .calls
-                .values()
-                .filter(|c| c.queue == qi && c.phase == Phase::Waiting)
-                .count();
-            let pending = self
-                .calls
-                .values()
-                .filter(|c| c.queue == qi && !matches!(c.phase, Phase::Connected { .. }))
-                .count();
+            let (waiting, pending) = per_queue.get(qi).copied().unwrap_or_default();
             if waiting != q.waiting_len() || pending != q.pending_len() {
                 return Err(format!("queue {}: call indices disagree", q.name));
             }

@@ -32,7 +32,7 @@ pub enum Output {
         estimated_wait: Option<Duration>,
     },
     /// The caller waited the queue's maximum; the call has left the queue (the flow's
-    /// max-wait exit). Any offer in progress was cancelled first.
+    /// max-wait exit). Any offer in progress was cancelled just before (`CancelOffer`).
     MaxWaitReached { call: CallId, waited: Duration },
     /// The agent answered: the runtime bridges caller and agent. The call left the queue.
     Answered {
@@ -40,7 +40,7 @@ pub enum Output {
         agent: AgentId,
         waited: Duration,
     },
-    /// The caller hung up while queued (bookkeeping; any offer was cancelled first).
+    /// The caller hung up while queued (bookkeeping; any offer was cancelled just before).
     Abandoned { call: CallId, waited: Duration },
     /// A bridged call ended (bookkeeping, e.g. for the post-call note).
     CallEnded {

@@ -40,10 +40,11 @@ impl Acd {
         if matches!(c.phase, Phase::Connected { .. }) {
             return;
         }
-        if let Some(c) = self.remove_call(seq, now) {
+        if let Some((c, released)) = self.remove_call(seq) {
             let waited = now.saturating_duration_since(c.enqueued_at);
             self.outputs
                 .push_back(Output::MaxWaitReached { call: c.id, waited });
+            self.release_agent(released, now);
         }
     }
 

@@ -226,16 +226,16 @@ fn max_wait_removes_the_call_and_releases_a_ringing_agent() {
                 call: cid("c2"),
                 agent: aid("b")
             },
+            Output::MaxWaitReached {
+                call: cid("c2"),
+                waited: secs(60)
+            },
             Output::AgentStateChanged {
                 agent: aid("b"),
                 from: AgentStatus::Reserved,
                 to: AgentStatus::Available,
                 cause: ringdesk_acd::ChangeCause::OfferWithdrawn,
                 reason: None
-            },
-            Output::MaxWaitReached {
-                call: cid("c2"),
-                waited: secs(60)
             },
         ]
     );
