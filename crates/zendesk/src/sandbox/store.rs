@@ -472,6 +472,10 @@ mod tests {
         assert!(ids(&s, "type:user secret:1", None, None).is_empty());
         assert!(ids(&s, "type:ticket type:user", None, None).is_empty());
         assert_eq!(ids(&s, "name:ana", None, None), vec![101]);
+        assert_eq!(ids(&s, "name:patr*", None, None), vec![112]);
+        assert!(ids(&s, "name:checkout", None, None).is_empty());
+        assert_eq!(ids(&s, "subject:checkout", None, None), vec![10]);
+        assert_eq!(ids(&s, "type:ticket checkout", None, None), vec![10]);
         assert_eq!(ids(&s, "type:user carla", None, None), vec![103]);
     }
 

@@ -99,6 +99,14 @@ fn test_holds(test: &Test, rec: Record<'_>, users: &BTreeMap<u64, User>, now: Ti
         }
         (Test::Created(op, Some(v)), r) => time_holds(*op, r.created_at(), v, now),
         (Test::Updated(op, Some(v)), r) => time_holds(*op, r.updated_at(), v, now),
+        (Test::Name(ws), Record::User(u)) => {
+            let hay = words(&u.name);
+            ws.iter().all(|w| word_match(w, &hay))
+        }
+        (Test::Subject(ws), Record::Ticket(t)) => {
+            let hay = t.subject.as_deref().map(words).unwrap_or_default();
+            ws.iter().all(|w| word_match(w, &hay))
+        }
         (Test::Text(ws), Record::User(u)) => {
             let mut hay = words(&u.name);
             if let Some(e) = &u.email {
@@ -124,14 +132,6 @@ impl Query {
     /// True when every term holds for `rec`. `users` resolves requester emails.
     pub fn matches(&self, rec: Record<'_>, users: &BTreeMap<u64, User>, now: Timestamp) -> bool {
         self.terms.iter().all(|t| term_holds(t, rec, users, now))
-    }
-
-    /// True when the query restricts results to users (`type:user`), so the users search
-    /// endpoint can reuse it.
-    pub fn is_users_only(&self) -> bool {
-        self.terms
-            .iter()
-            .any(|t| !t.negated && t.test == Test::Type(Kind::User))
     }
 }
 

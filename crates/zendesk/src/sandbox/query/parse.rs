@@ -110,7 +110,11 @@ pub enum Test {
     Created(Op, Option<TimeValue>),
     /// `updated` comparison.
     Updated(Op, Option<TimeValue>),
-    /// `name:`, `subject:` or free text: lowercased words, `*` suffix allowed on the last.
+    /// `name:` (users only): lowercased words, `*` suffix allowed.
+    Name(Vec<String>),
+    /// `subject:` (tickets only): lowercased words, `*` suffix allowed.
+    Subject(Vec<String>),
+    /// Free text: lowercased words, `*` suffix allowed.
     Text(Vec<String>),
     /// Free text that is a phone number (`+55 11 ...`): its digits.
     PhoneText(String),
@@ -272,7 +276,14 @@ fn field(key: &str, op: Op, value: &str) -> Test {
         ("priority", op) => Test::Priority(op, Priority::parse(&lower)),
         ("created", op) => Test::Created(op, time_value(&lower)),
         ("updated", op) => Test::Updated(op, time_value(&lower)),
-        ("name" | "subject", Op::Eq) => text(value),
+        ("name", Op::Eq) => match text(value) {
+            Test::Text(w) => Test::Name(w),
+            other => other,
+        },
+        ("subject", Op::Eq) => match text(value) {
+            Test::Text(w) => Test::Subject(w),
+            other => other,
+        },
         _ => Test::Nothing,
     }
 }
