@@ -1,0 +1,137 @@
+//! Command-line interface: the subcommands of `ringdesk` and their options.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// ringdesk: a self-hosted contact-center voice server.
+///
+/// A call arrives over SIP; ringdesk finds the caller in Zendesk by caller ID, tells them
+/// the status of their latest unsolved ticket, offers a keypad menu, queues them for an
+/// agent by ticket severity, and writes a private note on the ticket after the call.
+///
+/// Start with `ringdesk call --from +5511987654321 --press 2` to watch a whole call
+/// against the built-in Zendesk sandbox, no phone needed.
+#[derive(Debug, Parser)]
+#[command(name = "ringdesk", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr (levels with RUST_LOG, e.g. RUST_LOG=ringdesk=debug).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: SIP, admin API, outbox worker; the Zendesk sandbox in-process when
+    /// no Zendesk is configured.
+    Serve(ServeArgs),
+    /// Simulate one call through a flow and print what the caller hears and what ringdesk does.
+    Call(CallArgs),
+    /// Validate flow files: every error with file, line and node; exit code 1 on errors.
+    Check(CheckArgs),
+    /// Run the Zendesk-compatible sandbox on its own.
+    ZendeskSandbox(SandboxArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML). Without one, built-in defaults and the demo sandbox.
+    #[arg(long, short, env = "RINGDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Caller ID as the phone network would deliver it (`+5511987654321`, `anonymous`, ...).
+    #[arg(long)]
+    pub from: String,
+    /// Called number (selects the flow through [flows.routes]).
+    #[arg(long, default_value = "+15550100")]
+    pub to: String,
+    /// What the caller does, in order: keys (`1`, `12#`), `wait 12s`, `hangup`,
+    /// separated by commas; may be repeated. A step happens when no prompt is playing.
+    #[arg(long = "press", value_name = "STEPS")]
+    pub press: Vec<String>,
+    /// Flow file to run (default: the flow routed for --to, or the built-in default flow).
+    #[arg(long)]
+    pub flow: Option<PathBuf>,
+    /// Base URL of a Zendesk (or a separately started sandbox) instead of the in-process
+    /// sandbox. Credentials: [connectors.zendesk] in the config, or ZENDESK_EMAIL and
+    /// ZENDESK_API_TOKEN, else the sandbox's demo credentials.
+    #[arg(long)]
+    pub zendesk: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long, short, env = "RINGDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON lines instead of the transcript.
+    #[arg(long)]
+    pub json: bool,
+    /// Also show every node entered and exit taken.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Scripted queue: agents logged in.
+    #[arg(long, default_value_t = 1)]
+    pub agents: u32,
+    /// Scripted queue: after how long an agent answers (`never` for nobody).
+    #[arg(long, default_value = "20s", value_parser = parse_opt_duration)]
+    pub answer_after: Never,
+    /// Scripted queue: how long the agent talks.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub talk: Duration,
+}
+
+/// A duration, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Never(pub Option<Duration>);
+
+fn parse_opt_duration(s: &str) -> Result<Never, String> {
+    if s.eq_ignore_ascii_case("never") {
+        return Ok(Never(None));
+    }
+    humantime::parse_duration(s)
+        .map(|d| Never(Some(d)))
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Flow files to validate.
+    #[arg(required = true)]
+    pub flows: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Data file (JSON) with users and tickets (default: the built-in demo customers).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// Requests a minute above which the sandbox answers 429 with Retry-After.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+    /// Validate a configuration file.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}

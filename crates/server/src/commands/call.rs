@@ -1,0 +1,84 @@
+//! `ringdesk call`: one simulated call through a flow, against the sandbox or a Zendesk,
+//! with a transcript of what the caller hears and what ringdesk does.
+
+use crate::cli::CallArgs;
+use crate::config::Config;
+use crate::runtime::{flows, http, zendesk};
+use crate::sim::driver::{HttpPort, Limits, QueueScript, Simulator};
+use crate::sim::script;
+use crate::sim::transcript::Printer;
+use anyhow::{anyhow, Result};
+use ringdesk_connector::Connectors;
+use ringdesk_flow::{CallStart, HttpOutcome, HttpRequest};
+use std::process::ExitCode;
+
+/// The simulator's HTTP: every request, durable or not, goes out at once.
+pub struct DirectHttp<'a>(pub &'a Connectors);
+
+impl HttpPort for DirectHttp<'_> {
+    async fn execute(&self, request: &HttpRequest) -> HttpOutcome {
+        http::execute_now(self.0, request).await
+    }
+}
+
+pub async fn run(args: CallArgs) -> Result<ExitCode> {
+    let config = Config::load_or_default(args.config.as_deref())?;
+    let steps = script::parse(&args.press)?;
+    let flow = match &args.flow {
+        Some(path) => flows::load(Some(path))?,
+        None => flows::FlowTable::load(&config.flows)?
+            .route(&args.to)
+            .ok_or_else(|| anyhow!("no flow is routed for called number {:?}", args.to))?,
+    };
+    let zd = zendesk::setup(&config, args.zendesk.as_deref()).await?;
+    let call = call_start(&config, &zd.agent_url, &args.from, &args.to);
+    let queue = QueueScript {
+        agents_logged_in: args.agents,
+        agents_available: args.agents,
+        answer_after: args.answer_after.0,
+        talk: args.talk,
+        ..QueueScript::default()
+    };
+    let port = DirectHttp(&zd.connectors);
+    let stdout = std::io::stdout();
+    let mut sink = Printer {
+        out: stdout.lock(),
+        json: args.json,
+        verbose: args.verbose,
+    };
+    let mut sim = Simulator::new(
+        flow,
+        call,
+        steps,
+        queue,
+        Limits::default(),
+        &port,
+        &mut sink,
+    );
+    sim.run().await;
+    drop(sim);
+    zd.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The start variables of a call, from what the network delivered and the configuration.
+pub fn call_start(config: &Config, zendesk_url: &str, ani: &str, dnis: &str) -> CallStart {
+    let mut extra = std::collections::BTreeMap::new();
+    extra.insert(
+        "default_language".to_string(),
+        config.calls.default_language.clone().into(),
+    );
+    extra.insert(
+        "default_region".to_string(),
+        config.calls.default_region.clone().into(),
+    );
+    extra.insert("zendesk_url".to_string(), zendesk_url.to_string().into());
+    CallStart {
+        call_id: uuid::Uuid::new_v4().to_string(),
+        ani: ani.to_string(),
+        dnis: dnis.to_string(),
+        headers: Vec::new(),
+        started_at: jiff::Timestamp::now().to_string(),
+        extra,
+    }
+}

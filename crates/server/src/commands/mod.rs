@@ -1,0 +1,7 @@
+//! One module per subcommand; each returns the process exit code.
+
+pub mod call;
+pub mod check;
+pub mod config;
+pub mod sandbox;
+pub mod serve;

@@ -1,0 +1,277 @@
+//! The configuration file (TOML): its types, defaults, loading and validation.
+//!
+//! Every section is optional: with no file at all, ringdesk runs the built-in default flow
+//! against the in-process Zendesk sandbox. `ringdesk config example` prints a commented
+//! example (`config.example.toml`, kept in sync by a test).
+
+use anyhow::{bail, Context, Result};
+use ringdesk_connector::ConnectorConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The commented example printed by `ringdesk config example`.
+pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub sip: SipConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub calls: CallsConfig,
+    #[serde(default)]
+    pub flows: FlowsConfig,
+    #[serde(default)]
+    pub zendesk: ZendeskConfig,
+    /// Named HTTP connectors used by flows (`[connectors.zendesk]`, ...).
+    #[serde(default)]
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[sip]`: where calls arrive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// UDP and TCP listen address.
+    #[serde(default = "default_sip_listen")]
+    pub listen: SocketAddr,
+    /// Concurrent calls above which new calls get 503 with Retry-After.
+    #[serde(default = "default_max_calls")]
+    pub max_calls: usize,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: default_sip_listen(),
+            max_calls: default_max_calls(),
+        }
+    }
+}
+
+fn default_sip_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060))
+}
+
+fn default_max_calls() -> usize {
+    1000
+}
+
+/// `[admin]`: the admin HTTP API and metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: default_admin_listen(),
+        }
+    }
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8089))
+}
+
+/// `[calls]`: defaults for every call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Language when the caller's helpdesk profile has none (`en-US` or `pt-BR`).
+    #[serde(default = "default_language")]
+    pub default_language: String,
+    /// Region for caller IDs written without a country code (ISO 3166, e.g. `US`, `BR`).
+    #[serde(default = "default_region")]
+    pub default_region: String,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            default_language: default_language(),
+            default_region: default_region(),
+        }
+    }
+}
+
+fn default_language() -> String {
+    "en-US".into()
+}
+
+fn default_region() -> String {
+    "US".into()
+}
+
+/// `[flows]`: which flow runs for which called number.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowsConfig {
+    /// Flow for called numbers with no route (default: the built-in ticket-status flow).
+    #[serde(default)]
+    pub default: Option<PathBuf>,
+    /// Called number or user → flow file. With routes set, unknown numbers still reach
+    /// `default` unless `reject_unrouted` is true (then they get 404).
+    #[serde(default)]
+    pub routes: BTreeMap<String, PathBuf>,
+    #[serde(default)]
+    pub reject_unrouted: bool,
+}
+
+/// `[zendesk]`: the helpdesk instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZendeskConfig {
+    /// Base of agent-facing ticket URLs (`https://acme.zendesk.com`); defaults to the
+    /// `zendesk` connector's base URL, or the sandbox's.
+    #[serde(default)]
+    pub agent_url: Option<String>,
+    /// Start the in-process sandbox when no `[connectors.zendesk]` is configured.
+    #[serde(default = "yes")]
+    pub sandbox: bool,
+    /// Where the in-process sandbox listens (port 0: any free port).
+    #[serde(default = "default_sandbox_listen")]
+    pub sandbox_listen: SocketAddr,
+    /// Sandbox data file (default: the built-in demo customers).
+    #[serde(default)]
+    pub sandbox_data: Option<PathBuf>,
+}
+
+impl Default for ZendeskConfig {
+    fn default() -> Self {
+        ZendeskConfig {
+            agent_url: None,
+            sandbox: true,
+            sandbox_listen: default_sandbox_listen(),
+            sandbox_data: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_sandbox_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// `[store]`: the SQLite database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("ringdesk.sqlite")
+}
+
+impl Config {
+    /// Reads and validates a config file; errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            anyhow::anyhow!("{origin}:{line}:{col}: {}", e.message())
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// Loads the file when given, else the defaults.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
+        match path {
+            Some(p) => Self::load(p),
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let lang = &self.calls.default_language;
+        if !matches!(lang.as_str(), "en-US" | "pt-BR") {
+            bail!("{origin}: [calls] default_language = {lang:?}: supported languages are \"en-US\" and \"pt-BR\"");
+        }
+        let region = &self.calls.default_region;
+        if region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()) {
+            bail!("{origin}: [calls] default_region = {region:?}: expected a two-letter ISO 3166 code such as \"US\" or \"BR\"");
+        }
+        if self.sip.max_calls == 0 {
+            bail!("{origin}: [sip] max_calls must be at least 1");
+        }
+        // Resolves base URLs and secrets (environment variables) now, so a missing
+        // variable is an error at start, not a failed call.
+        ringdesk_connector::Connectors::from_config(&self.connectors)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        Ok(())
+    }
+
+    /// True when calls should use the in-process sandbox.
+    pub fn uses_sandbox(&self) -> bool {
+        self.zendesk.sandbox && !self.connectors.contains_key("zendesk")
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse("", "x.toml").unwrap();
+        assert_eq!(c.sip.listen.port(), 5060);
+        assert_eq!(c.calls.default_language, "en-US");
+        assert!(c.uses_sandbox());
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        Config::parse(EXAMPLE, "config.example.toml").unwrap();
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let e = Config::parse("[sip]\nlisten = \"nonsense\"\n", "ringdesk.toml").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("ringdesk.toml:2:"), "{msg}");
+        let e = Config::parse("[sipp]\n", "r.toml").unwrap_err().to_string();
+        assert!(e.starts_with("r.toml:1:") && e.contains("sipp"), "{e}");
+        let e = Config::parse("[calls]\ndefault_language = \"fr-FR\"\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fr-FR"), "{e}");
+    }
+}

@@ -1,0 +1,60 @@
+//! Performs a flow's HTTP request through the configured connectors: maps the flow's
+//! request and outcome types to the connector crate's and back.
+
+use ringdesk_connector as conn;
+use ringdesk_flow as flow;
+use std::time::Duration;
+
+/// Turns a flow request into a connector request (`Err` when the method is unsupported).
+pub fn to_connector(req: &flow::HttpRequest) -> Result<conn::HttpRequest, conn::UnknownMethod> {
+    Ok(conn::HttpRequest {
+        connector: req.connector.clone(),
+        method: req.method.parse()?,
+        path: req.path.clone(),
+        query: req.query.clone(),
+        headers: req.headers.clone(),
+        body: req.body.clone(),
+        timeout: Some(req.timeout),
+        retries: req.retries,
+    })
+}
+
+/// Turns a connector outcome into the flow's.
+pub fn to_flow(outcome: conn::HttpOutcome) -> flow::HttpOutcome {
+    match outcome {
+        conn::HttpOutcome::Response(r) => flow::HttpOutcome::Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+            attempts: r.attempts,
+            elapsed: r.elapsed,
+        },
+        conn::HttpOutcome::Failure(f) => flow::HttpOutcome::Failed {
+            kind: match f.kind {
+                conn::FailureKind::Connect => flow::HttpFailureKind::Connect,
+                conn::FailureKind::Timeout => flow::HttpFailureKind::Timeout,
+                conn::FailureKind::UnknownConnector => flow::HttpFailureKind::UnknownConnector,
+                conn::FailureKind::Other => flow::HttpFailureKind::Other,
+            },
+            message: f.message,
+            attempts: f.attempts,
+            elapsed: f.elapsed,
+        },
+    }
+}
+
+/// Executes a flow request right away (no outbox).
+pub async fn execute_now(
+    connectors: &conn::Connectors,
+    req: &flow::HttpRequest,
+) -> flow::HttpOutcome {
+    match to_connector(req) {
+        Ok(r) => to_flow(connectors.execute(r).await),
+        Err(e) => flow::HttpOutcome::Failed {
+            kind: flow::HttpFailureKind::Other,
+            message: format!("{e}: {:?}", req.method.chars().take(16).collect::<String>()),
+            attempts: 0,
+            elapsed: Duration::ZERO,
+        },
+    }
+}
