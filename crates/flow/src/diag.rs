@@ -116,8 +116,7 @@ impl Diags {
 
     /// Sorted: errors first, then by position.
     pub(crate) fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.list
-            .sort_by(|a, b| (a.severity, a.line, a.column).cmp(&(b.severity, b.line, b.column)));
+        self.list.sort_by_key(|d| (d.severity, d.line, d.column));
         self.list
     }
 }

@@ -125,7 +125,7 @@ fn is_global(env: &Environment<'static>, name: &str) -> bool {
 
 fn error_text(e: &minijinja::Error) -> String {
     match e.detail() {
-        Some(d) => format!("{d}"),
+        Some(d) => d.to_string(),
         None => e.kind().to_string(),
     }
 }

@@ -79,3 +79,412 @@ fn known_caller_hears_status_and_queues_by_priority() {
         other => panic!("expected Enqueue, got {other:?}"),
     }
 }
+
+/// Answers the ticket lookup with one ticket, plays status, returns at the menu prompt.
+fn at_menu(locale: &str, status: &str, priority: Option<&str>) -> Sim {
+    let mut s = known_caller(locale);
+    let (id, _) = s.expect_http();
+    s.respond(id, 200, &ticket_body(1001, status, priority));
+    s.play_through();
+    s
+}
+
+fn expect_enqueue(s: &mut Sim) -> (ActionId, u8) {
+    match s.next() {
+        Action::Enqueue { id, priority, .. } => (id, priority),
+        other => panic!("expected Enqueue, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_status_is_spoken_in_caller_words() {
+    for (status, en) in [
+        ("new", "new"),
+        ("open", "open"),
+        ("pending", "waiting for your reply"),
+        ("hold", "open / in progress"),
+    ] {
+        let mut s = known_caller("en-US");
+        let (id, _) = s.expect_http();
+        s.respond(id, 200, &ticket_body(7, status, None));
+        let said = s.play_through();
+        assert_eq!(said, format!("Hello Ana. Your ticket number 7 is {en}."));
+    }
+}
+
+#[test]
+fn priority_maps_to_queue_priority() {
+    for (p, expected) in [
+        (Some("urgent"), 1),
+        (Some("high"), 3),
+        (Some("normal"), 5),
+        (Some("low"), 7),
+        (None, 5),
+    ] {
+        let mut s = at_menu("en-US", "open", p);
+        s.play_through();
+        s.digit('1');
+        assert_eq!(expect_enqueue(&mut s).1, expected, "priority {p:?}");
+        assert_eq!(s.var_str("ticket_priority"), p.unwrap_or(""));
+    }
+}
+
+#[test]
+fn portuguese_caller_hears_portuguese() {
+    let mut s = known_caller("pt-BR");
+    let (id, _) = s.expect_http();
+    s.respond(id, 200, &ticket_body(55, "hold", Some("high")));
+    match s.next() {
+        Action::Play { segments, .. } => match &segments[0] {
+            Segment::Tts { text, language, .. } => {
+                assert_eq!(text, "Olá Ana. O seu chamado número 55 está em andamento.");
+                assert_eq!(language, "pt-BR");
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.var_str("language"), "pt-BR");
+}
+
+#[test]
+fn default_language_comes_from_runtime() {
+    let mut st = start("anonymous");
+    st.extra.insert("default_language".into(), json!("pt-BR"));
+    let mut s = Sim::new(default_flow(), st);
+    let greeting = s.play_through();
+    assert!(greeting.starts_with("Bem-vindo"), "{greeting}");
+}
+
+#[test]
+fn unknown_and_anonymous_callers_never_reach_zendesk() {
+    for ani in [
+        "anonymous",
+        "",
+        "*",
+        "1 type:ticket",
+        "Anonymous",
+        "restricted",
+        "+1 000",
+    ] {
+        let mut s = Sim::new(default_flow(), start(ani));
+        s.play_through();
+        let said = s.play_through();
+        assert_eq!(
+            said, "We could not identify you by your phone number.",
+            "ani {ani:?}"
+        );
+        assert_eq!(s.var_str("caller_kind"), "unknown");
+        // Next is the menu, and no HTTP was ever asked for.
+        let (_, menu, _) = s.expect_play();
+        assert!(menu.starts_with("Press 1"), "{menu}");
+        assert!(s.none_pending());
+        assert!(!s.entered("lookup_user"));
+    }
+}
+
+#[test]
+fn number_not_in_zendesk_is_unknown() {
+    let mut s = Sim::new(default_flow(), start("+15135557611"));
+    s.play_through();
+    let (id, req) = s.expect_http();
+    assert_eq!(req.query[0].1, "role:end-user phone:15135557611");
+    s.respond(id, 200, &user_body(json!([])));
+    assert_eq!(
+        s.play_through(),
+        "We could not identify you by your phone number."
+    );
+    assert_eq!(s.var_str("caller_kind"), "unknown");
+}
+
+#[test]
+fn shared_number_picks_unshared_user_or_says_nothing_personal() {
+    // One shared, one not: the unshared one is the caller.
+    let mut s = Sim::new(default_flow(), start("+15135557611"));
+    s.play_through();
+    let (id, _) = s.expect_http();
+    s.respond(
+        id,
+        200,
+        &user_body(json!([
+            { "id": 1, "name": "Front Desk", "shared_phone_number": true },
+            { "id": 2, "name": "Bia", "shared_phone_number": false, "locale": "en-US" }
+        ])),
+    );
+    let (_, req) = s.expect_http();
+    assert_eq!(req.query[0].1, "type:ticket status<solved requester:2");
+
+    // Only shared users: ambiguous, no ticket lookup, nothing personal.
+    let mut s = Sim::new(default_flow(), start("+15135557611"));
+    s.play_through();
+    let (id, _) = s.expect_http();
+    s.respond(
+        id,
+        200,
+        &user_body(json!([
+            { "id": 1, "name": "Front Desk", "shared_phone_number": true },
+            { "id": 3, "name": "Carla", "shared_phone_number": true }
+        ])),
+    );
+    let said = s.play_through();
+    assert_eq!(said, "We could not identify you by your phone number.");
+    assert!(!said.contains("Front Desk") && !said.contains("Carla"));
+    assert_eq!(s.var_str("caller_kind"), "ambiguous");
+    assert_eq!(s.var_str("user_name"), "");
+}
+
+#[test]
+fn http_error_apologizes_and_queues_at_normal_priority() {
+    for failure in [
+        HttpOutcome::Response {
+            status: 503,
+            headers: vec![],
+            body: "{\"error\":\"unavailable\"}".into(),
+            attempts: 3,
+            elapsed: Duration::from_secs(1),
+        },
+        HttpOutcome::Failed {
+            kind: HttpFailureKind::Timeout,
+            message: "timed out".into(),
+            attempts: 3,
+            elapsed: Duration::from_secs(5),
+        },
+        HttpOutcome::Response {
+            status: 200,
+            headers: vec![],
+            body: "<html>".into(),
+            attempts: 1,
+            elapsed: Duration::from_secs(1),
+        },
+    ] {
+        let mut s = Sim::new(default_flow(), start("+15135557611"));
+        s.play_through();
+        let (id, _) = s.expect_http();
+        s.event(Event::HttpDone {
+            id,
+            outcome: failure.clone(),
+        });
+        let said = s.play_through();
+        assert!(
+            said.starts_with("Sorry, we cannot check your tickets"),
+            "{said}"
+        );
+        assert_eq!(expect_enqueue(&mut s).1, 5);
+        assert_eq!(s.var_str("caller_kind"), "lookup_failed");
+    }
+    // A failure on the ticket lookup too.
+    let mut s = known_caller("en-US");
+    let (id, _) = s.expect_http();
+    s.respond(id, 500, "oops");
+    assert!(s.play_through().starts_with("Sorry, we cannot check"));
+    assert_eq!(s.var_str("user_name"), "");
+}
+
+#[test]
+fn menu_timeouts_and_invalid_keys_end_in_queue() {
+    let mut s = at_menu("en-US", "open", Some("low"));
+    // First prompt, then no input.
+    let first = s.play_through();
+    assert_eq!(first, "Press 1 to speak with an agent, or 2 to hang up.");
+    s.advance(Duration::from_millis(4999));
+    assert!(s.none_pending(), "timed out early");
+    s.advance(Duration::from_millis(1));
+    let second = s.play_through();
+    assert_eq!(
+        second,
+        "Sorry, we did not hear your choice. | Press 1 to speak with an agent, or 2 to hang up."
+    );
+    s.digit('9');
+    let third = s.play_through();
+    assert_eq!(
+        third,
+        "Sorry, that is not a valid option. | Press 1 to speak with an agent, or 2 to hang up."
+    );
+    s.advance(Duration::from_secs(5));
+    // Retries exhausted (3 attempts): the caller goes to an agent.
+    assert_eq!(expect_enqueue(&mut s).1, 7);
+    assert_eq!(
+        s.var_str("outcome"),
+        "no valid menu choice, sent to an agent"
+    );
+    assert_eq!(s.var_str("keys_pressed"), "9");
+}
+
+#[test]
+fn pressing_2_says_goodbye_and_posts_private_note() {
+    let mut s = at_menu("en-US", "pending", Some("normal"));
+    s.play_through();
+    s.digit('2');
+    assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
+    match s.next() {
+        Action::Disconnect { reason } => assert_eq!(reason, "chose to hang up from the menu"),
+        other => panic!("{other:?}"),
+    }
+    let (id, req) = s.expect_http();
+    assert_eq!(req.method, "PUT");
+    assert_eq!(req.path, "/api/v2/tickets/1001.json");
+    assert!(req.durable);
+    let body: serde_json::Value =
+        serde_json::from_str(req.body.as_deref().unwrap_or("")).expect("body is JSON");
+    assert_eq!(body["ticket"]["comment"]["public"], json!(false));
+    let note = body["ticket"]["comment"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(note.contains("Keys pressed: 2"), "{note}");
+    assert!(note.contains("chose to hang up from the menu"), "{note}");
+    assert!(note.contains("5511987654321"), "{note}");
+    s.event(Event::HttpDone {
+        id,
+        outcome: HttpOutcome::Deferred,
+    });
+    assert!(s.ex.is_finished());
+}
+
+#[test]
+fn note_is_in_portuguese_for_portuguese_callers_and_names_the_agent() {
+    let mut st = start("+5511987654321");
+    st.extra
+        .insert("zendesk_url".into(), json!("https://acme.zendesk.com/"));
+    let mut s = Sim::new(default_flow(), st);
+    s.play_through();
+    let (id, _) = s.expect_http();
+    s.respond(
+        id,
+        200,
+        &user_body(json!([{ "id": 42, "name": "Ana", "locale": "pt-BR" }])),
+    );
+    let (id, _) = s.expect_http();
+    s.respond(id, 200, &ticket_body(1001, "open", Some("urgent")));
+    s.play_through();
+    s.play_through();
+    s.digit('1');
+    let (qid, prio) = expect_enqueue(&mut s);
+    assert_eq!(prio, 1);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::Queued,
+    });
+    let music = match s.next() {
+        Action::PlayMusic {
+            id, file, duration, ..
+        } => {
+            assert_eq!(file, "defaultmusic_on_hold.wav");
+            assert_eq!(duration, Some(Duration::from_secs(30)));
+            id
+        }
+        other => panic!("{other:?}"),
+    };
+    let agent = AgentRef {
+        id: "a7".into(),
+        name: "Bruno".into(),
+    };
+    s.event(Event::AgentOffered {
+        agent: agent.clone(),
+    });
+    s.event(Event::AgentAnswered {
+        agent: agent.clone(),
+    });
+    assert_eq!(s.next(), Action::StopPlay { id: music });
+    assert_eq!(
+        s.var_str("ticket_url"),
+        "https://acme.zendesk.com/agent/tickets/1001"
+    );
+    s.event(Event::AgentDisconnected { agent });
+    match s.next() {
+        Action::Disconnect { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let (_, req) = s.expect_http();
+    let body: serde_json::Value =
+        serde_json::from_str(req.body.as_deref().unwrap_or("")).expect("JSON");
+    let note = body["ticket"]["comment"]["body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(note.starts_with("Ligação de 5511987654321"), "{note}");
+    assert!(note.contains("Atendente: Bruno"), "{note}");
+    assert!(note.contains("prioridade 1"), "{note}");
+}
+
+#[test]
+fn no_agents_offers_wait_or_hang_up_and_records_it() {
+    let mut s = at_menu("en-US", "open", Some("high"));
+    s.play_through();
+    s.digit('1');
+    let (qid, _) = expect_enqueue(&mut s);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::NoAgents {
+            logged_in: 0,
+            available: 0,
+        },
+    });
+    let said = s.play_through();
+    assert!(
+        said.starts_with("No agent is logged in right now."),
+        "{said}"
+    );
+    s.digit('1');
+    match s.next() {
+        Action::Enqueue {
+            availability,
+            priority,
+            ..
+        } => {
+            assert_eq!(availability, AvailabilityCheck::Off);
+            assert_eq!(priority, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.var_str("queue_result"), "no_agents_waited");
+
+    let mut s = at_menu("en-US", "open", Some("high"));
+    s.play_through();
+    s.digit('1');
+    let (qid, _) = expect_enqueue(&mut s);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::NoAgents {
+            logged_in: 0,
+            available: 0,
+        },
+    });
+    s.play_through();
+    s.digit('2');
+    assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
+    assert_eq!(s.var_str("queue_result"), "no_agents_hung_up");
+}
+
+#[test]
+fn caller_hangup_during_lookup_still_posts_nothing_without_ticket() {
+    let mut s = Sim::new(default_flow(), start("+15135557611"));
+    s.play_through();
+    let (id, _) = s.expect_http();
+    s.event(Event::CallerHangup);
+    // The late answer is ignored; no ticket is known, so no note.
+    s.respond(id, 200, &user_body(json!([])));
+    assert!(s.none_pending(), "{:?}", s.pending);
+    assert!(s.ex.is_finished());
+    assert_eq!(s.var_str("hangup_by"), "caller");
+}
+
+#[test]
+fn default_flow_metadata() {
+    let f = default_flow();
+    assert_eq!(f.name(), "zendesk-ticket-status");
+    assert_eq!(
+        f.connectors().into_iter().collect::<Vec<_>>(),
+        vec!["zendesk".to_string()]
+    );
+    assert_eq!(
+        f.audio_files(),
+        vec!["defaultmusic_on_hold.wav".to_string()]
+    );
+    let prompts = f.static_prompts();
+    assert!(prompts.iter().any(|p| matches!(p, Segment::Tts { text, language, .. } if language == "pt-BR" && text.starts_with("Bem-vindo"))));
+    assert!(prompts.iter().all(|p| match p {
+        Segment::Tts { text, .. } => !text.contains("{{"),
+        _ => true,
+    }));
+    assert!(f.warnings().is_empty(), "{:?}", f.warnings());
+}
