@@ -96,3 +96,44 @@ impl SipConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests for DNIS routing.
+    use super::*;
+
+    #[test]
+    fn no_routing_accepts_every_number() {
+        assert_eq!(Router::All.route("anything"), Ok(None));
+        assert_eq!(Router::default().route(""), Ok(None));
+    }
+
+    #[test]
+    fn table_routes_known_numbers_only() {
+        let router = Router::Table(HashMap::from([("1000".to_owned(), "main".to_owned())]));
+        assert_eq!(router.route("1000"), Ok(Some("main".to_owned())));
+        assert_eq!(router.route("1001"), Err(()));
+        assert_eq!(router.route(""), Err(()));
+    }
+
+    #[test]
+    fn callback_decides() {
+        let router = Router::Callback(Arc::new(|dnis: &str| {
+            dnis.starts_with("800").then(|| format!("tollfree-{dnis}"))
+        }));
+        assert_eq!(router.route("8001"), Ok(Some("tollfree-8001".to_owned())));
+        assert_eq!(router.route("9001"), Err(()));
+        assert_eq!(format!("{router:?}"), "Router::Callback");
+    }
+
+    #[test]
+    fn defaults_listen_on_both_transports() {
+        let config = SipConfig::new("127.0.0.1:5060".parse().unwrap());
+        assert!(config.udp && config.tcp);
+        assert!(config.max_calls > 0 && config.event_capacity > 0);
+        assert!(config
+            .forwarded_headers
+            .iter()
+            .any(|h| h == "P-Asserted-Identity"));
+    }
+}

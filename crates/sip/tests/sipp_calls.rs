@@ -180,3 +180,12 @@ async fn reinvite_hold_is_answered_and_reported() {
     }
     assert_eq!(rt.next().await, Seen::RemoteHangup);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_the_runtime_drops_is_refused_480() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Drop).await;
+    sipp("reject_480.xml", rt.server.local_addr(), "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.drain(), vec![]);
+    assert_eq!(rt.server.active_calls(), 0);
+}

@@ -22,6 +22,8 @@ pub enum Behaviour {
     HangupAfterAck,
     /// Never answer (keep ringing); try to answer once the caller cancelled.
     Ring,
+    /// Drop the call handle without answering (the server must refuse the call).
+    Drop,
 }
 
 /// What the runtime observed, in order.
@@ -87,8 +89,14 @@ impl TestRuntime {
                             codec: offer.codec,
                             telephone_event_pt: offer.telephone_event_pt,
                         });
-                        if behaviour != Behaviour::Ring {
-                            call.answer(LOCAL_RTP.parse().unwrap()).expect("answer");
+                        match behaviour {
+                            Behaviour::Ring => {}
+                            Behaviour::Drop => continue,
+                            Behaviour::Answer | Behaviour::HangupAfterAck => {
+                                call.answer(LOCAL_RTP.parse().unwrap()).expect("answer");
+                                // A second answer is refused, the first stands.
+                                assert!(call.answer(LOCAL_RTP.parse().unwrap()).is_err());
+                            }
                         }
                         calls.insert(call.id(), call);
                     }
