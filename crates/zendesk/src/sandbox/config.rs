@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 /// Default OAuth access token lifetime (seconds).
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 7200;
+/// Longest OAuth token lifetime (one year); longer configured values are clamped.
+pub const MAX_TOKEN_TTL_SECS: u64 = 31_536_000;
 
 /// How to run a sandbox. `SandboxConfig::default()` serves the demo data, unlimited.
 ///

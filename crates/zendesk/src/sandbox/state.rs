@@ -85,7 +85,11 @@ impl SandboxState {
             }),
             release,
             initial: data,
-            token_ttl: Duration::from_secs(config.oauth_token_expires_in_secs),
+            token_ttl: Duration::from_secs(
+                config
+                    .oauth_token_expires_in_secs
+                    .min(super::config::MAX_TOKEN_TTL_SECS),
+            ),
         };
         Ok(Self {
             shared: Arc::new(shared),

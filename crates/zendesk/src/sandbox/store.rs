@@ -63,15 +63,24 @@ pub fn seconds(now: Timestamp) -> Timestamp {
 impl Store {
     /// Start from a data set.
     pub fn new(data: DataSet) -> Self {
-        let next_ticket_id = data.tickets.keys().next_back().map_or(1, |m| m + 1);
-        let next_user_id = data.users.keys().next_back().map_or(1, |m| m + 1).max(1000);
+        let next_ticket_id = data
+            .tickets
+            .keys()
+            .next_back()
+            .map_or(1, |m| m.saturating_add(1));
+        let next_user_id = data
+            .users
+            .keys()
+            .next_back()
+            .map_or(1, |m| m.saturating_add(1))
+            .max(1000);
         let next_comment_id = data
             .comments
             .values()
             .flatten()
             .map(|c| c.id)
             .max()
-            .map_or(1, |m| m + 1);
+            .map_or(1, |m| m.saturating_add(1));
         Self {
             data,
             next_ticket_id,
@@ -163,7 +172,7 @@ impl Store {
             author_id,
             created_at: now,
         });
-        self.next_comment_id += 1;
+        self.next_comment_id = self.next_comment_id.saturating_add(1);
         Ok(())
     }
 
@@ -255,7 +264,10 @@ impl Store {
             ));
         }
         let id = self.next_ticket_id;
-        self.next_ticket_id += 1;
+        if self.data.tickets.contains_key(&id) {
+            return Err(StoreError::Full);
+        }
+        self.next_ticket_id = id.saturating_add(1);
         let ticket = Ticket {
             id,
             url: None,
@@ -319,7 +331,10 @@ impl Store {
             return Err(invalid("locale", "InvalidValue", "Locale: is invalid"));
         }
         let id = self.next_user_id;
-        self.next_user_id += 1;
+        if self.data.users.contains_key(&id) {
+            return Err(StoreError::Full);
+        }
+        self.next_user_id = id.saturating_add(1);
         self.data.users.insert(
             id,
             User {
@@ -349,7 +364,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::NewComment;
+    use crate::types::{NewComment, NewTicket, NewUser};
 
     fn store() -> Store {
         Store::new(DataSet::demo().unwrap())
@@ -477,6 +492,39 @@ mod tests {
         assert_eq!(ids(&s, "subject:checkout", None, None), vec![10]);
         assert_eq!(ids(&s, "type:ticket checkout", None, None), vec![10]);
         assert_eq!(ids(&s, "type:user carla", None, None), vec![103]);
+    }
+
+    #[test]
+    fn huge_ids_in_a_data_file_do_not_overflow() {
+        let text = r#"{"users":[{"id":18446744073709551615,"name":"Max","created_at":"2024-01-01T00:00:00Z"}],
+            "tickets":[{"id":18446744073709551615,"status":"open","requester_id":18446744073709551615,
+              "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z",
+              "comments":[{"body":"x","author_id":18446744073709551615,"created_at":"2024-01-01T00:00:00Z"}]}]}"#;
+        let mut s = Store::new(DataSet::parse("big.json", text).unwrap());
+        let new = NewTicket {
+            subject: None,
+            comment: NewComment {
+                body: "b".into(),
+                public: None,
+                author_id: None,
+            },
+            requester_id: None,
+            status: None,
+            priority: None,
+            tags: vec![],
+        };
+        assert_eq!(
+            s.create_ticket(&new, u64::MAX, now()),
+            Err(StoreError::Full)
+        );
+        let user = NewUser {
+            name: "N".into(),
+            email: None,
+            phone: None,
+            role: None,
+            locale: None,
+        };
+        assert_eq!(s.create_user(&user, now()), Err(StoreError::Full));
     }
 
     #[test]
