@@ -267,3 +267,73 @@ fn admin_state_changes_are_checked() {
     assert!(out.iter().any(|o| matches!(o, Output::CancelOffer { .. })));
     assert_eq!(h.acd.queue_info(h.now, "q", None).unwrap().calls_queued, 1);
 }
+
+#[test]
+fn a_caller_hanging_up_after_the_answer_ends_the_call() {
+    let mut h = Harness::new(&[("q", queue(0))], vec![agent("a", &["q"], &[])]);
+    h.login("a");
+    h.enqueue("c1", "q", 5);
+    h.answer("c1", "a");
+    h.advance(secs(42));
+    h.acd.caller_abandoned(h.now, &cid("c1")).unwrap();
+    let out = h.drain();
+    assert!(out.contains(&Output::CallEnded {
+        call: cid("c1"),
+        agent: aid("a"),
+        by: ringdesk_acd::Party::Caller,
+        handled: secs(42)
+    }));
+    assert_eq!(h.acd.agent_state(&aid("a")), Some(AgentState::Available));
+    assert_eq!(
+        h.acd
+            .call_ended(h.now, &cid("c1"), ringdesk_acd::Party::Agent),
+        Err(AcdError::UnknownCall)
+    );
+}
+
+#[test]
+fn inputs_about_unknown_or_wrong_parties_are_refused() {
+    let agents = vec![agent("a", &["q"], &[]), agent("b", &["q"], &[])];
+    let mut h = Harness::new(&[("q", queue(0))], agents);
+    assert_eq!(
+        h.acd.agent_registered(h.now, &aid("nobody")),
+        Err(AcdError::UnknownAgent)
+    );
+    h.login("a");
+    h.enqueue("c1", "q", 5);
+    assert_eq!(
+        h.acd.offer_answered(h.now, &cid("c1"), &aid("b")),
+        Err(AcdError::NotOffered)
+    );
+    assert_eq!(
+        h.acd.offer_rejected(h.now, &cid("zz"), &aid("a")),
+        Err(AcdError::UnknownCall)
+    );
+    assert_eq!(
+        h.acd
+            .call_ended(h.now, &cid("c1"), ringdesk_acd::Party::Agent),
+        Err(AcdError::NotConnected)
+    );
+    // Nothing changed.
+    assert_eq!(
+        h.acd.agent_state(&aid("a")),
+        Some(AgentState::Reserved { call: cid("c1") })
+    );
+    assert!(h.drain().is_empty());
+}
+
+#[test]
+fn queues_and_agents_can_be_added_at_run_time() {
+    let mut h = Harness::new(&[], vec![]);
+    h.acd.add_queue("late", queue(0)).unwrap();
+    assert!(h.acd.add_queue("late", queue(0)).is_err());
+    assert!(h.acd.add_agent(&agent("x", &["nope"], &[])).is_err());
+    h.acd
+        .add_agent(&agent("x", &["late", "late"], &[]))
+        .unwrap();
+    assert!(h.acd.add_agent(&agent("x", &["late"], &[])).is_err());
+    assert_eq!(offers(&h.enqueue("c1", "late", 5)), vec![]);
+    assert_eq!(offers(&h.login("x")), vec![offer("c1", "x")]);
+    let info = h.acd.queue_info(h.now, "late", None).unwrap();
+    assert_eq!(info.agents_logged_in, 1, "a queue listed twice counts once");
+}
