@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 
@@ -72,6 +73,10 @@ pub struct SipConfig {
     pub max_headers: usize,
     /// Largest request body accepted (more: `413`).
     pub max_body: usize,
+    /// RFC 3261 timer T1 (round-trip estimate, default 500 ms). Retransmission intervals
+    /// and the 64*T1 transaction timeouts (e.g. a 200 OK never ACKed) derive from it.
+    /// Accepted range: 10 ms to 10 s.
+    pub timer_t1: Duration,
 }
 
 impl SipConfig {
@@ -93,6 +98,7 @@ impl SipConfig {
             event_capacity: 1024,
             max_headers: 100,
             max_body: crate::MAX_SDP_BYTES,
+            timer_t1: Duration::from_millis(500),
         }
     }
 }

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rsipstack::dialog::dialog::DialogStateSender;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::Method;
+use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::TransportLayer;
@@ -74,6 +76,16 @@ impl SipServer {
                 "max_calls and event_capacity must be positive",
             ));
         }
+        let t1 = config.timer_t1;
+        if t1 < Duration::from_millis(10) || t1 > Duration::from_secs(10) {
+            return Err(SipError::Config("timer_t1 must be between 10 ms and 10 s"));
+        }
+        let option = EndpointOption {
+            t1,
+            t2: Duration::from_secs(4).max(t1),
+            t1x64: t1 * 64,
+            ..EndpointOption::default()
+        };
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
         let mut local_addr = config.bind;
@@ -121,6 +133,7 @@ impl SipServer {
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
             .with_user_agent(&config.user_agent)
+            .with_option(option)
             .with_allows(vec![
                 Method::Invite,
                 Method::Ack,

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::UdpSocket;
 
 use common::{sipp, Behaviour, Seen, TestRuntime};
 use ringdesk_sip::{Codec, Direction, Router, SipConfig};
@@ -112,28 +111,12 @@ async fn unknown_number_gets_404_and_known_one_routes() {
     }
 }
 
-/// A raw INVITE from a plain UDP socket, used to occupy a call slot.
-fn raw_invite(target: std::net::SocketAddr) -> UdpSocket {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let local = socket.local_addr().unwrap();
-    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-    let invite = format!(
-        "INVITE sip:1000@{target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-raw-1\r\n\
-         From: <sip:2000@{local}>;tag=raw1\r\nTo: <sip:1000@{target}>\r\nCall-ID: raw-call-1@{local}\r\n\
-         CSeq: 1 INVITE\r\nContact: <sip:2000@{local}>\r\nMax-Forwards: 70\r\n\
-         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    socket.send_to(invite.as_bytes(), target).unwrap();
-    socket
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_call_limit_gets_503_with_retry_after() {
     let mut cfg = config();
     cfg.max_calls = 1;
     let mut rt = TestRuntime::start(cfg, Behaviour::Ring).await;
-    let _held = raw_invite(rt.server.local_addr());
+    let _held = common::raw_invite(rt.server.local_addr());
     assert!(matches!(rt.next().await, Seen::Incoming { .. }));
     assert_eq!(rt.server.active_calls(), 1);
     sipp("reject_503.xml", rt.server.local_addr(), "1000", "u1").await;
