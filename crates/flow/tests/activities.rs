@@ -466,6 +466,19 @@ events:
 }
 
 fn queue_flow(priority: &str, check: &str, error_exit: bool) -> String {
+    let extra_nodes = format!(
+        "{}{}",
+        if check == "off" {
+            ""
+        } else {
+            "  none:\n    play: \"none\"\n    next: done\n"
+        },
+        if error_exit {
+            "  failed:\n    play: \"failed\"\n    next: done\n"
+        } else {
+            ""
+        },
+    );
     format!(
         r#"
 name: q
@@ -488,19 +501,7 @@ nodes:
             ", no_agents: none"
         },
         error = if error_exit { ", error: failed" } else { "" },
-        extra_nodes = format!(
-            "{}{}",
-            if check == "off" {
-                ""
-            } else {
-                "  none:\n    play: \"none\"\n    next: done\n"
-            },
-            if error_exit {
-                "  failed:\n    play: \"failed\"\n    next: done\n"
-            } else {
-                ""
-            },
-        ),
+        extra_nodes = extra_nodes,
     )
 }
 
