@@ -101,6 +101,15 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
     if tx.original.body.len() > config.max_body {
         return reply(tx, StatusCode::RequestEntityTooLarge, vec![]);
     }
+    // No SIP extension is supported (no 100rel, no session timers as a requirement).
+    if let Some(required) = header_value(&tx, "Require").filter(|v| !v.trim().is_empty()) {
+        let unsupported = crate::identity::bounded_to(required.trim(), 256);
+        return reply(
+            tx,
+            StatusCode::BadExtension,
+            vec![Header::Unsupported(unsupported.into())],
+        );
+    }
     let ani = identity::ani(
         header_value(&tx, "P-Asserted-Identity"),
         header_value(&tx, "From"),

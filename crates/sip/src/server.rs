@@ -88,21 +88,8 @@ impl SipServer {
         };
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
-        let mut local_addr = config.bind;
-        if config.udp {
-            // Bound here (not by the library) so port 0 yields the real port before TCP binds.
-            let socket = tokio::net::UdpSocket::bind(config.bind)
-                .await
-                .map_err(|source| SipError::Bind {
-                    transport: "udp",
-                    addr: config.bind,
-                    source,
-                })?;
-            local_addr = socket.local_addr().map_err(|source| SipError::Bind {
-                transport: "udp",
-                addr: config.bind,
-                source,
-            })?;
+        let (udp_socket, local_addr) = bind_sockets(&config).await?;
+        if let Some(socket) = udp_socket {
             let udp = UdpConnection::from_socket(
                 Arc::new(socket),
                 config.external,
@@ -113,17 +100,6 @@ impl SipServer {
             transport.add_transport(udp.into());
         }
         if config.tcp {
-            // The library binds TCP later, in its serve task: probe here so errors surface
-            // now, and so a TCP-only server with port 0 learns its port.
-            let probe = TcpListener::bind(local_addr).map_err(|source| SipError::Bind {
-                transport: "tcp",
-                addr: local_addr,
-                source,
-            })?;
-            if let Ok(bound) = probe.local_addr() {
-                local_addr = bound;
-            }
-            drop(probe);
             let tcp = TcpListenerConnection::new(local_addr, config.external)
                 .await
                 .map_err(|e| bind_error("tcp", local_addr, e))?;
@@ -207,6 +183,47 @@ impl Drop for SipServer {
     fn drop(&mut self) {
         self.cancel.cancel();
     }
+}
+
+/// Bind the UDP socket ourselves (so port 0 yields the real port) and check that TCP can
+/// listen on the same address: the library binds TCP later, in its serve task, so this probe
+/// makes bind errors surface here. With port 0, a port whose TCP side is taken is skipped.
+async fn bind_sockets(
+    config: &SipConfig,
+) -> Result<(Option<tokio::net::UdpSocket>, SocketAddr), SipError> {
+    let udp_error = |source| SipError::Bind {
+        transport: "udp",
+        addr: config.bind,
+        source,
+    };
+    let attempts = if config.bind.port() == 0 { 16 } else { 1 };
+    let mut last_error = None;
+    for _ in 0..attempts {
+        let (socket, addr) = if config.udp {
+            let socket = tokio::net::UdpSocket::bind(config.bind)
+                .await
+                .map_err(udp_error)?;
+            let addr = socket.local_addr().map_err(udp_error)?;
+            (Some(socket), addr)
+        } else {
+            (None, config.bind)
+        };
+        if !config.tcp {
+            return Ok((socket, addr));
+        }
+        match TcpListener::bind(addr) {
+            Ok(probe) => {
+                let addr = probe.local_addr().unwrap_or(addr);
+                return Ok((socket, addr));
+            }
+            Err(source) => last_error = Some(source),
+        }
+    }
+    Err(SipError::Bind {
+        transport: "tcp",
+        addr: config.bind,
+        source: last_error.unwrap_or_else(|| std::io::Error::other("no port free for TCP")),
+    })
 }
 
 fn bind_error(transport: &'static str, addr: SocketAddr, error: rsipstack::Error) -> SipError {

@@ -226,13 +226,18 @@ pub async fn sipp(name: &str, target: SocketAddr, service: &str, transport: &str
 /// Send a minimal INVITE (PCMU offer) from a plain UDP socket; the socket is returned so
 /// the test can read the responses.
 pub fn raw_invite(target: SocketAddr) -> UdpSocket {
+    raw_invite_with(target, "")
+}
+
+/// [`raw_invite`] with extra header lines (each ending in CRLF).
+pub fn raw_invite_with(target: SocketAddr, extra_headers: &str) -> UdpSocket {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let local = socket.local_addr().unwrap();
     let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
     let invite = format!(
         "INVITE sip:1000@{target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-raw-{port}\r\n\
          From: <sip:2000@{local}>;tag=raw{port}\r\nTo: <sip:1000@{target}>\r\nCall-ID: raw-{port}@{local}\r\n\
-         CSeq: 1 INVITE\r\nContact: <sip:2000@{local}>\r\nMax-Forwards: 70\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:2000@{local}>\r\nMax-Forwards: 70\r\n{extra_headers}\
          Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         sdp.len(),
         port = local.port(),
