@@ -129,3 +129,106 @@ fn error_text(e: &minijinja::Error) -> String {
         None => e.kind().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    fn r(src: &str, v: serde_json::Value) -> Result<String, String> {
+        render(&environment(), src, &vars(v))
+    }
+
+    #[test]
+    fn custom_filters() {
+        let v = json!({"ani": "+55 (11) 98765-4321", "local": "(11) 98765-4321", "default_region": "BR", "s": "hold"});
+        assert_eq!(
+            r("{{ ani | digits }}", v.clone()),
+            Ok("5511987654321".into())
+        );
+        assert_eq!(
+            r("{{ ani | e164 }}", v.clone()),
+            Ok("+5511987654321".into())
+        );
+        assert_eq!(
+            r("{{ local | e164 }}", v.clone()),
+            Ok("+5511987654321".into()),
+            "region from variable"
+        );
+        assert_eq!(
+            r("{{ local | e164('US') }}", v.clone()),
+            Ok("".into()),
+            "region from argument"
+        );
+        assert_eq!(r("{{ 'anonymous' | e164 }}", v.clone()), Ok("".into()));
+        assert_eq!(
+            r("{{ s | ticket_status('pt-BR') }}", v.clone()),
+            Ok("em andamento".into())
+        );
+        assert_eq!(
+            r("{{ s | ticket_status }}", v.clone()),
+            Ok("open / in progress".into())
+        );
+        assert_eq!(
+            r("{{ ani | replace({'+': '', ' ': ''}) }}", v.clone()),
+            Ok("55(11)98765-4321".into())
+        );
+        assert_eq!(
+            r("{{ 'a-b' | replace('-', '+') }}", v.clone()),
+            Ok("a+b".into())
+        );
+        assert!(r("{{ 'a' | replace('a') }}", v).is_err());
+    }
+
+    #[test]
+    fn undefined_values_render_empty_at_run_time() {
+        assert_eq!(r("[{{ missing.deep.value }}]", json!({})), Ok("[]".into()));
+        assert_eq!(r("[{{ user.id }}]", json!({"user": null})), Ok("[]".into()));
+    }
+
+    #[test]
+    fn expressions_accept_webex_braces() {
+        let env = environment();
+        let v = vars(json!({"ticketID": "null"}));
+        assert!(eval(&env, "{{ ticketID == \"null\" }}", &v)
+            .map(|x| x.is_true())
+            .unwrap_or(false));
+        assert!(!eval(&env, "ticketID != 'null'", &v)
+            .map(|x| x.is_true())
+            .unwrap_or(true));
+        assert_eq!(strip_braces(" {{ a }} "), "a");
+        assert_eq!(strip_braces("{{ a }} and {{ b }}"), "{{ a }} and {{ b }}");
+    }
+
+    #[test]
+    fn static_checks_find_unknown_variables() {
+        let env = environment();
+        let declared: BTreeSet<String> = ["a".to_string()].into();
+        assert_eq!(
+            check_template(
+                &env,
+                "{{ a }} {{ b | digits }}{% set c = 1 %}{{ c }}",
+                &declared
+            ),
+            Ok(vec!["b".to_string()])
+        );
+        assert_eq!(check_template(&env, "no template", &declared), Ok(vec![]));
+        assert!(check_template(&env, "{{ a", &declared).is_err());
+        assert_eq!(
+            check_expression(&env, "a and range(3)", &declared),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn runaway_templates_are_bounded() {
+        let loops = "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}";
+        assert!(r(loops, json!({})).is_err(), "fuel stops it");
+        let big = json!({"s": "x".repeat(MAX_RENDERED + 1)});
+        assert!(r("{{ s }}", big).is_err(), "output size bound");
+    }
+}
