@@ -45,6 +45,9 @@ pub struct SipConfig {
     /// Concurrent calls above which new calls get 503 with Retry-After.
     #[serde(default = "default_max_calls")]
     pub max_calls: usize,
+    /// Ring this long before answering (0: answer at once).
+    #[serde(default, with = "humantime_serde")]
+    pub answer_delay: std::time::Duration,
 }
 
 impl Default for SipConfig {
@@ -52,6 +55,7 @@ impl Default for SipConfig {
         SipConfig {
             listen: default_sip_listen(),
             max_calls: default_max_calls(),
+            answer_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -114,7 +118,7 @@ fn default_region() -> String {
 }
 
 /// `[flows]`: which flow runs for which called number.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowsConfig {
     /// Flow for called numbers with no route (default: the built-in ticket-status flow).
@@ -126,6 +130,24 @@ pub struct FlowsConfig {
     pub routes: BTreeMap<String, PathBuf>,
     #[serde(default)]
     pub reject_unrouted: bool,
+    /// Directories searched, in order, for audio files named in flows.
+    #[serde(default = "default_audio_dirs")]
+    pub audio_dirs: Vec<PathBuf>,
+}
+
+fn default_audio_dirs() -> Vec<PathBuf> {
+    vec![PathBuf::from("assets"), PathBuf::from("flows")]
+}
+
+impl Default for FlowsConfig {
+    fn default() -> Self {
+        FlowsConfig {
+            default: None,
+            routes: BTreeMap::new(),
+            reject_unrouted: false,
+            audio_dirs: default_audio_dirs(),
+        }
+    }
 }
 
 /// `[zendesk]`: the helpdesk instance.

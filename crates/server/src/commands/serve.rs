@@ -1,9 +1,79 @@
-//! `ringdesk serve`: the server.
+//! `ringdesk serve`: the server. SIP calls run their flows; with no Zendesk configured,
+//! the sandbox runs in-process with its demo customers.
 
 use crate::cli::ServeArgs;
-use anyhow::Result;
+use crate::config::Config;
+use crate::runtime::call::Shared;
+use crate::runtime::flows::FlowTable;
+use crate::runtime::media_worker::MediaWorker;
+use crate::runtime::prompts::Prompts;
+use crate::runtime::queue::QueuePort;
+use crate::runtime::{voice, zendesk};
+use anyhow::{Context, Result};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-pub async fn run(_args: ServeArgs) -> Result<ExitCode> {
-    anyhow::bail!("serve is not wired yet")
+pub async fn run(args: ServeArgs) -> Result<ExitCode> {
+    let config = Config::load_or_default(args.config.as_deref())?;
+    let flows = Arc::new(FlowTable::load(&config.flows)?);
+    let zd = zendesk::setup(&config, None).await?;
+    let prompts = Arc::new(
+        Prompts::start(config.flows.audio_dirs.clone())
+            .await
+            .context("ringdesk cannot speak without a text-to-speech engine")?,
+    );
+    for flow in flows.all() {
+        prompts.prerender(&flow).await;
+    }
+    let sip_ip = config.sip.listen.ip();
+    if sip_ip.is_unspecified() {
+        tracing::warn!(
+            "[sip] listen is a wildcard address: SDP answers need a reachable address; set [sip] listen to this host's address"
+        );
+    }
+    let shared = Arc::new(Shared {
+        media: MediaWorker::spawn(),
+        prompts,
+        connectors: zd.connectors.clone(),
+        queue: QueuePort,
+        rtp_ip: sip_ip,
+        extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
+    });
+    let voice_config = voice::VoiceConfig {
+        listen: config.sip.listen,
+        max_calls: config.sip.max_calls,
+        answer_delay: config.sip.answer_delay,
+    };
+    let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)
+        .await
+        .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
+    let addr = server.local_addr();
+    println!("ringdesk is answering SIP calls on {addr} (UDP and TCP).");
+    if let Some(f) = &flows.default {
+        println!("  every number runs flow `{}`", f.name());
+    }
+    for (number, f) in &flows.routes {
+        println!("  {number} runs flow `{}`", f.name());
+    }
+    if let Some(sb) = &zd.sandbox {
+        println!(
+            "  Zendesk: the built-in sandbox at {} with demo customers (crates/zendesk/data/README.md)",
+            sb.base_url()
+        );
+    }
+    println!("Call it:");
+    println!("  softphone: sip:support@{addr}  (set your caller ID to a demo customer, e.g. +5511987650101)");
+    println!(
+        "  SIPp:      sipp -sf scripts/sipp/press-2.xml -m 1 -s support {addr}  (a demo customer presses 2)"
+    );
+    println!("  no phone:  ringdesk call --from +5511987650101 --press 2");
+    println!("Ctrl-C stops.");
+    tokio::select! {
+        _ = dispatcher => {}
+        r = tokio::signal::ctrl_c() => { r.context("waiting for Ctrl-C")?; }
+    }
+    tracing::info!("shutting down");
+    server.shutdown();
+    zd.shutdown().await;
+    Ok(ExitCode::SUCCESS)
 }

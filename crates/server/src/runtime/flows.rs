@@ -45,6 +45,13 @@ impl FlowTable {
         Ok(FlowTable { default, routes })
     }
 
+    /// Every distinct flow loaded.
+    pub fn all(&self) -> Vec<Arc<Flow>> {
+        let mut v: Vec<Arc<Flow>> = self.default.iter().cloned().collect();
+        v.extend(self.routes.values().cloned());
+        v
+    }
+
     /// The flow for a called number or user; `None` means "no such destination" (404).
     pub fn route(&self, dnis: &str) -> Option<Arc<Flow>> {
         self.routes

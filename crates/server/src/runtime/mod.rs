@@ -1,5 +1,11 @@
 //! The runtime: everything that connects the sans-IO cores to real IO.
 
+pub mod call;
 pub mod flows;
 pub mod http;
+pub mod media_worker;
+pub mod prompts;
+pub mod queue;
+pub mod rtp_rx;
+pub mod voice;
 pub mod zendesk;

@@ -1,0 +1,402 @@
+//! One answered phone call: answers the SIP offer, opens its RTP socket, and drives the
+//! flow executor with real events (prompt finished, digit, HTTP done, hang-up, timers),
+//! performing its actions through the media worker, the prompt cache and the connectors.
+
+use super::media_worker::{Command, MediaWorker, Played};
+use super::prompts::Prompts;
+use super::queue::QueuePort;
+use super::{http, rtp_rx};
+use ringdesk_connector::Connectors;
+use ringdesk_flow::{Action, ActionId, CallStart, Event, Executor, Flow, LogEntry};
+use ringdesk_media::{Codec, StreamConfig, StreamId};
+use ringdesk_sip::{CallHandle, MediaOffer};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// What the server shares with every call.
+pub struct Shared {
+    pub media: MediaWorker,
+    pub prompts: Arc<Prompts>,
+    pub connectors: Connectors,
+    pub queue: QueuePort,
+    /// Address RTP sockets bind to.
+    pub rtp_ip: IpAddr,
+    /// Variables every call starts with (language, region, Zendesk URL).
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Messages to a call task.
+#[derive(Debug)]
+pub enum Msg {
+    Digit(char),
+    /// SIP INFO DTMF body.
+    Info {
+        content_type: String,
+        body: Vec<u8>,
+    },
+    /// Our RTP now goes to this address (symmetric RTP latch).
+    Latched(SocketAddr),
+    /// re-INVITE: new remote address, or hold.
+    Reinvite {
+        remote: SocketAddr,
+        hold: bool,
+    },
+    Http {
+        id: ActionId,
+        outcome: ringdesk_flow::HttpOutcome,
+    },
+    Hangup,
+}
+
+fn media_codec(c: ringdesk_sip::Codec) -> Codec {
+    match c {
+        ringdesk_sip::Codec::Pcmu => Codec::Pcmu,
+        ringdesk_sip::Codec::Pcma => Codec::Pcma,
+    }
+}
+
+/// The caller side of a call, as the network delivered it.
+pub struct Incoming {
+    pub call: CallHandle,
+    pub ani: String,
+    pub dnis: String,
+    pub headers: Vec<(String, String)>,
+    pub offer: MediaOffer,
+}
+
+/// Runs a call from answer to the end of its flow (call-ended handlers included).
+pub async fn run(
+    shared: Arc<Shared>,
+    flow: Arc<Flow>,
+    inc: Incoming,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+) {
+    let call_id = inc.call.id();
+    let socket = match UdpSocket::bind((shared.rtp_ip, 0)).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(%call_id, "cannot open an RTP socket: {e}");
+            let _ = inc.call.reject(503);
+            return;
+        }
+    };
+    let local = match socket.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(%call_id, "RTP socket has no address: {e}");
+            let _ = inc.call.reject(503);
+            return;
+        }
+    };
+    let answer = match inc.call.answer(local) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(%call_id, "call not answered: {e}");
+            return;
+        }
+    };
+    let codec = media_codec(answer.codec);
+    let te_pt = answer.telephone_event_pt;
+    let signalled = (!answer.remote_addr.ip().is_unspecified()).then_some(answer.remote_addr);
+    let (played_tx, played_rx) = mpsc::unbounded_channel();
+    let config = StreamConfig {
+        codec,
+        telephone_event_pt: te_pt.unwrap_or(101),
+        ssrc: rand::random(),
+        initial_sequence: rand::random(),
+        initial_timestamp: rand::random(),
+    };
+    let Some(stream) = shared
+        .media
+        .add(config, socket.clone(), signalled, played_tx)
+        .await
+    else {
+        tracing::error!(%call_id, "media worker stopped");
+        let _ = inc.call.hangup().await;
+        return;
+    };
+    let receiver = tokio::spawn(rtp_rx::receive(
+        socket.clone(),
+        codec,
+        te_pt,
+        signalled,
+        tx.clone(),
+    ));
+    tracing::info!(%call_id, codec = ?codec, %local, flow = flow.name(), "call answered");
+
+    let start = CallStart {
+        call_id: uuid::Uuid::new_v4().to_string(),
+        ani: inc.ani,
+        dnis: inc.dnis,
+        headers: inc.headers,
+        started_at: jiff::Timestamp::now().to_string(),
+        extra: shared.extra.clone(),
+    };
+    let mut call = Call {
+        ex: Executor::new(flow, start, Instant::now().into_std()),
+        shared: shared.clone(),
+        handle: inc.call,
+        stream,
+        tx,
+        plays: HashMap::new(),
+        music: None,
+        hung_up: false,
+    };
+    call.drive(rx, played_rx).await;
+    receiver.abort();
+    shared.media.send(Command::Remove { id: stream });
+    if !call.hung_up {
+        let _ = call.handle.hangup().await;
+    }
+    tracing::info!(%call_id, "call finished");
+}
+
+struct Call {
+    ex: Executor,
+    shared: Arc<Shared>,
+    handle: CallHandle,
+    stream: StreamId,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Prompts playing: tag → (action, clips still to finish).
+    plays: HashMap<u64, (ActionId, usize)>,
+    /// Music playing: (action, when its duration ends).
+    music: Option<(ActionId, Option<Instant>)>,
+    hung_up: bool,
+}
+
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+impl Call {
+    async fn drive(
+        &mut self,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+        mut played: mpsc::UnboundedReceiver<Played>,
+    ) {
+        loop {
+            while let Some(action) = self.ex.poll_action() {
+                self.perform(action).await;
+            }
+            if self.ex.is_finished() {
+                return;
+            }
+            let flow_timer = self.ex.poll_timeout().map(Instant::from_std);
+            let music_end = self.music.and_then(|(_, end)| end);
+            let wake = [flow_timer, music_end].into_iter().flatten().min();
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(m) => self.on_msg(m),
+                    None => return,
+                },
+                Some(p) = played.recv() => self.on_played(p),
+                _ = sleep_until_opt(wake) => {
+                    let t = Instant::now();
+                    if let Some((id, Some(end))) = self.music {
+                        if end <= t {
+                            self.music = None;
+                            self.shared.media.send(Command::Stop { id: self.stream });
+                            self.ex.handle_event(now(), Event::PlayDone { id });
+                        }
+                    }
+                    if flow_timer.is_some_and(|f| f <= t) {
+                        self.ex.handle_timeout(now());
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Digit(key) => self.ex.handle_event(now(), Event::Digit { key }),
+            Msg::Info { content_type, body } => {
+                match ringdesk_media::sip_info::parse_info(&content_type, &body) {
+                    Ok(d) => self.ex.handle_event(
+                        now(),
+                        Event::Digit {
+                            key: d.digit.as_char(),
+                        },
+                    ),
+                    Err(e) => tracing::debug!("SIP INFO without a usable digit: {e}"),
+                }
+            }
+            Msg::Latched(addr) => self.shared.media.send(Command::Dest {
+                id: self.stream,
+                addr: Some(addr),
+            }),
+            Msg::Reinvite { remote, hold } => self.shared.media.send(Command::Dest {
+                id: self.stream,
+                addr: (!hold).then_some(remote),
+            }),
+            Msg::Http { id, outcome } => {
+                self.ex.handle_event(now(), Event::HttpDone { id, outcome })
+            }
+            Msg::Hangup => {
+                if !self.hung_up {
+                    self.hung_up = true;
+                    self.stop_media();
+                    self.ex.handle_event(now(), Event::CallerHangup);
+                }
+            }
+        }
+    }
+
+    fn on_played(&mut self, p: Played) {
+        if let Some((id, remaining)) = self.plays.get_mut(&p.tag) {
+            let id = *id;
+            if !p.completed {
+                self.plays.remove(&p.tag);
+                return;
+            }
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                self.plays.remove(&p.tag);
+                self.ex.handle_event(now(), Event::PlayDone { id });
+            }
+        }
+    }
+
+    fn stop_media(&mut self) {
+        self.plays.clear();
+        self.music = None;
+        self.shared.media.send(Command::Stop { id: self.stream });
+    }
+
+    async fn perform(&mut self, action: Action) {
+        match action {
+            Action::Play { id, segments, .. } => {
+                if self.hung_up {
+                    return self.ex.handle_event(
+                        now(),
+                        Event::PlayFailed {
+                            id,
+                            reason: "the caller has hung up".into(),
+                        },
+                    );
+                }
+                let mut clips = Vec::with_capacity(segments.len());
+                for s in &segments {
+                    match self.shared.prompts.clip(s).await {
+                        Ok(c) => clips.push(c),
+                        Err(e) => {
+                            tracing::warn!("prompt cannot play: {e:#}");
+                            return self.ex.handle_event(
+                                now(),
+                                Event::PlayFailed {
+                                    id,
+                                    reason: format!("{e:#}"),
+                                },
+                            );
+                        }
+                    }
+                }
+                if clips.is_empty() {
+                    return self.ex.handle_event(now(), Event::PlayDone { id });
+                }
+                self.plays.insert(id.0, (id, clips.len()));
+                self.shared.media.send(Command::Play {
+                    id: self.stream,
+                    clips,
+                    tag: id.0,
+                });
+            }
+            Action::StopPlay { id } => {
+                let was_music = self.music.is_some_and(|(m, _)| m == id);
+                if self.plays.remove(&id.0).is_some() || was_music {
+                    self.shared.media.send(Command::Stop { id: self.stream });
+                }
+                if was_music {
+                    self.music = None;
+                }
+            }
+            Action::PlayMusic {
+                id, file, duration, ..
+            } => {
+                if self.hung_up {
+                    return self.ex.handle_event(
+                        now(),
+                        Event::PlayFailed {
+                            id,
+                            reason: "the caller has hung up".into(),
+                        },
+                    );
+                }
+                match self.shared.prompts.file(&file) {
+                    Ok(clip) => {
+                        self.shared.media.send(Command::Loop {
+                            id: self.stream,
+                            clip,
+                            tag: id.0,
+                        });
+                        self.music = Some((id, duration.map(|d| Instant::now() + d)));
+                    }
+                    Err(e) => {
+                        tracing::warn!("music cannot play: {e:#}");
+                        self.ex.handle_event(
+                            now(),
+                            Event::PlayFailed {
+                                id,
+                                reason: format!("{e:#}"),
+                            },
+                        );
+                    }
+                }
+            }
+            Action::Http { id, request, .. } => {
+                let connectors = self.shared.connectors.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let outcome = http::execute_now(&connectors, &request).await;
+                    let _ = tx.send(Msg::Http { id, outcome });
+                });
+            }
+            Action::Enqueue {
+                id,
+                queue,
+                priority,
+                availability,
+                ..
+            } => {
+                let result = self.shared.queue.enqueue(&queue, priority, availability);
+                self.ex
+                    .handle_event(now(), Event::QueueResult { id, result });
+            }
+            Action::QueueInfo { id, queue, .. } => {
+                let info = self.shared.queue.info(&queue);
+                self.ex.handle_event(now(), Event::QueueInfo { id, info });
+            }
+            Action::Disconnect { reason } => {
+                tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");
+                self.stop_media();
+                if !self.hung_up {
+                    self.hung_up = true;
+                    if let Err(e) = self.handle.hangup().await {
+                        tracing::debug!("hangup: {e}");
+                    }
+                }
+            }
+            Action::Log(entry) => log(&entry),
+        }
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn log(entry: &LogEntry) {
+    match entry {
+        LogEntry::Error { node, message } => tracing::warn!(node, "flow error: {message}"),
+        LogEntry::Finished { reason } => tracing::debug!("flow finished: {reason}"),
+        other => tracing::trace!(?other, "flow"),
+    }
+}

@@ -1,0 +1,142 @@
+//! Turns a flow's prompt segments into playable clips: text through the TTS prompt
+//! cache, audio files converted once to 8 kHz G.711; both kept in memory as shared clips
+//! so a prompt heard by a thousand callers is rendered and converted once.
+
+use anyhow::{anyhow, Context, Result};
+use ringdesk_flow::{Flow, Segment};
+use ringdesk_media::Clip;
+use ringdesk_tts::{CacheConfig, EspeakConfig, EspeakNg, PromptCache, TtsEngine, TtsRequest};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The built-in music on hold (an original piece, see `scripts/make-hold-music.py`).
+pub const DEFAULT_MUSIC: &[u8] = include_bytes!("../../../../assets/defaultmusic_on_hold.wav");
+/// The name flows use for it.
+pub const DEFAULT_MUSIC_NAME: &str = "defaultmusic_on_hold.wav";
+/// Converted clips kept in memory (prompt texts with names in them vary per caller).
+const MAX_CLIPS: usize = 4096;
+
+/// Prompt and audio-file clips for the running server.
+pub struct Prompts {
+    tts: PromptCache,
+    clips: Mutex<HashMap<String, Clip>>,
+    /// Directories searched for audio files named in flows, in order.
+    audio_dirs: Vec<PathBuf>,
+}
+
+impl Prompts {
+    /// Checks the speech engine (a missing espeak-ng is an error here, at start) and
+    /// builds the caches.
+    pub async fn start(audio_dirs: Vec<PathBuf>) -> Result<Prompts> {
+        let engine = Arc::new(EspeakNg::new(EspeakConfig::default()));
+        engine
+            .check()
+            .await
+            .map_err(|e| anyhow!("text-to-speech engine: {e}"))?;
+        let tts = PromptCache::new(engine, CacheConfig::default());
+        Ok(Prompts {
+            tts,
+            clips: Mutex::new(HashMap::new()),
+            audio_dirs,
+        })
+    }
+
+    fn cached(&self, key: &str) -> Option<Clip> {
+        self.clips.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: String, clip: &Clip) {
+        if let Ok(mut map) = self.clips.lock() {
+            if map.len() >= MAX_CLIPS {
+                map.clear();
+            }
+            map.insert(key, clip.clone());
+        }
+    }
+
+    /// The clip for one segment.
+    pub async fn clip(&self, segment: &Segment) -> Result<Clip> {
+        match segment {
+            Segment::Tts {
+                text,
+                language,
+                voice,
+            } => {
+                let mut req = TtsRequest::new(text, language)?;
+                if let Some(v) = voice {
+                    req = req.with_voice(v)?;
+                }
+                let key = format!("tts:{}", self.tts.key(&req));
+                if let Some(c) = self.cached(&key) {
+                    return Ok(c);
+                }
+                let audio = self.tts.get(&req).await?;
+                let clip = Clip::from_pcm(&audio.samples, audio.sample_rate)?;
+                self.remember(key, &clip);
+                Ok(clip)
+            }
+            Segment::Audio { file } => self.file(file),
+        }
+    }
+
+    /// The clip for an audio file named in a flow (converted once).
+    pub fn file(&self, name: &str) -> Result<Clip> {
+        let key = format!("file:{name}");
+        if let Some(c) = self.cached(&key) {
+            return Ok(c);
+        }
+        let clip = match self.find(name) {
+            Some(path) => {
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read audio file {}", path.display()))?;
+                Clip::from_wav(&bytes).with_context(|| format!("audio file {}", path.display()))?
+            }
+            None if name == DEFAULT_MUSIC_NAME => Clip::from_wav(DEFAULT_MUSIC)?,
+            None => {
+                return Err(anyhow!(
+                    "audio file {name:?} not found in {:?}",
+                    self.audio_dirs
+                ))
+            }
+        };
+        self.remember(key, &clip);
+        Ok(clip)
+    }
+
+    fn find(&self, name: &str) -> Option<PathBuf> {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return p.is_file().then(|| p.to_path_buf());
+        }
+        self.audio_dirs
+            .iter()
+            .map(|d| d.join(p))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Renders a flow's static prompts and converts its audio files now, so calls never
+    /// wait for them. Failures are logged, not fatal (the call will retry on demand).
+    pub async fn prerender(&self, flow: &Flow) {
+        let segments = flow.static_prompts();
+        let total = segments.len();
+        let mut failed = 0;
+        for s in &segments {
+            if let Err(e) = self.clip(s).await {
+                failed += 1;
+                tracing::warn!(flow = flow.name(), "prompt not pre-rendered: {e:#}");
+            }
+        }
+        for f in flow.audio_files() {
+            if let Err(e) = self.file(&f) {
+                tracing::warn!(flow = flow.name(), "audio file not loaded: {e:#}");
+            }
+        }
+        tracing::info!(
+            flow = flow.name(),
+            prompts = total,
+            failed,
+            "static prompts pre-rendered"
+        );
+    }
+}

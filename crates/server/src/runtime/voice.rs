@@ -1,0 +1,93 @@
+//! The voice front: binds the SIP server, routes each incoming call to its flow and a
+//! call task, and forwards the call's later SIP events (DTMF INFO, re-INVITE, hang-up)
+//! to that task.
+
+use super::call::{self, Incoming, Msg, Shared};
+use super::flows::FlowTable;
+use ringdesk_sip::{CallId, Router, SipConfig, SipEvent, SipServer};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How the SIP side is set up.
+pub struct VoiceConfig {
+    pub listen: SocketAddr,
+    pub max_calls: usize,
+    /// Ring this long before answering (lets a caller CANCEL; 0 answers at once).
+    pub answer_delay: Duration,
+}
+
+/// Binds SIP; returns the server (for its address) and the dispatcher future to run.
+pub async fn start(
+    config: VoiceConfig,
+    flows: Arc<FlowTable>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<(SipServer, impl std::future::Future<Output = ()>)> {
+    let mut sip = SipConfig::new(config.listen);
+    sip.max_calls = config.max_calls;
+    let table = flows.clone();
+    sip.router = Router::Callback(Arc::new(move |dnis: &str| {
+        table.route(dnis).map(|f| f.name().to_string())
+    }));
+    let (server, events) = SipServer::bind(sip).await?;
+    let dispatcher = dispatch(events, flows, shared, config.answer_delay);
+    Ok((server, dispatcher))
+}
+
+async fn dispatch(
+    mut events: mpsc::Receiver<SipEvent>,
+    flows: Arc<FlowTable>,
+    shared: Arc<Shared>,
+    answer_delay: Duration,
+) {
+    let mut calls: HashMap<CallId, mpsc::UnboundedSender<Msg>> = HashMap::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<CallId>();
+    loop {
+        tokio::select! {
+            Some(id) = done_rx.recv() => { calls.remove(&id); }
+            ev = events.recv() => {
+                let Some(ev) = ev else { return };
+                match ev {
+                    SipEvent::IncomingCall { call, ani, dnis, headers, offer, .. } => {
+                        let Some(flow) = flows.route(&dnis) else {
+                            let _ = call.reject(404);
+                            continue;
+                        };
+                        let id = call.id();
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        calls.insert(id, tx.clone());
+                        let shared = shared.clone();
+                        let done = done_tx.clone();
+                        tokio::spawn(async move {
+                            if !answer_delay.is_zero() {
+                                tokio::time::sleep(answer_delay).await;
+                            }
+                            let inc = Incoming { call, ani, dnis, headers, offer };
+                            call::run(shared, flow, inc, tx, rx).await;
+                            let _ = done.send(id);
+                        });
+                    }
+                    SipEvent::CallEstablished { .. } => {}
+                    SipEvent::Dtmf { call, content_type, body } => {
+                        forward(&calls, call, Msg::Info { content_type, body });
+                    }
+                    SipEvent::Reinvite { call, offer, .. } => {
+                        let hold = offer.is_hold();
+                        forward(&calls, call, Msg::Reinvite { remote: offer.remote_addr, hold });
+                    }
+                    SipEvent::RemoteHangup { call } | SipEvent::Cancelled { call } | SipEvent::Lost { call } => {
+                        forward(&calls, call, Msg::Hangup);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn forward(calls: &HashMap<CallId, mpsc::UnboundedSender<Msg>>, call: CallId, msg: Msg) {
+    if let Some(tx) = calls.get(&call) {
+        let _ = tx.send(msg);
+    }
+}
