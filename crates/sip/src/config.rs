@@ -46,8 +46,10 @@ impl fmt::Debug for Router {
     }
 }
 
-/// How the SIP server listens and what it accepts.
+/// How the SIP server listens and what it accepts. Build it with [`SipConfig::new`] and
+/// change fields (non-exhaustive: registrar and outbound settings will be added).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SipConfig {
     /// Address to listen on. Port 0 picks a free port (UDP first, TCP on the same port).
     pub bind: SocketAddr,

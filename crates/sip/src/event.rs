@@ -16,7 +16,11 @@ impl fmt::Display for CallId {
 }
 
 /// Something the runtime must know or decide about.
+///
+/// Non-exhaustive: outbound calls and registrations will add variants; match with a
+/// `_ =>` arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SipEvent {
     /// A new call passed routing, the call limit and the SDP check; `100 Trying` is sent.
     /// The runtime answers it with [`CallHandle::answer`] or refuses it with

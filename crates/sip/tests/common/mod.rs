@@ -139,6 +139,7 @@ impl TestRuntime {
                         calls.remove(&call);
                         let _ = seen_tx.send(Seen::Lost);
                     }
+                    other => panic!("unexpected event {other:?}"),
                 }
             }
         });
