@@ -845,3 +845,37 @@ nodes:
         "+15550100|100|call-1|2026-01-01T10:00:00Z|yes|acme"
     );
 }
+
+#[test]
+fn jayway_style_filters_and_no_terminator() {
+    let f = load(
+        r##"
+name: j
+start: ask
+variables:
+  code: string
+nodes:
+  ask:
+    collect: { max: 3, terminator: none, output: code }
+    exits: { ok: call, no_input: call, invalid: call }
+  call:
+    http:
+      connector: c
+      path: /x
+      outputs: { pick: "$.r[?(@.shared != true)].id" }
+    exits: { ok: say, error: say }
+  say:
+    play: "{{ code }} {{ pick }}"
+    next: done
+  done:
+    end: {}
+"##,
+    );
+    let mut s = Sim::new(f, start("1"));
+    for k in ['#', '1', '2'] {
+        s.digit(k);
+    }
+    let (id, _) = s.expect_http();
+    s.respond(id, 200, r#"{"r": [{"id": 1, "shared": true}, {"id": 2}]}"#);
+    assert_eq!(s.play_through(), "#12 2");
+}
