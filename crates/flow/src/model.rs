@@ -338,8 +338,9 @@ impl Flow {
                     if is_template(t) || t.trim().is_empty() {
                         continue;
                     }
+                    // Trimmed exactly as the executor trims what it speaks.
                     let seg = Segment::Tts {
-                        text: t.clone(),
+                        text: t.trim().to_string(),
                         language,
                         voice: voice.clone(),
                     };
