@@ -72,6 +72,8 @@ pub struct Executor {
     pub(crate) caller_connected: bool,
     pub(crate) queued: bool,
     pub(crate) with_agent: bool,
+    /// An agent was connected and left (for the hang-up reason).
+    agent_left: bool,
     call_ended: bool,
     finished: bool,
 }
@@ -101,6 +103,7 @@ impl Executor {
             caller_connected: true,
             queued: false,
             with_agent: false,
+            agent_left: false,
             call_ended: false,
             finished: false,
         };
@@ -164,6 +167,7 @@ impl Executor {
             Event::AgentDisconnected { agent } => {
                 if self.caller_connected {
                     self.set_agent(&agent);
+                    self.agent_left = self.with_agent;
                     self.with_agent = false;
                     self.queued = false;
                     self.spawn(EventKind::AgentDisconnected);
@@ -399,8 +403,13 @@ impl Executor {
             self.fibers.retain(|f| f.state != FState::Done);
             if self.fibers.is_empty() {
                 if !self.call_ended && !self.queued && !self.with_agent {
+                    let reason = if self.agent_left {
+                        "agent disconnected"
+                    } else {
+                        "flow ended"
+                    };
                     self.actions.push_back(Action::Disconnect {
-                        reason: "flow ended".to_string(),
+                        reason: reason.to_string(),
                     });
                     self.end_call("flow");
                     continue;

@@ -124,9 +124,13 @@ fn is_global(env: &Environment<'static>, name: &str) -> bool {
 }
 
 fn error_text(e: &minijinja::Error) -> String {
-    match e.detail() {
+    let text = match e.detail() {
         Some(d) => d.to_string(),
         None => e.kind().to_string(),
+    };
+    match e.line() {
+        Some(line) if line > 1 => format!("{text} (line {line} of the template)"),
+        _ => text,
     }
 }
 

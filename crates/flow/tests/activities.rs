@@ -732,7 +732,7 @@ events:
     assert_eq!(
         s.next(),
         Action::Disconnect {
-            reason: "flow ended".into()
+            reason: "agent disconnected".into()
         }
     );
     assert!(s.none_pending(), "prompts after hangup are skipped");
@@ -878,4 +878,12 @@ nodes:
     let (id, _) = s.expect_http();
     s.respond(id, 200, r#"{"r": [{"id": 1, "shared": true}, {"id": 2}]}"#);
     assert_eq!(s.play_through(), "#12 2");
+}
+
+#[test]
+fn flow_and_executor_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Flow>();
+    send::<Executor>();
 }

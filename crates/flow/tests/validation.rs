@@ -134,6 +134,13 @@ fn template_syntax_error() {
         "condition: \"a ==\"\n    exits: { \"true\": b, \"false\": b }",
     ));
     has(&d, "expression syntax error", 5, Some("a"));
+    let d = errors(&OK.replace("play: hi", "play: |\n      line one\n      {% if x %}"));
+    let msg = d
+        .iter()
+        .map(|d| d.message.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(msg.contains("line 2 of the template"), "{msg}");
 }
 
 #[test]
