@@ -261,3 +261,19 @@ fn hostile_files_do_not_panic() {
         assert!(load_str(src, "h.yaml").is_err(), "{:?} loaded", src.chars().take(40).collect::<String>());
     }
 }
+
+#[test]
+fn deeply_nested_yaml_does_not_overflow() {
+    let deep = format!(
+        "name: x\nstart: a\nnodes: {}{}\n",
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    assert!(load_str(&deep, "deep.yaml").is_err());
+    let deep_map = format!(
+        "name: x\nstart: a\nnodes: {}1{}\n",
+        "{a: ".repeat(50_000),
+        "}".repeat(50_000)
+    );
+    assert!(load_str(&deep_map, "deep.yaml").is_err());
+}
