@@ -14,6 +14,8 @@ mod filters;
 mod load;
 mod model;
 mod parse;
+mod parse_exits;
+mod parse_http;
 mod parse_node;
 mod parse_prompt;
 mod template;

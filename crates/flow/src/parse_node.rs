@@ -1,12 +1,9 @@
 //! Reading one node: its activity (exactly one activity keyword), the activity's fields,
 //! and its exits (`next:` or `exits:`), with the exit names each activity allows.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::Node as YNode;
-use serde_json_path::JsonPath;
 
 use crate::diag::{Diags, Pos};
 use crate::io::AvailabilityCheck;
@@ -32,8 +29,8 @@ pub const ACTIVITIES: [&str; 12] = [
     "end",
 ];
 const NODE_META: [&str; 3] = ["next", "exits", "description"];
-const MENU_KEYS: &str = "0123456789*#";
-const SEC: Duration = Duration::from_secs(1);
+pub(crate) const MENU_KEYS: &str = "0123456789*#";
+pub(crate) const SEC: Duration = Duration::from_secs(1);
 
 pub(crate) fn parse_node(
     d: &mut Diags,
@@ -84,7 +81,7 @@ pub(crate) fn parse_node(
     };
     let body = map.get_node(kind)?;
     let activity = parse_activity(d, refs, name, kind, kind_at, body)?;
-    let exits = parse_exits(d, refs, name, at, map, &activity);
+    let exits = crate::parse_exits::parse_exits(d, refs, name, at, map, &activity);
     Some(Node {
         name: name.to_string(),
         activity,
@@ -92,7 +89,12 @@ pub(crate) fn parse_node(
     })
 }
 
-fn mapping<'a>(d: &mut Diags, name: &str, kind: &str, body: &'a YNode) -> Option<Fields<'a>> {
+pub(crate) fn mapping<'a>(
+    d: &mut Diags,
+    name: &str,
+    kind: &str,
+    body: &'a YNode,
+) -> Option<Fields<'a>> {
     match body.as_mapping() {
         Some(m) => Some(Fields::new(m, Some(name), node_pos(body))),
         None => {
@@ -219,7 +221,7 @@ fn parse_activity(
                 output,
             })
         }
-        "http" => Activity::Http(parse_http(d, refs, name, body)?),
+        "http" => Activity::Http(crate::parse_http::parse_http(d, refs, name, body)?),
         "set" => {
             let Some(m) = body.as_mapping() else {
                 d.error(
@@ -379,276 +381,9 @@ fn single_key(t: &str) -> Option<char> {
     }
 }
 
-fn output_var(d: &mut Diags, refs: &mut Refs, f: &Fields, key: &str) -> Option<String> {
+pub(crate) fn output_var(d: &mut Diags, refs: &mut Refs, f: &Fields, key: &str) -> Option<String> {
     let n = f.get(key)?;
     let v = scalar_str(d, n, f.node_name(), key)?;
     refs.output(d, &v, node_pos(n), f.node_name().unwrap_or(""));
     Some(v)
-}
-
-fn parse_http(d: &mut Diags, refs: &mut Refs, name: &str, body: &YNode) -> Option<HttpSpec> {
-    let what = "`http`";
-    let f = mapping(d, name, "http", body)?;
-    f.check_keys(
-        d,
-        what,
-        &[
-            "connector",
-            "method",
-            "path",
-            "query",
-            "headers",
-            "body",
-            "timeout",
-            "retries",
-            "durable",
-            "outputs",
-            "status_variable",
-        ],
-    );
-    let connector = f.req_str(d, "connector", what);
-    let method = f
-        .str(d, "method")
-        .unwrap_or_else(|| "GET".into())
-        .to_ascii_uppercase();
-    if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
-        let at = f.get("method").map(node_pos).unwrap_or(f.at);
-        d.error(
-            at,
-            Some(name),
-            format!("unknown method `{method}` (GET, POST, PUT, PATCH or DELETE)"),
-        );
-    }
-    let path = f.req_str(d, "path", what);
-    if let Some(p) = &path {
-        let at = f.get("path").map(node_pos).unwrap_or(f.at);
-        if !p.starts_with('/') || p.contains("://") {
-            d.error(
-                at,
-                Some(name),
-                "`path` must start with `/` (the base URL comes from the connector)",
-            );
-        }
-        refs.template(p, at, name);
-    }
-    let pairs = |d: &mut Diags, refs: &mut Refs, key: &str| -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        if let Some(m) = f.mapping(d, key) {
-            for (k, v) in m.iter() {
-                if let Some(t) = scalar_str(d, v, Some(name), k.as_str()) {
-                    refs.template(&t, node_pos(v), name);
-                    out.push((k.as_str().to_string(), t));
-                }
-            }
-        }
-        out
-    };
-    let query = pairs(d, refs, "query");
-    let headers = pairs(d, refs, "headers");
-    let body_t = f.str(d, "body");
-    if let (Some(b), Some(n)) = (&body_t, f.get("body")) {
-        refs.template(b, node_pos(n), name);
-    }
-    let outputs = f
-        .mapping(d, "outputs")
-        .map(|m| parse_outputs(d, refs, name, m))
-        .unwrap_or_default();
-    let status_variable = output_var(d, refs, &f, "status_variable");
-    Some(HttpSpec {
-        connector: connector?,
-        method,
-        path: path?,
-        query,
-        headers,
-        body: body_t,
-        timeout: f.duration(d, "timeout", 5 * SEC, Duration::from_millis(100), 120 * SEC),
-        retries: f.uint(d, "retries", 1, 0, 5) as u32,
-        durable: f.bool(d, "durable", false),
-        outputs,
-        status_variable,
-    })
-}
-
-fn parse_outputs(
-    d: &mut Diags,
-    refs: &mut Refs,
-    name: &str,
-    m: &MarkedMappingNode,
-) -> Vec<HttpOutput> {
-    let mut out = Vec::new();
-    for (var, spec) in m.iter() {
-        let (path_node, all) = match spec {
-            YNode::Mapping(sm) => {
-                let f = Fields::new(sm, Some(name), node_pos(spec));
-                f.check_keys(d, "an output", &["path", "all"]);
-                let all = f.bool(d, "all", false);
-                match f.get("path") {
-                    Some(p) => (p, all),
-                    None => {
-                        f.missing(d, "path", "an output");
-                        continue;
-                    }
-                }
-            }
-            _ => (spec, false),
-        };
-        let Some(text) = scalar_str(d, path_node, Some(name), var.as_str()) else {
-            continue;
-        };
-        match JsonPath::parse(&text) {
-            Ok(path) => {
-                refs.output(d, var.as_str(), pos(var.span()), name);
-                out.push(HttpOutput {
-                    variable: var.as_str().to_string(),
-                    path_text: text,
-                    path,
-                    all,
-                });
-            }
-            Err(e) => d.error(
-                node_pos(path_node),
-                Some(name),
-                format!("bad JSONPath `{text}`: {e}"),
-            ),
-        }
-    }
-    out
-}
-
-/// Exit names an activity allows, and which of them are required.
-fn exit_rules(activity: &Activity) -> (Vec<String>, Vec<&'static str>) {
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    match activity {
-        Activity::Play(_) | Activity::Set(_) | Activity::Music(_) | Activity::QueueInfo(_) => {
-            (s(&["out"]), vec!["out"])
-        }
-        Activity::Menu(_) => {
-            let mut allowed: Vec<String> = MENU_KEYS.chars().map(String::from).collect();
-            allowed.push("exhausted".into());
-            (allowed, vec!["exhausted"])
-        }
-        Activity::Collect(_) => (
-            s(&["ok", "no_input", "invalid"]),
-            vec!["ok", "no_input", "invalid"],
-        ),
-        Activity::Http(_) => (s(&["ok", "error"]), vec!["ok", "error"]),
-        Activity::Condition(_) => (s(&["true", "false"]), vec!["true", "false"]),
-        Activity::Case(_) => (Vec::new(), vec!["default"]),
-        Activity::Queue(q) => match q.check {
-            AvailabilityCheck::Off => (s(&["queued", "error"]), vec!["queued"]),
-            _ => (
-                s(&["queued", "no_agents", "error"]),
-                vec!["queued", "no_agents"],
-            ),
-        },
-        Activity::Disconnect(_) | Activity::End => (Vec::new(), Vec::new()),
-    }
-}
-
-fn parse_exits(
-    d: &mut Diags,
-    refs: &mut Refs,
-    name: &str,
-    at: Pos,
-    map: &MarkedMappingNode,
-    activity: &Activity,
-) -> BTreeMap<String, String> {
-    let mut exits = BTreeMap::new();
-    let mut exits_at = at;
-    match (map.get_node("next"), map.get_node("exits")) {
-        (Some(n), Some(_)) => {
-            d.error(
-                node_pos(n),
-                Some(name),
-                "use either `next` or `exits`, not both",
-            );
-        }
-        (Some(n), None) => {
-            if let Some(t) = scalar_str(d, n, Some(name), "next") {
-                refs.exits
-                    .push((name.into(), "out".into(), t.clone(), node_pos(n)));
-                exits.insert("out".to_string(), t);
-            }
-        }
-        (None, Some(n)) => {
-            exits_at = node_pos(n);
-            match n.as_mapping() {
-                Some(m) => {
-                    for (k, v) in m.iter() {
-                        if let Some(t) = scalar_str(d, v, Some(name), k.as_str()) {
-                            refs.exits.push((
-                                name.into(),
-                                k.as_str().into(),
-                                t.clone(),
-                                node_pos(v),
-                            ));
-                            exits.insert(k.as_str().to_string(), t);
-                        }
-                    }
-                }
-                None => d.error(
-                    node_pos(n),
-                    Some(name),
-                    "`exits` must map exit names to node names",
-                ),
-            }
-        }
-        (None, None) => {}
-    }
-    let (allowed, required) = exit_rules(activity);
-    let kw = activity.keyword();
-    let exit_positions: BTreeMap<String, Pos> = map
-        .get_node("exits")
-        .and_then(YNode::as_mapping)
-        .map(|m| {
-            m.keys()
-                .map(|k| (k.as_str().to_string(), pos(k.span())))
-                .collect()
-        })
-        .unwrap_or_default();
-    for key in exits.keys() {
-        let ok = match activity {
-            Activity::Case(_) => !key.is_empty(),
-            _ => allowed.contains(key),
-        };
-        if !ok {
-            let at = exit_positions.get(key).copied().unwrap_or(exits_at);
-            let msg = if allowed.is_empty() {
-                format!("`{kw}` has no exits, but `{key}` is given")
-            } else if matches!(activity, Activity::Menu(_)) {
-                format!("`{key}` is not a menu key (one of 0-9, *, #) nor `exhausted`")
-            } else if key == "out" {
-                format!(
-                    "`{kw}` has exits {}: use `exits:`, not `next:`",
-                    allowed.join(", ")
-                )
-            } else {
-                format!(
-                    "unknown exit `{key}` for `{kw}` (expected: {})",
-                    allowed.join(", ")
-                )
-            };
-            d.error(at, Some(name), msg);
-        }
-    }
-    for req in required {
-        if !exits.contains_key(req) {
-            let how = if req == "out" {
-                "`next:`".to_string()
-            } else {
-                format!("exit `{req}`")
-            };
-            d.error(at, Some(name), format!("`{kw}` node needs {how}"));
-        }
-    }
-    if let Activity::Menu(_) = activity {
-        if !exits.keys().any(|k| k.len() == 1) {
-            d.error(
-                at,
-                Some(name),
-                "a menu needs at least one digit exit (e.g. `\"1\": node`)",
-            );
-        }
-    }
-    exits
 }
