@@ -21,6 +21,9 @@ use crate::{
     StoreError, SystemClock,
 };
 
+/// Shortest sleep when a pass started nothing.
+const MIN_IDLE_WAIT: Duration = Duration::from_millis(10);
+
 /// Worker settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
@@ -127,7 +130,16 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             let free = max.saturating_sub(tasks.len());
             let wait = if free > 0 {
                 match self.dispatch(free, &mut tasks).await {
-                    Ok(()) => self.until_next_due(max.saturating_sub(tasks.len())).await,
+                    Ok(started) => {
+                        let wait = self.until_next_due(max.saturating_sub(tasks.len())).await;
+                        // Nothing startable although something looks due (an operator changed
+                        // it meanwhile): do not spin.
+                        if started == 0 {
+                            wait.map(|w| w.max(MIN_IDLE_WAIT))
+                        } else {
+                            wait
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "outbox: dispatch failed");
                         Some(self.config.error_pause)
@@ -151,12 +163,13 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         Ok(())
     }
 
-    /// Claims up to `free` due items and starts an attempt for each.
+    /// Claims up to `free` due items and starts an attempt for each. Returns how many started.
     async fn dispatch(
         &self,
         free: usize,
         tasks: &mut JoinSet<(OutboxEntry, Attempt)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
+        let mut started = 0;
         let now = self.clock.now();
         let limit = u32::try_from(free).unwrap_or(u32::MAX);
         for entry in self.store.due(now, limit).await? {
@@ -171,8 +184,9 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
                 let attempt = attempt(&*deliverer, &claimed, was_uncertain, limit).await;
                 (claimed, attempt)
             });
+            started += 1;
         }
-        Ok(())
+        Ok(started)
     }
 
     /// How long to sleep before looking again: until the next due item, at most `idle_poll`.
