@@ -43,6 +43,86 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Call records: list and show.
+    Interactions(InteractionsArgs),
+    /// The durable outbox (post-call notes): list, retry, drop.
+    Outbox(OutboxArgs),
+}
+
+/// Where the database is: `--store FILE`, else `[store] path` of the config file.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// SQLite database (default: [store] path from the config, else ringdesk.sqlite).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long, short, global = true, env = "RINGDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InteractionsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: InteractionsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InteractionsCommand {
+    /// Most recent calls first.
+    List {
+        /// Arrived at or after (RFC 3339, e.g. 2026-11-24T10:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Arrived before (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Caller ID, exactly as received.
+        #[arg(long)]
+        ani: Option<String>,
+        /// Zendesk ticket id.
+        #[arg(long)]
+        ticket: Option<String>,
+        /// How it ended: caller, agent, flow, no_agent, max_wait, error.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One call, everything recorded.
+    Show {
+        /// The call id (first column of `list`).
+        call_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: OutboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Items, oldest first, with their state.
+    List {
+        /// Only this state: pending, in_flight, uncertain, delivered, dead, dropped.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Send a dead or dropped item again.
+    Retry { id: i64 },
+    /// Give up on an item (it will not be sent).
+    Drop { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +155,13 @@ pub struct CallArgs {
     /// Configuration file (TOML).
     #[arg(long, short, env = "RINGDESK_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Record the call in this SQLite database and send durable requests (the post-call
+    /// note) through its outbox, as `serve` does. Without it, durable requests go out at once.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// With --store: how long to keep delivering the outbox after the call.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub deliver_for: Duration,
     /// Print machine-readable JSON lines instead of the transcript.
     #[arg(long)]
     pub json: bool,

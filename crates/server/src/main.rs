@@ -14,8 +14,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // `call` prints a transcript on stdout; keep stderr for warnings unless asked.
     let default_level = match cli.command {
-        Command::Call(_) | Command::Check(_) | Command::Config(_) => "warn",
-        _ => "info",
+        Command::Serve(_) | Command::ZendeskSandbox(_) => "info",
+        _ => "warn",
     };
     init_tracing(cli.log_format, default_level);
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -35,6 +35,8 @@ fn main() -> ExitCode {
             Command::Check(args) => commands::check::run(args),
             Command::ZendeskSandbox(args) => commands::sandbox::run(args).await,
             Command::Config(cmd) => commands::config::run(cmd),
+            Command::Interactions(args) => commands::records::interactions(args).await,
+            Command::Outbox(args) => commands::records::outbox(args).await,
         }
     });
     match result {

@@ -54,11 +54,60 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
         Limits::default(),
         &port,
         &mut sink,
-    );
+    )
+    .defer_durable(args.store.is_some());
     sim.run().await;
+    let record = sim.finish_record();
     drop(sim);
+    drop(sink);
+    let result = match (&args.store, record) {
+        (Some(path), Some((interaction, items))) => {
+            record_and_deliver(path, interaction, items, &zd.connectors, args.deliver_for).await
+        }
+        _ => Ok(()),
+    };
     zd.shutdown().await;
+    result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stores the call and its outbox items, then runs the outbox worker until they are
+/// delivered, dead, or `deliver_for` has passed (what is left stays for `serve`).
+async fn record_and_deliver(
+    path: &std::path::Path,
+    interaction: ringdesk_store::Interaction,
+    items: Vec<ringdesk_store::OutboxItem>,
+    connectors: &Connectors,
+    deliver_for: std::time::Duration,
+) -> Result<()> {
+    use crate::runtime::outbox;
+    let store = ringdesk_store::Store::open(path)
+        .map_err(|e| anyhow!("cannot open the store {}: {e}", path.display()))?;
+    let call_id = interaction.call_id.clone();
+    let n = items.len();
+    store
+        .record_call(interaction, items, jiff::Timestamp::now())
+        .await?;
+    eprintln!(
+        "recorded call {call_id} in {} ({n} outbox item(s))",
+        path.display()
+    );
+    if n > 0 {
+        let left = outbox::drain(&store, connectors, deliver_for).await?;
+        let counts = store.outbox_counts().await?;
+        eprintln!(
+            "outbox: {} delivered, {} dead, {} waiting{}",
+            counts.delivered,
+            counts.dead,
+            counts.backlog(),
+            if left {
+                " (ringdesk serve delivers the rest)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 /// The start variables of a call, from what the network delivered and the configuration.

@@ -3,5 +3,6 @@
 pub mod call;
 pub mod check;
 pub mod config;
+pub mod records;
 pub mod sandbox;
 pub mod serve;

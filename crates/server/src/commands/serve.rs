@@ -25,6 +25,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     for flow in flows.all() {
         prompts.prerender(&flow).await;
     }
+    let store = ringdesk_store::Store::open(&config.store.path).map_err(|e| {
+        anyhow::anyhow!("cannot open the store {}: {e}", config.store.path.display())
+    })?;
+    let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
+    let outbox_task = crate::runtime::outbox::spawn(&store, &zd.connectors, async move {
+        let _ = outbox_stopped.await;
+    });
+    let admin = crate::runtime::admin::serve(config.admin.listen, store.clone())
+        .await
+        .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let sip_ip = config.sip.listen.ip();
     if sip_ip.is_unspecified() {
         tracing::warn!(
@@ -36,6 +46,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         prompts,
         connectors: zd.connectors.clone(),
         queue: QueuePort,
+        store: store.clone(),
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
     });
@@ -61,6 +72,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             sb.base_url()
         );
     }
+    println!(
+        "  records and outbox: {} ; admin API and metrics: http://{admin}/",
+        config.store.path.display()
+    );
     println!("Call it:");
     println!("  softphone: sip:support@{addr}  (set your caller ID to a demo customer, e.g. +5511987650101)");
     println!(
@@ -74,6 +89,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     tracing::info!("shutting down");
     server.shutdown();
+    let _ = stop_outbox.send(());
+    let _ = outbox_task.await;
     zd.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

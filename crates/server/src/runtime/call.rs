@@ -5,11 +5,13 @@
 use super::media_worker::{Command, MediaWorker, Played};
 use super::prompts::Prompts;
 use super::queue::QueuePort;
+use super::record::CallRecorder;
 use super::{http, rtp_rx};
+use jiff::Timestamp;
 use ringdesk_connector::Connectors;
 use ringdesk_flow::{Action, ActionId, CallStart, Event, Executor, Flow, LogEntry};
 use ringdesk_media::{Codec, StreamConfig, StreamId};
-use ringdesk_sip::{CallHandle, MediaOffer};
+use ringdesk_sip::CallHandle;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub struct Shared {
     pub prompts: Arc<Prompts>,
     pub connectors: Connectors,
     pub queue: QueuePort,
+    /// Interaction records and the durable outbox.
+    pub store: ringdesk_store::Store,
     /// Address RTP sockets bind to.
     pub rtp_ip: IpAddr,
     /// Variables every call starts with (language, region, Zendesk URL).
@@ -65,7 +69,6 @@ pub struct Incoming {
     pub ani: String,
     pub dnis: String,
     pub headers: Vec<(String, String)>,
-    pub offer: MediaOffer,
 }
 
 /// Runs a call from answer to the end of its flow (call-ended handlers included).
@@ -77,12 +80,36 @@ pub async fn run(
     rx: mpsc::UnboundedReceiver<Msg>,
 ) {
     let call_id = inc.call.id();
+    let interaction_id = uuid::Uuid::new_v4().to_string();
+    let recorder = CallRecorder::new(&interaction_id, &inc.ani, &inc.dnis, Timestamp::now());
+    let store = shared.store.clone();
+    let recorder = answer_and_drive(shared, flow, inc, tx, rx, interaction_id, recorder).await;
+    let (interaction, items) = recorder.finish(Timestamp::now());
+    let n = items.len();
+    if let Err(e) = store
+        .record_call(interaction, items, Timestamp::now())
+        .await
+    {
+        tracing::error!(%call_id, outbox_items = n, "the call's record and post-call requests could not be stored: {e}");
+    }
+}
+
+async fn answer_and_drive(
+    shared: Arc<Shared>,
+    flow: Arc<Flow>,
+    inc: Incoming,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    interaction_id: String,
+    mut recorder: CallRecorder,
+) -> CallRecorder {
+    let call_id = inc.call.id();
     let socket = match UdpSocket::bind((shared.rtp_ip, 0)).await {
         Ok(s) => Arc::new(s),
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
             let _ = inc.call.reject(503);
-            return;
+            return recorder;
         }
     };
     let local = match socket.local_addr() {
@@ -90,14 +117,14 @@ pub async fn run(
         Err(e) => {
             tracing::error!(%call_id, "RTP socket has no address: {e}");
             let _ = inc.call.reject(503);
-            return;
+            return recorder;
         }
     };
     let answer = match inc.call.answer(local) {
         Ok(a) => a,
         Err(e) => {
             tracing::info!(%call_id, "call not answered: {e}");
-            return;
+            return recorder;
         }
     };
     let codec = media_codec(answer.codec);
@@ -118,7 +145,7 @@ pub async fn run(
     else {
         tracing::error!(%call_id, "media worker stopped");
         let _ = inc.call.hangup().await;
-        return;
+        return recorder;
     };
     let receiver = tokio::spawn(rtp_rx::receive(
         socket.clone(),
@@ -128,9 +155,10 @@ pub async fn run(
         tx.clone(),
     ));
     tracing::info!(%call_id, codec = ?codec, %local, flow = flow.name(), "call answered");
+    recorder.answered(Timestamp::now());
 
     let start = CallStart {
-        call_id: uuid::Uuid::new_v4().to_string(),
+        call_id: interaction_id,
         ani: inc.ani,
         dnis: inc.dnis,
         headers: inc.headers,
@@ -146,6 +174,7 @@ pub async fn run(
         plays: HashMap::new(),
         music: None,
         hung_up: false,
+        recorder,
     };
     call.drive(rx, played_rx).await;
     receiver.abort();
@@ -154,6 +183,7 @@ pub async fn run(
         let _ = call.handle.hangup().await;
     }
     tracing::info!(%call_id, "call finished");
+    call.recorder
 }
 
 struct Call {
@@ -167,6 +197,7 @@ struct Call {
     /// Music playing: (action, when its duration ends).
     music: Option<(ActionId, Option<Instant>)>,
     hung_up: bool,
+    recorder: CallRecorder,
 }
 
 fn now() -> std::time::Instant {
@@ -174,6 +205,12 @@ fn now() -> std::time::Instant {
 }
 
 impl Call {
+    /// Feeds an event to the executor and the record.
+    fn feed(&mut self, event: Event) {
+        self.recorder.on_event(&event, Timestamp::now());
+        self.ex.handle_event(now(), event);
+    }
+
     async fn drive(
         &mut self,
         mut rx: mpsc::UnboundedReceiver<Msg>,
@@ -201,7 +238,7 @@ impl Call {
                         if end <= t {
                             self.music = None;
                             self.shared.media.send(Command::Stop { id: self.stream });
-                            self.ex.handle_event(now(), Event::PlayDone { id });
+                            self.feed(Event::PlayDone { id });
                         }
                     }
                     if flow_timer.is_some_and(|f| f <= t) {
@@ -214,15 +251,12 @@ impl Call {
 
     fn on_msg(&mut self, msg: Msg) {
         match msg {
-            Msg::Digit(key) => self.ex.handle_event(now(), Event::Digit { key }),
+            Msg::Digit(key) => self.feed(Event::Digit { key }),
             Msg::Info { content_type, body } => {
                 match ringdesk_media::sip_info::parse_info(&content_type, &body) {
-                    Ok(d) => self.ex.handle_event(
-                        now(),
-                        Event::Digit {
-                            key: d.digit.as_char(),
-                        },
-                    ),
+                    Ok(d) => self.feed(Event::Digit {
+                        key: d.digit.as_char(),
+                    }),
                     Err(e) => tracing::debug!("SIP INFO without a usable digit: {e}"),
                 }
             }
@@ -234,14 +268,12 @@ impl Call {
                 id: self.stream,
                 addr: (!hold).then_some(remote),
             }),
-            Msg::Http { id, outcome } => {
-                self.ex.handle_event(now(), Event::HttpDone { id, outcome })
-            }
+            Msg::Http { id, outcome } => self.feed(Event::HttpDone { id, outcome }),
             Msg::Hangup => {
                 if !self.hung_up {
                     self.hung_up = true;
                     self.stop_media();
-                    self.ex.handle_event(now(), Event::CallerHangup);
+                    self.feed(Event::CallerHangup);
                 }
             }
         }
@@ -257,7 +289,7 @@ impl Call {
             *remaining = remaining.saturating_sub(1);
             if *remaining == 0 {
                 self.plays.remove(&p.tag);
-                self.ex.handle_event(now(), Event::PlayDone { id });
+                self.feed(Event::PlayDone { id });
             }
         }
     }
@@ -269,16 +301,14 @@ impl Call {
     }
 
     async fn perform(&mut self, action: Action) {
+        self.recorder.on_action(&action, Timestamp::now());
         match action {
             Action::Play { id, segments, .. } => {
                 if self.hung_up {
-                    return self.ex.handle_event(
-                        now(),
-                        Event::PlayFailed {
-                            id,
-                            reason: "the caller has hung up".into(),
-                        },
-                    );
+                    return self.feed(Event::PlayFailed {
+                        id,
+                        reason: "the caller has hung up".into(),
+                    });
                 }
                 let mut clips = Vec::with_capacity(segments.len());
                 for s in &segments {
@@ -286,18 +316,15 @@ impl Call {
                         Ok(c) => clips.push(c),
                         Err(e) => {
                             tracing::warn!("prompt cannot play: {e:#}");
-                            return self.ex.handle_event(
-                                now(),
-                                Event::PlayFailed {
-                                    id,
-                                    reason: format!("{e:#}"),
-                                },
-                            );
+                            return self.feed(Event::PlayFailed {
+                                id,
+                                reason: format!("{e:#}"),
+                            });
                         }
                     }
                 }
                 if clips.is_empty() {
-                    return self.ex.handle_event(now(), Event::PlayDone { id });
+                    return self.feed(Event::PlayDone { id });
                 }
                 self.plays.insert(id.0, (id, clips.len()));
                 self.shared.media.send(Command::Play {
@@ -319,13 +346,10 @@ impl Call {
                 id, file, duration, ..
             } => {
                 if self.hung_up {
-                    return self.ex.handle_event(
-                        now(),
-                        Event::PlayFailed {
-                            id,
-                            reason: "the caller has hung up".into(),
-                        },
-                    );
+                    return self.feed(Event::PlayFailed {
+                        id,
+                        reason: "the caller has hung up".into(),
+                    });
                 }
                 match self.shared.prompts.file(&file) {
                     Ok(clip) => {
@@ -338,15 +362,20 @@ impl Call {
                     }
                     Err(e) => {
                         tracing::warn!("music cannot play: {e:#}");
-                        self.ex.handle_event(
-                            now(),
-                            Event::PlayFailed {
-                                id,
-                                reason: format!("{e:#}"),
-                            },
-                        );
+                        self.feed(Event::PlayFailed {
+                            id,
+                            reason: format!("{e:#}"),
+                        });
                     }
                 }
+            }
+            Action::Http { id, request, .. } if request.durable => {
+                // Stored with the call's record in one transaction when the flow ends.
+                self.recorder.durable(&request, Timestamp::now());
+                self.feed(Event::HttpDone {
+                    id,
+                    outcome: ringdesk_flow::HttpOutcome::Deferred,
+                });
             }
             Action::Http { id, request, .. } => {
                 let connectors = self.shared.connectors.clone();
@@ -364,12 +393,11 @@ impl Call {
                 ..
             } => {
                 let result = self.shared.queue.enqueue(&queue, priority, availability);
-                self.ex
-                    .handle_event(now(), Event::QueueResult { id, result });
+                self.feed(Event::QueueResult { id, result });
             }
             Action::QueueInfo { id, queue, .. } => {
                 let info = self.shared.queue.info(&queue);
-                self.ex.handle_event(now(), Event::QueueInfo { id, info });
+                self.feed(Event::QueueInfo { id, info });
             }
             Action::Disconnect { reason } => {
                 tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");

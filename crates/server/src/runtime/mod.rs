@@ -1,11 +1,15 @@
 //! The runtime: everything that connects the sans-IO cores to real IO.
 
+pub mod admin;
 pub mod call;
+pub mod deliver;
 pub mod flows;
 pub mod http;
 pub mod media_worker;
+pub mod outbox;
 pub mod prompts;
 pub mod queue;
+pub mod record;
 pub mod rtp_rx;
 pub mod voice;
 pub mod zendesk;

@@ -50,7 +50,7 @@ async fn dispatch(
             ev = events.recv() => {
                 let Some(ev) = ev else { return };
                 match ev {
-                    SipEvent::IncomingCall { call, ani, dnis, headers, offer, .. } => {
+                    SipEvent::IncomingCall { call, ani, dnis, headers, .. } => {
                         let Some(flow) = flows.route(&dnis) else {
                             let _ = call.reject(404);
                             continue;
@@ -64,7 +64,7 @@ async fn dispatch(
                             if !answer_delay.is_zero() {
                                 tokio::time::sleep(answer_delay).await;
                             }
-                            let inc = Incoming { call, ani, dnis, headers, offer };
+                            let inc = Incoming { call, ani, dnis, headers };
                             call::run(shared, flow, inc, tx, rx).await;
                             let _ = done.send(id);
                         });
@@ -80,6 +80,7 @@ async fn dispatch(
                     SipEvent::RemoteHangup { call } | SipEvent::Cancelled { call } | SipEvent::Lost { call } => {
                         forward(&calls, call, Msg::Hangup);
                     }
+                    other => tracing::debug!(?other, "SIP event not handled yet"),
                 }
             }
         }

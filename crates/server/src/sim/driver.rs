@@ -7,6 +7,8 @@
 
 use super::script::Step;
 use super::transcript::{Entry, Sink};
+use crate::runtime::record::CallRecorder;
+use jiff::Timestamp;
 use ringdesk_flow::{
     Action, ActionId, AgentRef, AvailabilityCheck, CallStart, Event, Executor, Flow, HttpOutcome,
     HttpRequest, LogEntry, QueueInfo, QueueResult, Segment,
@@ -115,6 +117,10 @@ pub struct Simulator<'a, H: HttpPort, S: Sink> {
     music: Option<Playing>,
     queue_steps: VecDeque<(Instant, QueueStep)>,
     caller_gone: bool,
+    recorder: Option<CallRecorder>,
+    /// Durable requests go to the recorder's outbox items instead of out at once.
+    defer_durable: bool,
+    wall_start: Timestamp,
 }
 
 impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
@@ -137,6 +143,9 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 flow: flow.name().to_string(),
             },
         );
+        let wall_start = call.started_at.parse().unwrap_or_else(|_| Timestamp::now());
+        let mut recorder = CallRecorder::new(&call.call_id, &call.ani, &call.dnis, wall_start);
+        recorder.answered(wall_start);
         let ex = Executor::new(flow, call, start);
         Simulator {
             http,
@@ -151,7 +160,39 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             music: None,
             queue_steps: VecDeque::new(),
             caller_gone: false,
+            recorder: Some(recorder),
+            defer_durable: false,
+            wall_start,
         }
+    }
+
+    /// Sends durable HTTP requests to the outbox (returned by [`Self::finish_record`])
+    /// instead of performing them during the call.
+    pub fn defer_durable(mut self, yes: bool) -> Self {
+        self.defer_durable = yes;
+        self
+    }
+
+    fn wall_now(&self) -> Timestamp {
+        let d = jiff::SignedDuration::try_from(self.at()).unwrap_or_default();
+        self.wall_start.checked_add(d).unwrap_or(self.wall_start)
+    }
+
+    /// Feeds an event to the executor (and the record).
+    fn feed(&mut self, event: Event) {
+        let at = self.wall_now();
+        if let Some(r) = self.recorder.as_mut() {
+            r.on_event(&event, at);
+        }
+        self.ex.handle_event(self.now, event);
+    }
+
+    /// The interaction record and outbox items, once the call has run.
+    pub fn finish_record(
+        &mut self,
+    ) -> Option<(ringdesk_store::Interaction, Vec<ringdesk_store::OutboxItem>)> {
+        let at = self.wall_now();
+        self.recorder.take().map(|r| r.finish(at))
     }
 
     fn at(&self) -> Duration {
@@ -161,11 +202,6 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
     fn emit(&mut self, entry: Entry) {
         let at = self.at();
         self.sink.line(at, entry);
-    }
-
-    /// The executor's variables at the end (for tests).
-    pub fn variables(&self) -> &std::collections::BTreeMap<String, serde_json::Value> {
-        self.ex.variables()
     }
 
     /// Runs the call until the executor finishes.
@@ -204,7 +240,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             match self.script.pop_front() {
                 Some(Step::Key(key)) => {
                     self.emit(Entry::Key { key });
-                    self.ex.handle_event(self.now, Event::Digit { key });
+                    self.feed(Event::Digit { key });
                 }
                 Some(Step::Wait(d)) => {
                     self.emit(Entry::Wait {
@@ -245,7 +281,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
         self.emit(Entry::CallerHangup {
             reason: reason.to_string(),
         });
-        self.ex.handle_event(self.now, Event::CallerHangup);
+        self.feed(Event::CallerHangup);
     }
 
     /// The earliest moment something happens without the caller doing anything.
@@ -289,11 +325,11 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
         }
         if let Some(p) = self.prompt.filter(|p| p.ends_at.is_some_and(|t| t <= now)) {
             self.prompt = None;
-            self.ex.handle_event(now, Event::PlayDone { id: p.id });
+            self.feed(Event::PlayDone { id: p.id });
         }
         if let Some(p) = self.music.filter(|p| p.ends_at.is_some_and(|t| t <= now)) {
             self.music = None;
-            self.ex.handle_event(now, Event::PlayDone { id: p.id });
+            self.feed(Event::PlayDone { id: p.id });
         }
         while self.queue_steps.front().is_some_and(|(t, _)| *t <= now) {
             let Some((_, step)) = self.queue_steps.pop_front() else {
@@ -329,7 +365,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 agent_id: agent.id.clone(),
                 agent_name: agent.name.clone(),
             });
-            self.ex.handle_event(now, event);
+            self.feed(event);
             if step == QueueStep::Disconnected {
                 // The conversation is over: the call ends for the caller too.
                 self.hangup("after talking to the agent");
@@ -345,6 +381,10 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
     }
 
     async fn perform(&mut self, action: Action) {
+        let at = self.wall_now();
+        if let Some(r) = self.recorder.as_mut() {
+            r.on_action(&action, at);
+        }
         match action {
             Action::Play {
                 id,
@@ -373,13 +413,10 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     seconds: len.as_secs_f64(),
                 });
                 if self.caller_gone {
-                    self.ex.handle_event(
-                        self.now,
-                        Event::PlayFailed {
-                            id,
-                            reason: "the caller has hung up".into(),
-                        },
-                    );
+                    self.feed(Event::PlayFailed {
+                        id,
+                        reason: "the caller has hung up".into(),
+                    });
                 } else {
                     self.prompt = Some(Playing {
                         id,
@@ -410,13 +447,10 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     seconds: duration.map(|d| d.as_secs_f64()),
                 });
                 if self.caller_gone {
-                    self.ex.handle_event(
-                        self.now,
-                        Event::PlayFailed {
-                            id,
-                            reason: "the caller has hung up".into(),
-                        },
-                    );
+                    self.feed(Event::PlayFailed {
+                        id,
+                        reason: "the caller has hung up".into(),
+                    });
                 } else {
                     self.music = Some(Playing {
                         id,
@@ -426,7 +460,14 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             }
             Action::Http { id, node, request } => {
                 let began = Instant::now();
-                let outcome = self.http.execute(&request).await;
+                let outcome = if request.durable && self.defer_durable {
+                    if let Some(r) = self.recorder.as_mut() {
+                        r.durable(&request, at);
+                    }
+                    HttpOutcome::Deferred
+                } else {
+                    self.http.execute(&request).await
+                };
                 let took = began.elapsed();
                 self.now += took;
                 let (status, error, attempts) = match &outcome {
@@ -449,8 +490,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     attempts,
                     durable: request.durable,
                 });
-                self.ex
-                    .handle_event(self.now, Event::HttpDone { id, outcome });
+                self.feed(Event::HttpDone { id, outcome });
             }
             Action::Enqueue {
                 id,
@@ -496,8 +536,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                             .push_back((offered + self.queue.talk, QueueStep::Disconnected));
                     }
                 }
-                self.ex
-                    .handle_event(self.now, Event::QueueResult { id, result });
+                self.feed(Event::QueueResult { id, result });
             }
             Action::QueueInfo { id, node, queue: _ } => {
                 let q = &self.queue;
@@ -515,8 +554,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     estimated_wait_seconds: info.estimated_wait.map(|d| d.as_secs_f64()),
                     agents_available: info.agents_available,
                 });
-                self.ex
-                    .handle_event(self.now, Event::QueueInfo { id, info });
+                self.feed(Event::QueueInfo { id, info });
             }
             Action::Disconnect { reason } => {
                 self.emit(Entry::Disconnect {

@@ -113,19 +113,6 @@ pub trait Sink {
     fn line(&mut self, at: Duration, entry: Entry);
 }
 
-/// Collects lines in memory (tests, and the JSON API).
-#[derive(Debug, Default)]
-pub struct Collect(pub Vec<Line>);
-
-impl Sink for Collect {
-    fn line(&mut self, at: Duration, entry: Entry) {
-        self.0.push(Line {
-            t: at.as_secs_f64(),
-            entry,
-        });
-    }
-}
-
 /// Writes lines to a writer as they happen, as text or JSON lines.
 pub struct Printer<W: Write> {
     pub out: W,

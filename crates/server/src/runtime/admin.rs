@@ -1,0 +1,187 @@
+//! The admin HTTP API: interaction records, the outbox (list, retry, drop), and
+//! Prometheus metrics. Listens on `[admin] listen` (loopback by default).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ringdesk_store::{EndReason, InteractionFilter, OutboxFilter, OutboxState, Store};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// Starts the API; returns the address it listens on.
+pub async fn serve(listen: SocketAddr, store: Store) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = router(store);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("admin API stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
+
+pub fn router(store: Store) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/interactions", get(list_interactions))
+        .route("/interactions/{call_id}", get(show_interaction))
+        .route("/outbox", get(list_outbox))
+        .route("/outbox/{id}/retry", post(retry))
+        .route("/outbox/{id}/drop", post(drop_item))
+        .route("/metrics", get(metrics))
+        .with_state(store)
+}
+
+async fn index() -> &'static str {
+    "ringdesk admin API\n\
+     GET  /interactions?since=&until=&ani=&ticket=&outcome=&limit=\n\
+     GET  /interactions/{call_id}\n\
+     GET  /outbox?state=pending|in_flight|uncertain|delivered|dead|dropped\n\
+     POST /outbox/{id}/retry\n\
+     POST /outbox/{id}/drop\n\
+     GET  /metrics\n"
+}
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "error": message.to_string() })),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InteractionQuery {
+    since: Option<String>,
+    until: Option<String>,
+    ani: Option<String>,
+    ticket: Option<String>,
+    outcome: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Builds a store filter from text parameters (shared with the CLI).
+pub fn interaction_filter(
+    since: Option<&str>,
+    until: Option<&str>,
+    ani: Option<String>,
+    ticket: Option<String>,
+    outcome: Option<&str>,
+    limit: Option<u32>,
+) -> Result<InteractionFilter, String> {
+    let ts = |s: &str| {
+        s.parse::<jiff::Timestamp>()
+            .map_err(|e| format!("bad time {s:?} (RFC 3339, e.g. 2026-11-24T10:00:00Z): {e}"))
+    };
+    Ok(InteractionFilter {
+        since: since.map(ts).transpose()?,
+        until: until.map(ts).transpose()?,
+        ani,
+        ticket_id: ticket,
+        end_reason: outcome
+            .map(|o| {
+                EndReason::parse(o).ok_or_else(|| {
+                    let all: Vec<&str> = EndReason::ALL.iter().map(|r| r.as_str()).collect();
+                    format!("unknown outcome {o:?}; one of {}", all.join(", "))
+                })
+            })
+            .transpose()?,
+        limit,
+        offset: None,
+    })
+}
+
+async fn list_interactions(
+    State(store): State<Store>,
+    Query(q): Query<InteractionQuery>,
+) -> Response {
+    let filter = match interaction_filter(
+        q.since.as_deref(),
+        q.until.as_deref(),
+        q.ani,
+        q.ticket,
+        q.outcome.as_deref(),
+        q.limit,
+    ) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    match store.list_interactions(filter).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn show_interaction(State(store): State<Store>, Path(call_id): Path<String>) -> Response {
+    match store.get_interaction(&call_id).await {
+        Ok(Some(i)) => Json(i).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such call"),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_outbox(State(store): State<Store>, Query(q): Query<OutboxQuery>) -> Response {
+    let states = match q.state.as_deref().map(OutboxState::parse) {
+        None => vec![],
+        Some(Some(s)) => vec![s],
+        Some(None) => return error(StatusCode::BAD_REQUEST, "unknown state"),
+    };
+    let filter = OutboxFilter {
+        states,
+        ordering_key: None,
+        limit: q.limit,
+    };
+    match store.outbox_list(filter).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn retry(State(store): State<Store>, Path(id): Path<i64>) -> Response {
+    match store.outbox_retry(id, jiff::Timestamp::now()).await {
+        Ok(e) => Json(e).into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e),
+    }
+}
+
+async fn drop_item(State(store): State<Store>, Path(id): Path<i64>) -> Response {
+    match store.outbox_drop(id, jiff::Timestamp::now()).await {
+        Ok(e) => Json(e).into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e),
+    }
+}
+
+async fn metrics(State(store): State<Store>) -> Response {
+    match store.outbox_counts().await {
+        Ok(c) => {
+            let mut out = String::from(
+                "# HELP ringdesk_outbox_items Outbox items by state.\n# TYPE ringdesk_outbox_items gauge\n",
+            );
+            for (state, n) in [
+                ("pending", c.pending),
+                ("in_flight", c.in_flight),
+                ("uncertain", c.uncertain),
+                ("delivered", c.delivered),
+                ("dead", c.dead),
+                ("dropped", c.dropped),
+            ] {
+                out.push_str(&format!("ringdesk_outbox_items{{state=\"{state}\"}} {n}\n"));
+            }
+            out.push_str(&format!(
+                "# HELP ringdesk_outbox_backlog Items still to deliver.\n# TYPE ringdesk_outbox_backlog gauge\nringdesk_outbox_backlog {}\n",
+                c.backlog()
+            ));
+            ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
