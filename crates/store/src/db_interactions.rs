@@ -177,6 +177,15 @@ pub(crate) fn list(
     Ok(out)
 }
 
+/// Deletes interactions that arrived before `before`. Returns how many.
+pub(crate) fn purge(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
+    conn.execute(
+        "DELETE FROM interactions WHERE arrived_at < ?1",
+        [ms(before)],
+    )
+    .map_err(StoreError::sql("purge interactions"))
+}
+
 /// Column values as read, before decoding (decoding can fail without a rusqlite error type).
 struct RawInteraction {
     call_id: String,

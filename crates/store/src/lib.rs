@@ -7,6 +7,7 @@
 //! API use the list/show/retry/drop/counts methods. No rusqlite type appears in this API, so
 //! another backend can be added behind the same types.
 
+mod attempt;
 mod codec;
 mod db_interactions;
 mod db_outbox;

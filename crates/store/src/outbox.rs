@@ -18,7 +18,8 @@ pub struct OutboxItem {
     pub path: String,
     /// Query parameters, not URL-encoded.
     pub query: Vec<(String, String)>,
-    /// Extra headers (values may be sensitive: never shown by `Debug`).
+    /// Extra headers (values may be sensitive: never shown by `Debug` nor serialized).
+    #[serde(serialize_with = "redact_header_values")]
     pub headers: Vec<(String, String)>,
     /// Request body.
     pub body: Option<String>,
@@ -44,6 +45,19 @@ impl fmt::Debug for OutboxItem {
             .field("created_at", &self.created_at)
             .finish()
     }
+}
+
+/// Serializes headers as `[name, "<redacted>"]` pairs (JSON output for the CLI and admin API).
+fn redact_header_values<S: serde::Serializer>(
+    headers: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(headers.len()))?;
+    for (name, _) in headers {
+        seq.serialize_element(&(name, "<redacted>"))?;
+    }
+    seq.end()
 }
 
 /// Where an outbox item is in its life.

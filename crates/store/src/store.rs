@@ -131,6 +131,11 @@ impl Store {
         self.read(move |c| db_interactions::list(c, &filter)).await
     }
 
+    /// Deletes interactions that arrived before `before` (retention). Returns how many.
+    pub async fn purge_interactions(&self, before: Timestamp) -> Result<usize, StoreError> {
+        self.write(move |c| db_interactions::purge(c, before)).await
+    }
+
     /// One outbox item by id.
     pub async fn outbox_get(&self, id: i64) -> Result<Option<OutboxEntry>, StoreError> {
         self.read(move |c| db_outbox::get(c, id)).await

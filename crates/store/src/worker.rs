@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::task::JoinSet;
 
+use crate::attempt::{Attempt, Running};
 use crate::db_outbox::Finish;
 use crate::{
     Clock, Decision, Deliverer, DeliveryOutcome, OutboxEntry, OutboxState, RetryPolicy, Store,
@@ -56,16 +56,6 @@ impl Default for WorkerConfig {
             jitter_seed: None,
         }
     }
-}
-
-/// What one spawned attempt produced.
-enum Attempt {
-    /// The check found it already applied; nothing was sent.
-    FoundDelivered,
-    /// The check could not answer.
-    CheckFailed(String),
-    /// A request was made (or timed out).
-    Sent(DeliveryOutcome),
 }
 
 /// Delivers the outbox. Build with [`OutboxWorker::new`], then [`OutboxWorker::run`].
@@ -124,7 +114,7 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             None => StdRng::from_entropy(),
         };
         let max = self.config.max_concurrency.max(1);
-        let mut tasks: JoinSet<(OutboxEntry, Attempt)> = JoinSet::new();
+        let mut tasks = Running::default();
         tokio::pin!(shutdown);
         loop {
             let free = max.saturating_sub(tasks.len());
@@ -150,10 +140,8 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             };
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Ok((entry, attempt)) = joined {
-                        self.apply(entry, attempt, &mut rng).await;
-                    }
+                Some((entry, attempt)) = tasks.next(), if !tasks.is_empty() => {
+                    self.apply(entry, attempt, &mut rng).await;
                 }
                 _ = self.store.outbox_changed(), if wait.is_some() => {}
                 _ = sleep_opt(wait) => {}
@@ -164,11 +152,7 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
     }
 
     /// Claims up to `free` due items and starts an attempt for each. Returns how many started.
-    async fn dispatch(
-        &self,
-        free: usize,
-        tasks: &mut JoinSet<(OutboxEntry, Attempt)>,
-    ) -> Result<usize, StoreError> {
+    async fn dispatch(&self, free: usize, tasks: &mut Running) -> Result<usize, StoreError> {
         let mut started = 0;
         let now = self.clock.now();
         let limit = u32::try_from(free).unwrap_or(u32::MAX);
@@ -178,12 +162,12 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             let Some(claimed) = self.store.claim(entry.id, entry.state, now).await? else {
                 continue;
             };
-            let deliverer = Arc::clone(&self.deliverer);
-            let limit = self.config.attempt_timeout;
-            tasks.spawn(async move {
-                let attempt = attempt(&*deliverer, &claimed, was_uncertain, limit).await;
-                (claimed, attempt)
-            });
+            tasks.spawn(
+                Arc::clone(&self.deliverer),
+                claimed,
+                was_uncertain,
+                self.config.attempt_timeout,
+            );
             started += 1;
         }
         Ok(started)
@@ -228,7 +212,7 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
                 error: Some("found already delivered; not sent again".to_owned()),
                 response: None,
             },
-            Attempt::CheckFailed(message) => Finish {
+            Attempt::CheckFailed(message) | Attempt::Panicked(message) => Finish {
                 state: OutboxState::Uncertain,
                 next_attempt_at: Some(crate::policy::add(
                     now,
@@ -303,16 +287,14 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
     }
 
     /// On shutdown: lets running attempts finish within the grace period.
-    async fn drain(&self, mut tasks: JoinSet<(OutboxEntry, Attempt)>, rng: &mut StdRng) {
+    async fn drain(&self, mut tasks: Running, rng: &mut StdRng) {
         let grace = tokio::time::sleep(self.config.shutdown_grace);
         tokio::pin!(grace);
         while !tasks.is_empty() {
             tokio::select! {
                 _ = &mut grace => break,
-                Some(joined) = tasks.join_next() => {
-                    if let Ok((entry, attempt)) = joined {
-                        self.apply(entry, attempt, rng).await;
-                    }
+                Some((entry, attempt)) = tasks.next() => {
+                    self.apply(entry, attempt, rng).await;
                 }
             }
         }
@@ -323,29 +305,6 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             );
         }
         tasks.abort_all();
-    }
-}
-
-/// One attempt: the already-delivered check first when the item is uncertain, then the send.
-async fn attempt<D: Deliverer>(
-    d: &D,
-    entry: &OutboxEntry,
-    was_uncertain: bool,
-    limit: Duration,
-) -> Attempt {
-    if was_uncertain {
-        match tokio::time::timeout(limit, d.already_delivered(entry)).await {
-            Ok(Ok(true)) => return Attempt::FoundDelivered,
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => return Attempt::CheckFailed(e.to_string()),
-            Err(_) => return Attempt::CheckFailed("delivery check timed out".to_owned()),
-        }
-    }
-    match tokio::time::timeout(limit, d.deliver(entry)).await {
-        Ok(outcome) => Attempt::Sent(outcome),
-        Err(_) => Attempt::Sent(DeliveryOutcome::Timeout {
-            message: format!("attempt exceeded {limit:?}"),
-        }),
     }
 }
 

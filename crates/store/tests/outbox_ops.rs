@@ -137,3 +137,23 @@ async fn recovery_turns_in_flight_into_uncertain_only() {
         OutboxState::Uncertain
     );
 }
+
+#[tokio::test]
+async fn json_output_redacts_header_values() {
+    let (_dir, store) = temp_store();
+    let rec = store
+        .record_call(call("c1", "+1", t0()), vec![note(1, "a")], t0())
+        .await
+        .unwrap();
+    let e = store.outbox_get(rec.outbox_ids[0]).await.unwrap().unwrap();
+    let json = serde_json::to_string(&e).unwrap();
+    assert!(!json.contains("s3cr3t"), "{json}");
+    assert!(
+        json.contains("X-Secret") && json.contains("<redacted>"),
+        "{json}"
+    );
+    assert!(json.contains("\"state\":\"pending\""), "{json}");
+    // The stored request itself is intact.
+    assert_eq!(e.item.headers, note(1, "a").headers);
+    assert!(!format!("{e:?}").contains("s3cr3t"));
+}

@@ -297,3 +297,23 @@ async fn filters_select_by_time_ani_ticket_and_outcome() {
     };
     assert!(store.list_interactions(f).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn purge_removes_old_interactions_only() {
+    let (_dir, store) = temp_store();
+    for n in 0..5 {
+        store
+            .record_call(call(&format!("c{n}"), "+1", at(n * 100)), vec![], at(1000))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_interactions(at(250)).await.unwrap(), 3);
+    let left = store
+        .list_interactions(InteractionFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|i| i.call_id.as_str()).collect::<Vec<_>>(),
+        ["c4", "c3"]
+    );
+}

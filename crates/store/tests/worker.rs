@@ -363,3 +363,39 @@ async fn attempt_budget_and_hung_deliverer_timeout() {
     stop(worker).await;
     assert_eq!(fake.state().applied_count.get("m"), Some(&1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_deliverer_leaves_the_item_uncertain_not_stuck() {
+    let (_dir, store) = temp_store();
+    let mut first = true;
+    let fake = FakeServer::new(move |_, _| {
+        if std::mem::take(&mut first) {
+            Step::Panic
+        } else {
+            Step::Apply(201)
+        }
+    });
+    store
+        .record_call(
+            call("c1", "+1", t0()),
+            vec![note(1, "p"), note(1, "q")],
+            t0(),
+        )
+        .await
+        .unwrap();
+    let worker = start(&store, &fake, fast_config());
+    wait_for(&store, "delivered", |c| c.delivered == 2).await;
+    stop(worker).await;
+    let st = fake.state();
+    assert_eq!(
+        st.checks, 1,
+        "the panicked attempt was checked before resending"
+    );
+    assert_eq!(
+        st.applied
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>(),
+        ["p", "q"]
+    );
+}

@@ -78,6 +78,8 @@ pub enum Step {
     ApplyThenTimeout,
     /// Apply it, then never answer (the worker is killed meanwhile).
     ApplyThenHang,
+    /// The deliverer panics (a bug in it) without applying.
+    Panic,
 }
 
 type Script = Box<dyn FnMut(&OutboxEntry, tokio::time::Instant) -> Step + Send>;
@@ -167,6 +169,7 @@ impl Deliverer for FakeServer {
                 self.apply(entry);
                 std::future::pending().await
             }
+            Step::Panic => panic!("deliverer bug"),
         }
     }
 
