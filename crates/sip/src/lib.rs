@@ -10,20 +10,31 @@
 
 mod call;
 mod config;
+mod contact;
 mod dialog_events;
+mod digest;
 mod error;
 mod event;
 mod headers;
 mod identity;
 mod media;
+mod nonce;
+mod registrar;
+mod registrar_config;
 mod requests;
 mod sdp_answer;
 mod sdp_offer;
+mod secret;
 mod server;
 
 pub use call::CallHandle;
 pub use config::{RouteFn, Router, SipConfig};
+pub use contact::{
+    parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
+    MAX_CONTACT_URI_LEN,
+};
 pub use dialog_events::MAX_DTMF_BODY;
+pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
 pub use event::{CallId, SipEvent};
 pub use headers::{
@@ -31,8 +42,14 @@ pub use headers::{
 };
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
+pub use registrar::{
+    AgentContact, RegisterReply, RegisterRequest, Registrar, RegistrarEvent, Transport,
+    MAX_TRACKED_SOURCES,
+};
+pub use registrar_config::{AgentCredential, RegistrarConfig};
 pub use sdp_answer::{build_answer, SdpOrigin, PTIME_MS};
 pub use sdp_offer::{
     parse_offer, SdpError, MAX_FORMATS, MAX_MEDIA_LINES, MAX_SDP_BYTES, MAX_SDP_LINES,
 };
+pub use secret::Secret;
 pub use server::SipServer;

@@ -1,0 +1,85 @@
+//! Configuration of the agent registrar: the credential table (agent id, SIP username,
+//! password), the digest realm and algorithms, expiry bounds and the failure rate limit.
+
+use std::time::Duration;
+
+use crate::digest::DigestAlgorithm;
+use crate::secret::Secret;
+
+/// One agent's SIP credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentCredential {
+    /// The agent id (as the routing core knows it); events name the agent by it.
+    pub agent: String,
+    /// The SIP username (digest username and AOR user) the agent's softphone uses.
+    pub username: String,
+    /// The SIP password.
+    pub password: Secret,
+}
+
+impl AgentCredential {
+    /// Credentials whose SIP username is the agent id.
+    pub fn new(agent: impl Into<String>, password: Secret) -> AgentCredential {
+        let agent = agent.into();
+        AgentCredential {
+            username: agent.clone(),
+            agent,
+            password,
+        }
+    }
+}
+
+/// How the registrar authenticates and keeps registrations.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RegistrarConfig {
+    /// Digest realm (default `ringdesk`).
+    pub realm: String,
+    /// Who may register.
+    pub agents: Vec<AgentCredential>,
+    /// Algorithms challenged with, in order of preference (RFC 8760: one `WWW-Authenticate`
+    /// per algorithm). Default: MD5 then SHA-256 (MD5 first because many phones only read
+    /// the first challenge).
+    pub algorithms: Vec<DigestAlgorithm>,
+    /// Shortest registration kept (shorter requests are raised to it). Default 60 s.
+    pub min_expires: Duration,
+    /// Longest registration kept (longer requests are lowered to it). Default 3600 s.
+    pub max_expires: Duration,
+    /// Registration time when the request names none. Default 3600 s.
+    pub default_expires: Duration,
+    /// How long a nonce is accepted before `stale=true`. Default 300 s.
+    pub nonce_ttl: Duration,
+    /// Most contacts per agent; a new one beyond it replaces the oldest. Default 5.
+    pub max_contacts_per_agent: usize,
+    /// Failed authentications from one IP address tolerated per window. Default 10.
+    pub max_failures: u32,
+    /// The rate-limit window. Default 60 s.
+    pub failure_window: Duration,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        RegistrarConfig {
+            realm: "ringdesk".to_owned(),
+            agents: Vec::new(),
+            algorithms: vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256],
+            min_expires: Duration::from_secs(60),
+            max_expires: Duration::from_secs(3600),
+            default_expires: Duration::from_secs(3600),
+            nonce_ttl: Duration::from_secs(300),
+            max_contacts_per_agent: 5,
+            max_failures: 10,
+            failure_window: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RegistrarConfig {
+    /// Defaults with these agents.
+    pub fn with_agents(agents: Vec<AgentCredential>) -> RegistrarConfig {
+        RegistrarConfig {
+            agents,
+            ..RegistrarConfig::default()
+        }
+    }
+}
