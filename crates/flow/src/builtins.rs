@@ -1,7 +1,7 @@
 //! Names of the variables the executor provides itself (read-only for flows).
 
 /// Variables set by the executor. Flows may read them but not declare or `set` them.
-pub const BUILTIN_VARIABLES: [&str; 11] = [
+pub const BUILTIN_VARIABLES: [&str; 14] = [
     "ani",
     "dnis",
     "call_id",
@@ -13,6 +13,9 @@ pub const BUILTIN_VARIABLES: [&str; 11] = [
     "error_node",
     "keys_pressed",
     "hangup_by",
+    "call_seconds",
+    "wait_seconds",
+    "talk_seconds",
 ];
 
 pub(crate) fn is_builtin(name: &str) -> bool {

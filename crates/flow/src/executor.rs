@@ -76,6 +76,13 @@ pub struct Executor {
     agent_left: bool,
     call_ended: bool,
     finished: bool,
+    /// When the call started, and the latest `now` passed in (for the call timings).
+    started: Instant,
+    clock: Instant,
+    /// Queued (caller waiting), agent answered, agent left.
+    queued_at: Option<Instant>,
+    agent_at: Option<Instant>,
+    agent_left_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -106,6 +113,11 @@ impl Executor {
             agent_left: false,
             call_ended: false,
             finished: false,
+            started: now,
+            clock: now,
+            queued_at: None,
+            agent_at: None,
+            agent_left_at: None,
         };
         ex.step(now);
         ex
@@ -116,6 +128,7 @@ impl Executor {
         if self.finished {
             return;
         }
+        self.clock = self.clock.max(now);
         match event {
             Event::PlayDone { id } => self.on_play_done(now, id),
             Event::PlayFailed { id, reason } => {
@@ -135,6 +148,9 @@ impl Executor {
                 }
             }
             Event::QueueResult { id, result } => {
+                if result == crate::QueueResult::Queued && self.queued_at.is_none() {
+                    self.queued_at = Some(now);
+                }
                 if let Some(i) = self.fiber_waiting_on(id) {
                     self.on_queue_result(i, now, result);
                 }
@@ -153,6 +169,10 @@ impl Executor {
             Event::AgentAnswered { agent } => {
                 if self.caller_connected {
                     self.set_agent(&agent);
+                    self.agent_at.get_or_insert(now);
+                    if let Some(q) = self.queued_at {
+                        self.set_seconds("wait_seconds", q, now);
+                    }
                     self.with_agent = true;
                     self.queued = false;
                     self.typeahead.clear();
@@ -167,6 +187,10 @@ impl Executor {
             Event::AgentDisconnected { agent } => {
                 if self.caller_connected {
                     self.set_agent(&agent);
+                    if let (Some(a), true) = (self.agent_at, self.with_agent) {
+                        self.agent_left_at = Some(now);
+                        self.set_seconds("talk_seconds", a, now);
+                    }
                     self.agent_left = self.with_agent;
                     self.with_agent = false;
                     self.queued = false;
@@ -183,6 +207,7 @@ impl Executor {
         if self.finished {
             return;
         }
+        self.clock = self.clock.max(now);
         while let Some(i) = self
             .fibers
             .iter()
@@ -236,6 +261,12 @@ impl Executor {
             value: value.clone(),
         });
         self.vars.insert(name.to_string(), value);
+    }
+
+    /// Sets a whole-seconds timing variable.
+    fn set_seconds(&mut self, name: &str, from: Instant, to: Instant) {
+        let secs = to.saturating_duration_since(from).as_secs();
+        self.set_var(name, Json::from(secs));
     }
 
     fn set_agent(&mut self, agent: &AgentRef) {
@@ -319,6 +350,14 @@ impl Executor {
             self.stop_fiber(i);
         }
         self.set_var("hangup_by", Json::String(by.to_string()));
+        let now = self.clock;
+        self.set_seconds("call_seconds", self.started, now);
+        if let (Some(q), None) = (self.queued_at, self.agent_at) {
+            self.set_seconds("wait_seconds", q, now);
+        }
+        if let (Some(a), None) = (self.agent_at, self.agent_left_at) {
+            self.set_seconds("talk_seconds", a, now);
+        }
         self.spawn(EventKind::CallEnded);
     }
 
@@ -411,7 +450,7 @@ impl Executor {
                     self.actions.push_back(Action::Disconnect {
                         reason: reason.to_string(),
                     });
-                    self.end_call("flow");
+                    self.end_call(if self.agent_left { "agent" } else { "flow" });
                     continue;
                 }
                 if self.call_ended && !self.finished {

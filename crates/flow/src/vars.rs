@@ -53,6 +53,9 @@ pub(crate) fn initial(flow: &Flow, start: &CallStart) -> BTreeMap<String, Json> 
     ] {
         vars.insert(name.into(), Json::String(String::new()));
     }
+    for name in ["call_seconds", "wait_seconds", "talk_seconds"] {
+        vars.insert(name.into(), Json::from(0u64));
+    }
     vars
 }
 

@@ -712,6 +712,7 @@ events:
         id: "7".into(),
         name: "Zoe".into(),
     };
+    s.advance(Duration::from_secs(12));
     s.event(Event::AgentOffered {
         agent: agent.clone(),
     });
@@ -728,7 +729,15 @@ events:
     // Keys go to the agent now, not the flow.
     s.digit('5');
     assert_eq!(s.var_str("keys_pressed"), "");
+    assert_eq!(s.var("wait_seconds"), json!(12), "queued to answered");
+    s.advance(Duration::from_secs(30));
     s.event(Event::AgentDisconnected { agent });
+    assert_eq!(
+        s.var("talk_seconds"),
+        json!(30),
+        "answered to agent hang-up"
+    );
+    assert_eq!(s.var("call_seconds"), json!(42));
     assert_eq!(
         s.next(),
         Action::Disconnect {
@@ -736,7 +745,7 @@ events:
         }
     );
     assert!(s.none_pending(), "prompts after hangup are skipped");
-    assert_eq!(s.var_str("ended_note"), "by flow after Zoe");
+    assert_eq!(s.var_str("ended_note"), "by agent after Zoe");
     assert!(s.ex.is_finished());
     // Anything after the end is ignored.
     s.event(Event::CallerHangup);

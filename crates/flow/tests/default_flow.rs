@@ -303,10 +303,7 @@ fn menu_timeouts_and_invalid_keys_end_in_queue() {
     s.advance(Duration::from_secs(5));
     // Retries exhausted (3 attempts): the caller goes to an agent.
     assert_eq!(expect_enqueue(&mut s).1, 7);
-    assert_eq!(
-        s.var_str("outcome"),
-        "no valid menu choice, sent to an agent"
-    );
+    assert_eq!(s.var_str("outcome"), "menu_exhausted");
     assert_eq!(s.var_str("keys_pressed"), "9");
 }
 
@@ -317,7 +314,7 @@ fn pressing_2_says_goodbye_and_posts_private_note() {
     s.digit('2');
     assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
     match s.next() {
-        Action::Disconnect { reason } => assert_eq!(reason, "chose to hang up from the menu"),
+        Action::Disconnect { reason } => assert_eq!(reason, "chose_hang_up"),
         other => panic!("{other:?}"),
     }
     let (id, req) = s.expect_http();
@@ -334,6 +331,7 @@ fn pressing_2_says_goodbye_and_posts_private_note() {
     assert!(note.contains("Keys pressed: 2"), "{note}");
     assert!(note.contains("chose to hang up from the menu"), "{note}");
     assert!(note.contains("5511987654321"), "{note}");
+    assert!(note.contains("Ended by: the IVR."), "{note}");
     s.event(Event::HttpDone {
         id,
         outcome: HttpOutcome::Deferred,
