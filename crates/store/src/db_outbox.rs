@@ -1,5 +1,5 @@
 //! SQL for the outbox: insert, claim (mark in flight before sending), finish, recover after a
-//! crash, due-item selection in order per key, operator actions and counts.
+//! crash, and due-item selection in order per key. Operator actions are in `db_outbox_admin`.
 
 use jiff::Timestamp;
 use rusqlite::types::Value;
@@ -7,14 +7,14 @@ use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExten
 
 use crate::codec::{from_json, ms, opt_ts, to_json, truncate, ts};
 use crate::limits::{MAX_ERROR_LEN, MAX_KEPT_RESPONSE};
-use crate::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
+use crate::{OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
 
 const COLUMNS: &str = "id, call_id, ordering_key, connector, method, path, query, headers, body,
     marker, state, attempts, next_attempt_at, created_at, updated_at, delivered_at, last_status,
     last_error, last_response";
 
 /// States that hold back later items of the same key, as an SQL list.
-const BLOCKING: &str = "('pending', 'in_flight', 'uncertain')";
+pub(crate) const BLOCKING: &str = "('pending', 'in_flight', 'uncertain')";
 
 /// Appends one item (state pending, due at `now`). Returns its id and whether it is new: an
 /// item whose marker is already stored is not added again (its existing id is returned).
@@ -213,115 +213,6 @@ pub(crate) fn defer_connector(
         params![ms(until), connector],
     )
     .map_err(StoreError::sql("defer connector"))
-}
-
-/// Operator retry: a dead, dropped, pending or uncertain item becomes due now with a fresh
-/// attempt budget (uncertain stays uncertain: it is still checked before sending).
-pub(crate) fn retry(conn: &Connection, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-    let entry = get(conn, id)?.ok_or(StoreError::NotFound {
-        what: "outbox item",
-    })?;
-    let new_state = match entry.state {
-        OutboxState::Dead | OutboxState::Dropped | OutboxState::Pending => OutboxState::Pending,
-        OutboxState::Uncertain => OutboxState::Uncertain,
-        other => {
-            return Err(StoreError::WrongState {
-                id,
-                state: other.as_str(),
-                op: "retry",
-            })
-        }
-    };
-    set_state(conn, id, entry.state, new_state, now, "retry")
-}
-
-/// Operator drop: a pending, uncertain or dead item will never be delivered.
-pub(crate) fn drop_item(
-    conn: &Connection,
-    id: i64,
-    now: Timestamp,
-) -> Result<OutboxEntry, StoreError> {
-    let entry = get(conn, id)?.ok_or(StoreError::NotFound {
-        what: "outbox item",
-    })?;
-    match entry.state {
-        OutboxState::Pending | OutboxState::Uncertain | OutboxState::Dead => {
-            set_state(conn, id, entry.state, OutboxState::Dropped, now, "drop")
-        }
-        OutboxState::Dropped => Ok(entry),
-        other => Err(StoreError::WrongState {
-            id,
-            state: other.as_str(),
-            op: "drop",
-        }),
-    }
-}
-
-fn set_state(
-    conn: &Connection,
-    id: i64,
-    from: OutboxState,
-    to: OutboxState,
-    now: Timestamp,
-    op: &'static str,
-) -> Result<OutboxEntry, StoreError> {
-    let reset = to != OutboxState::Dropped;
-    let changed = conn
-        .execute(
-            "UPDATE outbox SET state = ?1, updated_at = ?2,
-                 next_attempt_at = CASE WHEN ?3 THEN ?2 ELSE next_attempt_at END,
-                 attempts = CASE WHEN ?3 THEN 0 ELSE attempts END
-             WHERE id = ?4 AND state = ?5",
-            params![to.as_str(), ms(now), reset, id, from.as_str()],
-        )
-        .map_err(StoreError::sql("change outbox state"))?;
-    if changed == 0 {
-        // The worker moved it between our read and write (e.g. claimed it).
-        return Err(StoreError::WrongState {
-            id,
-            state: OutboxState::InFlight.as_str(),
-            op,
-        });
-    }
-    get(conn, id)?.ok_or(StoreError::NotFound {
-        what: "outbox item",
-    })
-}
-
-/// Items per state and the oldest undelivered creation time.
-pub(crate) fn counts(conn: &Connection) -> Result<OutboxCounts, StoreError> {
-    let mut counts = OutboxCounts::default();
-    let mut stmt = conn
-        .prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-        .map_err(StoreError::sql("count outbox"))?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-        .map_err(StoreError::sql("count outbox"))?;
-    for row in rows {
-        let (state, n) = row.map_err(StoreError::sql("count outbox"))?;
-        let state = OutboxState::parse(&state).ok_or(StoreError::Corrupt {
-            what: "outbox state",
-        })?;
-        counts.add(state, u64::try_from(n).unwrap_or(0));
-    }
-    let oldest: Option<i64> = conn
-        .query_row(
-            &format!("SELECT MIN(created_at) FROM outbox WHERE state IN {BLOCKING}"),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(StoreError::sql("count outbox"))?;
-    counts.oldest_undelivered = opt_ts(oldest)?;
-    Ok(counts)
-}
-
-/// Deletes delivered and dropped items last updated before `before`. Returns how many.
-pub(crate) fn purge(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
-    conn.execute(
-        "DELETE FROM outbox WHERE state IN ('delivered', 'dropped') AND updated_at < ?1",
-        [ms(before)],
-    )
-    .map_err(StoreError::sql("purge outbox"))
 }
 
 fn query_entries(

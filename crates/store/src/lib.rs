@@ -11,6 +11,7 @@ mod attempt;
 mod codec;
 mod db_interactions;
 mod db_outbox;
+mod db_outbox_admin;
 mod deliver;
 mod error;
 mod interaction;

@@ -16,8 +16,9 @@ use tokio::sync::Notify;
 use crate::db_outbox::Finish;
 use crate::open::open_connection;
 use crate::{
-    db_interactions, db_outbox, migrations, Interaction, InteractionFilter, OutboxCounts,
-    OutboxEntry, OutboxFilter, OutboxItem, OutboxState, Recorded, StoreError, StoreOptions,
+    db_interactions, db_outbox, db_outbox_admin, migrations, Interaction, InteractionFilter,
+    OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState, Recorded, StoreError,
+    StoreOptions,
 };
 
 /// Handle to the store. Cheap to clone; all clones share the connections.
@@ -148,13 +149,15 @@ impl Store {
 
     /// Counts per state (for metrics and `ringdesk outbox list`).
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        self.read(db_outbox::counts).await
+        self.read(db_outbox_admin::counts).await
     }
 
     /// Makes a dead, dropped, pending or uncertain item due now with a fresh attempt budget.
     /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
     pub async fn outbox_retry(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-        let entry = self.write(move |c| db_outbox::retry(c, id, now)).await?;
+        let entry = self
+            .write(move |c| db_outbox_admin::retry(c, id, now))
+            .await?;
         self.inner.outbox_changed.notify_one();
         Ok(entry)
     }
@@ -162,12 +165,13 @@ impl Store {
     /// Drops a pending, uncertain or dead item: it will not be delivered (unless retried).
     /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
     pub async fn outbox_drop(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-        self.write(move |c| db_outbox::drop_item(c, id, now)).await
+        self.write(move |c| db_outbox_admin::drop_item(c, id, now))
+            .await
     }
 
     /// Deletes delivered and dropped items last changed before `before`. Returns how many.
     pub async fn outbox_purge(&self, before: Timestamp) -> Result<usize, StoreError> {
-        self.write(move |c| db_outbox::purge(c, before)).await
+        self.write(move |c| db_outbox_admin::purge(c, before)).await
     }
 
     /// Turns every in-flight item into uncertain (they were interrupted by a crash).
