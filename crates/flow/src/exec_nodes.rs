@@ -41,6 +41,20 @@ impl Executor {
                     return;
                 }
                 match self.render_prompt(prompt, None) {
+                    Ok(segs) if !prompt.wait => {
+                        // Background prompt: the runtime queues it; its completion is
+                        // not awaited (later prompts play after it).
+                        if !segs.is_empty() && self.caller_connected {
+                            let id = self.next_id();
+                            self.actions.push_back(Action::Play {
+                                id,
+                                node: name,
+                                segments: segs,
+                                interruptible: false,
+                            });
+                        }
+                        self.take_exit(i, "out");
+                    }
                     Ok(segs) => {
                         self.start_play(i, now, segs, prompt.interruptible, AfterPlay::Exit)
                     }

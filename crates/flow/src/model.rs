@@ -95,6 +95,9 @@ pub struct Prompt {
     pub language: Option<String>,
     pub voice: Option<String>,
     pub interruptible: bool,
+    /// `false`: a `play` node moves on at once while the prompt plays (the next prompt
+    /// queues behind it), so lookups can run during a greeting.
+    pub wait: bool,
 }
 
 /// A JSONPath output of an HTTP activity.

@@ -8,13 +8,14 @@ use crate::model::{Prompt, PromptPart, Text};
 use crate::parse::Refs;
 use crate::yaml::{node_pos, pos, scalar_str, Fields};
 
-const PROMPT_KEYS: [&str; 6] = [
+const PROMPT_KEYS: [&str; 7] = [
     "text",
     "audio",
     "segments",
     "language",
     "voice",
     "interruptible",
+    "wait",
 ];
 
 /// Reads a prompt. `interruptible` is the default when the prompt does not say.
@@ -35,6 +36,7 @@ pub(crate) fn parse_prompt(
             language: None,
             voice: None,
             interruptible,
+            wait: true,
         });
     }
     let m = n.as_mapping()?;
@@ -78,6 +80,7 @@ pub(crate) fn parse_prompt(
         language,
         voice: f.str(d, "voice"),
         interruptible: f.bool(d, "interruptible", interruptible),
+        wait: f.bool(d, "wait", true),
     })
 }
 

@@ -896,3 +896,48 @@ fn flow_and_executor_can_cross_threads() {
     send_sync::<Flow>();
     send::<Executor>();
 }
+
+#[test]
+fn background_prompt_does_not_wait_and_its_completion_is_ignored() {
+    let f = load(
+        r#"
+name: bg
+start: greet
+nodes:
+  greet:
+    play: { text: "Welcome", wait: false }
+    next: lookup
+  lookup:
+    http: { connector: zendesk, method: GET, path: /x }
+    exits: { ok: tell, error: tell }
+  tell:
+    play: "Your ticket is open"
+    next: done
+  done:
+    disconnect: {}
+"#,
+    );
+    let mut s = Sim::new(f, start("1"));
+    let (greeting, text, interruptible) = s.expect_play();
+    assert_eq!(text, "Welcome");
+    assert!(!interruptible, "a background prompt cannot be barged into");
+    // The lookup starts while the greeting still plays.
+    let (http, _) = s.expect_http();
+    s.event(Event::HttpDone {
+        id: http,
+        outcome: HttpOutcome::Response {
+            status: 200,
+            headers: vec![],
+            body: "{}".into(),
+            attempts: 1,
+            elapsed: Duration::from_millis(5),
+        },
+    });
+    let (tell, text, _) = s.expect_play();
+    assert_eq!(text, "Your ticket is open");
+    // The greeting's completion answers nothing; the flow still waits for `tell`.
+    s.event(Event::PlayDone { id: greeting });
+    assert!(s.none_pending());
+    s.event(Event::PlayDone { id: tell });
+    assert!(matches!(s.next(), Action::Disconnect { .. }));
+}

@@ -113,7 +113,8 @@ pub struct Simulator<'a, H: HttpPort, S: Sink> {
     now: Instant,
     ex: Executor,
     script: VecDeque<Step>,
-    prompt: Option<Playing>,
+    /// Prompts queued to the caller, in order (each ends after the one before).
+    prompts: VecDeque<Playing>,
     music: Option<Playing>,
     queue_steps: VecDeque<(Instant, QueueStep)>,
     caller_gone: bool,
@@ -156,7 +157,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             now: start,
             ex,
             script,
-            prompt: None,
+            prompts: VecDeque::new(),
             music: None,
             queue_steps: VecDeque::new(),
             caller_gone: false,
@@ -218,7 +219,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             // A prompt is playing: the caller listens until it ends (or a timer fires).
             if let Some(Playing {
                 ends_at: Some(end), ..
-            }) = self.prompt
+            }) = self.prompts.front().copied()
             {
                 self.advance_to(end);
                 continue;
@@ -251,9 +252,6 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                         let next = self.next_wakeup().map_or(target, |t| t.min(target));
                         self.advance_to(next);
                         self.drain().await;
-                        if self.prompt.is_some_and(|p| p.ends_at.is_none()) {
-                            break;
-                        }
                     }
                 }
                 Some(Step::Hangup) => self.hangup("as scripted"),
@@ -275,7 +273,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             return;
         }
         self.caller_gone = true;
-        self.prompt = None;
+        self.prompts.clear();
         self.music = None;
         self.queue_steps.clear();
         self.emit(Entry::CallerHangup {
@@ -288,7 +286,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
     fn next_wakeup(&self) -> Option<Instant> {
         [
             self.ex.poll_timeout(),
-            self.prompt.and_then(|p| p.ends_at),
+            self.prompts.front().and_then(|p| p.ends_at),
             self.music.and_then(|p| p.ends_at),
             self.queue_steps.front().map(|(t, _)| *t),
         ]
@@ -323,8 +321,13 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
         if self.ex.poll_timeout().is_some_and(|t| t <= now) {
             self.ex.handle_timeout(now);
         }
-        if let Some(p) = self.prompt.filter(|p| p.ends_at.is_some_and(|t| t <= now)) {
-            self.prompt = None;
+        while let Some(p) = self
+            .prompts
+            .front()
+            .copied()
+            .filter(|p| p.ends_at.is_some_and(|t| t <= now))
+        {
+            self.prompts.pop_front();
             self.feed(Event::PlayDone { id: p.id });
         }
         if let Some(p) = self.music.filter(|p| p.ends_at.is_some_and(|t| t <= now)) {
@@ -345,7 +348,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 ),
                 QueueStep::Answered => {
                     self.music = None;
-                    self.prompt = None;
+                    self.prompts.clear();
                     (
                         "answers",
                         Event::AgentAnswered {
@@ -418,15 +421,23 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                         reason: "the caller has hung up".into(),
                     });
                 } else {
-                    self.prompt = Some(Playing {
+                    // Queued behind what is already playing, as the media playout does.
+                    let from = self
+                        .prompts
+                        .back()
+                        .and_then(|p| p.ends_at)
+                        .unwrap_or(self.now)
+                        .max(self.now);
+                    self.prompts.push_back(Playing {
                         id,
-                        ends_at: Some(self.now + len),
+                        ends_at: Some(from + len),
                     });
                 }
             }
             Action::StopPlay { id } => {
-                if self.prompt.is_some_and(|p| p.id == id) {
-                    self.prompt = None;
+                // Stopping stops everything queued, as the media playout does.
+                if self.prompts.iter().any(|p| p.id == id) {
+                    self.prompts.clear();
                     self.emit(Entry::PlayStopped {
                         reason: "barge-in".into(),
                     });
@@ -562,7 +573,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 });
                 // The executor knows it disconnected; it runs call_ended itself.
                 self.caller_gone = true;
-                self.prompt = None;
+                self.prompts.clear();
                 self.music = None;
                 self.queue_steps.clear();
             }
