@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
+use crate::registrar_config::RegistrarConfig;
 
 /// The runtime's routing callback: DNIS → flow name, `None` for unknown numbers.
 pub type RouteFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -79,6 +80,9 @@ pub struct SipConfig {
     /// and the 64*T1 transaction timeouts (e.g. a 200 OK never ACKed) derive from it.
     /// Accepted range: 10 ms to 10 s.
     pub timer_t1: Duration,
+    /// The agent registrar: credentials, realm, expiry bounds. With no agents configured
+    /// every REGISTER ends in `403 Forbidden`.
+    pub registrar: RegistrarConfig,
 }
 
 impl SipConfig {
@@ -101,6 +105,7 @@ impl SipConfig {
             max_headers: 100,
             max_body: crate::MAX_SDP_BYTES,
             timer_t1: Duration::from_millis(500),
+            registrar: RegistrarConfig::default(),
         }
     }
 }

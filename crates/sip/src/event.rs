@@ -81,4 +81,18 @@ pub enum SipEvent {
         /// The call.
         call: CallId,
     },
+    /// An agent registered a new contact (its softphone logged in). Refreshes are not
+    /// reported.
+    AgentRegistered {
+        /// The agent id (from the credential table).
+        agent: String,
+        /// The contact URI registered.
+        contact: String,
+    },
+    /// An agent has no registered contact left: it unregistered, every registration lapsed,
+    /// or it was removed from the credential table. The agent is logged out.
+    AgentUnregistered {
+        /// The agent id.
+        agent: String,
+    },
 }

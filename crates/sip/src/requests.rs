@@ -61,6 +61,7 @@ fn dispatch(shared: &Arc<Shared>, tx: Transaction) {
     }
     match method {
         Method::Invite => on_new_invite(shared, tx),
+        Method::Register => crate::register::on_register(shared, tx),
         Method::Options => reply(
             tx,
             StatusCode::OK,

@@ -22,6 +22,8 @@ use crate::call::CallInner;
 use crate::config::SipConfig;
 use crate::error::SipError;
 use crate::event::{CallId, SipEvent};
+use crate::registrar::{AgentContact, Registrar};
+use crate::registrar_config::AgentCredential;
 
 /// State shared by the server's tasks and the call handles.
 pub(crate) struct Shared {
@@ -32,11 +34,20 @@ pub(crate) struct Shared {
     calls: Mutex<HashMap<String, Arc<CallInner>>>,
     next_id: AtomicU64,
     pub(crate) events: mpsc::Sender<SipEvent>,
+    registrar: Mutex<Registrar>,
+    /// Wakes the registrar task after a REGISTER or a credential change.
+    pub(crate) registrar_changed: tokio::sync::Notify,
 }
 
 impl Shared {
     pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<String, Arc<CallInner>>> {
         self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn registrar(&self) -> MutexGuard<'_, Registrar> {
+        self.registrar
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -118,6 +129,7 @@ impl SipServer {
                 Method::Options,
                 Method::Info,
                 Method::Update,
+                Method::Register,
             ])
             .build();
         let incoming = endpoint
@@ -126,7 +138,14 @@ impl SipServer {
         let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let (state_sender, state_receiver) = dialog_layer.new_dialog_state_channel();
         let (events, events_rx) = mpsc::channel(config.event_capacity);
+        let registrar = Registrar::new(
+            config.registrar.clone(),
+            rand::random::<[u8; 32]>(),
+            std::time::Instant::now(),
+        );
         let shared = Arc::new(Shared {
+            registrar: Mutex::new(registrar),
+            registrar_changed: tokio::sync::Notify::new(),
             config,
             dialog_layer,
             state_sender,
@@ -147,6 +166,7 @@ impl SipServer {
             incoming,
             cancel.clone(),
         ));
+        tokio::spawn(crate::registrar_task::run(shared.clone(), cancel.clone()));
         tokio::spawn(crate::dialog_events::run(
             shared.clone(),
             state_receiver,
@@ -171,6 +191,23 @@ impl SipServer {
     /// Calls offered or in progress.
     pub fn active_calls(&self) -> usize {
         self.shared.calls().len()
+    }
+
+    /// The registered contacts of `agent`, most recently registered first.
+    pub fn agent_contacts(&self, agent: &str) -> Vec<AgentContact> {
+        self.shared.registrar().contacts(agent)
+    }
+
+    /// Agents with at least one registered contact, sorted.
+    pub fn registered_agents(&self) -> Vec<String> {
+        self.shared.registrar().registered_agents()
+    }
+
+    /// Replace the agent credential table (agents added or removed at run time). Agents no
+    /// longer present are logged out ([`SipEvent::AgentUnregistered`]).
+    pub fn set_agents(&self, agents: Vec<AgentCredential>) {
+        self.shared.registrar().set_agents(agents);
+        self.shared.registrar_changed.notify_one();
     }
 
     /// Stop listening and processing. Calls in progress are not hung up.

@@ -246,3 +246,55 @@ pub fn raw_invite_with(target: SocketAddr, extra_headers: &str) -> UdpSocket {
     socket.send_to(invite.as_bytes(), target).unwrap();
     socket
 }
+
+/// Fail the test with an install hint when `sipp` cannot be run.
+pub fn require_sipp() {
+    if let Err(error) = std::process::Command::new("sipp").arg("-v").output() {
+        panic!(
+            "sipp is required for these tests and could not be run ({error}); \
+             install it with `apt-get install -y sip-tester`"
+        );
+    }
+}
+
+/// The SIPp command for one call of scenario `name` on a free local port (returned), with
+/// `args` added; the remote target is appended by the caller when SIPp is the client.
+pub fn sipp_command(name: &str, args: &[&str]) -> (tokio::process::Command, u16) {
+    require_sipp();
+    let port = free_port();
+    let media_port = free_port().to_string();
+    let mut command = tokio::process::Command::new("sipp");
+    command
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-m", "1", "-i", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-mp",
+            &media_port,
+            "-nostdin",
+            "-timeout",
+            "20s",
+            "-timeout_error",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    (command, port)
+}
+
+/// Run SIPp scenario `name` as a client against `target` and return whether it succeeded,
+/// with its output for failure messages.
+pub async fn sipp_client(name: &str, target: SocketAddr, args: &[&str]) -> (bool, String) {
+    let (mut command, _) = sipp_command(name, args);
+    command.arg(target.to_string());
+    let output = command.output().await.expect("run sipp");
+    let text = format!(
+        "sipp {name} exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
