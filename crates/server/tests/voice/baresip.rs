@@ -1,0 +1,1 @@
+//! baresip as a caller (placeholder until the baresip tests land).
