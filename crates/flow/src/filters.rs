@@ -84,6 +84,30 @@ pub fn normalize_e164(raw: &str, region: Option<&str>) -> String {
     }
 }
 
+/// `{{ phone | national }}`: the national significant number of an E.164 number, digits
+/// only (`+14155550134` → `4155550134`, `+5511987654321` → `11987654321`), for Zendesk's
+/// `phone:*<digits>` search that also finds numbers stored in local formats. Anything
+/// that is not a valid E.164 number gives "".
+pub(crate) fn national(value: &Value) -> String {
+    national_digits(&value_text(value))
+}
+
+/// The logic of the `national` filter.
+pub fn national_digits(e164: &str) -> String {
+    let normalized = normalize_e164(e164, None);
+    if normalized.is_empty() {
+        return String::new();
+    }
+    match phonenumber::parse(None, &normalized) {
+        Ok(n) => {
+            let nn = n.national();
+            let zeros = "0".repeat(usize::from(nn.zeros()));
+            format!("{zeros}{}", nn.value())
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// `{{ status | ticket_status(language) }}`: the caller-facing words for a Zendesk ticket
 /// status. `hold` is internal to Zendesk and is spoken as open / in progress.
 pub(crate) fn ticket_status(value: &Value, language: Option<&str>) -> String {
@@ -177,6 +201,15 @@ mod tests {
         );
         assert_eq!(normalize_e164("0015135557611", None), "+15135557611");
         assert_eq!(normalize_e164("5135557611", Some("us")), "+15135557611");
+    }
+
+    #[test]
+    fn national_digits_of_valid_numbers_only() {
+        assert_eq!(national_digits("+14155550134"), "4155550134");
+        assert_eq!(national_digits("+5511987654321"), "11987654321");
+        assert_eq!(national_digits("anonymous"), "");
+        assert_eq!(national_digits("4155550134"), "", "needs a country code");
+        assert_eq!(national_digits("+1 type:ticket"), "");
     }
 
     #[test]

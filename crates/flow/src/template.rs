@@ -23,6 +23,7 @@ pub fn environment() -> Environment<'static> {
     env.set_recursion_limit(32);
     env.add_filter("digits", filters::digits);
     env.add_filter("e164", filters::e164);
+    env.add_filter("national", filters::national);
     env.add_filter("ticket_status", filters::ticket_status);
     env.add_filter("replace", filters::replace);
     env

@@ -190,6 +190,10 @@ fn number_not_in_zendesk_is_unknown() {
     let (id, req) = s.expect_http();
     assert_eq!(req.query[0].1, "role:end-user phone:15135557611");
     s.respond(id, 200, &user_body(json!([])));
+    // Then the national number, for profiles that store it in a local format.
+    let (id, req) = s.expect_http();
+    assert_eq!(req.query[0].1, "role:end-user phone:*5135557611");
+    s.respond(id, 200, &user_body(json!([])));
     assert_eq!(
         s.play_through(),
         "We could not identify you by your phone number."

@@ -44,6 +44,7 @@ fn number_like() -> Vec<String> {
 fn is_fixed_text_and_digits(q: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit());
     q.strip_prefix("role:end-user phone:").is_some_and(digits)
+        || q.strip_prefix("role:end-user phone:*").is_some_and(digits)
         || q.strip_prefix("type:ticket status<solved requester:")
             .is_some_and(digits)
 }
@@ -73,7 +74,20 @@ async fn run_hostile(sb: &Sandbox, demo: &DataSet, ani: &str) -> Vec<u64> {
                         assert!(matches!(v.as_str(), "updated_at" | "desc"), "{v:?}");
                     }
                 }
-                if let Some(d) = q.strip_prefix("role:end-user phone:") {
+                if let Some(d) = q.strip_prefix("role:end-user phone:*") {
+                    // The national-number fallback: numbers ending with these digits.
+                    owners.extend(
+                        demo.users
+                            .values()
+                            .filter(|u| {
+                                u.phone
+                                    .as_deref()
+                                    .map(phone_digits)
+                                    .is_some_and(|p| p.ends_with(d))
+                            })
+                            .map(|u| u.id),
+                    );
+                } else if let Some(d) = q.strip_prefix("role:end-user phone:") {
                     owners.extend(
                         demo.users
                             .values()
