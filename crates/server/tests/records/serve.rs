@@ -1,0 +1,91 @@
+//! `ringdesk serve` as a child process on a given store file, its `zendesk` connector
+//! pointed at a test sandbox, SIP and admin API on free loopback ports. Its outbox worker
+//! runs for the process's lifetime; the tests stop it with SIGKILL.
+
+use super::bin::command;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Child;
+
+/// How long the server may take to start (it pre-renders the flow's prompts with
+/// espeak-ng first). A safety net, not a timing assertion.
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// A running `ringdesk serve`; killed when dropped.
+pub struct Serve {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    /// Writes a configuration in `dir` and starts the server; returns once it reports
+    /// that it answers calls (its outbox worker is running by then).
+    pub async fn start(dir: &Path, store: &Path, zendesk_url: &str) -> Serve {
+        let config = dir.join("serve.toml");
+        let text = format!(
+            r#"[sip]
+listen = "127.0.0.1:0"
+[admin]
+listen = "127.0.0.1:0"
+[connectors.zendesk]
+base_url = "{zendesk_url}"
+auth = {{ type = "zendesk_api_token", email = "admin@ringdesk.example", token = "demo-api-token-not-a-secret" }}
+[store]
+path = "{}"
+"#,
+            store.display()
+        );
+        std::fs::write(&config, text).expect("write serve.toml");
+        let mut cmd = command();
+        cmd.arg("serve").arg("--config").arg(&config);
+        let mut child = cmd.spawn().expect("ringdesk serve starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut err) = child.stderr.take() {
+            let sink = stderr.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = err.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let out = child.stdout.take().expect("serve stdout is piped");
+        let ready = async {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("Ctrl-C stops") {
+                    // Keep draining stdout so the server never blocks on a full pipe.
+                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                    return true;
+                }
+            }
+            false
+        };
+        let started = tokio::time::timeout(START_LIMIT, ready).await;
+        let serve = Serve { child, stderr };
+        assert!(
+            matches!(started, Ok(true)),
+            "ringdesk serve did not start:\n{}",
+            serve.stderr()
+        );
+        serve
+    }
+
+    /// What it logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// SIGKILL, and wait for it to be gone.
+    pub async fn kill(mut self) -> String {
+        let _ = self.child.kill().await;
+        self.stderr()
+    }
+}
