@@ -25,6 +25,23 @@ pub enum SipError {
     /// A final status code outside 300-699 was given to `reject`.
     #[error("{0} is not a rejection status code (300-699)")]
     InvalidStatus(u16),
+    /// The agent has no registered contact to call.
+    #[error("agent {0} is not registered")]
+    AgentNotRegistered(String),
+    /// An [`crate::OutboundCall`] cannot be sent as asked (bad header name, bad contact...).
+    #[error("invalid outbound call: {0}")]
+    InvalidOutbound(&'static str),
+    /// The leg was answered: hang it up rather than cancel it.
+    #[error("{0} was already answered")]
+    LegAnswered(crate::LegId),
+    /// The SIP stack refused an operation on an outbound leg.
+    #[error("SIP stack error on {leg}: {detail}")]
+    LegStack {
+        /// The leg concerned.
+        leg: crate::LegId,
+        /// The stack's description (no message contents).
+        detail: String,
+    },
     /// The SIP stack refused the operation.
     #[error("SIP stack error on call {call}: {detail}")]
     Stack {

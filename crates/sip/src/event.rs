@@ -4,6 +4,8 @@ use std::fmt;
 
 use crate::call::CallHandle;
 use crate::media::{MediaAnswer, MediaOffer};
+use crate::outbound::{AgentFailure, LegId};
+use crate::sdp_uac::AgentMedia;
 
 /// Identifies one call for the lifetime of the server (never reused, not the SIP Call-ID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,5 +96,43 @@ pub enum SipEvent {
     AgentUnregistered {
         /// The agent id.
         agent: String,
+    },
+    /// The agent's phone is ringing (first 180/183 of an outbound leg).
+    AgentRinging {
+        /// The leg.
+        leg: LegId,
+    },
+    /// The agent answered (200 OK, ACK sent): relay RTP to `media.remote_addr`.
+    AgentAnswered {
+        /// The leg.
+        leg: LegId,
+        /// The agent's media.
+        media: AgentMedia,
+    },
+    /// The agent's phone refused the call with a final status (486 busy, 603 decline,
+    /// 480, 404...).
+    AgentRejected {
+        /// The leg.
+        leg: LegId,
+        /// The SIP status code.
+        code: u16,
+    },
+    /// The leg was cancelled by the runtime before the agent answered (487).
+    AgentCancelled {
+        /// The leg.
+        leg: LegId,
+    },
+    /// The leg failed without an answer or a refusal from the agent (timeout, transport,
+    /// unusable SDP answer).
+    AgentFailed {
+        /// The leg.
+        leg: LegId,
+        /// Why.
+        reason: AgentFailure,
+    },
+    /// The agent hung up an answered leg (BYE), or the answered leg was lost.
+    AgentHangup {
+        /// The leg.
+        leg: LegId,
     },
 }

@@ -17,8 +17,10 @@ mod error;
 mod event;
 mod headers;
 mod identity;
+mod leg;
 mod media;
 mod nonce;
+mod outbound;
 mod register;
 mod registrar;
 mod registrar_config;
@@ -26,8 +28,10 @@ mod registrar_task;
 mod requests;
 mod sdp_answer;
 mod sdp_offer;
+mod sdp_uac;
 mod secret;
 mod server;
+mod uac;
 
 pub use call::CallHandle;
 pub use config::{RouteFn, Router, SipConfig};
@@ -43,7 +47,12 @@ pub use headers::{
     select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
 };
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
+pub use leg::OutboundHandle;
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
+pub use outbound::{
+    AgentFailure, LegId, OutboundCall, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
+    MAX_EXTRA_HEADER_VALUE, MAX_FROM_LEN,
+};
 pub use registrar::{
     AgentContact, RegisterReply, RegisterRequest, Registrar, RegistrarEvent, Transport,
     MAX_TRACKED_SOURCES,
@@ -53,5 +62,6 @@ pub use sdp_answer::{build_answer, SdpOrigin, PTIME_MS};
 pub use sdp_offer::{
     parse_offer, SdpError, MAX_FORMATS, MAX_MEDIA_LINES, MAX_SDP_BYTES, MAX_SDP_LINES,
 };
+pub use sdp_uac::{build_offer, parse_answer, AgentMedia, AnswerError, OFFER_TELEPHONE_EVENT_PT};
 pub use secret::Secret;
 pub use server::SipServer;

@@ -28,6 +28,8 @@ use crate::registrar_config::AgentCredential;
 /// State shared by the server's tasks and the call handles.
 pub(crate) struct Shared {
     pub(crate) config: SipConfig,
+    /// The address bound (with the real port).
+    pub(crate) local_addr: SocketAddr,
     pub(crate) dialog_layer: Arc<DialogLayer>,
     pub(crate) state_sender: DialogStateSender,
     /// Live calls by the library's dialog id (as text).
@@ -59,7 +61,7 @@ impl Shared {
 
 /// A running SIP server. Dropping it (or calling [`SipServer::shutdown`]) stops it.
 pub struct SipServer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     cancel: CancellationToken,
     local_addr: SocketAddr,
 }
@@ -146,6 +148,7 @@ impl SipServer {
         let shared = Arc::new(Shared {
             registrar: Mutex::new(registrar),
             registrar_changed: tokio::sync::Notify::new(),
+            local_addr,
             config,
             dialog_layer,
             state_sender,
@@ -208,6 +211,10 @@ impl SipServer {
     pub fn set_agents(&self, agents: Vec<AgentCredential>) {
         self.shared.registrar().set_agents(agents);
         self.shared.registrar_changed.notify_one();
+    }
+
+    pub(crate) fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
     }
 
     /// Stop listening and processing. Calls in progress are not hung up.
