@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Writes the BENCHMARKS.md section of one bench/run: the machine, then every
+measurement found in the run directory (rate.tsv, hold.jsonl, perf-top.txt).
+Only figures present in the files are written; a missing measurement says so."""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine():
+    model = "unknown"
+    mem_kib = 0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    commit = sh("git", "rev-parse", "--short", "HEAD")
+    dirty = sh("git", "status", "--porcelain", "--untracked-files=no")
+    return [
+        ("nproc", sh("nproc")),
+        ("CPU", model),
+        ("memory", f"{mem_kib / 1024 / 1024:.1f} GiB"),
+        ("kernel", platform.release()),
+        ("rustc", sh("rustc", "-V")),
+        ("SIPp", sh("sh", "-c", "sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1")),
+        ("ringdesk", commit + (" (work tree with uncommitted changes)" if dirty else "")),
+    ]
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [l.rstrip("\n") for l in f if l.strip()]
+    except OSError:
+        return None
+
+
+def rate_section(out):
+    rows = read_lines(os.path.join(out, "rate.tsv"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "| calls/s | calls | ok | failed | ringdesk CPU ms/call | step s | ringdesk RSS KiB after |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    best = None
+    for r in rows:
+        rate, calls, ok, failed, cpu, secs, rss = (r.split("\t") + [""] * 7)[:7]
+        lines.append(f"| {rate} | {calls} | {ok} | {failed} | {cpu} | {secs} | {rss} |")
+        if failed == "0" and ok == calls:
+            best = rate
+    lines.append("")
+    if best:
+        lines.append(f"**Highest rate with 0 failed calls: {best} calls/s** (the last step "
+                     "tried is the first that failed, or the largest step).")
+    else:
+        lines.append("**No step finished with 0 failed calls.**")
+    return lines
+
+
+def hold_section(out):
+    rows = read_lines(os.path.join(out, "hold.jsonl"))
+    if rows is None:
+        return ["Not measured in this run."], []
+    lines = [
+        "| callers | up in window | packets | lost | late > 5 ms | late ratio | p50 ms | p99 ms | p99.9 ms | max ms "
+        "| ringdesk CPU cores | CPU ms per caller-s | RSS KiB/caller | PSS KiB/caller |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    first = [
+        "| callers | calls measured | p50 ms | p99 ms | max ms | min ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    best = None
+    for r in rows:
+        j = json.loads(r)
+        t, p, fp = j["rtp"], j["proc"], j["first_packet"]
+        lost = max(0, t["expected"] - t["packets"])
+        lines.append(
+            f"| {j['step']} | {j['up_at_window_end']} | {t['packets']} | {lost} | {t['late']} | "
+            f"{t['late_ratio']:.5f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {t['p999_ms']:.2f} | "
+            f"{t['max_ms']:.2f} | {fmt(p['cpu_cores_busy'])} | {fmt(p['cpu_per_held_call_ms_per_s'])} | "
+            f"{fmt(p['rss_kib_per_call'])} | {fmt(p['pss_kib_per_call'])} |")
+        first.append(f"| {j['step']} | {fp['n']} | {fp['p50_ms']:.2f} | {fp['p99_ms']:.2f} | "
+                     f"{fp['max_ms']:.2f} | {fp['min_ms']:.2f} |")
+        if t["late_ratio"] < 0.001 and j["up_at_window_end"] >= j["step"]:
+            best = j["step"]
+    lines.append("")
+    if best:
+        lines.append(f"**Most callers on hold with fewer than 0.1% of packets more than 5 ms "
+                     f"late: {best}** (largest passing step; the next step tried failed or was the last).")
+    else:
+        lines.append("**No step passed (late ratio < 0.1% with every caller up).**")
+    return lines, first
+
+
+def fmt(v):
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def profile_section(out):
+    top = read_lines(os.path.join(out, "perf-top.txt"))
+    if not top:
+        return ["Not profiled in this run (perf missing or `perf record` failed; see run.log)."]
+    lines = ["`perf record -F 499 -g` on ringdesk during the hold window; self time by "
+             "object and symbol (top entries, >= 1%):", "", "```"]
+    lines += top
+    lines.append("```")
+    children = read_lines(os.path.join(out, "perf-children.txt"))
+    if children:
+        lines += ["", "Inclusive (children) time, >= 5%:", "", "```"] + children + ["```"]
+    return lines
+
+
+def main():
+    out = sys.argv[1]
+    quick = len(sys.argv) > 3 and sys.argv[3] == "1"
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    s = ["", f"## Run of {now}{' (--quick)' if quick else ''}", ""]
+    s += [f"- {k}: {v}" for k, v in machine()]
+    s += [f"- raw results: `bench/out/{os.path.basename(out)}/` (not committed)", ""]
+    s += ["### Call rate: full default flow (SIPp, press 2, goodbye, BYE)", ""]
+    s += rate_section(out)
+    hold, first = hold_section(out)
+    s += ["", "### Callers on music on hold (ringbench, kernel receive timestamps)", ""]
+    s += hold
+    if first:
+        s += ["", "### 200 OK to the first RTP packet (kernel timestamps of both)", ""] + first
+    s += ["", "### Profile", ""] + profile_section(out) + [""]
+    print("\n".join(s))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+//! Receiver threads: each owns one media socket (advertised in many calls' SDP), reads
+//! ringdesk's RTP in batches with kernel timestamps, and keeps per-stream timing records
+//! keyed by ringdesk's source address. Packets count for timing only inside the window.
+
+use crate::net::{self, Batch};
+use crate::rtp;
+use crate::stats::{StreamRec, Streams};
+use std::io;
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Most distinct streams one receiver tracks (more are counted as strays).
+pub const MAX_STREAMS: usize = 40_000;
+
+/// The measurement window, in kernel-timestamp ns; 0 = not started / not ended.
+#[derive(Debug, Default)]
+pub struct Window {
+    pub start_ns: AtomicI64,
+    pub end_ns: AtomicI64,
+}
+
+impl Window {
+    fn contains(&self, at: i64) -> bool {
+        let s = self.start_ns.load(Ordering::Relaxed);
+        let e = self.end_ns.load(Ordering::Relaxed);
+        s != 0 && at >= s && (e == 0 || at < e)
+    }
+}
+
+/// What a receiver hands back when stopped.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub streams: Streams,
+    /// Datagrams that were not RTP or came from one stream too many.
+    pub strays: u64,
+}
+
+/// Starts a receiver on `sock` until `stop` is set.
+pub fn spawn(
+    sock: Arc<UdpSocket>,
+    window: Arc<Window>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<io::Result<Received>>> {
+    std::thread::Builder::new()
+        .name("rtp-rx".into())
+        .spawn(move || run(&sock, &window, &stop))
+}
+
+fn run(sock: &UdpSocket, window: &Window, stop: &AtomicBool) -> io::Result<Received> {
+    let mut out = Received::default();
+    let mut batch = Batch::new();
+    while !stop.load(Ordering::Relaxed) {
+        let n = batch.recv(sock)?;
+        for i in 0..n {
+            let Some(r) = batch.get(i) else { continue };
+            let Some(h) = rtp::parse(r.data) else {
+                out.strays += 1;
+                continue;
+            };
+            if !out.streams.contains_key(&r.from) && out.streams.len() >= MAX_STREAMS {
+                out.strays += 1;
+                continue;
+            }
+            let rec: &mut StreamRec = out.streams.entry(r.from).or_default();
+            rec.on_packet(r.at_ns, h.sequence, h.timestamp, window.contains(r.at_ns));
+        }
+    }
+    Ok(out)
+}
+
+/// Binds `n` media sockets on loopback (ephemeral ports).
+pub fn bind_all(n: usize) -> io::Result<Vec<Arc<UdpSocket>>> {
+    (0..n)
+        .map(|_| {
+            net::bind(
+                "127.0.0.1:0".parse().map_err(io::Error::other)?,
+                64 << 20,
+                std::time::Duration::from_millis(100),
+            )
+            .map(Arc::new)
+        })
+        .collect()
+}
