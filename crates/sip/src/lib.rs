@@ -1,12 +1,14 @@
-//! ringdesk SIP adapter: answers real calls over SIP (UDP and TCP) through `rsipstack`, and
-//! turns them into plain events and handles for the call runtime.
+//! ringdesk SIP adapter: answers real calls over SIP (UDP and TCP) through `rsipstack`,
+//! registers agents' softphones (digest-authenticated REGISTER) and calls agents (UAC), and
+//! turns all of it into plain events and handles for the call runtime.
 //!
 //! No type of the SIP library crosses this crate's public API. The SDP offer/answer and the
 //! caller-identity extraction are pure functions, usable and tested without sockets.
 //!
 //! Use: `let (server, mut events) = SipServer::bind(SipConfig::new(addr)).await?;` then
 //! handle each [`SipEvent`]; answer an [`SipEvent::IncomingCall`] with
-//! [`CallHandle::answer`].
+//! [`CallHandle::answer`]. Agents configured in [`SipConfig::registrar`] register; ring one
+//! with [`SipServer::call_agent`] and follow its leg with the `Agent*` events.
 
 mod call;
 mod config;
