@@ -33,6 +33,12 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     #[serde(default)]
     pub store: StoreConfig,
+    /// Agents (`[[agents]]`): they log in by registering a SIP softphone.
+    #[serde(default)]
+    pub agents: Vec<ringdesk_acd::AgentConfig>,
+    /// Queues (`[queues.<name>]`). Without any, one queue `support` with defaults.
+    #[serde(default)]
+    pub queues: BTreeMap<String, ringdesk_acd::QueueConfig>,
 }
 
 /// `[sip]`: where calls arrive.
@@ -250,7 +256,21 @@ impl Config {
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)
             .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        ringdesk_acd::Acd::new(&self.acd())
+            .map_err(|e| anyhow::anyhow!("{origin}: [[agents]] / [queues]: {e}"))?;
         Ok(())
+    }
+
+    /// The routing core's configuration (a `support` queue when none is configured).
+    pub fn acd(&self) -> ringdesk_acd::AcdConfig {
+        let mut queues = self.queues.clone();
+        if queues.is_empty() {
+            queues.insert("support".into(), ringdesk_acd::QueueConfig::default());
+        }
+        ringdesk_acd::AcdConfig {
+            agents: self.agents.clone(),
+            queues,
+        }
     }
 
     /// True when calls should use the in-process sandbox.

@@ -3,11 +3,12 @@
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
+use crate::runtime::acd::AcdHandle;
+use crate::runtime::agents::SipDialer;
 use crate::runtime::call::Shared;
 use crate::runtime::flows::FlowTable;
 use crate::runtime::media_worker::MediaWorker;
 use crate::runtime::prompts::Prompts;
-use crate::runtime::queue::QueuePort;
 use crate::runtime::{voice, zendesk};
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -32,20 +33,27 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let outbox_task = crate::runtime::outbox::spawn(&store, &zd.connectors, async move {
         let _ = outbox_stopped.await;
     });
-    let admin = crate::runtime::admin::serve(config.admin.listen, store.clone())
-        .await
-        .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let sip_ip = config.sip.listen.ip();
     if sip_ip.is_unspecified() {
         tracing::warn!(
             "[sip] listen is a wildcard address: SDP answers need a reachable address; set [sip] listen to this host's address"
         );
     }
+    let dialer = SipDialer::new(sip_ip);
+    let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let admin_state = crate::runtime::admin::AdminState {
+        store: store.clone(),
+        acd: acd.clone(),
+    };
+    let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
+        .await
+        .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let shared = Arc::new(Shared {
         media: MediaWorker::spawn(),
         prompts,
         connectors: zd.connectors.clone(),
-        queue: QueuePort,
+        acd: acd.clone(),
+        dialer: dialer.clone(),
         store: store.clone(),
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
@@ -54,11 +62,18 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         listen: config.sip.listen,
         max_calls: config.sip.max_calls,
         answer_delay: config.sip.answer_delay,
+        agents: config
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), a.password.expose().to_string()))
+            .collect(),
     };
     let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
+    let server = Arc::new(server);
     let addr = server.local_addr();
+    dialer.set_server(server.clone());
     println!("ringdesk is answering SIP calls on {addr} (UDP and TCP).");
     if let Some(f) = &flows.default {
         println!("  every number runs flow `{}`", f.name());

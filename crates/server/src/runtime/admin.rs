@@ -1,20 +1,29 @@
 //! The admin HTTP API: interaction records, the outbox (list, retry, drop), and
 //! Prometheus metrics. Listens on `[admin] listen` (loopback by default).
 
+use super::acd::AcdHandle;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use ringdesk_acd::RequestedState;
 use ringdesk_store::{EndReason, InteractionFilter, OutboxFilter, OutboxState, Store};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
+/// What the handlers reach.
+#[derive(Clone)]
+pub struct AdminState {
+    pub store: Store,
+    pub acd: AcdHandle,
+}
+
 /// Starts the API; returns the address it listens on.
-pub async fn serve(listen: SocketAddr, store: Store) -> std::io::Result<SocketAddr> {
+pub async fn serve(listen: SocketAddr, state: AdminState) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(store);
+    let app = router(state);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("admin API stopped: {e}");
@@ -23,16 +32,52 @@ pub async fn serve(listen: SocketAddr, store: Store) -> std::io::Result<SocketAd
     Ok(addr)
 }
 
-pub fn router(store: Store) -> Router {
+pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(index))
+        .route("/agents", get(list_agents))
+        .route("/agents/{id}/state", post(set_agent_state))
         .route("/interactions", get(list_interactions))
         .route("/interactions/{call_id}", get(show_interaction))
         .route("/outbox", get(list_outbox))
         .route("/outbox/{id}/retry", post(retry))
         .route("/outbox/{id}/drop", post(drop_item))
         .route("/metrics", get(metrics))
-        .with_state(store)
+        .with_state(state)
+}
+
+async fn list_agents(State(s): State<AdminState>) -> Response {
+    Json(s.acd.agents().await).into_response()
+}
+
+/// `{"state": "available"}` or `{"state": "not_ready", "reason": "lunch"}`.
+#[derive(Debug, Deserialize)]
+pub struct StateChange {
+    state: String,
+    reason: Option<String>,
+}
+
+async fn set_agent_state(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    Json(change): Json<StateChange>,
+) -> Response {
+    let requested = match change.state.as_str() {
+        "available" => RequestedState::Available,
+        "not_ready" => RequestedState::NotReady {
+            reason: change.reason.unwrap_or_else(|| "not ready".into()),
+        },
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("unknown state {other:?}: available or not_ready"),
+            )
+        }
+    };
+    match s.acd.set_state(&id, requested).await {
+        Ok(()) => Json(serde_json::json!({ "agent": id, "state": change.state })).into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e),
+    }
 }
 
 async fn index() -> &'static str {
@@ -42,6 +87,8 @@ async fn index() -> &'static str {
      GET  /outbox?state=pending|in_flight|uncertain|delivered|dead|dropped\n\
      POST /outbox/{id}/retry\n\
      POST /outbox/{id}/drop\n\
+     GET  /agents\n\
+     POST /agents/{id}/state   {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}\n\
      GET  /metrics\n"
 }
 
@@ -95,7 +142,7 @@ pub fn interaction_filter(
 }
 
 async fn list_interactions(
-    State(store): State<Store>,
+    State(AdminState { store, .. }): State<AdminState>,
     Query(q): Query<InteractionQuery>,
 ) -> Response {
     let filter = match interaction_filter(
@@ -115,7 +162,10 @@ async fn list_interactions(
     }
 }
 
-async fn show_interaction(State(store): State<Store>, Path(call_id): Path<String>) -> Response {
+async fn show_interaction(
+    State(AdminState { store, .. }): State<AdminState>,
+    Path(call_id): Path<String>,
+) -> Response {
     match store.get_interaction(&call_id).await {
         Ok(Some(i)) => Json(i).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "no such call"),
@@ -129,7 +179,10 @@ pub struct OutboxQuery {
     limit: Option<u32>,
 }
 
-async fn list_outbox(State(store): State<Store>, Query(q): Query<OutboxQuery>) -> Response {
+async fn list_outbox(
+    State(AdminState { store, .. }): State<AdminState>,
+    Query(q): Query<OutboxQuery>,
+) -> Response {
     let states = match q.state.as_deref().map(OutboxState::parse) {
         None => vec![],
         Some(Some(s)) => vec![s],
@@ -146,21 +199,27 @@ async fn list_outbox(State(store): State<Store>, Query(q): Query<OutboxQuery>) -
     }
 }
 
-async fn retry(State(store): State<Store>, Path(id): Path<i64>) -> Response {
+async fn retry(
+    State(AdminState { store, .. }): State<AdminState>,
+    Path(id): Path<i64>,
+) -> Response {
     match store.outbox_retry(id, jiff::Timestamp::now()).await {
         Ok(e) => Json(e).into_response(),
         Err(e) => error(StatusCode::CONFLICT, e),
     }
 }
 
-async fn drop_item(State(store): State<Store>, Path(id): Path<i64>) -> Response {
+async fn drop_item(
+    State(AdminState { store, .. }): State<AdminState>,
+    Path(id): Path<i64>,
+) -> Response {
     match store.outbox_drop(id, jiff::Timestamp::now()).await {
         Ok(e) => Json(e).into_response(),
         Err(e) => error(StatusCode::CONFLICT, e),
     }
 }
 
-async fn metrics(State(store): State<Store>) -> Response {
+async fn metrics(State(AdminState { store, .. }): State<AdminState>) -> Response {
     match store.outbox_counts().await {
         Ok(c) => {
             let mut out = String::from(

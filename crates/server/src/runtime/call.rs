@@ -2,12 +2,15 @@
 //! flow executor with real events (prompt finished, digit, HTTP done, hang-up, timers),
 //! performing its actions through the media worker, the prompt cache and the connectors.
 
+use super::acd::{AcdHandle, QueueEvent};
+use super::agents::{CallInfo, SipDialer};
+use super::bridge::{self, Relay, Source};
 use super::media_worker::{Command, MediaWorker, Played};
 use super::prompts::Prompts;
-use super::queue::QueuePort;
 use super::record::CallRecorder;
 use super::{http, rtp_rx};
 use jiff::Timestamp;
+use ringdesk_acd::Party;
 use ringdesk_connector::Connectors;
 use ringdesk_flow::{Action, ActionId, CallStart, Event, Executor, Flow, LogEntry};
 use ringdesk_media::{Codec, StreamConfig, StreamId};
@@ -17,6 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// What the server shares with every call.
@@ -24,7 +28,9 @@ pub struct Shared {
     pub media: MediaWorker,
     pub prompts: Arc<Prompts>,
     pub connectors: Connectors,
-    pub queue: QueuePort,
+    /// The queue (routing core task) and the agent dialer.
+    pub acd: AcdHandle,
+    pub dialer: Arc<SipDialer>,
     /// Interaction records and the durable outbox.
     pub store: ringdesk_store::Store,
     /// Address RTP sockets bind to.
@@ -54,6 +60,8 @@ pub enum Msg {
         outcome: ringdesk_flow::HttpOutcome,
     },
     Hangup,
+    /// The bridged agent hung up.
+    AgentHangup,
 }
 
 fn media_codec(c: ringdesk_sip::Codec) -> Codec {
@@ -147,18 +155,22 @@ async fn answer_and_drive(
         let _ = inc.call.hangup().await;
         return recorder;
     };
+    let (bridge_tx, bridge_rx) = watch::channel::<Option<Arc<Relay>>>(None);
+    let (dest_tx, _) = watch::channel(signalled);
     let receiver = tokio::spawn(rtp_rx::receive(
         socket.clone(),
         codec,
         te_pt,
         signalled,
         tx.clone(),
+        bridge_rx,
     ));
     tracing::info!(%call_id, codec = ?codec, %local, flow = flow.name(), "call answered");
     recorder.answered(Timestamp::now());
 
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let start = CallStart {
-        call_id: interaction_id,
+        call_id: interaction_id.clone(),
         ani: inc.ani,
         dnis: inc.dnis,
         headers: inc.headers,
@@ -175,8 +187,17 @@ async fn answer_and_drive(
         music: None,
         hung_up: false,
         recorder,
+        interaction_id,
+        socket: socket.clone(),
+        caller_media: (codec, answer.payload_type, te_pt),
+        dest_tx,
+        bridge_tx,
+        queue_tx,
+        queued: false,
+        bridge: None,
     };
-    call.drive(rx, played_rx).await;
+    call.drive(rx, played_rx, queue_rx).await;
+    call.leave_queue().await;
     receiver.abort();
     shared.media.send(Command::Remove { id: stream });
     if !call.hung_up {
@@ -198,6 +219,25 @@ struct Call {
     music: Option<(ActionId, Option<Instant>)>,
     hung_up: bool,
     recorder: CallRecorder,
+    interaction_id: String,
+    socket: Arc<UdpSocket>,
+    /// The caller's codec, payload type and telephone-event payload type.
+    caller_media: (Codec, u8, Option<u8>),
+    /// Where the caller's RTP goes (signalled, then latched).
+    dest_tx: watch::Sender<Option<SocketAddr>>,
+    /// Where the caller's RTP is relayed when bridged.
+    bridge_tx: watch::Sender<Option<Arc<Relay>>>,
+    queue_tx: mpsc::UnboundedSender<QueueEvent>,
+    /// In a queue (not yet answered by an agent).
+    queued: bool,
+    bridge: Option<Bridge>,
+}
+
+/// A caller bridged to an agent.
+struct Bridge {
+    agent: ringdesk_flow::AgentRef,
+    handle: ringdesk_sip::OutboundHandle,
+    relay: tokio::task::JoinHandle<()>,
 }
 
 fn now() -> std::time::Instant {
@@ -215,6 +255,7 @@ impl Call {
         &mut self,
         mut rx: mpsc::UnboundedReceiver<Msg>,
         mut played: mpsc::UnboundedReceiver<Played>,
+        mut queue: mpsc::UnboundedReceiver<QueueEvent>,
     ) {
         loop {
             while let Some(action) = self.ex.poll_action() {
@@ -232,6 +273,7 @@ impl Call {
                     None => return,
                 },
                 Some(p) = played.recv() => self.on_played(p),
+                Some(q) = queue.recv() => self.on_queue(q),
                 _ = sleep_until_opt(wake) => {
                     let t = Instant::now();
                     if let Some((id, Some(end))) = self.music {
@@ -260,19 +302,35 @@ impl Call {
                     Err(e) => tracing::debug!("SIP INFO without a usable digit: {e}"),
                 }
             }
-            Msg::Latched(addr) => self.shared.media.send(Command::Dest {
-                id: self.stream,
-                addr: Some(addr),
-            }),
-            Msg::Reinvite { remote, hold } => self.shared.media.send(Command::Dest {
-                id: self.stream,
-                addr: (!hold).then_some(remote),
-            }),
+            Msg::Latched(addr) => {
+                self.dest_tx.send_replace(Some(addr));
+                self.shared.media.send(Command::Dest {
+                    id: self.stream,
+                    addr: Some(addr),
+                })
+            }
+            Msg::Reinvite { remote, hold } => {
+                let addr = (!hold).then_some(remote);
+                self.dest_tx.send_replace(addr);
+                self.shared.media.send(Command::Dest {
+                    id: self.stream,
+                    addr,
+                })
+            }
+            Msg::AgentHangup => {
+                if let Some(b) = self.bridge.take() {
+                    b.relay.abort();
+                    self.bridge_tx.send_replace(None);
+                    self.shared.acd.left(&self.interaction_id, Party::Agent);
+                    self.feed(Event::AgentDisconnected { agent: b.agent });
+                }
+            }
             Msg::Http { id, outcome } => self.feed(Event::HttpDone { id, outcome }),
             Msg::Hangup => {
                 if !self.hung_up {
                     self.hung_up = true;
                     self.stop_media();
+                    self.end_bridge(Party::Caller);
                     self.feed(Event::CallerHangup);
                 }
             }
@@ -292,6 +350,106 @@ impl Call {
                 self.feed(Event::PlayDone { id });
             }
         }
+    }
+
+    /// Queue events for this call.
+    fn on_queue(&mut self, q: QueueEvent) {
+        match q {
+            QueueEvent::Offered {
+                agent_id,
+                agent_name,
+            } => self.feed(Event::AgentOffered {
+                agent: ringdesk_flow::AgentRef {
+                    id: agent_id,
+                    name: agent_name,
+                },
+            }),
+            QueueEvent::Answered {
+                agent_id,
+                agent_name,
+                leg,
+            } => {
+                let agent = ringdesk_flow::AgentRef {
+                    id: agent_id,
+                    name: agent_name,
+                };
+                self.queued = false;
+                if let Err(e) = self.start_bridge(leg, agent.clone()) {
+                    tracing::error!("cannot bridge to the agent: {e}");
+                    self.shared.acd.left(&self.interaction_id, Party::System);
+                    return;
+                }
+                self.feed(Event::AgentAnswered { agent });
+            }
+            QueueEvent::MaxWait => {
+                self.queued = false;
+                tracing::info!(call = %self.interaction_id, "maximum queue wait reached");
+            }
+        }
+    }
+
+    /// Connects the caller's media to the answered agent leg, both ways.
+    fn start_bridge(&mut self, leg: u64, agent: ringdesk_flow::AgentRef) -> anyhow::Result<()> {
+        let answered = self
+            .shared
+            .dialer
+            .take_answered(leg, self.tx.clone())
+            .ok_or_else(|| anyhow::anyhow!("agent leg {leg} is not answered"))?;
+        let agent_socket = Arc::new(UdpSocket::from_std(answered.socket)?);
+        let m = &answered.media;
+        let agent_codec = media_codec(m.codec);
+        // Our prompts and music stop: from now on the caller hears the agent.
+        self.stop_media();
+        self.shared.media.send(Command::Remove { id: self.stream });
+        self.bridge_tx.send_replace(Some(Arc::new(Relay {
+            socket: agent_socket.clone(),
+            dest: m.remote_addr,
+            codec: agent_codec,
+            payload_type: m.payload_type,
+            telephone_event_pt: m.telephone_event_pt,
+        })));
+        let (codec, pt, te) = self.caller_media;
+        let relay = tokio::spawn(bridge::agent_to_caller(
+            agent_socket,
+            Source {
+                codec: agent_codec,
+                telephone_event_pt: m.telephone_event_pt,
+            },
+            self.socket.clone(),
+            self.dest_tx.subscribe(),
+            codec,
+            pt,
+            te,
+        ));
+        tracing::info!(call = %self.interaction_id, agent = %agent.id, "caller bridged to agent");
+        self.bridge = Some(Bridge {
+            agent,
+            handle: answered.handle,
+            relay,
+        });
+        Ok(())
+    }
+
+    /// Ends the bridge from the caller's side (or the system's): the agent gets a BYE.
+    fn end_bridge(&mut self, by: Party) {
+        if let Some(b) = self.bridge.take() {
+            b.relay.abort();
+            self.bridge_tx.send_replace(None);
+            tokio::spawn(async move {
+                let _ = b.handle.hangup().await;
+            });
+            self.shared.acd.left(&self.interaction_id, by);
+        } else if self.queued {
+            // Still waiting: whoever ends it, the caller leaves the queue unanswered.
+            self.queued = false;
+            self.shared.acd.left(&self.interaction_id, Party::Caller);
+        }
+    }
+
+    /// Leaves the queue and any bridge when the call task ends.
+    async fn leave_queue(&mut self) {
+        self.end_bridge(Party::System);
+        self.shared.dialer.forget_call(&self.interaction_id);
     }
 
     fn stop_media(&mut self) {
@@ -392,16 +550,34 @@ impl Call {
                 availability,
                 ..
             } => {
-                let result = self.shared.queue.enqueue(&queue, priority, availability);
+                let info = self.call_info();
+                self.shared.dialer.set_call_info(&self.interaction_id, info);
+                let result = self
+                    .shared
+                    .acd
+                    .enqueue(
+                        &self.interaction_id,
+                        &queue,
+                        priority,
+                        availability,
+                        self.queue_tx.clone(),
+                    )
+                    .await;
+                self.queued = result == ringdesk_flow::QueueResult::Queued;
                 self.feed(Event::QueueResult { id, result });
             }
             Action::QueueInfo { id, queue, .. } => {
-                let info = self.shared.queue.info(&queue);
+                let info = self
+                    .shared
+                    .acd
+                    .info(&queue, Some(&self.interaction_id))
+                    .await;
                 self.feed(Event::QueueInfo { id, info });
             }
             Action::Disconnect { reason } => {
                 tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");
                 self.stop_media();
+                self.end_bridge(Party::System);
                 if !self.hung_up {
                     self.hung_up = true;
                     if let Err(e) = self.handle.hangup().await {
@@ -410,6 +586,32 @@ impl Call {
                 }
             }
             Action::Log(entry) => log(&entry),
+        }
+    }
+}
+
+impl Call {
+    /// Screen-pop material from the flow's variables.
+    fn call_info(&self) -> CallInfo {
+        let v = self.ex.variables();
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let ticket_id = text("ticket_id");
+        let base = text("zendesk_url");
+        let ticket_url = if ticket_id.is_empty() || base.is_empty() {
+            String::new()
+        } else {
+            format!("{}/agent/tickets/{ticket_id}", base.trim_end_matches('/'))
+        };
+        CallInfo {
+            ani: text("ani"),
+            caller_name: text("user_name"),
+            ticket_id,
+            ticket_url,
         }
     }
 }

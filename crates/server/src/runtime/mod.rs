@@ -1,6 +1,9 @@
 //! The runtime: everything that connects the sans-IO cores to real IO.
 
+pub mod acd;
 pub mod admin;
+pub mod agents;
+pub mod bridge;
 pub mod call;
 pub mod deliver;
 pub mod flows;
@@ -8,7 +11,6 @@ pub mod http;
 pub mod media_worker;
 pub mod outbox;
 pub mod prompts;
-pub mod queue;
 pub mod record;
 pub mod rtp_rx;
 pub mod voice;

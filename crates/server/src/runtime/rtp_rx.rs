@@ -2,12 +2,14 @@
 //! inbound stream, reports digits (RFC 4733) and the latched source address (symmetric
 //! RTP) to the call task.
 
+use super::bridge::{self, Relay, Source};
 use super::call::Msg;
 use ringdesk_media::{Codec, DtmfEvent, InboundStream};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// Largest datagram read (bigger ones are truncated and fail to parse).
@@ -20,7 +22,13 @@ pub async fn receive(
     telephone_event_pt: Option<u8>,
     signalled: Option<SocketAddr>,
     tx: mpsc::UnboundedSender<Msg>,
+    bridge_to: watch::Receiver<Option<Arc<Relay>>>,
 ) {
+    let src = Source {
+        codec,
+        telephone_event_pt,
+    };
+    let mut relayed = Vec::with_capacity(MAX_DATAGRAM);
     let mut inbound = InboundStream::new(codec, telephone_event_pt, signalled);
     let mut latched = inbound.remote();
     let mut buf = [0u8; MAX_DATAGRAM];
@@ -30,6 +38,14 @@ pub async fn receive(
             r = socket.recv_from(&mut buf) => match r {
                 Ok((n, from)) => {
                     let data = buf.get(..n).unwrap_or(&[]);
+                    // Bridged: the caller's audio and keys go on to the agent.
+                    if let Some(out) = bridge_to.borrow().as_ref() {
+                        if inbound.remote().is_none_or(|r| r == from)
+                            && bridge::rewrite(data, src, out, &mut relayed)
+                        {
+                            let _ = out.socket.try_send_to(&relayed, out.dest);
+                        }
+                    }
                     // Malformed packets are dropped: the network is not trusted.
                     let _ = inbound.handle_datagram(Instant::now().into_std(), from, data);
                 }

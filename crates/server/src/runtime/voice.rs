@@ -17,6 +17,8 @@ pub struct VoiceConfig {
     pub max_calls: usize,
     /// Ring this long before answering (lets a caller CANCEL; 0 answers at once).
     pub answer_delay: Duration,
+    /// Agent SIP credentials (id, password) for the registrar.
+    pub agents: Vec<(String, String)>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -31,6 +33,13 @@ pub async fn start(
     sip.router = Router::Callback(Arc::new(move |dnis: &str| {
         table.route(dnis).map(|f| f.name().to_string())
     }));
+    sip.registrar.agents = config
+        .agents
+        .iter()
+        .map(|(id, pw)| {
+            ringdesk_sip::AgentCredential::new(id.clone(), ringdesk_sip::Secret::new(pw.clone()))
+        })
+        .collect();
     let (server, events) = SipServer::bind(sip).await?;
     let dispatcher = dispatch(events, flows, shared, config.answer_delay);
     Ok((server, dispatcher))
@@ -80,7 +89,15 @@ async fn dispatch(
                     SipEvent::RemoteHangup { call } | SipEvent::Cancelled { call } | SipEvent::Lost { call } => {
                         forward(&calls, call, Msg::Hangup);
                     }
-                    other => tracing::debug!(?other, "SIP event not handled yet"),
+                    SipEvent::AgentRegistered { agent, .. } => {
+                        tracing::info!(agent, "agent logged in (registered)");
+                        shared.acd.registered(&agent);
+                    }
+                    SipEvent::AgentUnregistered { agent } => {
+                        tracing::info!(agent, "agent logged out (registration ended)");
+                        shared.acd.unregistered(&agent);
+                    }
+                    other => shared.dialer.on_event(&other, &shared.acd),
                 }
             }
         }

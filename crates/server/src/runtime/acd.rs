@@ -1,0 +1,428 @@
+//! The queue runtime: one task owns the sans-IO routing core (`ringdesk-acd`), feeds it
+//! calls, agent registrations and offer results with `now`, wakes it at its timers, and
+//! carries out its outputs (ring an agent through a [`Dialer`], tell a waiting call its
+//! agent answered).
+
+use ringdesk_acd::{
+    Acd, AcdConfig, AgentId, AgentState, AvailabilityCheck as Check, CallId, EnqueueError,
+    EnqueueRequest, Output, Party, RequestedState,
+};
+use ringdesk_flow::{AvailabilityCheck, QueueInfo, QueueResult};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// What a queued call hears from the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueEvent {
+    /// An agent is being offered the call.
+    Offered {
+        agent_id: String,
+        agent_name: String,
+    },
+    /// The agent answered; the call task bridges to `leg`.
+    Answered {
+        agent_id: String,
+        agent_name: String,
+        leg: u64,
+    },
+    /// The queue's maximum wait passed; the call left the queue.
+    MaxWait,
+}
+
+/// Rings agents for the queue (the SIP UAC in the server; a fake in tests).
+pub trait Dialer: Send + Sync + 'static {
+    /// Starts ringing `agent` for `call`; the result comes back through
+    /// [`AcdHandle::offer_result`]. Returns a leg id for cancelling.
+    fn offer(&self, call: &str, agent: &str, agent_name: &str, queue: &str, acd: AcdHandle) -> u64;
+    /// Stops ringing (CANCEL).
+    fn cancel(&self, leg: u64);
+}
+
+/// How an offer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferResult {
+    Answered {
+        leg: u64,
+    },
+    /// 486/603 and the like.
+    Rejected,
+    /// No answer possible (unreachable, timeout, transport).
+    Failed,
+}
+
+/// One agent as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+enum Cmd {
+    Enqueue {
+        call: String,
+        queue: String,
+        priority: u8,
+        check: AvailabilityCheck,
+        events: mpsc::UnboundedSender<QueueEvent>,
+        reply: oneshot::Sender<QueueResult>,
+    },
+    Info {
+        queue: String,
+        call: Option<String>,
+        reply: oneshot::Sender<QueueInfo>,
+    },
+    Left {
+        call: String,
+        by: Party,
+    },
+    Registered(String),
+    Unregistered(String),
+    SetState {
+        agent: String,
+        state: RequestedState,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Agents(oneshot::Sender<Vec<AgentView>>),
+    OfferResult {
+        call: String,
+        agent: String,
+        result: OfferResult,
+    },
+}
+
+/// Talks to the queue task. Cheap to clone.
+#[derive(Clone)]
+pub struct AcdHandle {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl AcdHandle {
+    /// Starts the queue task for the configured queues and agents.
+    pub fn spawn(config: &AcdConfig, dialer: Arc<dyn Dialer>) -> Result<AcdHandle, String> {
+        let acd = Acd::new(config).map_err(|e| e.to_string())?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = AcdHandle { tx };
+        tokio::spawn(run(acd, rx, dialer, handle.clone()));
+        Ok(handle)
+    }
+
+    /// Queues a call; events for it arrive on `events`.
+    pub async fn enqueue(
+        &self,
+        call: &str,
+        queue: &str,
+        priority: u8,
+        check: AvailabilityCheck,
+        events: mpsc::UnboundedSender<QueueEvent>,
+    ) -> QueueResult {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Cmd::Enqueue {
+            call: call.into(),
+            queue: queue.into(),
+            priority,
+            check,
+            events,
+            reply,
+        };
+        if self.tx.send(cmd).is_err() {
+            return QueueResult::Failed {
+                reason: "the queue is not running".into(),
+            };
+        }
+        rx.await.unwrap_or(QueueResult::Failed {
+            reason: "the queue is not running".into(),
+        })
+    }
+
+    pub async fn info(&self, queue: &str, call: Option<&str>) -> QueueInfo {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Info {
+            queue: queue.into(),
+            call: call.map(str::to_string),
+            reply,
+        });
+        rx.await.unwrap_or_default()
+    }
+
+    /// The call left (caller hung up, or the bridged call ended).
+    pub fn left(&self, call: &str, by: Party) {
+        let _ = self.tx.send(Cmd::Left {
+            call: call.into(),
+            by,
+        });
+    }
+
+    pub fn registered(&self, agent: &str) {
+        let _ = self.tx.send(Cmd::Registered(agent.into()));
+    }
+
+    pub fn unregistered(&self, agent: &str) {
+        let _ = self.tx.send(Cmd::Unregistered(agent.into()));
+    }
+
+    pub async fn set_state(&self, agent: &str, state: RequestedState) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::SetState {
+            agent: agent.into(),
+            state,
+            reply,
+        });
+        rx.await.unwrap_or(Err("the queue is not running".into()))
+    }
+
+    pub async fn agents(&self) -> Vec<AgentView> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Agents(reply));
+        rx.await.unwrap_or_default()
+    }
+
+    pub fn offer_result(&self, call: &str, agent: &str, result: OfferResult) {
+        let _ = self.tx.send(Cmd::OfferResult {
+            call: call.into(),
+            agent: agent.into(),
+            result,
+        });
+    }
+}
+
+fn check_of(c: AvailabilityCheck) -> Check {
+    match c {
+        AvailabilityCheck::Off => Check::Off,
+        AvailabilityCheck::LoggedIn => Check::LoggedIn,
+        AvailabilityCheck::Available => Check::Available,
+    }
+}
+
+fn state_view(s: &AgentState) -> (String, Option<String>) {
+    match s {
+        AgentState::LoggedOut => ("logged_out".into(), None),
+        AgentState::Available => ("available".into(), None),
+        AgentState::NotReady { reason } => ("not_ready".into(), Some(reason.clone())),
+        AgentState::Reserved { .. } => ("reserved".into(), None),
+        AgentState::Busy { .. } => ("busy".into(), None),
+        AgentState::WrapUp => ("wrap_up".into(), None),
+    }
+}
+
+struct Task {
+    acd: Acd,
+    dialer: Arc<dyn Dialer>,
+    me: AcdHandle,
+    /// Waiting calls' event channels.
+    calls: HashMap<String, mpsc::UnboundedSender<QueueEvent>>,
+    /// Offers ringing: (call, agent) → leg.
+    ringing: HashMap<(String, String), u64>,
+    /// Answered offers: call → leg.
+    answered_legs: HashMap<String, u64>,
+}
+
+async fn run(
+    acd: Acd,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    dialer: Arc<dyn Dialer>,
+    me: AcdHandle,
+) {
+    let mut t = Task {
+        acd,
+        dialer,
+        me,
+        calls: HashMap::new(),
+        ringing: HashMap::new(),
+        answered_legs: HashMap::new(),
+    };
+    loop {
+        let wake = t.acd.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => t.handle(cmd),
+                None => return,
+            },
+            _ = async { match wake { Some(w) => tokio::time::sleep_until(w).await, None => std::future::pending().await } } => {
+                t.acd.handle_timeout(Instant::now());
+            }
+        }
+        t.outputs();
+    }
+}
+
+impl Task {
+    fn handle(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Enqueue {
+                call,
+                queue,
+                priority,
+                check,
+                events,
+                reply,
+            } => {
+                let req =
+                    EnqueueRequest::new(call.clone(), queue, priority).with_check(check_of(check));
+                let result = match self.acd.enqueue(now, req) {
+                    Ok(()) => {
+                        self.calls.insert(call, events);
+                        QueueResult::Queued
+                    }
+                    Err(EnqueueError::NoAgents {
+                        logged_in,
+                        available,
+                        ..
+                    }) => QueueResult::NoAgents {
+                        logged_in,
+                        available,
+                    },
+                    Err(e) => QueueResult::Failed {
+                        reason: e.to_string(),
+                    },
+                };
+                let _ = reply.send(result);
+            }
+            Cmd::Info { queue, call, reply } => {
+                let id = call.map(CallId::new);
+                let info = self
+                    .acd
+                    .queue_info(now, &queue, id.as_ref())
+                    .map(|i| QueueInfo {
+                        position: i.position,
+                        estimated_wait: i.estimated_wait,
+                        agents_logged_in: i.agents_logged_in,
+                        agents_available: i.agents_available,
+                        calls_queued: i.calls_queued,
+                        oldest_wait: i.oldest_wait,
+                    })
+                    .unwrap_or_default();
+                let _ = reply.send(info);
+            }
+            Cmd::Left { call, by } => {
+                tracing::debug!(call, ?by, "call leaves the queue");
+                self.calls.remove(&call);
+                self.answered_legs.remove(&call);
+                let id = CallId::new(call);
+                if self.acd.has_call(&id) {
+                    let r = match by {
+                        Party::Caller => self.acd.caller_abandoned(now, &id),
+                        other => self.acd.call_ended(now, &id, other),
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(call = %id, "leaving the queue: {e}");
+                    }
+                }
+            }
+            Cmd::Registered(a) => {
+                if let Err(e) = self.acd.agent_registered(now, &AgentId::new(a)) {
+                    tracing::warn!("agent registration: {e}");
+                }
+            }
+            Cmd::Unregistered(a) => {
+                let _ = self.acd.agent_unregistered(now, &AgentId::new(a));
+            }
+            Cmd::SetState {
+                agent,
+                state,
+                reply,
+            } => {
+                let r = self
+                    .acd
+                    .set_agent_state(now, &AgentId::new(agent), state)
+                    .map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Cmd::Agents(reply) => {
+                let ids: Vec<AgentId> = self.acd.agent_ids().cloned().collect();
+                let list = ids
+                    .iter()
+                    .map(|id| {
+                        let (state, reason) = self
+                            .acd
+                            .agent_state(id)
+                            .map(|s| state_view(&s))
+                            .unwrap_or(("unknown".into(), None));
+                        AgentView {
+                            id: id.to_string(),
+                            name: self.acd.agent_name(id).unwrap_or_default().to_string(),
+                            state,
+                            reason,
+                        }
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Cmd::OfferResult {
+                call,
+                agent,
+                result,
+            } => {
+                let leg = self.ringing.remove(&(call.clone(), agent.clone()));
+                let (c, a) = (CallId::new(call.clone()), AgentId::new(agent));
+                let r = match result {
+                    OfferResult::Answered { leg: l } => {
+                        self.answered_legs.insert(call, leg.unwrap_or(l).max(l));
+                        self.acd.offer_answered(now, &c, &a)
+                    }
+                    OfferResult::Rejected => self.acd.offer_rejected(now, &c, &a),
+                    OfferResult::Failed => self.acd.offer_failed(now, &c, &a),
+                };
+                if let Err(e) = r {
+                    tracing::info!("offer result not applied: {e}");
+                }
+            }
+        }
+    }
+
+    fn outputs(&mut self) {
+        while let Some(out) = self.acd.poll_output() {
+            match out {
+                Output::Offer { call, agent, queue } => {
+                    let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
+                    if let Some(tx) = self.calls.get(call.as_str()) {
+                        let _ = tx.send(QueueEvent::Offered {
+                            agent_id: agent.to_string(),
+                            agent_name: name.clone(),
+                        });
+                    }
+                    let leg = self.dialer.offer(
+                        call.as_str(),
+                        agent.as_str(),
+                        &name,
+                        &queue,
+                        self.me.clone(),
+                    );
+                    self.ringing
+                        .insert((call.to_string(), agent.to_string()), leg);
+                }
+                Output::CancelOffer { call, agent } => {
+                    if let Some(leg) = self.ringing.remove(&(call.to_string(), agent.to_string())) {
+                        self.dialer.cancel(leg);
+                    }
+                }
+                Output::Answered { call, agent, .. } => {
+                    let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
+                    let leg = self.answered_legs.get(call.as_str()).copied().unwrap_or(0);
+                    if let Some(tx) = self.calls.get(call.as_str()) {
+                        let _ = tx.send(QueueEvent::Answered {
+                            agent_id: agent.to_string(),
+                            agent_name: name,
+                            leg,
+                        });
+                    }
+                }
+                Output::MaxWaitReached { call, .. } => {
+                    if let Some(tx) = self.calls.remove(call.as_str()) {
+                        let _ = tx.send(QueueEvent::MaxWait);
+                    }
+                }
+                Output::AgentStateChanged {
+                    agent, from, to, ..
+                } => {
+                    tracing::info!(agent = %agent, ?from, ?to, "agent state");
+                }
+                Output::Announce { .. } | Output::Abandoned { .. } | Output::CallEnded { .. } => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Agent legs: rings a registered agent's softphone for a queued call (SIP INVITE with
+//! screen-pop headers), tracks each leg until it is answered, refused or cancelled, and
+//! keeps what the bridge needs (the leg's RTP socket and the agent's media).
+
+use super::acd::{AcdHandle, Dialer, OfferResult};
+use ringdesk_sip::{AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Who is calling and why, for the agent's screen pop.
+#[derive(Debug, Clone, Default)]
+pub struct CallInfo {
+    pub ani: String,
+    pub caller_name: String,
+    pub ticket_id: String,
+    pub ticket_url: String,
+}
+
+/// An answered agent leg, ready to bridge.
+pub struct AnsweredLeg {
+    pub socket: std::net::UdpSocket,
+    pub media: AgentMedia,
+    pub handle: OutboundHandle,
+}
+
+struct Leg {
+    call: String,
+    agent: String,
+    handle: OutboundHandle,
+    socket: Option<std::net::UdpSocket>,
+    media: Option<AgentMedia>,
+}
+
+/// The SIP dialer: implements the queue's [`Dialer`] with outbound INVITEs.
+pub struct SipDialer {
+    /// Set once the SIP server is bound (the dialer is built before it).
+    sip: OnceLock<Arc<SipServer>>,
+    rtp_ip: IpAddr,
+    legs: Mutex<HashMap<u64, Leg>>,
+    calls: Mutex<HashMap<String, CallInfo>>,
+    /// Bridged calls' agent hang-ups go to the call task.
+    hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::call::Msg>>>,
+}
+
+fn header_value(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+impl SipDialer {
+    pub fn new(rtp_ip: IpAddr) -> Arc<SipDialer> {
+        Arc::new(SipDialer {
+            sip: OnceLock::new(),
+            rtp_ip,
+            legs: Mutex::new(HashMap::new()),
+            calls: Mutex::new(HashMap::new()),
+            hangups: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn set_server(&self, sip: Arc<SipServer>) {
+        let _ = self.sip.set(sip);
+    }
+
+    /// What to show the agent for `call`.
+    pub fn set_call_info(&self, call: &str, info: CallInfo) {
+        if let Ok(mut m) = self.calls.lock() {
+            m.insert(call.to_string(), info);
+        }
+    }
+
+    pub fn forget_call(&self, call: &str) {
+        if let Ok(mut m) = self.calls.lock() {
+            m.remove(call);
+        }
+    }
+
+    /// Takes an answered leg for bridging; `tx` then hears the agent's hang-up.
+    pub fn take_answered(
+        &self,
+        leg: u64,
+        tx: tokio::sync::mpsc::UnboundedSender<super::call::Msg>,
+    ) -> Option<AnsweredLeg> {
+        let mut legs = self.legs.lock().ok()?;
+        let l = legs.get_mut(&leg)?;
+        let out = AnsweredLeg {
+            socket: l.socket.take()?,
+            media: l.media.clone()?,
+            handle: l.handle.clone(),
+        };
+        drop(legs);
+        if let Ok(mut h) = self.hangups.lock() {
+            h.insert(leg, tx);
+        }
+        Some(out)
+    }
+
+    /// Routes the SIP events of agent legs; `acd` hears offer results.
+    pub fn on_event(&self, ev: &SipEvent, acd: &AcdHandle) {
+        let (leg, result) = match ev {
+            SipEvent::AgentAnswered { leg, media } => {
+                if let Ok(mut legs) = self.legs.lock() {
+                    if let Some(l) = legs.get_mut(&leg.0) {
+                        l.media = Some(media.clone());
+                    }
+                }
+                (leg, Some(OfferResult::Answered { leg: leg.0 }))
+            }
+            SipEvent::AgentRejected { leg, code } => {
+                tracing::info!(%leg, code, "agent refused the call");
+                (leg, Some(OfferResult::Rejected))
+            }
+            SipEvent::AgentFailed { leg, reason } => {
+                tracing::info!(%leg, "agent leg failed: {reason}");
+                (leg, Some(OfferResult::Failed))
+            }
+            SipEvent::AgentCancelled { leg } => (leg, None),
+            SipEvent::AgentHangup { leg } => {
+                if let Some(tx) = self.hangups.lock().ok().and_then(|mut h| h.remove(&leg.0)) {
+                    let _ = tx.send(super::call::Msg::AgentHangup);
+                }
+                self.remove(leg);
+                return;
+            }
+            _ => return,
+        };
+        let (call, agent) = match self.legs.lock() {
+            Ok(legs) => match legs.get(&leg.0) {
+                Some(l) => (l.call.clone(), l.agent.clone()),
+                None => return,
+            },
+            Err(_) => return,
+        };
+        match result {
+            Some(r @ OfferResult::Answered { .. }) => acd.offer_result(&call, &agent, r),
+            Some(r) => {
+                self.remove(leg);
+                acd.offer_result(&call, &agent, r);
+            }
+            None => self.remove(leg),
+        }
+    }
+
+    fn remove(&self, leg: &LegId) {
+        if let Ok(mut legs) = self.legs.lock() {
+            legs.remove(&leg.0);
+        }
+    }
+
+    fn try_offer(&self, call: &str, agent: &str, queue: &str) -> Result<u64, String> {
+        let sip = self.sip.get().ok_or("SIP is not running")?;
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.rtp_ip, 0))
+            .map_err(|e| format!("cannot open an RTP socket: {e}"))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| format!("RTP socket: {e}"))?;
+        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let info = self
+            .calls
+            .lock()
+            .ok()
+            .and_then(|m| m.get(call).cloned())
+            .unwrap_or_default();
+        let from_user: String = info
+            .ani
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "+-_.*#".contains(*c))
+            .take(32)
+            .collect();
+        let mut out = OutboundCall::new(
+            agent,
+            if from_user.is_empty() {
+                "anonymous".to_string()
+            } else {
+                from_user
+            },
+            local,
+        );
+        out.from_display = header_value(&info.caller_name);
+        let mut headers = vec![
+            ("X-Ringdesk-Queue".to_string(), header_value(queue)),
+            ("X-Ringdesk-Caller".to_string(), header_value(&info.ani)),
+        ];
+        if !info.caller_name.is_empty() {
+            headers.push((
+                "X-Ringdesk-Caller-Name".into(),
+                header_value(&info.caller_name),
+            ));
+        }
+        if !info.ticket_id.is_empty() {
+            headers.push(("X-Ringdesk-Ticket".into(), header_value(&info.ticket_id)));
+        }
+        if !info.ticket_url.is_empty() {
+            let url = header_value(&info.ticket_url);
+            headers.push(("Call-Info".into(), format!("<{url}>;purpose=info")));
+            headers.push(("X-Ringdesk-Ticket-Url".into(), url));
+        }
+        out.extra_headers = headers;
+        let handle = sip.call_agent(out).map_err(|e| e.to_string())?;
+        let leg = handle.id().0;
+        if let Ok(mut legs) = self.legs.lock() {
+            legs.insert(
+                leg,
+                Leg {
+                    call: call.to_string(),
+                    agent: agent.to_string(),
+                    handle,
+                    socket: Some(socket),
+                    media: None,
+                },
+            );
+        }
+        Ok(leg)
+    }
+}
+
+impl Dialer for SipDialer {
+    fn offer(&self, call: &str, agent: &str, _name: &str, queue: &str, acd: AcdHandle) -> u64 {
+        match self.try_offer(call, agent, queue) {
+            Ok(leg) => leg,
+            Err(e) => {
+                tracing::warn!(agent, "cannot ring the agent: {e}");
+                acd.offer_result(call, agent, OfferResult::Failed);
+                0
+            }
+        }
+    }
+
+    fn cancel(&self, leg: u64) {
+        let handle = self
+            .legs
+            .lock()
+            .ok()
+            .and_then(|mut l| l.remove(&leg))
+            .map(|l| l.handle);
+        if let Some(h) = handle {
+            tokio::spawn(async move {
+                let _ = h.cancel().await;
+            });
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The bridge between a caller and an agent: relays RTP both ways, rewriting the payload
+//! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on.
+
+use ringdesk_media::g711::transcode_in_place;
+use ringdesk_media::{Codec, RtpPacket};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+/// One direction's destination and encoding.
+#[derive(Debug)]
+pub struct Relay {
+    /// The socket to send from (the destination's own leg socket, for symmetric RTP).
+    pub socket: Arc<UdpSocket>,
+    pub dest: SocketAddr,
+    /// What the destination expects.
+    pub codec: Codec,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+}
+
+/// What arrives from the source leg.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    pub codec: Codec,
+    pub telephone_event_pt: Option<u8>,
+}
+
+/// Rewrites one datagram from `src` for `out` into `buf`; `false` when it is not relayed
+/// (malformed, not negotiated, or events the destination did not accept).
+pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> bool {
+    let Ok(p) = RtpPacket::parse(data) else {
+        return false;
+    };
+    let mut header = p.header;
+    buf.clear();
+    if Some(header.payload_type) == src.telephone_event_pt {
+        let Some(pt) = out.telephone_event_pt else {
+            return false;
+        };
+        header.payload_type = pt;
+        header.write(p.payload, buf);
+        return true;
+    }
+    if Codec::from_payload_type(header.payload_type) != Some(src.codec) {
+        return false;
+    }
+    header.payload_type = out.payload_type;
+    let start = buf.len();
+    header.write(p.payload, buf);
+    let body_at = buf.len() - p.payload.len();
+    if let Some(body) = buf.get_mut(body_at.max(start)..) {
+        transcode_in_place(src.codec, out.codec, body);
+    }
+    true
+}
+
+/// Relays the agent's RTP to the caller until the socket fails or the task is aborted.
+pub async fn agent_to_caller(
+    agent_socket: Arc<UdpSocket>,
+    src: Source,
+    caller: Arc<UdpSocket>,
+    mut caller_dest: watch::Receiver<Option<SocketAddr>>,
+    codec: Codec,
+    payload_type: u8,
+    telephone_event_pt: Option<u8>,
+) {
+    let mut data = [0u8; 2048];
+    let mut buf = Vec::with_capacity(2048);
+    loop {
+        let Ok((n, _from)) = agent_socket.recv_from(&mut data).await else {
+            continue;
+        };
+        let Some(dest) = *caller_dest.borrow_and_update() else {
+            continue;
+        };
+        let out = Relay {
+            socket: caller.clone(),
+            dest,
+            codec,
+            payload_type,
+            telephone_event_pt,
+        };
+        if rewrite(data.get(..n).unwrap_or(&[]), src, &out, &mut buf) {
+            let _ = out.socket.try_send_to(&buf, out.dest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringdesk_media::RtpHeader;
+
+    fn packet(pt: u8, payload: &[u8]) -> Vec<u8> {
+        let h = RtpHeader {
+            marker: false,
+            payload_type: pt,
+            sequence: 7,
+            timestamp: 1600,
+            ssrc: 42,
+        };
+        let mut v = Vec::new();
+        h.write(payload, &mut v);
+        v
+    }
+
+    async fn relay(codec: Codec, pt: u8, te: Option<u8>) -> Relay {
+        Relay {
+            socket: Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap()),
+            dest: "127.0.0.1:9".parse().unwrap(),
+            codec,
+            payload_type: pt,
+            telephone_event_pt: te,
+        }
+    }
+
+    #[tokio::test]
+    async fn transcodes_pcmu_to_pcma_and_rewrites_the_payload_type() {
+        let out = relay(Codec::Pcma, 8, Some(96)).await;
+        let src = Source {
+            codec: Codec::Pcmu,
+            telephone_event_pt: Some(101),
+        };
+        let ulaw: Vec<u8> = (0..160).map(|i| i as u8).collect();
+        let mut buf = Vec::new();
+        assert!(rewrite(&packet(0, &ulaw), src, &out, &mut buf));
+        let p = RtpPacket::parse(&buf).unwrap();
+        assert_eq!(p.header.payload_type, 8);
+        assert_eq!(
+            (p.header.sequence, p.header.timestamp, p.header.ssrc),
+            (7, 1600, 42)
+        );
+        let expected: Vec<u8> = ulaw
+            .iter()
+            .map(|&c| ringdesk_media::g711::ulaw_to_alaw(c))
+            .collect();
+        assert_eq!(p.payload, &expected[..]);
+        // Telephone events pass with the destination's payload type, unchanged.
+        let ev = [5u8, 0x8a, 0x03, 0x20];
+        assert!(rewrite(&packet(101, &ev), src, &out, &mut buf));
+        let p = RtpPacket::parse(&buf).unwrap();
+        assert_eq!((p.header.payload_type, p.payload), (96, &ev[..]));
+        // Not negotiated, or garbage: dropped.
+        assert!(!rewrite(&packet(18, &[1, 2, 3]), src, &out, &mut buf));
+        assert!(!rewrite(&[0xff; 5], src, &out, &mut buf));
+    }
+
+    #[tokio::test]
+    async fn same_codec_passes_audio_unchanged_and_events_need_a_peer_payload_type() {
+        let out = relay(Codec::Pcmu, 0, None).await;
+        let src = Source {
+            codec: Codec::Pcmu,
+            telephone_event_pt: Some(101),
+        };
+        let mut buf = Vec::new();
+        let audio = [0x7fu8; 160];
+        assert!(rewrite(&packet(0, &audio), src, &out, &mut buf));
+        assert_eq!(RtpPacket::parse(&buf).unwrap().payload, &audio[..]);
+        assert!(!rewrite(&packet(101, &[1, 0, 0, 160]), src, &out, &mut buf));
+    }
+}
