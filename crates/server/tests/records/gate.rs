@@ -4,6 +4,8 @@
 //! Retry-After, or held forever after (or instead of) being applied, to stand for a
 //! Zendesk that received a note but whose answer never came back.
 
+use super::notes::marker_in;
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -42,6 +44,8 @@ pub struct Hit {
     pub retry_after: Option<Duration>,
     /// Held forever by a hang rule.
     pub held: bool,
+    /// The `ringdesk-ref` marker of a ticket update's note.
+    pub marker: Option<String>,
 }
 
 impl Hit {
@@ -183,8 +187,29 @@ fn take(shared: &Shared) -> PutRule {
     rule
 }
 
+/// Largest request body the gate reads (the store bounds bodies at 1 MiB).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// Reads the body of a ticket update for its marker and puts it back.
+async fn with_marker(req: Request) -> (Request, Option<String>) {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let marker = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["ticket"]["comment"]["body"].as_str().and_then(marker_in));
+    (Request::from_parts(parts, Body::from(bytes)), marker)
+}
+
 async fn gate(shared: Arc<Shared>, req: Request, next: Next) -> Response {
+    let (req, marker) = if req.method() == "PUT" {
+        with_marker(req).await
+    } else {
+        (req, None)
+    };
     let hit = Hit {
+        marker,
         method: req.method().to_string(),
         path: req.uri().path().to_string(),
         arrived: Instant::now(),

@@ -42,9 +42,10 @@ path = "{}"
         cmd.arg("serve").arg("--config").arg(&config);
         let mut child = cmd.spawn().expect("ringdesk serve starts");
         let stderr = Arc::new(Mutex::new(String::new()));
+        let mut reader = None;
         if let Some(mut err) = child.stderr.take() {
             let sink = stderr.clone();
-            tokio::spawn(async move {
+            reader = Some(tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = err.read(&mut buf).await {
                     if n == 0 {
@@ -54,7 +55,7 @@ path = "{}"
                         s.push_str(&String::from_utf8_lossy(&buf[..n]));
                     }
                 }
-            });
+            }));
         }
         let out = child.stdout.take().expect("serve stdout is piped");
         let ready = async {
@@ -69,12 +70,18 @@ path = "{}"
             false
         };
         let started = tokio::time::timeout(START_LIMIT, ready).await;
-        let serve = Serve { child, stderr };
-        assert!(
-            matches!(started, Ok(true)),
-            "ringdesk serve did not start:\n{}",
-            serve.stderr()
-        );
+        let mut serve = Serve { child, stderr };
+        if !matches!(started, Ok(true)) {
+            let _ = serve.child.start_kill();
+            let status = serve.child.wait().await;
+            if let Some(r) = reader {
+                let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+            }
+            panic!(
+                "ringdesk serve did not start ({status:?}):\n{}",
+                serve.stderr()
+            );
+        }
         serve
     }
 
