@@ -47,6 +47,38 @@ pub enum Command {
     Interactions(InteractionsArgs),
     /// The durable outbox (post-call notes): list, retry, drop.
     Outbox(OutboxArgs),
+    /// Agents of a running server: list them, make one available or not ready.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Admin API of the running server (default: [admin] listen from the config).
+    #[arg(long, global = true, value_name = "URL")]
+    pub admin: Option<String>,
+    /// Configuration file (TOML).
+    #[arg(long, short, global = true, env = "RINGDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: AgentCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Every configured agent and its state.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ready to take calls.
+    Available { id: String },
+    /// Not taking calls (for a reason).
+    NotReady {
+        id: String,
+        #[arg(long, default_value = "not ready")]
+        reason: String,
+    },
 }
 
 /// Where the database is: `--store FILE`, else `[store] path` of the config file.

@@ -305,6 +305,39 @@ mod tests {
     }
 
     #[test]
+    fn the_examples_agents_and_queues_parse_when_uncommented() {
+        let start = EXAMPLE.find("# [[agents]]").expect("agents example");
+        let (head, tail) = EXAMPLE.split_at(start);
+        let uncommented: String = tail
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            // Commented settings, not the prose around them.
+            .filter(|l| {
+                l.starts_with('[')
+                    || l.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&format!("{head}{uncommented}\n"), "example").unwrap();
+        assert_eq!(c.agents.len(), 1);
+        assert_eq!(c.agents[0].queues, vec!["support".to_string()]);
+        assert!(c.acd().queues.contains_key("support"));
+    }
+
+    #[test]
+    fn unknown_agent_queue_is_an_error_at_load() {
+        let e = Config::parse(
+            "[[agents]]\nid = \"a\"\nname = \"A\"\npassword = \"p\"\nqueues = [\"nope\"]\n",
+            "r.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("nope"), "{e}");
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         let e = Config::parse("[sip]\nlisten = \"nonsense\"\n", "ringdesk.toml").unwrap_err();
         let msg = e.to_string();

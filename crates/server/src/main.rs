@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Command::Config(cmd) => commands::config::run(cmd),
             Command::Interactions(args) => commands::records::interactions(args).await,
             Command::Outbox(args) => commands::records::outbox(args).await,
+            Command::Agent(args) => commands::agent::run(args).await,
         }
     });
     match result {
