@@ -91,8 +91,10 @@ def hold_section(out):
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     best = None
+    timeline = []
     for r in rows:
         j = json.loads(r)
+        timeline.append(f"- {j['step']} callers: " + (", ".join(str(x) for x in j["rtp"].get("late_by_second", [])) or "none"))
         t, p, fp = j["rtp"], j["proc"], j["first_packet"]
         lost = max(0, t["expected"] - t["packets"])
         lines.append(
@@ -110,6 +112,7 @@ def hold_section(out):
                      f"late: {best}** (largest passing step; the next step tried failed or was the last).")
     else:
         lines.append("**No step passed (late ratio < 0.1% with every caller up).**")
+    lines += ["", "Late packets per second of the window (all streams together):", ""] + timeline
     return lines, first
 
 
@@ -137,6 +140,11 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     s = ["", f"## Run of {now}{' (--quick)' if quick else ''}", ""]
     s += [f"- {k}: {v}" for k, v in machine()]
+    loads = read_lines(os.path.join(out, "loadavg.txt")) or []
+    if loads:
+        s.append("- load average (1/5/15 min) before each step, from /proc/loadavg (other "
+                 "engineers' builds share this machine): "
+                 + "; ".join(" ".join(l.split()[:-2]) for l in loads))
     s += [f"- raw results: `bench/out/{os.path.basename(out)}/` (not committed)", ""]
     s += ["### Call rate: full default flow (SIPp, press 2, goodbye, BYE)", ""]
     s += rate_section(out)

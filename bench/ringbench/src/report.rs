@@ -46,7 +46,13 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         streams.extend(r.streams.iter().map(|(k, v)| (*k, v.clone())));
     }
     let min_packets = 10;
-    let t = stats::summarize(streams.values(), min_packets, plan.late.as_nanos() as i64);
+    let t = stats::summarize(
+        streams.values(),
+        min_packets,
+        plan.late.as_nanos() as i64,
+        o.window_start_ns,
+    );
+    let by_second: Vec<String> = t.late_by_second.iter().map(u64::to_string).collect();
     let fp = first_packet_delays(&o.calls, &streams);
     let calls = &o.calls;
     let answered = calls.iter().filter(|c| c.ok_at_ns.is_some()).count();
@@ -82,7 +88,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
             "\"no_answer\":{},\"remote_bye\":{},\"bye_ok\":{},\"bye_timeout\":{},\"keys_sent\":{},",
             "\"up_at_window_start\":{},\"up_at_window_end\":{},\"window_s\":{},",
             "\"rtp\":{{\"streams\":{},\"packets\":{},\"expected\":{},\"late\":{},\"late_ratio\":{},",
-            "\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"strays\":{}}},",
+            "\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"strays\":{},\"late_by_second\":[{}]}},",
             "\"first_packet\":{{\"n\":{},\"p50_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"min_ms\":{}}},",
             "\"proc\":{{\"before\":{},\"window_start\":{},\"window_end\":{},",
             "\"cpu_per_held_call_ms_per_s\":{},\"rss_kib_per_call\":{},\"pss_kib_per_call\":{},",
@@ -111,6 +117,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         num(t.p999_ms),
         num(t.max_ms),
         strays,
+        by_second.join(","),
         fp.len(),
         num(stats::ms(stats::percentile(&fp, 0.5))),
         num(stats::ms(stats::percentile(&fp, 0.99))),

@@ -22,6 +22,8 @@ pub struct StreamRec {
     pub packets_total: u64,
     /// In the window: arrival minus the RTP-time offset from the stream's first packet.
     offsets: Vec<i64>,
+    /// In the window: kernel arrival times (same order as `offsets`).
+    arrivals: Vec<i64>,
     first_ts: Option<u32>,
     last_ts: u32,
     ext_ts: i64,
@@ -61,6 +63,7 @@ impl StreamRec {
         self.last_seq = seq;
         if self.offsets.len() < MAX_WINDOW_PACKETS {
             self.offsets.push(arrival_ns - self.ext_ts * NS_PER_TS);
+            self.arrivals.push(arrival_ns);
         }
     }
 
@@ -76,6 +79,11 @@ impl StreamRec {
     pub fn lateness(&self) -> impl Iterator<Item = i64> + '_ {
         let anchor = self.offsets.iter().copied().min().unwrap_or(0);
         self.offsets.iter().map(move |o| o - anchor)
+    }
+
+    /// (arrival, lateness) of every windowed packet.
+    pub fn late_at(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.arrivals.iter().copied().zip(self.lateness())
     }
 
     pub fn window_packets(&self) -> usize {
@@ -98,6 +106,8 @@ pub struct Timing {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// Late packets per second of the window (from its start), at most 3600 seconds.
+    pub late_by_second: Vec<u64>,
 }
 
 /// Summarizes streams with at least `min_packets` in the window; late means more than
@@ -106,6 +116,7 @@ pub fn summarize<'a>(
     streams: impl Iterator<Item = &'a StreamRec>,
     min_packets: usize,
     late_ns: i64,
+    window_start_ns: i64,
 ) -> Timing {
     let mut all: Vec<i64> = Vec::new();
     let mut t = Timing::default();
@@ -113,6 +124,19 @@ pub fn summarize<'a>(
         t.streams += 1;
         t.expected += s.expected();
         all.extend(s.lateness());
+        for (at, late) in s.late_at() {
+            if late > late_ns {
+                let sec = usize::try_from((at - window_start_ns) / 1_000_000_000).unwrap_or(0);
+                if sec < 3600 {
+                    if t.late_by_second.len() <= sec {
+                        t.late_by_second.resize(sec + 1, 0);
+                    }
+                    if let Some(c) = t.late_by_second.get_mut(sec) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
     }
     all.sort_unstable();
     t.packets = all.len() as u64;
@@ -175,8 +199,12 @@ mod tests {
     #[test]
     fn one_late_packet_is_counted() {
         let s = stream(1000, Some((500, 7 * MS)));
-        let t = summarize([&s].into_iter(), 2, 5 * MS);
+        let t = summarize([&s].into_iter(), 2, 5 * MS, 0);
         assert_eq!(t.packets, 1000);
+        // Packet 500 arrives 10 s + 7 ms after t0 = 1 s: second 11 of the window.
+        assert_eq!(t.late_by_second.len(), 12);
+        assert_eq!(t.late_by_second[11], 1);
+        assert_eq!(t.late_by_second.iter().sum::<u64>(), 1);
         assert_eq!(t.late, 1);
         assert!((t.late_ratio - 0.001).abs() < 1e-12);
         assert_eq!(t.max_ms, 7.0);
@@ -214,7 +242,7 @@ mod tests {
         assert_eq!(s.first_arrival_ns, Some(5));
         assert_eq!(s.packets_total, 2);
         assert_eq!(s.window_packets(), 0);
-        let t = summarize([&s].into_iter(), 1, 5 * MS);
+        let t = summarize([&s].into_iter(), 1, 5 * MS, 0);
         assert_eq!(t.streams, 0);
     }
 

@@ -39,6 +39,8 @@ pub struct Outcome {
     pub up_at_start: usize,
     pub up_at_end: usize,
     pub window: Duration,
+    /// When the window opened (kernel-clock ns).
+    pub window_start_ns: i64,
     /// Datagrams to the SIP socket that were not usable SIP.
     pub sip_strays: u64,
 }
