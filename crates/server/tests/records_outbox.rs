@@ -9,7 +9,7 @@ mod records;
 use records::bin::Entry;
 use records::notes::{count_marker, notes_on, ticket_number};
 use records::{call, outbox, outbox_retry, Gate, PutRule};
-use ringdesk_zendesk::sandbox::{ErrorFault, Faults};
+use ringdesk_zendesk::sandbox::{ErrorFault, Faults, SandboxConfig};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -170,9 +170,15 @@ async fn a_429_storm_is_waited_out_as_retry_after_says() {
     assert_eq!(limited.len(), STORM as usize, "{puts:#?}");
     // Each 429 cost exactly one more request, no more: 5 notes + 6 refusals.
     assert_eq!(puts.len(), 5 + STORM as usize, "{puts:#?}");
-    // No note was sent again before its Retry-After had passed.
+    assert_eq!(retries_wait_for_retry_after(&puts), STORM as usize);
+}
+
+/// Asserts that no note refused with a Retry-After was sent again before it had passed
+/// (from the moment the refusal left the sandbox). Returns how many refusals it checked.
+fn retries_wait_for_retry_after(puts: &[records::Hit]) -> usize {
+    let mut checked = 0;
     for (i, h) in puts.iter().enumerate() {
-        let (Some(ra), Some(answered)) = (h.retry_after, h.answered) else {
+        let (Some(429), Some(ra), Some(answered)) = (h.status, h.retry_after, h.answered) else {
             continue;
         };
         let next = puts[i + 1..]
@@ -185,7 +191,34 @@ async fn a_429_storm_is_waited_out_as_retry_after_says() {
             "{} was sent again {gap:?} after a 429 with Retry-After {ra:?}",
             h.path
         );
+        checked += 1;
     }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_rate_limit_retry_after_is_respected() {
+    // Two requests a minute: the call's two lookups pass, its note is refused with 429 and
+    // the seconds left in the window (about a minute); it must wait them out.
+    let gate = Gate::with_config(SandboxConfig {
+        rate_limit_per_minute: Some(2),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ringdesk.sqlite");
+    press_2(&gate, &db, ANA, "120s").await;
+    let entries = outbox(&db, None).await;
+    assert_eq!(entries.len(), 1);
+    assert_exactly_once_in_order(&gate, &entries);
+    let puts = gate.note_hits();
+    assert_eq!(
+        puts.iter().filter(|h| h.status == Some(429)).count(),
+        1,
+        "{puts:#?}"
+    );
+    assert_eq!(retries_wait_for_retry_after(&puts), 1);
+    assert!(gate.state().stats().rate_limited >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,6 +28,8 @@ pub enum PutRule {
     HangAfterApply { left: u32 },
     /// The next `left` updates are never applied nor answered.
     HangUnapplied { left: u32 },
+    /// The next `left` updates wait `ms` before going to the sandbox (a slow Zendesk).
+    Delay { left: u32, ms: u64 },
 }
 
 /// One request as the gate saw it.
@@ -40,7 +42,7 @@ pub struct Hit {
     pub answered: Option<Instant>,
     /// Status of the answer, or of the sandbox's answer for a request held after applying.
     pub status: Option<u16>,
-    /// The Retry-After of a 429 the gate sent.
+    /// The Retry-After (whole seconds) of the answer.
     pub retry_after: Option<Duration>,
     /// Held forever by a hang rule.
     pub held: bool,
@@ -178,6 +180,13 @@ fn take(shared: &Shared) -> PutRule {
                 left: left.saturating_sub(1),
             },
         ),
+        PutRule::Delay { left, ms } => (
+            left,
+            PutRule::Delay {
+                left: left.saturating_sub(1),
+                ms,
+            },
+        ),
     };
     if left == 0 {
         *g = Some(PutRule::Pass);
@@ -266,11 +275,21 @@ async fn gate(shared: Arc<Shared>, req: Request, next: Next) -> Response {
             });
             std::future::pending().await
         }
-        PutRule::Pass => {
+        PutRule::Pass | PutRule::Delay { .. } => {
+            if let PutRule::Delay { ms, .. } = rule {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             let resp = next.run(req).await;
             let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             update(&|h| {
                 h.status = Some(status);
+                h.retry_after = retry_after;
                 h.answered = Some(Instant::now());
             });
             resp
