@@ -197,6 +197,25 @@ impl Executor {
                     self.spawn(EventKind::AgentDisconnected);
                 }
             }
+            Event::QueueMaxWait => {
+                if self.caller_connected && self.queued {
+                    self.queued = false;
+                    // The waiting (music, announcements) stops; the handler decides what next.
+                    for i in 0..self.fibers.len() {
+                        if self.fibers[i].main_line {
+                            self.stop_fiber(i);
+                        }
+                    }
+                    if self.flow.handlers.contains_key(&EventKind::QueueMaxWait) {
+                        self.spawn(EventKind::QueueMaxWait);
+                    } else {
+                        self.actions.push_back(Action::Disconnect {
+                            reason: "maximum queue wait reached".into(),
+                        });
+                        self.end_call("flow");
+                    }
+                }
+            }
             Event::CallerHangup => self.end_call("caller"),
         }
         self.step(now);

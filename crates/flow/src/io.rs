@@ -242,6 +242,8 @@ pub enum Event {
     AgentDisconnected {
         agent: AgentRef,
     },
+    /// The caller waited the queue's maximum time and has left the queue.
+    QueueMaxWait,
     /// The caller hung up (or the call otherwise ended from the outside).
     CallerHangup,
 }

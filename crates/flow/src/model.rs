@@ -241,15 +241,18 @@ pub enum EventKind {
     AgentOffered,
     AgentAnswered,
     AgentDisconnected,
+    /// The caller waited the queue's maximum time and left the queue.
+    QueueMaxWait,
     CallEnded,
     Error,
 }
 
 impl EventKind {
-    pub(crate) const ALL: [EventKind; 5] = [
+    pub(crate) const ALL: [EventKind; 6] = [
         EventKind::AgentOffered,
         EventKind::AgentAnswered,
         EventKind::AgentDisconnected,
+        EventKind::QueueMaxWait,
         EventKind::CallEnded,
         EventKind::Error,
     ];
@@ -259,6 +262,7 @@ impl EventKind {
             EventKind::AgentOffered => "agent_offered",
             EventKind::AgentAnswered => "agent_answered",
             EventKind::AgentDisconnected => "agent_disconnected",
+            EventKind::QueueMaxWait => "queue_max_wait",
             EventKind::CallEnded => "call_ended",
             EventKind::Error => "error",
         }

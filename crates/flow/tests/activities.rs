@@ -941,3 +941,77 @@ nodes:
     s.event(Event::PlayDone { id: tell });
     assert!(matches!(s.next(), Action::Disconnect { .. }));
 }
+
+#[test]
+fn queue_max_wait_stops_the_hold_and_runs_its_handler_or_hangs_up() {
+    let src = |with_handler: bool| {
+        let handler = if with_handler {
+            r#"
+  sorry:
+    play: "All agents are busy. Goodbye."
+    next: bye
+  bye:
+    disconnect: { reason: max_wait }
+events:
+  queue_max_wait: sorry
+"#
+        } else {
+            ""
+        };
+        format!(
+            r#"
+name: mw
+start: q
+nodes:
+  q:
+    queue: {{ name: support, priority: 5 }}
+    exits: {{ queued: moh }}
+  moh:
+    music: {{ file: moh.wav, duration: 30s }}
+    next: moh
+{handler}"#
+        )
+    };
+    let run = |flow: &str| {
+        let mut s = Sim::new(load(flow), start("1"));
+        let Action::Enqueue { id, .. } = s.next() else {
+            panic!()
+        };
+        s.event(Event::QueueResult {
+            id,
+            result: QueueResult::Queued,
+        });
+        let Action::PlayMusic { id: music, .. } = s.next() else {
+            panic!()
+        };
+        s.event(Event::QueueMaxWait);
+        assert_eq!(s.next(), Action::StopPlay { id: music });
+        s
+    };
+    // With a handler: it speaks and hangs up.
+    let mut s = run(&src(true));
+    let (id, text, _) = s.expect_play();
+    assert_eq!(text, "All agents are busy. Goodbye.");
+    s.event(Event::PlayDone { id });
+    assert_eq!(
+        s.next(),
+        Action::Disconnect {
+            reason: "max_wait".into()
+        }
+    );
+    assert!(s.ex.is_finished());
+    // Without one: the call ends at once.
+    let mut s = run(&src(false));
+    assert_eq!(
+        s.next(),
+        Action::Disconnect {
+            reason: "maximum queue wait reached".into()
+        }
+    );
+    assert!(s.ex.is_finished());
+    // Not queued: ignored.
+    let mut s = Sim::new(load(&src(false)), start("1"));
+    let _ = s.next();
+    s.event(Event::QueueMaxWait);
+    assert!(s.none_pending());
+}

@@ -209,6 +209,9 @@ pub struct CallArgs {
     /// Scripted queue: how long the agent talks.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub talk: Duration,
+    /// Scripted queue: the queue's maximum wait (`never` for no limit).
+    #[arg(long, default_value = "never", value_parser = parse_opt_duration)]
+    pub max_wait: Never,
 }
 
 /// A duration, or `never`.

@@ -37,6 +37,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
         agents_available: args.agents,
         answer_after: args.answer_after.0,
         talk: args.talk,
+        max_wait: args.max_wait.0,
         ..QueueScript::default()
     };
     let port = DirectHttp(&zd.connectors);

@@ -384,6 +384,7 @@ impl Call {
             QueueEvent::MaxWait => {
                 self.queued = false;
                 tracing::info!(call = %self.interaction_id, "maximum queue wait reached");
+                self.feed(Event::QueueMaxWait);
             }
         }
     }

@@ -24,6 +24,7 @@ pub struct CallRecorder {
     last_queue_result_no_agents: bool,
     flow_disconnected: bool,
     error_seen: bool,
+    max_wait: bool,
     durable_seq: u32,
 }
 
@@ -36,6 +37,7 @@ impl CallRecorder {
             last_queue_result_no_agents: false,
             flow_disconnected: false,
             error_seen: false,
+            max_wait: false,
             durable_seq: 0,
         }
     }
@@ -117,6 +119,7 @@ impl CallRecorder {
                 self.rec.end_reason.get_or_insert(EndReason::Agent);
                 self.rec.ended_at.get_or_insert(at);
             }
+            Event::QueueMaxWait => self.max_wait = true,
             Event::CallerHangup => {
                 if !self.flow_disconnected {
                     self.rec.end_reason.get_or_insert(EndReason::Caller);
@@ -154,7 +157,9 @@ impl CallRecorder {
     pub fn finish(mut self, at: Timestamp) -> (Interaction, Vec<OutboxItem>) {
         self.rec.ended_at.get_or_insert(at);
         if self.rec.end_reason.is_none() {
-            self.rec.end_reason = Some(if self.error_seen && self.flow_disconnected {
+            self.rec.end_reason = Some(if self.max_wait && self.flow_disconnected {
+                EndReason::MaxWait
+            } else if self.error_seen && self.flow_disconnected {
                 EndReason::Error
             } else if self.flow_disconnected && self.last_queue_result_no_agents {
                 EndReason::NoAgent
@@ -316,6 +321,20 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].ordering_key, "ticket:7");
         assert_eq!(items[0].marker.as_deref(), Some("c1-1"));
+    }
+
+    #[test]
+    fn flow_disconnect_after_max_wait_is_max_wait() {
+        let mut r = CallRecorder::new("c3", "x", "y", ts(0));
+        r.on_event(&Event::QueueMaxWait, ts(300));
+        r.on_action(
+            &Action::Disconnect {
+                reason: "max_wait".into(),
+            },
+            ts(305),
+        );
+        let (rec, _) = r.finish(ts(305));
+        assert_eq!(rec.end_reason, Some(EndReason::MaxWait));
     }
 
     #[test]

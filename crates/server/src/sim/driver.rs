@@ -34,6 +34,8 @@ pub struct QueueScript {
     pub answer_after: Option<Duration>,
     /// How long the agent talks before hanging up.
     pub talk: Duration,
+    /// The queue's maximum wait (`None`: no limit).
+    pub max_wait: Option<Duration>,
     pub agent: AgentRef,
 }
 
@@ -44,6 +46,7 @@ impl Default for QueueScript {
             agents_available: 1,
             answer_after: Some(Duration::from_secs(20)),
             talk: Duration::from_secs(60),
+            max_wait: None,
             agent: AgentRef {
                 id: "agent-1".into(),
                 name: "Ana Souza".into(),
@@ -80,6 +83,7 @@ enum QueueStep {
     Offered,
     Answered,
     Disconnected,
+    MaxWait,
 }
 
 /// What is playing to the caller.
@@ -338,8 +342,18 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             let Some((_, step)) = self.queue_steps.pop_front() else {
                 break;
             };
+            if step == QueueStep::MaxWait {
+                self.music = None;
+                self.emit(Entry::Decision {
+                    node: "queue".into(),
+                    text: "the queue's maximum wait has passed".into(),
+                });
+                self.feed(Event::QueueMaxWait);
+                continue;
+            }
             let agent = self.queue.agent.clone();
             let (what, event) = match step {
+                QueueStep::MaxWait => continue,
                 QueueStep::Offered => (
                     "is offered the call",
                     Event::AgentOffered {
@@ -539,7 +553,17 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     result: text,
                 });
                 if result == QueueResult::Queued && !self.caller_gone {
-                    if let Some(after) = self.queue.answer_after {
+                    let max_wait = self.queue.max_wait;
+                    let answered_in_time = match (self.queue.answer_after, max_wait) {
+                        (Some(a), Some(m)) => a < m,
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    };
+                    if let (Some(m), false) = (max_wait, answered_in_time) {
+                        self.queue_steps
+                            .push_back((self.now + m, QueueStep::MaxWait));
+                    }
+                    if let (Some(after), true) = (self.queue.answer_after, answered_in_time) {
                         let offered = self.now + after;
                         self.queue_steps.push_back((offered, QueueStep::Offered));
                         self.queue_steps.push_back((offered, QueueStep::Answered));
