@@ -22,6 +22,7 @@ mod outbox;
 mod policy;
 mod store;
 mod worker;
+mod worker_lock;
 
 pub use db_interactions::Recorded;
 pub use deliver::{CheckError, Clock, Deliverer, SystemClock, TokioClock};

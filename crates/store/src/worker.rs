@@ -99,6 +99,27 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
     /// uncertain ones (checked before sending again). Returns an error only if that first
     /// step fails; later database errors are logged and retried after `error_pause`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
+        tokio::pin!(shutdown);
+        // One worker per database: wait while another process (or worker) delivers it.
+        // Recovering its in-flight items as "uncertain" would race its deliveries.
+        let _lock = loop {
+            match crate::worker_lock::try_lock(self.store.path()) {
+                Ok(Some(lock)) => break lock,
+                Ok(None) => {
+                    tracing::info!(
+                        path = %self.store.path().display(),
+                        "outbox: another worker delivers this database; waiting for it to stop"
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: cannot take the worker lock");
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep(self.config.idle_poll) => {}
+            }
+        };
         let recovered = self
             .store
             .outbox_recover_in_flight(self.clock.now())
@@ -115,7 +136,6 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         };
         let max = self.config.max_concurrency.max(1);
         let mut tasks = Running::default();
-        tokio::pin!(shutdown);
         loop {
             let free = max.saturating_sub(tasks.len());
             let wait = if free > 0 {
