@@ -8,7 +8,7 @@ mod records;
 
 use records::bin::Entry;
 use records::notes::{count_marker, notes_on, ticket_number};
-use records::{call, outbox, outbox_retry, Gate, PutRule};
+use records::{call, outbox, outbox_retry, Gate, PutRule, Serve};
 use ringdesk_zendesk::sandbox::{ErrorFault, Faults, SandboxConfig};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -265,4 +265,54 @@ async fn refused_notes_are_dead_lettered_with_the_response_and_retry_delivers_th
     let entries = outbox(&db, None).await;
     assert_eq!(entries.len(), 3);
     assert_exactly_once_in_order(&gate, &entries);
+}
+
+/// `ringdesk_outbox_items{state="S"} N` of a metrics text.
+fn gauge(metrics: &str, state: &str) -> Option<u64> {
+    let prefix = format!("ringdesk_outbox_items{{state=\"{state}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_admin_api_shows_a_dead_note_and_its_retry_delivers_it() {
+    let gate = Gate::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ringdesk.sqlite");
+    gate.state().set_faults(put_fault(401)).unwrap();
+    let serve = Serve::start(dir.path(), &db, gate.url()).await;
+    let ana = press_2(&gate, &db, ANA, "30s").await;
+
+    let dead = serve.get_json("/outbox?state=dead").await;
+    let dead = dead.as_array().expect("a list");
+    assert_eq!(dead.len(), 1, "{dead:#?}");
+    assert_eq!(dead[0]["call_id"], ana.as_str());
+    assert_eq!(dead[0]["last_status"], 401);
+    assert!(dead[0]["last_response"]
+        .as_str()
+        .is_some_and(|r| r.contains("Injected by the ringdesk Zendesk sandbox")));
+    let id = dead[0]["id"].as_i64().expect("id");
+    let metrics = serve.metrics().await;
+    assert_eq!(gauge(&metrics, "dead"), Some(1), "{metrics}");
+    assert_eq!(gauge(&metrics, "delivered"), Some(0), "{metrics}");
+    let rec = serve.get_json(&format!("/interactions/{ana}")).await;
+    assert_eq!(rec["ticket_id"], "2");
+
+    gate.state().clear_faults();
+    let (status, entry) = serve.post(&format!("/outbox/{id}/retry")).await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["state"], "pending");
+    // The server's own worker delivers it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gauge(&serve.metrics().await, "delivered") != Some(1) {
+        assert!(tokio::time::Instant::now() < deadline, "not delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = serve.kill().await;
+    assert!(!log.contains("panicked"), "{log}");
+    let entries = outbox(&db, None).await;
+    assert_exactly_once_in_order(&gate, &entries);
+    assert_eq!(gate.note_hits().len(), 2, "refused once, delivered once");
 }

@@ -17,6 +17,8 @@ const START_LIMIT: Duration = Duration::from_secs(90);
 pub struct Serve {
     child: Child,
     stderr: Arc<Mutex<String>>,
+    /// `http://127.0.0.1:<port>` of the admin API, as the server printed it.
+    admin: String,
 }
 
 impl Serve {
@@ -60,18 +62,28 @@ path = "{}"
         let out = child.stdout.take().expect("serve stdout is piped");
         let ready = async {
             let mut lines = BufReader::new(out).lines();
+            let mut admin = None;
             while let Ok(Some(line)) = lines.next_line().await {
+                if let Some((_, url)) = line.split_once("admin API and metrics: ") {
+                    admin = Some(url.trim().trim_end_matches('/').to_string());
+                }
                 if line.starts_with("Ctrl-C stops") {
                     // Keep draining stdout so the server never blocks on a full pipe.
                     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                    return true;
+                    return admin;
                 }
             }
-            false
+            None
         };
         let started = tokio::time::timeout(START_LIMIT, ready).await;
-        let mut serve = Serve { child, stderr };
-        if !matches!(started, Ok(true)) {
+        let admin = started.ok().flatten();
+        let ok = admin.is_some();
+        let mut serve = Serve {
+            child,
+            stderr,
+            admin: admin.unwrap_or_default(),
+        };
+        if !ok {
             let _ = serve.child.start_kill();
             let status = serve.child.wait().await;
             if let Some(r) = reader {
@@ -83,6 +95,39 @@ path = "{}"
             );
         }
         serve
+    }
+
+    /// The admin API's base URL.
+    pub fn admin(&self) -> &str {
+        &self.admin
+    }
+
+    /// `GET {admin}{path}` as JSON (asserting 200).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let url = format!("{}{path}", self.admin);
+        let r = reqwest::get(&url).await.expect("admin API answers");
+        assert_eq!(r.status().as_u16(), 200, "GET {url}");
+        r.json().await.expect("admin API JSON")
+    }
+
+    /// `GET {admin}/metrics`.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.admin);
+        let r = reqwest::get(&url).await.expect("admin API answers");
+        assert_eq!(r.status().as_u16(), 200, "GET {url}");
+        r.text().await.expect("metrics text")
+    }
+
+    /// `POST {admin}{path}`; returns the status and JSON body.
+    pub async fn post(&self, path: &str) -> (u16, serde_json::Value) {
+        let url = format!("{}{path}", self.admin);
+        let r = reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .expect("admin API answers");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
     }
 
     /// What it logged so far.
