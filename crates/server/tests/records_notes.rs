@@ -370,3 +370,69 @@ async fn zendesk_down_during_the_call_posts_no_note_anywhere_and_records_the_err
         "the lookups did reach the failing Zendesk"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactions_list_filters_by_caller_ticket_outcome_and_time() {
+    let gate = Gate::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(&dir);
+    let ana = call("+5511987650101")
+        .press("2")
+        .zendesk(gate.url())
+        .store(&db)
+        .ok()
+        .await;
+    let john = call("+12125550107")
+        .press("1")
+        .zendesk(gate.url())
+        .store(&db)
+        .ok()
+        .await;
+    let bruno = call("+5521987650102")
+        .agents(0)
+        .press("1")
+        .press("2")
+        .zendesk(gate.url())
+        .store(&db)
+        .ok()
+        .await;
+    let ids = |list: Vec<Value>| -> Vec<String> {
+        list.iter()
+            .filter_map(|i| i["call_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let all = records::bin::interactions(&db).await;
+    assert_eq!(
+        ids(all.clone()),
+        vec![
+            bruno.call_id.clone(),
+            john.call_id.clone(),
+            ana.call_id.clone()
+        ],
+        "most recent first"
+    );
+    let by = |f: &'static [&'static str]| records::bin::interactions_where(&db, f);
+    assert_eq!(
+        ids(by(&["--ani", "+12125550107"]).await),
+        vec![john.call_id.clone()]
+    );
+    assert_eq!(ids(by(&["--ticket", "2"]).await), vec![ana.call_id.clone()]);
+    assert_eq!(
+        ids(by(&["--outcome", "no_agent"]).await),
+        vec![bruno.call_id.clone()]
+    );
+    assert_eq!(
+        ids(by(&["--outcome", "agent"]).await),
+        vec![john.call_id.clone()]
+    );
+    assert!(by(&["--ticket", "999"]).await.is_empty());
+    // --since the second call's arrival: the last two.
+    let since = all[1]["arrived_at"]
+        .as_str()
+        .expect("arrived_at")
+        .to_string();
+    let recent = records::bin::interactions_where(&db, &["--since", &since]).await;
+    assert_eq!(ids(recent), vec![bruno.call_id, john.call_id]);
+    let until = records::bin::interactions_where(&db, &["--until", &since]).await;
+    assert_eq!(ids(until), vec![ana.call_id]);
+}

@@ -183,7 +183,14 @@ pub async fn interaction(store: &Path, call_id: &str) -> serde_json::Value {
 
 /// `ringdesk interactions list --limit 1000 --json` (most recent first).
 pub async fn interactions(store: &Path) -> Vec<serde_json::Value> {
-    let v = json_of(&["interactions", "list", "--limit", "1000"], store).await;
+    interactions_where(store, &[]).await
+}
+
+/// `ringdesk interactions list --limit 1000 FILTERS --json` (most recent first).
+pub async fn interactions_where(store: &Path, filters: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["interactions", "list", "--limit", "1000"];
+    args.extend_from_slice(filters);
+    let v = json_of(&args, store).await;
     serde_json::from_value(v).expect("interactions list is an array")
 }
 
