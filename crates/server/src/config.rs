@@ -104,6 +104,28 @@ pub struct CallsConfig {
     /// Region for caller IDs written without a country code (ISO 3166, e.g. `US`, `BR`).
     #[serde(default = "default_region")]
     pub default_region: String,
+    /// Callers with no ticket: `nothing`, or `create_ticket` (a new ticket with the
+    /// post-call note; unknown callers get a new end-user named after their number).
+    #[serde(default)]
+    pub no_ticket: NoTicket,
+}
+
+/// What the post-call work does for callers without a ticket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoTicket {
+    #[default]
+    Nothing,
+    CreateTicket,
+}
+
+impl NoTicket {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoTicket::Nothing => "nothing",
+            NoTicket::CreateTicket => "create_ticket",
+        }
+    }
 }
 
 impl Default for CallsConfig {
@@ -111,6 +133,7 @@ impl Default for CallsConfig {
         CallsConfig {
             default_language: default_language(),
             default_region: default_region(),
+            no_ticket: NoTicket::Nothing,
         }
     }
 }

@@ -120,18 +120,13 @@ async fn two_hundred_calls_recorded_while_serve_drains_the_same_file() {
         }
         assert_eq!(on_ticket, recorded, "order of the notes on ticket {ticket}");
     }
-    // KNOWN DEFECT (reported, not asserted): every `ringdesk call --store` runs an outbox
-    // worker whose start turns the in-flight notes of the other live workers on the file
-    // (serve's, other calls') into uncertain ones; when it checks the ticket before the
-    // live worker's request is applied, it sends the note a second time. Exactly once
-    // holds with a single worker per file (records_outbox, records_crash).
-    if !doubled.is_empty() {
-        eprintln!(
-            "KNOWN DEFECT: {} of {CALLS} notes doubled:\n{}",
-            doubled.len(),
-            doubled.join("\n")
-        );
-    }
+    // One outbox worker per file (an OS lock; the others wait): no note is sent twice.
+    assert!(
+        doubled.is_empty(),
+        "{} of {CALLS} notes doubled:\n{}",
+        doubled.len(),
+        doubled.join("\n")
+    );
 }
 
 /// Notes on their ticket more than once, each with the timeline of its requests (ms
@@ -190,7 +185,7 @@ fn doubled_notes(gate: &Gate, entries: &[records::bin::Entry]) -> Vec<String> {
     out
 }
 
-/// The race behind the doubled notes above, made deterministic: a slow Zendesk holds the
+/// The race that once doubled notes, made deterministic: a slow Zendesk holds the
 /// first call's note for a few seconds; meanwhile a second `ringdesk call --store` on the
 /// same file starts its outbox worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,13 +222,12 @@ async fn a_second_process_on_the_file_while_a_note_is_in_flight() {
     let n = count_marker(gate.state(), ticket, &marker);
     // Nothing lost.
     assert!(n >= 1, "the first note is lost");
-    // KNOWN DEFECT (reported, not asserted): expected exactly one; the second process's
-    // worker turns the first's in-flight note uncertain at its start, finds it not yet on
-    // the ticket, and sends it again.
-    if n != 1 {
-        eprintln!(
-            "KNOWN DEFECT: note {marker} is on ticket {ticket} {n} times:\n{:#?}",
-            doubled_notes(&gate, &entries)
-        );
-    }
+    // The second process's worker waits for the first's (one worker per file), so the
+    // in-flight note is never re-sent.
+    assert_eq!(
+        n,
+        1,
+        "note {marker} is on ticket {ticket} {n} times:\n{:#?}",
+        doubled_notes(&gate, &entries)
+    );
 }

@@ -123,6 +123,10 @@ pub fn call_start(config: &Config, zendesk_url: &str, ani: &str, dnis: &str) -> 
         config.calls.default_region.clone().into(),
     );
     extra.insert("zendesk_url".to_string(), zendesk_url.to_string().into());
+    extra.insert(
+        "no_ticket_action".to_string(),
+        config.calls.no_ticket.as_str().into(),
+    );
     CallStart {
         call_id: uuid::Uuid::new_v4().to_string(),
         ani: ani.to_string(),

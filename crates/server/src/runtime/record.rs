@@ -54,9 +54,11 @@ impl CallRecorder {
             } => {
                 self.rec.queue = Some(queue.clone());
                 self.rec.priority = Some(*priority);
-                self.rec.queued_at.get_or_insert(at);
             }
-            Action::Disconnect { .. } => self.flow_disconnected = true,
+            Action::Disconnect { reason } => {
+                self.flow_disconnected = true;
+                self.rec.end_detail.get_or_insert_with(|| bound(reason));
+            }
             Action::Log(entry) => self.on_log(entry),
             _ => {}
         }
@@ -106,6 +108,10 @@ impl CallRecorder {
         match event {
             Event::QueueResult { result, .. } => {
                 self.last_queue_result_no_agents = matches!(result, QueueResult::NoAgents { .. });
+                // Only a call that really waits has a queue time.
+                if *result == QueueResult::Queued {
+                    self.rec.queued_at.get_or_insert(at);
+                }
             }
             Event::AgentOffered { .. } => {
                 self.rec.offered_at.get_or_insert(at);
@@ -287,6 +293,13 @@ mod tests {
             },
             ts(3),
         );
+        r.on_event(
+            &Event::QueueResult {
+                id: ActionId(1),
+                result: QueueResult::Queued,
+            },
+            ts(3),
+        );
         let agent = AgentRef {
             id: "a1".into(),
             name: "Ana".into(),
@@ -359,5 +372,7 @@ mod tests {
         r.on_event(&Event::CallerHangup, ts(2));
         let (rec, _) = r.finish(ts(3));
         assert_eq!(rec.end_reason, Some(EndReason::NoAgent));
+        assert_eq!(rec.queued_at, None, "refused by the queue: never waited");
+        assert_eq!(rec.end_detail.as_deref(), Some("no agents"));
     }
 }

@@ -95,6 +95,13 @@ impl CallBuilder {
         self
     }
 
+    /// `--config FILE`.
+    pub fn config(mut self, path: &std::path::Path) -> Self {
+        self.args
+            .extend(["--config".into(), path.display().to_string()]);
+        self
+    }
+
     /// An environment variable for the child.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
