@@ -7,10 +7,15 @@
 
 pub mod audio;
 pub mod baresip;
+pub mod heard;
 pub mod ports;
+pub mod prompts;
 pub mod rtp;
 pub mod server;
 pub mod sipp;
+
+/// 20 ms frames per second.
+pub const FRAMES_PER_SECOND: usize = 50;
 
 /// Demo customers used by the voice tests (crates/zendesk/data/README.md).
 pub mod demo {

@@ -76,7 +76,7 @@ impl RtpEndpoint {
     }
 
     /// The first datagram's arrival time and sender, waiting up to `wait` for it.
-    pub fn first_arrival(&self, wait: Duration) -> Option<(Instant, SocketAddr)> {
+    pub async fn first_arrival(&self, wait: Duration) -> Option<(Instant, SocketAddr)> {
         let deadline = Instant::now() + wait;
         loop {
             if let Some(a) = self.arrivals.lock().ok().and_then(|a| a.first().cloned()) {
@@ -85,7 +85,7 @@ impl RtpEndpoint {
             if Instant::now() >= deadline {
                 return None;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

@@ -70,7 +70,11 @@ impl Server {
             .arg("--config")
             .arg(&config_path)
             .current_dir(dir.path())
-            .env("RUST_LOG", "info,ringdesk=debug,rsipstack=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("VOICE_RUST_LOG")
+                    .unwrap_or_else(|_| "info,ringdesk=debug,rsipstack=warn".into()),
+            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -167,7 +171,7 @@ impl Drop for Server {
         if std::thread::panicking() {
             eprintln!(
                 "---- ringdesk serve log (last lines) ----\n{}",
-                tail(&self.log, 80)
+                tail(&self.log, 200)
             );
         }
     }

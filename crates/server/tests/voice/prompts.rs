@@ -1,0 +1,60 @@
+//! The prompts the caller should hear, rendered here the way ringdesk renders them
+//! (espeak-ng through `ringdesk_tts`, converted to 8 kHz G.711 by `ringdesk_media::Clip`),
+//! so the tests compare what was heard with what was expected rather than with
+//! hard-coded durations.
+
+use super::audio::{self, FRAME_SECONDS};
+use ringdesk_media::{Clip, Codec};
+use ringdesk_tts::{EspeakConfig, EspeakNg, TtsEngine, TtsRequest};
+
+/// The default flow's English prompts the voice tests listen for.
+pub const WELCOME: &str = "Welcome to customer support. One moment while we look up your account.";
+pub const MENU: &str = "Press 1 to speak with an agent, or 2 to hang up.";
+pub const NO_INPUT: &str = "Sorry, we did not hear your choice.";
+pub const NO_AGENTS: &str =
+    "No agent is logged in right now. Press 1 to wait for one, or 2 to hang up.";
+
+/// The status sentence of a demo customer.
+pub fn status(name: &str, ticket: u64, status_words: &str) -> String {
+    format!("Hello {name}. Your ticket number {ticket} is {status_words}.")
+}
+
+/// A rendered prompt: its length and where its sound starts and ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// Whole clip, seconds.
+    pub len_s: f64,
+    /// First and last sounding frame, seconds from the clip's start.
+    pub sound_start_s: f64,
+    pub sound_end_s: f64,
+}
+
+impl Expected {
+    /// From the first to the last sounding frame.
+    pub fn sound_s(&self) -> f64 {
+        self.sound_end_s - self.sound_start_s
+    }
+}
+
+/// Renders `texts` (en-US), played back to back, as ringdesk would send them in `codec`.
+pub async fn render(texts: &[&str], codec: Codec) -> Expected {
+    let engine = EspeakNg::new(EspeakConfig::default());
+    let mut pcm = Vec::new();
+    for text in texts {
+        let req = TtsRequest::new(text, "en-US").expect("a valid TTS request");
+        let speech = engine
+            .synthesize(&req)
+            .await
+            .expect("espeak-ng renders the prompt");
+        let clip = Clip::from_pcm(&speech.samples, speech.sample_rate).expect("a clip");
+        pcm.extend(clip.to_pcm(codec));
+    }
+    let frames = audio::frame_rms(&pcm);
+    let first = frames.iter().position(|&l| l >= audio::SOUND_RMS);
+    let last = frames.iter().rposition(|&l| l >= audio::SOUND_RMS);
+    Expected {
+        len_s: frames.len() as f64 * FRAME_SECONDS,
+        sound_start_s: first.unwrap_or(0) as f64 * FRAME_SECONDS,
+        sound_end_s: last.map_or(0, |l| l + 1) as f64 * FRAME_SECONDS,
+    }
+}
