@@ -460,7 +460,7 @@ impl Call {
     }
 
     async fn perform(&mut self, action: Action) {
-        self.recorder.on_action(&action, Timestamp::now());
+        self.recorder.on_action(&action);
         match action {
             Action::Play { id, segments, .. } => {
                 if self.hung_up {

@@ -47,7 +47,7 @@ impl CallRecorder {
     }
 
     /// Notes an action the executor emitted.
-    pub fn on_action(&mut self, action: &Action, at: Timestamp) {
+    pub fn on_action(&mut self, action: &Action) {
         match action {
             Action::Enqueue {
                 queue, priority, ..
@@ -261,38 +261,26 @@ mod tests {
         let mut r = CallRecorder::new("c1", "+5511", "+1555", ts(0));
         r.answered(ts(0));
         let log = |e| Action::Log(e);
-        r.on_action(
-            &log(LogEntry::VariableSet {
-                name: "ticket_id".into(),
-                value: "7".into(),
-            }),
-            ts(1),
-        );
-        r.on_action(
-            &log(LogEntry::NodeEntered {
-                node: "menu".into(),
-                activity: "menu".into(),
-            }),
-            ts(2),
-        );
-        r.on_action(
-            &log(LogEntry::ExitTaken {
-                node: "menu".into(),
-                exit: "1".into(),
-                target: Some("queue".into()),
-            }),
-            ts(3),
-        );
-        r.on_action(
-            &Action::Enqueue {
-                id: ActionId(1),
-                node: "queue".into(),
-                queue: "support".into(),
-                priority: 1,
-                availability: ringdesk_flow::AvailabilityCheck::Off,
-            },
-            ts(3),
-        );
+        r.on_action(&log(LogEntry::VariableSet {
+            name: "ticket_id".into(),
+            value: "7".into(),
+        }));
+        r.on_action(&log(LogEntry::NodeEntered {
+            node: "menu".into(),
+            activity: "menu".into(),
+        }));
+        r.on_action(&log(LogEntry::ExitTaken {
+            node: "menu".into(),
+            exit: "1".into(),
+            target: Some("queue".into()),
+        }));
+        r.on_action(&Action::Enqueue {
+            id: ActionId(1),
+            node: "queue".into(),
+            queue: "support".into(),
+            priority: 1,
+            availability: ringdesk_flow::AvailabilityCheck::Off,
+        });
         r.on_event(
             &Event::QueueResult {
                 id: ActionId(1),
@@ -340,12 +328,9 @@ mod tests {
     fn flow_disconnect_after_max_wait_is_max_wait() {
         let mut r = CallRecorder::new("c3", "x", "y", ts(0));
         r.on_event(&Event::QueueMaxWait, ts(300));
-        r.on_action(
-            &Action::Disconnect {
-                reason: "max_wait".into(),
-            },
-            ts(305),
-        );
+        r.on_action(&Action::Disconnect {
+            reason: "max_wait".into(),
+        });
         let (rec, _) = r.finish(ts(305));
         assert_eq!(rec.end_reason, Some(EndReason::MaxWait));
     }
@@ -363,12 +348,9 @@ mod tests {
             },
             ts(1),
         );
-        r.on_action(
-            &Action::Disconnect {
-                reason: "no agents".into(),
-            },
-            ts(2),
-        );
+        r.on_action(&Action::Disconnect {
+            reason: "no agents".into(),
+        });
         r.on_event(&Event::CallerHangup, ts(2));
         let (rec, _) = r.finish(ts(3));
         assert_eq!(rec.end_reason, Some(EndReason::NoAgent));

@@ -400,7 +400,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
     async fn perform(&mut self, action: Action) {
         let at = self.wall_now();
         if let Some(r) = self.recorder.as_mut() {
-            r.on_action(&action, at);
+            r.on_action(&action);
         }
         match action {
             Action::Play {
