@@ -3,7 +3,8 @@
 //! owned by the test. The caller's socket presses 1 (RFC 4733) and then talks (a 1 kHz
 //! tone); once the bridge relays it to the agent's socket, the agent talks back (600 Hz).
 //! Each side must hear the other's tone, decoded in its own codec, and never its own:
-//! same codec both ways, and PCMU ↔ PCMA transcoding in both directions.
+//! same codec both ways, and PCMU ↔ PCMA transcoding in both directions. A key the caller
+//! presses while talking reaches the agent as RFC 4733 events.
 
 mod queue;
 
@@ -13,7 +14,7 @@ use queue::rtp::RtpEndpoint;
 use queue::server::{Options, Server};
 use queue::sipp::Sipp;
 use queue::tone::{audio_from, blocks_with, payload_types};
-use ringdesk_media::Codec;
+use ringdesk_media::{Codec, RtpPacket};
 use std::time::{Duration, Instant};
 
 /// The telephone-event payload type both scenarios offer.
@@ -38,6 +39,16 @@ fn codec_name(c: Codec) -> &'static str {
         Codec::Pcmu => "PCMU",
         Codec::Pcma => "PCMA",
     }
+}
+
+/// Telephone-event packets (payload type [`EVENT_PT`]) for `event` from `from`.
+fn events_of(arrivals: &[queue::rtp::Arrival], from: std::net::SocketAddr, event: u8) -> usize {
+    arrivals
+        .iter()
+        .filter(|a| a.from == from)
+        .filter_map(|a| RtpPacket::parse(&a.data).ok())
+        .filter(|p| p.header.payload_type == EVENT_PT && p.payload.first() == Some(&event))
+        .count()
 }
 
 /// One bridged call whose caller offers only `caller_codec` and whose agent answers
@@ -96,6 +107,8 @@ async fn tones_cross_the_bridge(caller_codec: Codec, agent_codec: Codec) {
     tokio::task::block_in_place(|| {
         let _ = agent_voice.join();
         let _ = caller_voice.join();
+        // A key pressed while talking reaches the agent as telephone events.
+        caller_rtp.press(caller_leg, EVENT_PT, '5', Duration::from_millis(200));
     });
     caller
         .wait(END_WAIT)
@@ -127,6 +140,11 @@ async fn tones_cross_the_bridge(caller_codec: Codec, agent_codec: Codec) {
     assert!(
         heard >= MIN_TONE_BLOCKS,
         "the caller heard the agent's {AGENT_HZ} Hz in {heard} blocks of 100 ms (want {MIN_TONE_BLOCKS}); {report}"
+    );
+    let fives = events_of(&at_agent_all, agent_leg, 5);
+    assert!(
+        fives > 0,
+        "the agent got no telephone event 5 for the caller's key; {report}"
     );
     assert_eq!(
         blocks_with(&at_agent, AGENT_HZ),
