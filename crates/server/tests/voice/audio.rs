@@ -15,6 +15,10 @@ pub const SOUND_RMS: f64 = 200.0;
 /// A frame quieter than this is silence.
 pub const SILENCE_RMS: f64 = 50.0;
 
+/// Highest median spectral flatness accepted as music: the hold music measures about
+/// 0.001, espeak-ng speech about 0.05, noise near 1.
+pub const MUSIC_MAX_FLATNESS: f64 = 0.01;
+
 /// One stretch of sound, in frames from the start of the recording.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Segment {

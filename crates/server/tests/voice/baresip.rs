@@ -1,1 +1,198 @@
-//! baresip as a caller (placeholder until the baresip tests land).
+//! baresip (Debian package `baresip`) as a caller: a throw-away config directory (no
+//! sound card: `aufile` plays silence as the microphone, `aubridge` is the speaker,
+//! `sndfile` records what the caller hears to `dump-*-dec.wav`), driven over its
+//! `ctrl_tcp` JSON/netstring interface (`dial`, `sndcode` for RFC 2833 keys, `hangup`,
+//! `quit`). The process is killed when dropped.
+
+use super::ports::{free_port, free_rtp_port};
+use super::server::tail;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Longest wait for baresip's control port.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest wait for the answer to a command.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest reply read.
+const MAX_REPLY: usize = 64 * 1024;
+/// Seconds of silence the caller's "microphone" plays.
+const MIC_SECONDS: usize = 120;
+
+/// A running baresip.
+pub struct Baresip {
+    child: Child,
+    dir: PathBuf,
+    control: SocketAddr,
+    log: PathBuf,
+}
+
+/// Fails the test with an actionable message when baresip is missing.
+pub fn require_baresip() {
+    if let Err(e) = std::process::Command::new("baresip")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        panic!(
+            "baresip is required by the voice tests and could not be run ({e}); \
+             install it with `apt-get install -y baresip`"
+        );
+    }
+}
+
+fn config_text(dir: &Path, sip_port: u16, control: SocketAddr, rtp: u16) -> String {
+    let d = dir.display();
+    format!(
+        "poll_method epoll\n\
+         sip_listen 127.0.0.1:{sip_port}\n\
+         audio_player aubridge,speaker\n\
+         audio_source aufile,{d}/silence.wav\n\
+         audio_alert aubridge,speaker\n\
+         ausrc_srate 8000\n\
+         auplay_srate 8000\n\
+         ausrc_channels 1\n\
+         auplay_channels 1\n\
+         rtp_ports {rtp}-{}\n\
+         module_path /usr/lib/baresip/modules\n\
+         module g711.so\n\
+         module aufile.so\n\
+         module aubridge.so\n\
+         module sndfile.so\n\
+         module_app account.so\n\
+         module_app menu.so\n\
+         module_app ctrl_tcp.so\n\
+         ctrl_tcp_listen {control}\n\
+         snd_path {d}\n",
+        rtp + 3
+    )
+}
+
+impl Baresip {
+    /// Starts baresip in `dir` (created) with `caller` as its identity, PCMU only.
+    pub async fn start(dir: &Path, caller: &str) -> Baresip {
+        require_baresip();
+        std::fs::create_dir_all(dir).expect("baresip directory");
+        let silence = vec![0i16; 8000 * MIC_SECONDS];
+        std::fs::write(
+            dir.join("silence.wav"),
+            ringdesk_media::wav::write_pcm16_wav(&silence, 8000),
+        )
+        .expect("write the microphone file");
+        let control = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        std::fs::write(
+            dir.join("config"),
+            config_text(dir, free_port(), control, free_rtp_port()),
+        )
+        .expect("write the baresip config");
+        std::fs::write(
+            dir.join("accounts"),
+            format!("<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU\n"),
+        )
+        .expect("write the baresip accounts");
+        let log = dir.join("baresip.log");
+        let out = std::fs::File::create(&log).expect("baresip log");
+        let err = out.try_clone().expect("baresip log");
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run baresip");
+        let me = Baresip {
+            child,
+            dir: dir.to_path_buf(),
+            control,
+            log,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect(control).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "baresip did not open its control port in {START_TIMEOUT:?}\n{}",
+                tail(&me.log, 40)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        me
+    }
+
+    /// Runs one ctrl_tcp command; panics unless baresip answers `"ok":true`.
+    pub fn command(&self, command: &str, params: &str) {
+        let body = serde_json::json!({ "command": command, "params": params, "token": "voice" })
+            .to_string();
+        let mut stream = TcpStream::connect(self.control).expect("connect to baresip ctrl_tcp");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("read timeout");
+        stream
+            .write_all(format!("{}:{body},", body.len()).as_bytes())
+            .expect("send a baresip command");
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&reply);
+            if text.contains("\"response\":true") {
+                assert!(
+                    text.contains("\"ok\":true"),
+                    "baresip refused {command} {params}: {text}"
+                );
+                return;
+            }
+            assert!(
+                Instant::now() < deadline && reply.len() < MAX_REPLY,
+                "no answer from baresip to {command} {params}: {text}\n{}",
+                tail(&self.log, 40)
+            );
+            match stream.read(&mut buf) {
+                Ok(0) => panic!("baresip closed the control connection: {text}"),
+                Ok(n) => reply.extend_from_slice(buf.get(..n).unwrap_or(&[])),
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// Asks baresip to quit and waits (bounded) for it, so its recordings are complete.
+    pub async fn quit(&mut self) {
+        self.command("quit", "");
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+
+    /// What the caller heard: the `sndfile` decode dump.
+    pub fn recording(&self) -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+            })
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    /// The last lines baresip printed.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log, 40)
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() {
+            eprintln!("---- baresip log (last lines) ----\n{}", self.log_tail());
+        }
+    }
+}

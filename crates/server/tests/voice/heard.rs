@@ -112,7 +112,7 @@ impl Heard {
                 ));
             }
             let step = b.timestamp.wrapping_sub(a.timestamp);
-            if step == 0 || step % 160 != 0 || step > 160 * 50 {
+            if step == 0 || !step.is_multiple_of(160) || step > 160 * 50 {
                 return Err(format!(
                     "packet {}: timestamp {} after {} (not a step of 160 per 20 ms slot)",
                     i + 1,

@@ -21,7 +21,7 @@ pub fn free_port() -> u16 {
 pub fn free_rtp_port() -> u16 {
     for _ in 0..200 {
         let p = free_port();
-        if p % 2 != 0 || p > 65_000 {
+        if !p.is_multiple_of(2) || p > 65_000 {
             continue;
         }
         let all_free = (0..4u16).all(|k| UdpSocket::bind(("127.0.0.1", p + k)).is_ok());
