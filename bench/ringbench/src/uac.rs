@@ -229,9 +229,9 @@ impl Uac<'_> {
             Ev::WindowStart => {
                 self.out.at_start = self.plan.pid.and_then(procfs::sample);
                 self.out.up_at_start = self.count_up();
-                self.window
-                    .start_ns
-                    .store(net::realtime_ns(), Ordering::Relaxed);
+                let ws = net::realtime_ns();
+                self.out.window_start_ns = ws;
+                self.window.start_ns.store(ws, Ordering::Relaxed);
                 self.window_opened = Some(now);
             }
             Ev::WindowEnd => {
