@@ -175,6 +175,23 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// A media port for SIPp: SIPp binds it and the next three (RTCP, and video RTP/RTCP at
+/// +2/+3), so all four must be free, and it must be even.
+pub fn free_media_port() -> u16 {
+    loop {
+        let probe = UdpSocket::bind("127.0.0.1:0").expect("bind probe");
+        let port = probe.local_addr().expect("probe addr").port();
+        if !port.is_multiple_of(2) || port > 65_000 {
+            continue;
+        }
+        drop(probe);
+        let all_free = (port..port + 4).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            return port;
+        }
+    }
+}
+
 fn scenario(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/scenarios")
@@ -192,7 +209,7 @@ pub async fn sipp(name: &str, target: SocketAddr, service: &str, transport: &str
         ),
     }
     let port = free_port().to_string();
-    let media_port = free_port().to_string();
+    let media_port = free_media_port().to_string();
     let error_file = std::env::temp_dir().join(format!("ringdesk-sipp-{port}-errors.log"));
     let output = tokio::process::Command::new("sipp")
         .arg("-sf")
@@ -262,7 +279,7 @@ pub fn require_sipp() {
 pub fn sipp_command(name: &str, args: &[&str]) -> (tokio::process::Command, u16) {
     require_sipp();
     let port = free_port();
-    let media_port = free_port().to_string();
+    let media_port = free_media_port().to_string();
     let mut command = tokio::process::Command::new("sipp");
     command
         .arg("-sf")
