@@ -61,6 +61,17 @@ pub struct AgentView {
     pub reason: Option<String>,
 }
 
+/// One queue as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueueView {
+    pub name: String,
+    pub calls_queued: u32,
+    pub oldest_wait_seconds: Option<f64>,
+    pub estimated_wait_seconds: Option<f64>,
+    pub agents_logged_in: u32,
+    pub agents_available: u32,
+}
+
 enum Cmd {
     Enqueue {
         call: String,
@@ -87,6 +98,7 @@ enum Cmd {
         reply: oneshot::Sender<Result<(), String>>,
     },
     Agents(oneshot::Sender<Vec<AgentView>>),
+    Queues(oneshot::Sender<Vec<QueueView>>),
     OfferResult {
         call: String,
         agent: String,
@@ -172,6 +184,12 @@ impl AcdHandle {
             reply,
         });
         rx.await.unwrap_or(Err("the queue is not running".into()))
+    }
+
+    pub async fn queues(&self) -> Vec<QueueView> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Queues(reply));
+        rx.await.unwrap_or_default()
     }
 
     pub async fn agents(&self) -> Vec<AgentView> {
@@ -348,6 +366,24 @@ impl Task {
                             state,
                             reason,
                         }
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Cmd::Queues(reply) => {
+                let names: Vec<String> = self.acd.queue_names().map(str::to_string).collect();
+                let list = names
+                    .into_iter()
+                    .filter_map(|name| {
+                        let i = self.acd.queue_info(now, &name, None)?;
+                        Some(QueueView {
+                            calls_queued: i.calls_queued,
+                            oldest_wait_seconds: i.oldest_wait.map(|d| d.as_secs_f64()),
+                            estimated_wait_seconds: i.estimated_wait.map(|d| d.as_secs_f64()),
+                            agents_logged_in: i.agents_logged_in,
+                            agents_available: i.agents_available,
+                            name,
+                        })
                     })
                     .collect();
                 let _ = reply.send(list);

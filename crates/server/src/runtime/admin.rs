@@ -36,6 +36,7 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/agents", get(list_agents))
+        .route("/queues", get(list_queues))
         .route("/agents/{id}/state", post(set_agent_state))
         .route("/interactions", get(list_interactions))
         .route("/interactions/{call_id}", get(show_interaction))
@@ -44,6 +45,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox/{id}/drop", post(drop_item))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+async fn list_queues(State(s): State<AdminState>) -> Response {
+    Json(s.acd.queues().await).into_response()
 }
 
 async fn list_agents(State(s): State<AdminState>) -> Response {
@@ -87,6 +92,7 @@ async fn index() -> &'static str {
      GET  /outbox?state=pending|in_flight|uncertain|delivered|dead|dropped\n\
      POST /outbox/{id}/retry\n\
      POST /outbox/{id}/drop\n\
+     GET  /queues\n\
      GET  /agents\n\
      POST /agents/{id}/state   {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}\n\
      GET  /metrics\n"
@@ -242,5 +248,105 @@ async fn metrics(State(AdminState { store, .. }): State<AdminState>) -> Response
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::acd::{Dialer, OfferResult};
+    use std::sync::Arc;
+
+    /// Every offer fails at once (no phones in this test).
+    struct Unreachable;
+
+    impl Dialer for Unreachable {
+        fn offer(&self, call: &str, agent: &str, _: &str, _: &str, acd: AcdHandle) -> u64 {
+            acd.offer_result(call, agent, OfferResult::Failed);
+            0
+        }
+        fn cancel(&self, _: u64) {}
+    }
+
+    async fn start() -> (String, AcdHandle, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("r.sqlite")).unwrap();
+        let config = crate::config::Config::parse(
+            "[[agents]]\nid = \"ana\"\nname = \"Ana\"\npassword = \"p\"\nqueues = [\"support\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
+        let addr = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            AdminState {
+                store,
+                acd: acd.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        (format!("http://{addr}"), acd, dir)
+    }
+
+    #[tokio::test]
+    async fn agents_queues_and_state_changes_over_http() {
+        let (base, acd, _dir) = start().await;
+        let http = reqwest::Client::new();
+        let get = |path: &str| {
+            let url = format!("{base}{path}");
+            let http = http.clone();
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(get("/agents").await[0]["state"], "logged_out");
+        let q = get("/queues").await;
+        assert_eq!(q[0]["name"], "support");
+        assert_eq!(q[0]["agents_logged_in"], 0);
+        // Logged out: cannot be made available.
+        let r = http
+            .post(format!("{base}/agents/ana/state"))
+            .json(&serde_json::json!({"state": "available"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        acd.registered("ana");
+        let r = http
+            .post(format!("{base}/agents/ana/state"))
+            .json(&serde_json::json!({"state": "not_ready", "reason": "lunch"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let a = get("/agents").await;
+        assert_eq!(
+            (a[0]["state"].as_str(), a[0]["reason"].as_str()),
+            (Some("not_ready"), Some("lunch"))
+        );
+        assert_eq!(get("/queues").await[0]["agents_logged_in"], 1);
+        let r = http
+            .post(format!("{base}/agents/ana/state"))
+            .json(&serde_json::json!({"state": "dancing"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let m = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(m.contains("ringdesk_outbox_backlog 0"), "{m}");
     }
 }
