@@ -42,7 +42,7 @@ async fn baresip_hears_prompts_then_music_on_hold() {
     run_command(&phone, "sndcode", "1").await;
     tokio::time::sleep_until((t0 + HANG_UP).into()).await;
     run_command(&phone, "hangup", "").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // quit waits for baresip to exit, so the recording is complete.
     phone.quit().await;
 
     let path = phone
