@@ -49,7 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let shared = Arc::new(Shared {
-        media: MediaWorker::spawn(),
+        media: MediaWorker::spawn().context("cannot start the media thread")?,
         prompts,
         connectors: zd.connectors.clone(),
         acd: acd.clone(),

@@ -112,8 +112,10 @@ async fn answer_and_drive(
     mut recorder: CallRecorder,
 ) -> CallRecorder {
     let call_id = inc.call.id();
-    let socket = match UdpSocket::bind((shared.rtp_ip, 0)).await {
-        Ok(s) => Arc::new(s),
+    // One socket, two handles: the call's receive side (tokio) and the media worker's
+    // send side (std, non-blocking, on its own thread).
+    let (socket, send_socket) = match rtp_socket(shared.rtp_ip) {
+        Ok(pair) => pair,
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
             let _ = inc.call.reject(503);
@@ -148,7 +150,7 @@ async fn answer_and_drive(
     };
     let Some(stream) = shared
         .media
-        .add(config, socket.clone(), signalled, played_tx)
+        .add(config, send_socket, signalled, played_tx)
         .await
     else {
         tracing::error!(%call_id, "media worker stopped");
@@ -615,6 +617,14 @@ impl Call {
             ticket_url,
         }
     }
+}
+
+/// A bound RTP socket as a tokio socket (receiving) and a std duplicate (sending).
+fn rtp_socket(ip: IpAddr) -> std::io::Result<(Arc<UdpSocket>, Arc<std::net::UdpSocket>)> {
+    let std_socket = std::net::UdpSocket::bind((ip, 0))?;
+    std_socket.set_nonblocking(true)?;
+    let send = std_socket.try_clone()?;
+    Ok((Arc::new(UdpSocket::from_std(std_socket)?), Arc::new(send)))
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {

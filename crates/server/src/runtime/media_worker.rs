@@ -1,12 +1,15 @@
-//! The media worker: one task, one clock (the media crate's `Pacer`) driving every
+//! The media worker: one OS thread, one clock (the media crate's `Pacer`) driving every
 //! outbound RTP stream of the server, 20 ms at a time. Calls talk to it by message; it
 //! sends the packets and reports finished clips back to the call that queued them.
+//!
+//! It runs on its own thread (with its own single-threaded tokio runtime for timers and
+//! channels) so that nothing else the server does — TTS resampling, HTTP, SQLite — can
+//! delay a tick. It sends through a duplicate of each call's RTP socket (std, non-blocking).
 
 use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -66,11 +69,16 @@ pub struct MediaWorker {
 }
 
 impl MediaWorker {
-    /// Starts the worker task.
-    pub fn spawn() -> MediaWorker {
+    /// Starts the worker thread.
+    pub fn spawn() -> std::io::Result<MediaWorker> {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx));
-        MediaWorker { tx }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        std::thread::Builder::new()
+            .name("ringdesk-media".into())
+            .spawn(move || rt.block_on(run(rx)))?;
+        Ok(MediaWorker { tx })
     }
 
     /// Adds a stream; `None` when the worker has stopped.
@@ -121,7 +129,7 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Command>) {
                     if let Some(sink) = sinks.get(&t.stream) {
                         if let Some(dest) = sink.dest {
                             // UDP: a full socket buffer drops the packet, as the network would.
-                            let _ = sink.socket.try_send_to(t.packet(), dest);
+                            let _ = sink.socket.send_to(t.packet(), dest);
                         }
                     }
                 }

@@ -72,7 +72,12 @@ impl Prompts {
                     return Ok(c);
                 }
                 let audio = self.tts.get(&req).await?;
-                let clip = Clip::from_pcm(&audio.samples, audio.sample_rate)?;
+                // Resampling is CPU work: keep it off the async workers.
+                let clip = tokio::task::spawn_blocking(move || {
+                    Clip::from_pcm(&audio.samples, audio.sample_rate)
+                })
+                .await
+                .map_err(|e| anyhow!("prompt conversion failed: {e}"))??;
                 self.remember(key, &clip);
                 Ok(clip)
             }
