@@ -492,7 +492,8 @@ impl fmt::Display for ErrorBody {
 /// OAuth token response of `POST /oauth/tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OAuthToken {
-    /// The access token (a secret).
+    /// The access token (a secret; written out only in this response).
+    #[serde(serialize_with = "ringdesk_secret::expose_serialized")]
     pub access_token: crate::Secret,
     /// `bearer`.
     pub token_type: String,
