@@ -65,7 +65,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         agents: config
             .agents
             .iter()
-            .map(|a| (a.id.clone(), a.password.expose().to_string()))
+            .map(|a| (a.id.clone(), a.password.clone()))
             .collect(),
     };
     let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)

@@ -130,6 +130,20 @@ async fn answer_and_drive(
             return recorder;
         }
     };
+    // The flow starts before the answer: its first prompt (the greeting, pre-rendered)
+    // then goes out in the stream's very first packet, right after the 200 OK.
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let start = CallStart {
+        call_id: interaction_id.clone(),
+        ani: inc.ani,
+        dnis: inc.dnis,
+        headers: inc.headers,
+        started_at: jiff::Timestamp::now().to_string(),
+        extra: shared.extra.clone(),
+    };
+    let flow_name = flow.name().to_string();
+    let mut ex = Executor::new(flow, start, Instant::now().into_std());
+    let (early, greeting) = first_prompt(&mut ex, &shared.prompts).await;
     let answer = match inc.call.answer(local) {
         Ok(a) => a,
         Err(e) => {
@@ -148,9 +162,10 @@ async fn answer_and_drive(
         initial_sequence: rand::random(),
         initial_timestamp: rand::random(),
     };
+    let first = greeting.as_ref().map(|(id, clips)| (clips.clone(), id.0));
     let Some(stream) = shared
         .media
-        .add(config, send_socket, signalled, played_tx)
+        .add(config, send_socket, signalled, played_tx, first)
         .await
     else {
         tracing::error!(%call_id, "media worker stopped");
@@ -167,20 +182,11 @@ async fn answer_and_drive(
         tx.clone(),
         bridge_rx,
     ));
-    tracing::info!(%call_id, codec = ?codec, %local, flow = flow.name(), "call answered");
+    tracing::info!(%call_id, codec = ?codec, %local, flow = %flow_name, "call answered");
     recorder.answered(Timestamp::now());
 
-    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let start = CallStart {
-        call_id: interaction_id.clone(),
-        ani: inc.ani,
-        dnis: inc.dnis,
-        headers: inc.headers,
-        started_at: jiff::Timestamp::now().to_string(),
-        extra: shared.extra.clone(),
-    };
     let mut call = Call {
-        ex: Executor::new(flow, start, Instant::now().into_std()),
+        ex,
         shared: shared.clone(),
         handle: inc.call,
         stream,
@@ -198,6 +204,16 @@ async fn answer_and_drive(
         queued: false,
         bridge: None,
     };
+    // What the flow did before the answer: the greeting already plays.
+    for action in early {
+        match (&action, &greeting) {
+            (Action::Play { id, .. }, Some((g, clips))) if id == g => {
+                call.recorder.on_action(&action);
+                call.plays.insert(id.0, (*id, clips.len()));
+            }
+            _ => call.perform(action).await,
+        }
+    }
     call.drive(rx, played_rx, queue_rx).await;
     call.leave_queue().await;
     receiver.abort();
@@ -617,6 +633,40 @@ impl Call {
             ticket_url,
         }
     }
+}
+
+/// The executor's first actions up to and including its first prompt, and that prompt's
+/// clips when they are ready at once (pre-rendered): they play from the first packet.
+async fn first_prompt(
+    ex: &mut Executor,
+    prompts: &Prompts,
+) -> (Vec<Action>, Option<(ActionId, Vec<ringdesk_media::Clip>)>) {
+    let mut early = Vec::new();
+    let mut greeting = None;
+    while let Some(action) = ex.poll_action() {
+        match &action {
+            Action::Log(_) => early.push(action),
+            Action::Play { id, segments, .. } => {
+                let mut clips = Vec::with_capacity(segments.len());
+                for s in segments {
+                    match prompts.clip(s).await {
+                        Ok(c) => clips.push(c),
+                        Err(_) => break,
+                    }
+                }
+                if !clips.is_empty() && clips.len() == segments.len() {
+                    greeting = Some((*id, clips));
+                }
+                early.push(action);
+                break;
+            }
+            _ => {
+                early.push(action);
+                break;
+            }
+        }
+    }
+    (early, greeting)
 }
 
 /// A bound RTP socket as a tokio socket (receiving) and a std duplicate (sending).

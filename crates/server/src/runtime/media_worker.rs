@@ -28,6 +28,8 @@ pub enum Command {
         socket: Arc<UdpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
+        /// Clips to play from the very first packet (the greeting), with their tag.
+        first: Option<(Vec<Clip>, u64)>,
         reply: oneshot::Sender<StreamId>,
     },
     /// Queue clips after what is queued; each reports with `tag`.
@@ -81,13 +83,15 @@ impl MediaWorker {
         Ok(MediaWorker { tx })
     }
 
-    /// Adds a stream; `None` when the worker has stopped.
+    /// Adds a stream, its first packet sent at once (with `first` playing from it);
+    /// `None` when the worker has stopped.
     pub async fn add(
         &self,
         config: StreamConfig,
         socket: Arc<UdpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
+        first: Option<(Vec<Clip>, u64)>,
     ) -> Option<StreamId> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -96,6 +100,7 @@ impl MediaWorker {
                 socket,
                 dest,
                 events,
+                first,
                 reply,
             })
             .ok()?;
@@ -119,40 +124,62 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Command>) {
         tokio::select! {
             biased;
             cmd = rx.recv() => match cmd {
-                Some(cmd) => handle(&mut pacer, &mut sinks, cmd),
+                Some(cmd) => {
+                    // A new stream's first packet is due now, not at the next tick.
+                    if handle(&mut pacer, &mut sinks, cmd) {
+                        send_due(&mut pacer, &sinks, &mut out);
+                    }
+                }
                 None => return,
             },
             _ = tokio::time::sleep_until(wake), if !sinks.is_empty() => {
-                out.clear();
-                pacer.poll(Instant::now().into_std(), &mut out);
-                for t in &out {
-                    if let Some(sink) = sinks.get(&t.stream) {
-                        if let Some(dest) = sink.dest {
-                            // UDP: a full socket buffer drops the packet, as the network would.
-                            let _ = sink.socket.send_to(t.packet(), dest);
-                        }
-                    }
-                }
-                while let Some((id, event)) = pacer.poll_event() {
-                    if let (Some(sink), StreamEvent::Played(p)) = (sinks.get(&id), event) {
-                        let _ = sink.events.send(Played { tag: p.tag, completed: p.completed });
-                    }
-                }
+                send_due(&mut pacer, &sinks, &mut out);
             }
         }
     }
 }
 
-fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) {
+/// Sends every packet due now and reports finished clips.
+fn send_due(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>, out: &mut Vec<Transmit>) {
+    out.clear();
+    pacer.poll(Instant::now().into_std(), out);
+    for t in out.iter() {
+        if let Some(sink) = sinks.get(&t.stream) {
+            if let Some(dest) = sink.dest {
+                // UDP: a full socket buffer drops the packet, as the network would.
+                let _ = sink.socket.send_to(t.packet(), dest);
+            }
+        }
+    }
+    while let Some((id, event)) = pacer.poll_event() {
+        if let (Some(sink), StreamEvent::Played(p)) = (sinks.get(&id), event) {
+            let _ = sink.events.send(Played {
+                tag: p.tag,
+                completed: p.completed,
+            });
+        }
+    }
+}
+
+/// Applies a command; true when a stream was added (its first packet is due now).
+fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) -> bool {
     match cmd {
         Command::Add {
             config,
             socket,
             dest,
             events,
+            first,
             reply,
         } => {
             let id = pacer.add_stream(Instant::now().into_std(), config);
+            if let (Some((clips, tag)), Some(s)) = (first, pacer.stream_mut(id)) {
+                for clip in clips {
+                    if s.play(clip, tag).is_err() {
+                        break;
+                    }
+                }
+            }
             sinks.insert(
                 id,
                 Sink {
@@ -162,6 +189,7 @@ fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) 
                 },
             );
             let _ = reply.send(id);
+            return true;
         }
         Command::Play { id, clips, tag } => {
             if let Some(s) = pacer.stream_mut(id) {
@@ -193,4 +221,5 @@ fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) 
             sinks.remove(&id);
         }
     }
+    false
 }

@@ -14,13 +14,63 @@ use std::sync::{Arc, Mutex};
 pub const DEFAULT_MUSIC: &[u8] = include_bytes!("../../../../assets/defaultmusic_on_hold.wav");
 /// The name flows use for it.
 pub const DEFAULT_MUSIC_NAME: &str = "defaultmusic_on_hold.wav";
-/// Converted clips kept in memory (prompt texts with names in them vary per caller).
-const MAX_CLIPS: usize = 4096;
+/// Memory for clips of dynamic prompts (names, ticket numbers, queue positions vary per
+/// caller). Static prompts and audio files are pinned: they are bounded by the flows.
+const DYNAMIC_CLIP_BYTES: usize = 16 * 1024 * 1024;
+
+/// Converted clips: pinned ones (static prompts, files) and a byte-bounded set of dynamic
+/// ones (evicted oldest first).
+#[derive(Default)]
+struct ClipCache {
+    pinned: HashMap<String, Clip>,
+    dynamic: HashMap<String, Clip>,
+    order: std::collections::VecDeque<String>,
+    dynamic_bytes: usize,
+}
+
+/// Memory a clip holds (both laws).
+fn clip_bytes(c: &Clip) -> usize {
+    c.frame_count() * 160 * 2
+}
+
+impl ClipCache {
+    fn get(&self, key: &str) -> Option<Clip> {
+        self.pinned
+            .get(key)
+            .or_else(|| self.dynamic.get(key))
+            .cloned()
+    }
+
+    fn insert(&mut self, key: String, clip: &Clip, pin: bool) {
+        if pin {
+            if let Some(old) = self.dynamic.remove(&key) {
+                self.dynamic_bytes -= clip_bytes(&old);
+            }
+            self.pinned.insert(key, clip.clone());
+            return;
+        }
+        if self.pinned.contains_key(&key) || self.dynamic.contains_key(&key) {
+            return;
+        }
+        let size = clip_bytes(clip);
+        while self.dynamic_bytes + size > DYNAMIC_CLIP_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.dynamic.remove(&oldest) {
+                self.dynamic_bytes -= clip_bytes(&old);
+            }
+        }
+        self.dynamic_bytes += size;
+        self.order.push_back(key.clone());
+        self.dynamic.insert(key, clip.clone());
+    }
+}
 
 /// Prompt and audio-file clips for the running server.
 pub struct Prompts {
     tts: PromptCache,
-    clips: Mutex<HashMap<String, Clip>>,
+    clips: Mutex<ClipCache>,
     /// Directories searched for audio files named in flows, in order.
     audio_dirs: Vec<PathBuf>,
 }
@@ -37,26 +87,27 @@ impl Prompts {
         let tts = PromptCache::new(engine, CacheConfig::default());
         Ok(Prompts {
             tts,
-            clips: Mutex::new(HashMap::new()),
+            clips: Mutex::new(ClipCache::default()),
             audio_dirs,
         })
     }
 
     fn cached(&self, key: &str) -> Option<Clip> {
-        self.clips.lock().ok()?.get(key).cloned()
+        self.clips.lock().ok()?.get(key)
     }
 
-    fn remember(&self, key: String, clip: &Clip) {
-        if let Ok(mut map) = self.clips.lock() {
-            if map.len() >= MAX_CLIPS {
-                map.clear();
-            }
-            map.insert(key, clip.clone());
+    fn remember(&self, key: String, clip: &Clip, pin: bool) {
+        if let Ok(mut cache) = self.clips.lock() {
+            cache.insert(key, clip, pin);
         }
     }
 
     /// The clip for one segment.
     pub async fn clip(&self, segment: &Segment) -> Result<Clip> {
+        self.clip_pinned(segment, false).await
+    }
+
+    async fn clip_pinned(&self, segment: &Segment, pin: bool) -> Result<Clip> {
         match segment {
             Segment::Tts {
                 text,
@@ -69,6 +120,9 @@ impl Prompts {
                 }
                 let key = format!("tts:{}", self.tts.key(&req));
                 if let Some(c) = self.cached(&key) {
+                    if pin {
+                        self.remember(key, &c, true);
+                    }
                     return Ok(c);
                 }
                 let audio = self.tts.get(&req).await?;
@@ -78,7 +132,7 @@ impl Prompts {
                 })
                 .await
                 .map_err(|e| anyhow!("prompt conversion failed: {e}"))??;
-                self.remember(key, &clip);
+                self.remember(key, &clip, pin);
                 Ok(clip)
             }
             Segment::Audio { file } => self.file(file),
@@ -105,7 +159,7 @@ impl Prompts {
                 ))
             }
         };
-        self.remember(key, &clip);
+        self.remember(key, &clip, true);
         Ok(clip)
     }
 
@@ -127,7 +181,7 @@ impl Prompts {
         let total = segments.len();
         let mut failed = 0;
         for s in &segments {
-            if let Err(e) = self.clip(s).await {
+            if let Err(e) = self.clip_pinned(s, true).await {
                 failed += 1;
                 tracing::warn!(flow = flow.name(), "prompt not pre-rendered: {e:#}");
             }
@@ -143,5 +197,29 @@ impl Prompts {
             failed,
             "static prompts pre-rendered"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dynamic_clips_stay_within_their_byte_budget_and_pinned_ones_stay() {
+        let mut cache = ClipCache::default();
+        let clip = Clip::silence(Duration::from_secs(10)); // 160 KB both laws
+        cache.insert("static".into(), &clip, true);
+        for i in 0..500 {
+            cache.insert(format!("dyn{i}"), &clip, false);
+        }
+        assert!(cache.dynamic_bytes <= DYNAMIC_CLIP_BYTES);
+        assert!(
+            cache.get("static").is_some(),
+            "pinned clips are never evicted"
+        );
+        assert!(cache.get("dyn499").is_some(), "the newest stays");
+        assert!(cache.get("dyn0").is_none(), "the oldest went first");
+        assert_eq!(cache.dynamic.len(), cache.order.len());
     }
 }

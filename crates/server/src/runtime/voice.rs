@@ -18,7 +18,7 @@ pub struct VoiceConfig {
     /// Ring this long before answering (lets a caller CANCEL; 0 answers at once).
     pub answer_delay: Duration,
     /// Agent SIP credentials (id, password) for the registrar.
-    pub agents: Vec<(String, String)>,
+    pub agents: Vec<(String, ringdesk_sip::Secret)>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -36,9 +36,7 @@ pub async fn start(
     sip.registrar.agents = config
         .agents
         .iter()
-        .map(|(id, pw)| {
-            ringdesk_sip::AgentCredential::new(id.clone(), ringdesk_sip::Secret::new(pw.clone()))
-        })
+        .map(|(id, pw)| ringdesk_sip::AgentCredential::new(id.clone(), pw.clone()))
         .collect();
     let (server, events) = SipServer::bind(sip).await?;
     let dispatcher = dispatch(events, flows, shared, config.answer_delay);
