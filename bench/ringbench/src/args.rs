@@ -40,6 +40,9 @@ pub struct Plan {
     pub pid: Option<u32>,
     /// Lateness threshold.
     pub late: Duration,
+    /// When set, each call sends 20 ms PCMU packets (on a shared 20 ms grid) from this
+    /// long after its answer until it hangs up: audio for an echoing agent to return.
+    pub talk_after: Option<Duration>,
 }
 
 /// A bad option.
@@ -49,7 +52,7 @@ pub struct ArgError(pub String);
 
 pub const USAGE: &str = "usage: ringbench hold [--target 127.0.0.1:5060] [--service support] \
 [--calls N] [--rate CALLS_PER_S] [--press 1@14,1@22] [--settle S] [--measure S] \
-[--callers +551..,+121..] [--media-sockets N] [--bye-rate N] [--pid PID] [--late-ms 5]";
+[--callers +551..,+121..] [--media-sockets N] [--bye-rate N] [--pid PID] [--late-ms 5] [--talk-after S]";
 
 fn bad(msg: String) -> ArgError {
     ArgError(msg)
@@ -101,6 +104,7 @@ impl Plan {
             bye_rate: 500.0,
             pid: None,
             late: Duration::from_millis(5),
+            talk_after: None,
         };
         let mut it = args.iter();
         while let Some(name) = it.next() {
@@ -139,6 +143,7 @@ impl Plan {
                 "--media-sockets" => p.media_sockets = num(64.0)? as usize,
                 "--bye-rate" => p.bye_rate = num(10000.0)?,
                 "--pid" => p.pid = Some(num(f64::from(u32::MAX))? as u32),
+                "--talk-after" => p.talk_after = Some(secs(v, name)?),
                 "--late-ms" => p.late = Duration::from_secs_f64(num(1000.0)? / 1000.0),
                 other => return Err(bad(format!("unknown option {other}\n{USAGE}"))),
             }
@@ -172,8 +177,11 @@ mod tests {
             "1@15,#@20.5",
             "--pid",
             "42",
+            "--talk-after",
+            "16.5",
         ]))
         .unwrap();
+        assert_eq!(p.talk_after, Some(Duration::from_millis(16_500)));
         assert_eq!(p.calls, 500);
         assert_eq!(p.rate, 100.0);
         assert_eq!(p.presses[1], (Duration::from_millis(20_500), '#'));
@@ -188,6 +196,8 @@ mod tests {
         assert!(Plan::parse(&s(&["--press", "x@1"])).is_err());
         assert!(Plan::parse(&s(&["--press", "1"])).is_err());
         assert!(Plan::parse(&s(&["--calls"])).is_err());
+        assert!(Plan::parse(&s(&["--talk-after", "-1"])).is_err());
+        assert!(Plan::parse(&s(&["--talk-after", "4000"])).is_err());
         assert!(Plan::parse(&s(&["--bogus", "1"])).is_err());
     }
 }

@@ -45,6 +45,8 @@ pub struct Call {
     pub remote_media: Option<SdpMedia>,
     pub end: Option<End>,
     pub keys_sent: u8,
+    /// Talk packets sent (`--talk-after`).
+    pub talk_sent: u64,
     /// Our DTMF stream.
     pub ssrc: u32,
     pub seq: u16,
@@ -63,6 +65,7 @@ impl Call {
             remote_media: None,
             end: None,
             keys_sent: 0,
+            talk_sent: 0,
             ssrc: seed.wrapping_mul(2_654_435_761),
             seq: (seed as u16).wrapping_mul(31),
         }

@@ -63,6 +63,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
     let bye_ok = count(calls, |e| matches!(e, End::ByeOk));
     let bye_timeout = count(calls, |e| matches!(e, End::ByeTimeout));
     let keys = calls.iter().map(|c| u64::from(c.keys_sent)).sum::<u64>();
+    let talk = calls.iter().map(|c| c.talk_sent).sum::<u64>();
     let window_s = o.window.as_secs_f64();
     let (cpu_s, rss_delta, pss_delta) = match (o.before, o.at_start, o.at_end) {
         (Some(b), Some(s), Some(e)) => (
@@ -85,7 +86,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
     format!(
         concat!(
             "{{\"calls\":{},\"rate\":{},\"answered\":{},\"rejected\":{},\"rejected_503\":{},",
-            "\"no_answer\":{},\"remote_bye\":{},\"bye_ok\":{},\"bye_timeout\":{},\"keys_sent\":{},",
+            "\"no_answer\":{},\"remote_bye\":{},\"bye_ok\":{},\"bye_timeout\":{},\"keys_sent\":{},\"talk_sent\":{},",
             "\"up_at_window_start\":{},\"up_at_window_end\":{},\"window_s\":{},",
             "\"rtp\":{{\"streams\":{},\"packets\":{},\"expected\":{},\"late\":{},\"late_ratio\":{},",
             "\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"strays\":{},\"late_by_second\":[{}]}},",
@@ -104,6 +105,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         bye_ok,
         bye_timeout,
         keys,
+        talk,
         o.up_at_start,
         o.up_at_end,
         num(window_s),

@@ -1,5 +1,6 @@
 //! RTP for the benchmark caller: reads the fixed header of ringdesk's packets and builds
-//! RFC 4733 telephone-event packets (one key press) for the menus.
+//! RFC 4733 telephone-event packets (one key press) for the menus, and 20 ms PCMU packets
+//! for a caller who talks (the bridge benchmark).
 
 /// The fields of an RTP header the timing analysis needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +71,37 @@ pub fn key_press(
     Some(out)
 }
 
+/// Bytes of audio in one 20 ms PCMU packet.
+pub const PCMU_20MS: usize = 160;
+
+/// One 20 ms PCMU packet (payload type 0, silence 0xFF) of the caller's own talk stream,
+/// which the agent's phone echoes back through ringdesk's bridge.
+pub fn audio(seq: u16, timestamp: u32, ssrc: u32) -> Vec<u8> {
+    let mut p = Vec::with_capacity(12 + PCMU_20MS);
+    p.push(0x80);
+    p.push(0);
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&timestamp.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.resize(12 + PCMU_20MS, 0xff);
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audio_packet_parses_back() {
+        let p = audio(65535, 160 * 7, 0xabcd);
+        assert_eq!(p.len(), 12 + PCMU_20MS);
+        let h = parse(&p).unwrap();
+        assert_eq!(h.payload_type, 0);
+        assert_eq!(h.sequence, 65535);
+        assert_eq!(h.timestamp, 1120);
+        assert_eq!(h.ssrc, 0xabcd);
+        assert_eq!(p[12], 0xff);
+    }
 
     #[test]
     fn key_press_round_trips_through_the_header_parser() {

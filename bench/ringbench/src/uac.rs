@@ -26,7 +26,12 @@ enum Ev {
     WindowEnd,
     Bye(usize),
     ByeTimer(usize, u32),
+    /// One 20 ms slot of the talk grid (`--talk-after`): the slot number.
+    Talk(u32),
 }
+
+/// Talk packets are paced on this grid.
+const TALK_SLOT: Duration = Duration::from_millis(20);
 
 /// What the SIP side observed.
 #[derive(Debug, Default)]
@@ -55,6 +60,10 @@ struct Uac<'a> {
     branch_n: u64,
     out: Outcome,
     window_opened: Option<Instant>,
+    /// Start of the talk grid.
+    talk_t0: Instant,
+    /// Slots of the talk grid, at most (bounds the run).
+    talk_slots: u32,
 }
 
 /// Runs the whole SIP side; returns when every call has ended or the hard deadline passed.
@@ -104,6 +113,8 @@ pub fn run(plan: &Plan, media: &[Arc<UdpSocket>], window: &Window) -> io::Result
             ..Outcome::default()
         },
         window_opened: None,
+        talk_t0: Instant::now(),
+        talk_slots: 0,
     };
     u.out.before = plan.pid.and_then(procfs::sample);
     let t0 = Instant::now() + Duration::from_millis(100);
@@ -122,6 +133,12 @@ pub fn run(plan: &Plan, media: &[Arc<UdpSocket>], window: &Window) -> io::Result
         u.at(w_end + bye_spacing * i as u32, Ev::Bye(i));
     }
     let hard_deadline = w_end + bye_spacing * plan.calls as u32 + Duration::from_secs(15);
+    if plan.talk_after.is_some() {
+        u.talk_t0 = t0;
+        let span = hard_deadline.saturating_duration_since(t0);
+        u.talk_slots = u32::try_from(span.as_millis() / TALK_SLOT.as_millis()).unwrap_or(u32::MAX);
+        u.at(t0, Ev::Talk(0));
+    }
     u.drive(w_end, hard_deadline)?;
     Ok(u.out)
 }
@@ -226,6 +243,13 @@ impl Uac<'_> {
                 );
             }
             Ev::Press(i, k) => self.press(now, i, k),
+            Ev::Talk(n) => {
+                self.talk(now);
+                if n < self.talk_slots {
+                    // On the grid (not now + 20 ms): a late tick does not shift the next.
+                    self.at(self.talk_t0 + TALK_SLOT * (n + 1), Ev::Talk(n + 1));
+                }
+            }
             Ev::WindowStart => {
                 self.out.at_start = self.plan.pid.and_then(procfs::sample);
                 self.out.up_at_start = self.count_up();
@@ -315,6 +339,32 @@ impl Uac<'_> {
         if let Some(sock) = self.media.get(c.media) {
             for p in &pkts {
                 let _ = sock.send_to(p, rm.addr);
+            }
+        }
+    }
+
+    /// Sends one 20 ms audio packet on every call that is up and past `--talk-after`.
+    fn talk(&mut self, now: Instant) {
+        let Some(after) = self.plan.talk_after else {
+            return;
+        };
+        for c in self.out.calls.iter_mut() {
+            let (Some(rm), Some(answered), State::Up) = (c.remote_media, c.answered_at, c.state)
+            else {
+                continue;
+            };
+            let elapsed = now.saturating_duration_since(answered);
+            if elapsed < after {
+                continue;
+            }
+            // The RTP timestamp follows the call's own 20 ms slots since the answer.
+            let slot = elapsed.as_millis() / TALK_SLOT.as_millis();
+            let ts = u32::try_from(slot.wrapping_mul(160) % (1u128 << 32)).unwrap_or(0);
+            let p = rtp::audio(c.seq, ts, c.ssrc);
+            c.seq = c.seq.wrapping_add(1);
+            c.talk_sent += 1;
+            if let Some(sock) = self.media.get(c.media) {
+                let _ = sock.send_to(&p, rm.addr);
             }
         }
     }
