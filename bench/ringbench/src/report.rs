@@ -74,6 +74,8 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         _ => (f64::NAN, f64::NAN, f64::NAN),
     };
     let held = o.up_at_end.max(1) as f64;
+    let mut ticks = o.talk_tick_late_us.clone();
+    ticks.sort_unstable();
     let sample = |s: Option<crate::procfs::Sample>| match s {
         Some(s) => format!(
             "{{\"cpu_s\":{},\"rss_kib\":{},\"pss_kib\":{}}}",
@@ -93,7 +95,8 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
             "\"first_packet\":{{\"n\":{},\"p50_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"min_ms\":{}}},",
             "\"proc\":{{\"before\":{},\"window_start\":{},\"window_end\":{},",
             "\"cpu_per_held_call_ms_per_s\":{},\"rss_kib_per_call\":{},\"pss_kib_per_call\":{},",
-            "\"cpu_cores_busy\":{}}},\"sip_strays\":{}}}"
+            "\"cpu_cores_busy\":{}}},\"sip_strays\":{},",
+            "\"talk_ticks\":{{\"n\":{},\"late_p50_ms\":{},\"late_p99_ms\":{},\"late_max_ms\":{}}}}}"
         ),
         calls.len(),
         num(plan.rate),
@@ -133,12 +136,33 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         num(pss_delta / held),
         num(cpu_s / window_s.max(1e-9)),
         o.sip_strays,
+        ticks.len(),
+        num(pct_ms(&ticks, 0.5)),
+        num(pct_ms(&ticks, 0.99)),
+        num(ticks.last().map_or(f64::NAN, |&v| v as f64 / 1000.0)),
     )
+}
+
+/// Percentile `q` of sorted µs values, in ms (NaN when empty).
+fn pct_ms(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted.get(i).map_or(f64::NAN, |&v| v as f64 / 1000.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_percentiles() {
+        let v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(pct_ms(&v, 0.5), 51.0);
+        assert_eq!(pct_ms(&v, 0.99), 99.0);
+        assert!(pct_ms(&[], 0.5).is_nan());
+    }
     use crate::sip_msg::{Dialog, SdpMedia};
 
     #[test]

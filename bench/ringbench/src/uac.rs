@@ -48,6 +48,9 @@ pub struct Outcome {
     pub window_start_ns: i64,
     /// Datagrams to the SIP socket that were not usable SIP.
     pub sip_strays: u64,
+    /// How late each talk tick ran against its grid slot, in µs (the source's own jitter,
+    /// to tell it apart from ringdesk's in the relayed stream).
+    pub talk_tick_late_us: Vec<u64>,
 }
 
 struct Uac<'a> {
@@ -244,7 +247,12 @@ impl Uac<'_> {
             }
             Ev::Press(i, k) => self.press(now, i, k),
             Ev::Talk(n) => {
-                self.talk(now);
+                let due = self.talk_t0 + TALK_SLOT * n;
+                let late = now.saturating_duration_since(due).as_micros();
+                self.out
+                    .talk_tick_late_us
+                    .push(u64::try_from(late).unwrap_or(u64::MAX));
+                self.talk(now, n);
                 if n < self.talk_slots {
                     // On the grid (not now + 20 ms): a late tick does not shift the next.
                     self.at(self.talk_t0 + TALK_SLOT * (n + 1), Ev::Talk(n + 1));
@@ -343,8 +351,9 @@ impl Uac<'_> {
         }
     }
 
-    /// Sends one 20 ms audio packet on every call that is up and past `--talk-after`.
-    fn talk(&mut self, now: Instant) {
+    /// Sends one 20 ms audio packet, for grid slot `slot`, on every call that is up and
+    /// past `--talk-after`.
+    fn talk(&mut self, now: Instant, slot: u32) {
         let Some(after) = self.plan.talk_after else {
             return;
         };
@@ -357,9 +366,9 @@ impl Uac<'_> {
             if elapsed < after {
                 continue;
             }
-            // The RTP timestamp follows the call's own 20 ms slots since the answer.
-            let slot = elapsed.as_millis() / TALK_SLOT.as_millis();
-            let ts = u32::try_from(slot.wrapping_mul(160) % (1u128 << 32)).unwrap_or(0);
+            // The RTP timestamp is the grid slot (not the time read now, whose jitter
+            // would move packets across slot boundaries): 160 samples per 20 ms slot.
+            let ts = slot.wrapping_mul(160);
             let p = rtp::audio(c.seq, ts, c.ssrc);
             c.seq = c.seq.wrapping_add(1);
             c.talk_sent += 1;
