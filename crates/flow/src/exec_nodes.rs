@@ -12,6 +12,9 @@ use crate::model::{Activity, HttpSpec, Node, Prompt, PromptPart, QueueField, Var
 use crate::template::{eval, render};
 use crate::vars::{cut, from_text, typed_json};
 
+/// Most skills a queue activity may ask for.
+const MAX_SKILLS: usize = 8;
+
 /// Largest HTTP response body the executor parses for outputs.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 /// Largest value (serialized) one output variable may hold.
@@ -108,6 +111,19 @@ impl Executor {
                     Ok(p) => clamp_priority(&p),
                     Err(e) => return self.fail(i, e),
                 };
+                let skills = match &q.skills {
+                    None => Vec::new(),
+                    Some(t) => match render(&flow.env, t, &self.vars) {
+                        Ok(text) => text
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .take(MAX_SKILLS)
+                            .map(|s| cut(s, 64))
+                            .collect(),
+                        Err(e) => return self.fail(i, e),
+                    },
+                };
                 self.log(LogEntry::Decision {
                     node: name.clone(),
                     text: format!(
@@ -122,6 +138,7 @@ impl Executor {
                     queue,
                     priority,
                     availability: q.check,
+                    skills,
                 });
                 self.wait(i, FState::Queue(id));
             }

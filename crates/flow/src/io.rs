@@ -104,6 +104,8 @@ pub enum Action {
         /// 1 (highest) to 10 (lowest).
         priority: u8,
         availability: AvailabilityCheck,
+        /// Skills the answering agent must all have (empty: any agent of the queue).
+        skills: Vec<String>,
     },
     /// Ask about a queue. Answer with [`Event::QueueInfo`].
     QueueInfo {

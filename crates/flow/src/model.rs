@@ -153,6 +153,8 @@ pub struct QueueSpec {
     /// Template giving the priority (1-10); outside 1-10 or not a number → 10.
     pub priority: String,
     pub check: AvailabilityCheck,
+    /// Template giving required agent skills, comma-separated (`None`: any agent).
+    pub skills: Option<String>,
 }
 
 /// The fields of [`crate::io::QueueInfo`] a `queue_info` activity can copy into variables.

@@ -272,7 +272,7 @@ fn parse_activity(
         }
         "queue" => {
             let f = mapping(d, name, kind, body)?;
-            f.check_keys(d, &what, &["name", "priority", "check"]);
+            f.check_keys(d, &what, &["name", "priority", "check", "skills"]);
             let qname = f.req_str(d, "name", &what)?;
             refs.template(&qname, f.get("name").map(node_pos).unwrap_or(f.at), name);
             let priority = f.str(d, "priority").unwrap_or_else(|| "10".to_string());
@@ -285,6 +285,10 @@ fn parse_activity(
                     Some(name),
                     format!("priority `{priority}` is out of range (1 = highest … 10 = lowest)"),
                 );
+            }
+            let skills = f.str(d, "skills");
+            if let (Some(sk), Some(n)) = (&skills, f.get("skills")) {
+                refs.template(sk, node_pos(n), name);
             }
             let check = match f.str(d, "check").as_deref() {
                 None | Some("off") | Some("false") => AvailabilityCheck::Off,
@@ -304,6 +308,7 @@ fn parse_activity(
                 name: qname,
                 priority,
                 check,
+                skills,
             })
         }
         "queue_info" => {

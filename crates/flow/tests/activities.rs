@@ -1015,3 +1015,37 @@ nodes:
     s.event(Event::QueueMaxWait);
     assert!(s.none_pending());
 }
+
+#[test]
+fn queue_asks_for_templated_skills() {
+    let f = load(
+        r#"
+name: sk
+start: q
+variables:
+  language: { type: string, default: pt-BR }
+nodes:
+  q:
+    queue:
+      name: support
+      priority: 3
+      skills: "{{ 'portuguese' if language == 'pt-BR' else '' }}, billing, "
+    exits: { queued: done }
+  done:
+    end: {}
+"#,
+    );
+    let mut s = Sim::new(f, start("1"));
+    match s.next() {
+        Action::Enqueue {
+            skills, priority, ..
+        } => {
+            assert_eq!(
+                skills,
+                vec!["portuguese".to_string(), "billing".to_string()]
+            );
+            assert_eq!(priority, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+}

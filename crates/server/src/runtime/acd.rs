@@ -78,6 +78,7 @@ enum Cmd {
         queue: String,
         priority: u8,
         check: AvailabilityCheck,
+        skills: Vec<String>,
         events: mpsc::UnboundedSender<QueueEvent>,
         reply: oneshot::Sender<QueueResult>,
     },
@@ -129,6 +130,7 @@ impl AcdHandle {
         queue: &str,
         priority: u8,
         check: AvailabilityCheck,
+        skills: Vec<String>,
         events: mpsc::UnboundedSender<QueueEvent>,
     ) -> QueueResult {
         let (reply, rx) = oneshot::channel();
@@ -137,6 +139,7 @@ impl AcdHandle {
             queue: queue.into(),
             priority,
             check,
+            skills,
             events,
             reply,
         };
@@ -276,11 +279,13 @@ impl Task {
                 queue,
                 priority,
                 check,
+                skills,
                 events,
                 reply,
             } => {
-                let req =
-                    EnqueueRequest::new(call.clone(), queue, priority).with_check(check_of(check));
+                let req = EnqueueRequest::new(call.clone(), queue, priority)
+                    .with_check(check_of(check))
+                    .with_skills(skills);
                 let result = match self.acd.enqueue(now, req) {
                     Ok(()) => {
                         self.calls.insert(call, events);

@@ -567,6 +567,7 @@ impl Call {
                 queue,
                 priority,
                 availability,
+                skills,
                 ..
             } => {
                 let info = self.call_info();
@@ -579,6 +580,7 @@ impl Call {
                         &queue,
                         priority,
                         availability,
+                        skills,
                         self.queue_tx.clone(),
                     )
                     .await;

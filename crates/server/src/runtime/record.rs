@@ -280,6 +280,7 @@ mod tests {
             queue: "support".into(),
             priority: 1,
             availability: ringdesk_flow::AvailabilityCheck::Off,
+            skills: vec![],
         });
         r.on_event(
             &Event::QueueResult {

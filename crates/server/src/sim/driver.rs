@@ -523,6 +523,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 queue,
                 priority,
                 availability,
+                skills: _,
             } => {
                 let q = &self.queue;
                 let refused = match availability {
