@@ -467,3 +467,91 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// Remembers which agent each call was offered to; never answers.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<(String, String)>>);
+
+    impl Dialer for Recording {
+        fn offer(&self, call: &str, agent: &str, _: &str, _: &str, _: AcdHandle) -> u64 {
+            if let Ok(mut v) = self.0.lock() {
+                v.push((call.to_string(), agent.to_string()));
+            }
+            1
+        }
+        fn cancel(&self, _: u64) {}
+    }
+
+    fn config() -> AcdConfig {
+        crate::config::Config::parse(
+            r#"
+[[agents]]
+id = "ann"
+name = "Ann"
+password = "p"
+queues = ["support"]
+
+[[agents]]
+id = "bia"
+name = "Bia"
+password = "p"
+queues = ["support"]
+skills = ["portuguese"]
+"#,
+            "t.toml",
+        )
+        .unwrap()
+        .acd()
+    }
+
+    #[tokio::test]
+    async fn a_call_asking_for_a_skill_goes_to_the_agent_who_has_it() {
+        let dialer = Arc::new(Recording::default());
+        let acd = AcdHandle::spawn(&config(), dialer.clone()).unwrap();
+        // Ann has waited longest, but only Bia speaks Portuguese.
+        acd.registered("ann");
+        acd.registered("bia");
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let r = acd
+            .enqueue(
+                "c1",
+                "support",
+                5,
+                AvailabilityCheck::Off,
+                vec!["portuguese".into()],
+                tx,
+            )
+            .await;
+        assert_eq!(r, QueueResult::Queued);
+        let offered = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            offered,
+            QueueEvent::Offered {
+                agent_id: "bia".into(),
+                agent_name: "Bia".into()
+            }
+        );
+        assert_eq!(
+            dialer.0.lock().unwrap().as_slice(),
+            &[("c1".to_string(), "bia".to_string())]
+        );
+        // Without the skill, the longest available (Ann) gets the next call.
+        let (tx, mut events) = mpsc::unbounded_channel();
+        acd.enqueue("c2", "support", 5, AvailabilityCheck::Off, vec![], tx)
+            .await;
+        let offered = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(offered, QueueEvent::Offered { agent_id, .. } if agent_id == "ann"));
+    }
+}
