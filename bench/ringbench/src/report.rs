@@ -76,6 +76,18 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
     let held = o.up_at_end.max(1) as f64;
     let mut ticks = o.talk_tick_late_us.clone();
     ticks.sort_unstable();
+    let late_ns = plan.late.as_nanos() as i64;
+    let rv = stats::relay_variation(
+        streams
+            .values()
+            .filter(|s| s.window_packets() >= min_packets),
+        &o.talk_sent_ns,
+    );
+    let rv_over = rv.iter().filter(|&&d| d > late_ns).count();
+    let rv_us: Vec<u64> = rv
+        .iter()
+        .map(|&d| u64::try_from(d / 1000).unwrap_or(0))
+        .collect();
     let sample = |s: Option<crate::procfs::Sample>| match s {
         Some(s) => format!(
             "{{\"cpu_s\":{},\"rss_kib\":{},\"pss_kib\":{}}}",
@@ -96,7 +108,8 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
             "\"proc\":{{\"before\":{},\"window_start\":{},\"window_end\":{},",
             "\"cpu_per_held_call_ms_per_s\":{},\"rss_kib_per_call\":{},\"pss_kib_per_call\":{},",
             "\"cpu_cores_busy\":{}}},\"sip_strays\":{},",
-            "\"talk_ticks\":{{\"n\":{},\"late_p50_ms\":{},\"late_p99_ms\":{},\"late_max_ms\":{}}}}}"
+            "\"talk_ticks\":{{\"n\":{},\"late_p50_ms\":{},\"late_p99_ms\":{},\"late_max_ms\":{}}},",
+            "\"relay_variation\":{{\"packets\":{},\"over_late\":{},\"over_late_ratio\":{},\"p50_ms\":{},\"p99_ms\":{},\"max_ms\":{}}}}}"
         ),
         calls.len(),
         num(plan.rate),
@@ -140,6 +153,12 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
         num(pct_ms(&ticks, 0.5)),
         num(pct_ms(&ticks, 0.99)),
         num(ticks.last().map_or(f64::NAN, |&v| v as f64 / 1000.0)),
+        rv_us.len(),
+        rv_over,
+        num(rv_over as f64 / rv_us.len().max(1) as f64),
+        num(pct_ms(&rv_us, 0.5)),
+        num(pct_ms(&rv_us, 0.99)),
+        num(rv_us.last().map_or(f64::NAN, |&v| v as f64 / 1000.0)),
     )
 }
 

@@ -86,9 +86,40 @@ impl StreamRec {
         self.arrivals.iter().copied().zip(self.lateness())
     }
 
+    /// (RTP timestamp, arrival) of every windowed packet.
+    pub fn timestamps(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        let first = self.first_ts.unwrap_or(0);
+        self.arrivals
+            .iter()
+            .zip(&self.offsets)
+            .map(move |(&at, &off)| (first.wrapping_add(((at - off) / NS_PER_TS) as u32), at))
+    }
+
     pub fn window_packets(&self) -> usize {
         self.offsets.len()
     }
+}
+
+/// Delay through the relay of every windowed packet of the caller's own talk stream
+/// (timestamp = grid slot x 160, `sent_ns[slot]` = when that slot was sent), minus the
+/// stream's smallest delay: the relay's added variation, free of the sender's jitter.
+/// Packets whose timestamp is not a talk slot are skipped.
+pub fn relay_variation<'a>(
+    streams: impl Iterator<Item = &'a StreamRec>,
+    sent_ns: &[i64],
+) -> Vec<i64> {
+    let mut all = Vec::new();
+    for s in streams {
+        let delays: Vec<i64> = s
+            .timestamps()
+            .filter(|(ts, _)| ts % 160 == 0)
+            .filter_map(|(ts, at)| sent_ns.get((ts / 160) as usize).map(|sent| at - sent))
+            .collect();
+        let min = delays.iter().copied().min().unwrap_or(0);
+        all.extend(delays.into_iter().map(|d| d - min));
+    }
+    all.sort_unstable();
+    all
 }
 
 /// Every stream a receiver thread saw.
@@ -169,6 +200,27 @@ pub fn ms(ns: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relay_variation_removes_the_senders_jitter() {
+        // Slots 10..20 sent with jitter (0 or 7 ms late); each arrives 3 ms after it was
+        // sent, except slot 15 which the relay held 9 ms.
+        let sent: Vec<i64> = (0..30)
+            .map(|n| n * 20_000_000 + if n % 2 == 0 { 7_000_000 } else { 0 })
+            .collect();
+        let mut r = StreamRec::default();
+        for slot in 10..20u32 {
+            let extra = if slot == 15 { 9_000_000 } else { 0 };
+            let at = sent[slot as usize] + 3_000_000 + extra;
+            r.on_packet(at, slot as u16, slot * 160, true);
+        }
+        let v = relay_variation([&r].into_iter(), &sent);
+        assert_eq!(v.len(), 10);
+        assert_eq!(v[..9], [0; 9]);
+        assert_eq!(v[9], 9_000_000, "only the relay's own 9 ms extra shows");
+        // The grid view sees the sender's 7 ms jitter too.
+        assert!(r.lateness().any(|l| l >= 7_000_000));
+    }
 
     const MS: i64 = 1_000_000;
 

@@ -51,6 +51,8 @@ pub struct Outcome {
     /// How late each talk tick ran against its grid slot, in µs (the source's own jitter,
     /// to tell it apart from ringdesk's in the relayed stream).
     pub talk_tick_late_us: Vec<u64>,
+    /// When each talk slot was sent (kernel-clock ns), indexed by slot.
+    pub talk_sent_ns: Vec<i64>,
 }
 
 struct Uac<'a> {
@@ -252,6 +254,7 @@ impl Uac<'_> {
                 self.out
                     .talk_tick_late_us
                     .push(u64::try_from(late).unwrap_or(u64::MAX));
+                self.out.talk_sent_ns.push(net::realtime_ns());
                 self.talk(now, n);
                 if n < self.talk_slots {
                     // On the grid (not now + 20 ms): a late tick does not shift the next.
