@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the BENCHMARKS.md section of one bench/run: the machine, then every
-measurement found in the run directory (rate.tsv, hold.jsonl, perf-top.txt).
+measurement found in the run directory (rate.tsv, hold.jsonl, perf-top.txt,
+bridge-rate.tsv, bridge.jsonl).
 Only figures present in the files are written; a missing measurement says so."""
 
 import datetime
@@ -116,6 +117,56 @@ def hold_section(out):
     return lines, first
 
 
+def bridge_rate_section(out):
+    rows = read_lines(os.path.join(out, "bridge-rate.tsv"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "| calls/s | calls | callers ok | callers failed | answered by agents | ringdesk CPU ms per bridged call | agents logged in |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    best = None
+    for r in rows:
+        rate, calls, ok, failed, bridged, cpu, agents = (r.split("\t") + [""] * 7)[:7]
+        lines.append(f"| {rate} | {calls} | {ok} | {failed} | {bridged} | {cpu} | {agents} |")
+        if failed == "0" and ok == calls and bridged == calls:
+            best = rate
+    lines.append("")
+    if best:
+        lines.append(f"**Highest rate with 0 failures (every caller succeeded and was answered by an "
+                     f"agent): {best} calls/s** (the last step tried is the first that failed, or the largest step).")
+    else:
+        lines.append("**No step finished with 0 failures.**")
+    return lines
+
+
+def bridge_section(out):
+    rows = read_lines(os.path.join(out, "bridge.jsonl"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "| bridged calls | agents registered | agents busy mid-window | up in window | relayed packets | lost "
+        "| late > 5 ms vs grid | late ratio | p50 ms | p99 ms | max ms "
+        "| relay variation > 5 ms | its ratio | its p99 ms | sender tick p99 ms "
+        "| ringdesk CPU cores | CPU ms per bridged call-s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        j = json.loads(r)
+        t, p = j["rtp"], j["proc"]
+        rv = j.get("relay_variation", {})
+        tk = j.get("talk_ticks", {})
+        busy = j.get("agent_states_mid_window", {}).get("busy", "n/a")
+        lost = max(0, t["expected"] - t["packets"])
+        lines.append(
+            f"| {j['step']} | {j.get('agents_registered', 'n/a')} | {busy} | {j['up_at_window_end']} | "
+            f"{t['packets']} | {lost} | {t['late']} | {t['late_ratio']:.4f} | {t['p50_ms']:.2f} | "
+            f"{t['p99_ms']:.2f} | {t['max_ms']:.2f} | {rv.get('over_late', 'n/a')} | "
+            f"{fmt(rv.get('over_late_ratio'))} | {fmt(rv.get('p99_ms'))} | {fmt(tk.get('late_p99_ms'))} | "
+            f"{fmt(p['cpu_cores_busy'])} | {fmt(p['cpu_per_held_call_ms_per_s'])} |")
+    return lines
+
+
 def fmt(v):
     return "n/a" if v is None else f"{v:.2f}"
 
@@ -153,7 +204,11 @@ def main():
     s += hold
     if first:
         s += ["", "### 200 OK to the first RTP packet (kernel timestamps of both)", ""] + first
-    s += ["", "### Profile", ""] + profile_section(out) + [""]
+    s += ["", "### Profile", ""] + profile_section(out)
+    s += ["", "### Call rate through IVR + queue + bridge (SIPp callers press 1, echoing SIPp agents)", ""]
+    s += bridge_rate_section(out)
+    s += ["", "### Concurrent bridged calls, RTP relayed both ways (ringbench talks, agents echo)", ""]
+    s += bridge_section(out) + [""]
     print("\n".join(s))
 
 
