@@ -9,7 +9,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let (a, b) = text.split_at(text.len() / 2);
+    // Split at a character boundary near the middle.
+    let mid = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i >= text.len() / 2)
+        .unwrap_or(text.len());
+    let (a, b) = text.split_at(mid);
     for id in [ani(Some(a), Some(b)), ani(None, Some(text)), dnis(a, Some(b))] {
         assert!(id.len() <= MAX_IDENTITY_LEN);
         assert!(!id.chars().any(char::is_control));
