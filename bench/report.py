@@ -162,9 +162,13 @@ def bridge_section(out):
             f"| {j['step']} | {j.get('agents_registered', 'n/a')} | {busy} | {j['up_at_window_end']} | "
             f"{t['packets']} | {lost} | {t['late']} | {t['late_ratio']:.4f} | {t['p50_ms']:.2f} | "
             f"{t['p99_ms']:.2f} | {t['max_ms']:.2f} | {rv.get('over_late', 'n/a')} | "
-            f"{fmt(rv.get('over_late_ratio'))} | {fmt(rv.get('p99_ms'))} | {fmt(tk.get('late_p99_ms'))} | "
+            f"{ratio(rv.get('over_late_ratio'))} | {fmt(rv.get('p99_ms'))} | {fmt(tk.get('late_p99_ms'))} | "
             f"{fmt(p['cpu_cores_busy'])} | {fmt(p['cpu_per_held_call_ms_per_s'])} |")
     return lines
+
+
+def ratio(v):
+    return "n/a" if v is None else f"{v:.4f}"
 
 
 def fmt(v):
