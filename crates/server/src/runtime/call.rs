@@ -143,7 +143,7 @@ async fn answer_and_drive(
     };
     let flow_name = flow.name().to_string();
     let mut ex = Executor::new(flow, start, Instant::now().into_std());
-    let (early, greeting) = first_prompt(&mut ex, &shared.prompts).await;
+    let (early, greeting) = first_prompt(&mut ex, &shared.prompts);
     let answer = match inc.call.answer(local) {
         Ok(a) => a,
         Err(e) => {
@@ -638,8 +638,9 @@ impl Call {
 }
 
 /// The executor's first actions up to and including its first prompt, and that prompt's
-/// clips when they are ready at once (pre-rendered): they play from the first packet.
-async fn first_prompt(
+/// clips when they are already rendered (static prompts are, at flow load): they play
+/// from the first packet. Nothing is synthesized here, so the answer is never delayed.
+fn first_prompt(
     ex: &mut Executor,
     prompts: &Prompts,
 ) -> (Vec<Action>, Option<(ActionId, Vec<ringdesk_media::Clip>)>) {
@@ -649,14 +650,8 @@ async fn first_prompt(
         match &action {
             Action::Log(_) => early.push(action),
             Action::Play { id, segments, .. } => {
-                let mut clips = Vec::with_capacity(segments.len());
-                for s in segments {
-                    match prompts.clip(s).await {
-                        Ok(c) => clips.push(c),
-                        Err(_) => break,
-                    }
-                }
-                if !clips.is_empty() && clips.len() == segments.len() {
+                let clips: Option<Vec<_>> = segments.iter().map(|s| prompts.ready(s)).collect();
+                if let Some(clips) = clips.filter(|c| !c.is_empty()) {
                     greeting = Some((*id, clips));
                 }
                 early.push(action);

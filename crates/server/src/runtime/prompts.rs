@@ -102,6 +102,24 @@ impl Prompts {
         }
     }
 
+    /// The clip for one segment if it is already rendered (never runs the engine).
+    pub fn ready(&self, segment: &Segment) -> Option<Clip> {
+        match segment {
+            Segment::Tts {
+                text,
+                language,
+                voice,
+            } => {
+                let mut req = TtsRequest::new(text, language).ok()?;
+                if let Some(v) = voice {
+                    req = req.with_voice(v).ok()?;
+                }
+                self.cached(&format!("tts:{}", self.tts.key(&req)))
+            }
+            Segment::Audio { file } => self.cached(&format!("file:{file}")),
+        }
+    }
+
     /// The clip for one segment.
     pub async fn clip(&self, segment: &Segment) -> Result<Clip> {
         self.clip_pinned(segment, false).await
