@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod agent;
+#[path = "../support/ports.rs"]
 pub mod ports;
 pub mod rtp;
 pub mod server;

@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod heard;
+#[path = "../support/ports.rs"]
 pub mod ports;
 pub mod prompts;
 pub mod rtp;

@@ -16,7 +16,8 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port found after 50 tries");
 }
 
-/// An even port `p` with `p + 1`, `p + 2` and `p + 3` free too (SIPp's media ports).
+/// An even port `p` with `p + 1`, `p + 2` and `p + 3` free too (SIPp's media ports:
+/// RTP/RTCP pairs for audio and for its echo or video ports).
 pub fn free_rtp_port() -> u16 {
     for _ in 0..200 {
         let p = free_port();
