@@ -1,21 +1,31 @@
 //! The worker media clock: one `Pacer` drives every outbound stream a worker owns.
 //!
-//! Time is cut into 20 ms ticks counted from the pacer's epoch (integer nanoseconds, so
-//! nothing drifts over long calls). Each [`Pacer::poll`] sends, for every stream, the
-//! packets of the ticks that have come due since its last packet. After a stall (the
-//! worker was late), at most `max_burst` packets per stream are sent at once; the older
-//! missed slots are skipped: their timestamps are consumed (timestamps always advance
-//! 160 per 20 ms of wall time) but no packet is sent for them and no audio is lost — the
-//! clip resumes where it was. The runtime calls `poll` when [`Pacer::next_tick`] is
-//! reached; it never needs one timer per call.
+//! Each stream has its own 20 ms grid, anchored when it is added (its first packet is
+//! due at once, so the greeting leaves right after the 200 OK, not at a shared tick).
+//! Streams added at different moments therefore send at different phases of the 20 ms
+//! period, and a worker with thousands of streams sends a few of them at a time, all
+//! period long, instead of all of them at once on one shared tick (which made the last
+//! stream of a large tick late by the time the others took).
+//!
+//! Due times are integer nanoseconds from the pacer's epoch, so nothing drifts over long
+//! calls. [`Pacer::poll`] sends, for every stream due, the packets of the slots that have
+//! come due since its last packet. After a stall (the worker was late), at most
+//! `max_burst` packets per stream are sent at once; the older missed slots are skipped:
+//! their timestamps are consumed (timestamps always advance 160 per 20 ms of wall time)
+//! but no packet is sent for them and no audio is lost — the clip resumes where it was.
+//! The runtime calls `poll` when [`Pacer::next_due`] is reached (usually a little
+//! later, to batch nearby streams into one wake-up); it never needs one timer per call.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::stream::{OutboundStream, StreamConfig, StreamEvent, MAX_PACKET};
 
 /// Length of one media slot.
 pub const TICK: Duration = Duration::from_millis(20);
+/// [`TICK`] in nanoseconds.
+const TICK_NS: u64 = 20_000_000;
 /// Default bound on packets sent per stream in one poll after a stall.
 pub const DEFAULT_MAX_BURST: u32 = 3;
 /// Bound on collected, not yet polled events (oldest dropped beyond it).
@@ -56,7 +66,8 @@ impl std::fmt::Debug for Transmit {
 #[derive(Debug)]
 struct Entry {
     stream: OutboundStream,
-    next_tick: u64,
+    /// When the next packet is due (nanoseconds from the epoch).
+    next_due: u64,
 }
 
 #[derive(Debug)]
@@ -71,18 +82,22 @@ pub struct Pacer {
     epoch: Instant,
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Every live stream's next due time, earliest first. Entries of removed streams
+    /// stay until they come up and are then dropped (their generation no longer matches).
+    due: BinaryHeap<Reverse<(u64, u32, u32)>>,
     max_burst: u32,
     events: VecDeque<(StreamId, StreamEvent)>,
     live: usize,
 }
 
 impl Pacer {
-    /// A pacer whose ticks start at `epoch`.
+    /// A pacer whose clock starts at `epoch`.
     pub fn new(epoch: Instant) -> Self {
         Pacer {
             epoch,
             slots: Vec::new(),
             free: Vec::new(),
+            due: BinaryHeap::new(),
             max_burst: DEFAULT_MAX_BURST,
             events: VecDeque::new(),
             live: 0,
@@ -95,39 +110,48 @@ impl Pacer {
         self
     }
 
-    /// Index of the tick containing `now`.
-    fn tick_at(&self, now: Instant) -> u64 {
+    /// Nanoseconds from the epoch to `now` (0 before it).
+    fn nanos(&self, now: Instant) -> u64 {
         let nanos = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos / TICK.as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
-    /// Start of the first tick after `now`: when to call [`Self::poll`] next.
-    pub fn next_tick(&self, now: Instant) -> Instant {
-        let next = self.tick_at(now).saturating_add(1);
-        let nanos = u128::from(next) * TICK.as_nanos();
-        let offset = Duration::new(
-            u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX),
-            (nanos % 1_000_000_000) as u32,
-        );
-        self.epoch + offset
+    /// When the earliest stream is due (`None` with no stream): when to call
+    /// [`Self::poll`] next. It may be a removed stream's old slot; polling then sends
+    /// nothing.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.due
+            .peek()
+            .map(|Reverse((due, _, _))| self.epoch + Duration::from_nanos(*due))
     }
 
-    /// Add a stream; its first packet is due at once.
+    /// Add a stream; its first packet is due at once (at `now`), the next ones every
+    /// 20 ms after it.
     pub fn add_stream(&mut self, now: Instant, config: StreamConfig) -> StreamId {
+        let next_due = self.nanos(now);
         let entry = Entry {
             stream: OutboundStream::new(config),
-            next_tick: self.tick_at(now),
+            next_due,
         };
         self.live += 1;
-        if let Some(index) = self.free.pop() {
-            if let Some(slot) = self.slots.get_mut(index as usize) {
-                slot.entry = Some(entry);
-                return StreamId {
-                    index,
-                    generation: slot.generation,
-                };
-            }
-        }
+        let id = match self.free.pop() {
+            Some(index) => match self.slots.get_mut(index as usize) {
+                Some(slot) => {
+                    slot.entry = Some(entry);
+                    StreamId {
+                        index,
+                        generation: slot.generation,
+                    }
+                }
+                None => self.push_slot(entry),
+            },
+            None => self.push_slot(entry),
+        };
+        self.due.push(Reverse((next_due, id.index, id.generation)));
+        id
+    }
+
+    fn push_slot(&mut self, entry: Entry) -> StreamId {
         let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         self.slots.push(Slot {
             generation: 0,
@@ -150,18 +174,35 @@ impl Pacer {
         self.free.push(id.index);
         self.live -= 1;
         while let Some(ev) = entry.stream.poll_event() {
-            self.events.push_back((id, ev));
+            push_event(&mut self.events, id, ev);
         }
         Some(entry.stream)
     }
 
-    /// The stream, to queue clips, stop playout or send DTMF.
+    /// The stream, to queue clips, stop playout or send DTMF. Events this causes (a
+    /// stopped clip's `Played`) are collected at the stream's next packet, or at once by
+    /// [`Self::collect_events`].
     pub fn stream_mut(&mut self, id: StreamId) -> Option<&mut OutboundStream> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
             return None;
         }
         slot.entry.as_mut().map(|e| &mut e.stream)
+    }
+
+    /// Move the stream's pending events to the pacer's queue ([`Self::poll_event`]).
+    pub fn collect_events(&mut self, id: StreamId) {
+        let Some(slot) = self.slots.get_mut(id.index as usize) else {
+            return;
+        };
+        if slot.generation != id.generation {
+            return;
+        }
+        if let Some(entry) = slot.entry.as_mut() {
+            while let Some(ev) = entry.stream.poll_event() {
+                push_event(&mut self.events, id, ev);
+            }
+        }
     }
 
     /// Number of streams.
@@ -174,48 +215,62 @@ impl Pacer {
         self.live == 0
     }
 
-    /// Append to `out` every packet due at `now`, and collect stream events.
+    /// Append to `out` every packet due at or before `now`, and collect the events of
+    /// the streams that sent. Streams are served earliest due first.
     pub fn poll(&mut self, now: Instant, out: &mut Vec<Transmit>) {
-        let tick = self.tick_at(now);
+        let now = self.nanos(now);
         let max_burst = u64::from(self.max_burst);
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            let generation = slot.generation;
+        while let Some(&Reverse((due, index, generation))) = self.due.peek() {
+            if due > now {
+                break;
+            }
+            self.due.pop();
+            let Some(slot) = self.slots.get_mut(index as usize) else {
+                continue;
+            };
+            if slot.generation != generation {
+                continue;
+            }
             let Some(entry) = slot.entry.as_mut() else {
                 continue;
             };
-            let id = StreamId {
-                index: index as u32,
-                generation,
-            };
-            if tick >= entry.next_tick {
-                let due = tick - entry.next_tick + 1;
-                let send = due.min(max_burst);
-                let skipped = due - send;
-                entry
-                    .stream
-                    .skip_slots(u32::try_from(skipped % (1 << 32)).unwrap_or(0));
-                for _ in 0..send {
-                    let mut buf = [0u8; MAX_PACKET];
-                    let len = entry.stream.produce(&mut buf);
-                    out.push(Transmit {
-                        stream: id,
-                        len,
-                        buf,
-                    });
-                }
-                entry.next_tick = tick + 1;
+            if entry.next_due != due {
+                continue;
             }
+            let id = StreamId { index, generation };
+            // Slots due: this one and every whole period since.
+            let owed = (now - due) / TICK_NS + 1;
+            let send = owed.min(max_burst);
+            entry
+                .stream
+                .skip_slots(u32::try_from((owed - send) % (1 << 32)).unwrap_or(0));
+            for _ in 0..send {
+                let mut buf = [0u8; MAX_PACKET];
+                let len = entry.stream.produce(&mut buf);
+                out.push(Transmit {
+                    stream: id,
+                    len,
+                    buf,
+                });
+            }
+            entry.next_due = due.saturating_add(owed.saturating_mul(TICK_NS));
+            self.due.push(Reverse((entry.next_due, index, generation)));
             while let Some(ev) = entry.stream.poll_event() {
-                if self.events.len() >= MAX_EVENTS {
-                    self.events.pop_front();
-                }
-                self.events.push_back((id, ev));
+                push_event(&mut self.events, id, ev);
             }
         }
     }
 
-    /// Next stream event collected by [`Self::poll`] or [`Self::remove_stream`].
+    /// Next stream event collected by [`Self::poll`], [`Self::collect_events`] or
+    /// [`Self::remove_stream`].
     pub fn poll_event(&mut self) -> Option<(StreamId, StreamEvent)> {
         self.events.pop_front()
     }
+}
+
+fn push_event(events: &mut VecDeque<(StreamId, StreamEvent)>, id: StreamId, ev: StreamEvent) {
+    if events.len() >= MAX_EVENTS {
+        events.pop_front();
+    }
+    events.push_back((id, ev));
 }

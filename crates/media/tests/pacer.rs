@@ -62,7 +62,7 @@ fn ten_minutes_are_exactly_30000_packets_with_monotonic_seq_and_timestamps() {
         }
         assert!(out.len() <= 1, "no bursts when polled on time");
         jitter = (jitter.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 16) % 8;
-        now = pacer.next_tick(now) + Duration::from_millis(u64::from(jitter));
+        now = pacer.next_due().unwrap() + Duration::from_millis(u64::from(jitter));
     }
     assert_eq!(count, 30_000);
     let (seq, ts) = prev.unwrap();
@@ -133,8 +133,20 @@ fn many_streams_share_one_clock_and_stale_ids_are_rejected() {
     assert_eq!(pacer.len(), 50);
     let mut out = Vec::new();
     pacer.poll(epoch + Duration::from_millis(60), &mut out);
-    // Streams added in tick 0 are due for ticks 0..=3 (4 slots, burst 2); tick 1/2 ones fewer.
-    assert_eq!(out.len(), 50 * 2);
+    // Each stream has its own grid from when it was added: the one added at 0 ms owes 4
+    // slots by 60 ms (burst 2), those added at 1-20 ms 3 (burst 2), at 21-40 ms 2, at
+    // 41-49 ms 1.
+    assert_eq!(out.len(), 21 * 2 + 20 * 2 + 9);
+    let per_stream = |out: &[Transmit], id: StreamId| out.iter().filter(|t| t.stream == id).count();
+    assert_eq!(per_stream(&out, ids[0]), 2);
+    assert_eq!(per_stream(&out, ids[30]), 2);
+    assert_eq!(per_stream(&out, ids[45]), 1);
+    // Phases are kept: the stream added at 45 ms is next due at 65 ms.
+    out.clear();
+    pacer.poll(epoch + Duration::from_millis(64), &mut out);
+    assert_eq!(per_stream(&out, ids[45]), 0);
+    pacer.poll(epoch + Duration::from_millis(65), &mut out);
+    assert_eq!(per_stream(&out, ids[45]), 1);
     let removed = pacer.remove_stream(ids[3]).unwrap();
     assert_eq!(removed.ssrc(), 3);
     assert!(pacer.stream_mut(ids[3]).is_none());
@@ -327,4 +339,102 @@ fn per_call_state_is_small() {
     let clip = tone_clip(1000);
     let other = clip.clone();
     assert!(clip.ptr_eq(&other), "clips are shared, not copied");
+}
+
+#[test]
+fn streams_keep_their_own_phase_so_a_full_period_spreads_the_work() {
+    // 1,000 streams added over 20 ms: polling every 1 ms sends about 50 each time,
+    // never all 1,000 at once, and every stream exactly one packet per 20 ms.
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let mut out = Vec::new();
+    let ids: Vec<StreamId> = (0..1000u64)
+        .map(|i| {
+            pacer.add_stream(
+                epoch + Duration::from_micros(i * 20),
+                config(Codec::Pcmu, i as u32),
+            )
+        })
+        .collect();
+    let mut per_poll = Vec::new();
+    for ms in 0..200u64 {
+        out.clear();
+        pacer.poll(epoch + Duration::from_millis(ms), &mut out);
+        per_poll.push(out.len());
+        for t in &out {
+            let i = ids.iter().position(|id| *id == t.stream).unwrap() as u64;
+            // Sent within 1 ms of its own due time (added at i*20 us, then every 20 ms).
+            let added_us = i * 20;
+            let since = ms * 1000 - added_us.min(ms * 1000);
+            assert!(
+                since % 20_000 < 1_000,
+                "stream {i} sent {since} us after being added"
+            );
+        }
+    }
+    assert!(per_poll[20..].iter().all(|&n| n <= 60), "{per_poll:?}");
+    // Every slot due by the last poll (199 ms) was sent, none twice.
+    let expected: u64 = (0..1000u64).map(|i| (199_000 - i * 20) / 20_000 + 1).sum();
+    assert_eq!(per_poll.iter().sum::<usize>() as u64, expected);
+    // The earliest due time is reported for the runtime's wake-up.
+    let next = pacer.next_due().unwrap();
+    assert!(
+        next > epoch + Duration::from_millis(199) && next <= epoch + Duration::from_millis(201)
+    );
+}
+
+#[test]
+fn removed_streams_send_nothing_and_their_slots_are_reused_on_a_new_phase() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let mut out = Vec::new();
+    let a = pacer.add_stream(epoch, config(Codec::Pcmu, 1));
+    pacer.poll(epoch, &mut out);
+    assert_eq!(out.len(), 1);
+    pacer.remove_stream(a).unwrap();
+    // Re-added at 7 ms in the same slot: its old 20 ms due entry must not send for it.
+    let b = pacer.add_stream(epoch + Duration::from_millis(7), config(Codec::Pcmu, 2));
+    out.clear();
+    pacer.poll(epoch + Duration::from_millis(7), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].stream, b);
+    out.clear();
+    pacer.poll(epoch + Duration::from_millis(20), &mut out);
+    assert!(out.is_empty(), "nothing is due for b until 27 ms");
+    pacer.poll(epoch + Duration::from_millis(27), &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(parse(&out[0]).header.ssrc, 2);
+    assert!(pacer.remove_stream(a).is_none());
+    pacer.remove_stream(b).unwrap();
+    assert!(pacer.is_empty());
+    out.clear();
+    pacer.poll(epoch + Duration::from_secs(1), &mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn collect_events_reports_a_stopped_prompt_before_the_next_packet() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcmu, 1));
+    pacer
+        .stream_mut(id)
+        .unwrap()
+        .play(tone_clip(500), 3)
+        .unwrap();
+    let mut out = Vec::new();
+    pacer.poll(epoch, &mut out);
+    pacer.stream_mut(id).unwrap().stop_playout();
+    assert!(pacer.poll_event().is_none());
+    pacer.collect_events(id);
+    assert_eq!(
+        pacer.poll_event(),
+        Some((
+            id,
+            StreamEvent::Played(PlayoutEvent {
+                tag: 3,
+                completed: false
+            })
+        ))
+    );
 }

@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
+    pub media: MediaConfig,
+    #[serde(default)]
     pub calls: CallsConfig,
     #[serde(default)]
     pub flows: FlowsConfig,
@@ -72,6 +74,15 @@ fn default_sip_listen() -> SocketAddr {
 
 fn default_max_calls() -> usize {
     1000
+}
+
+/// `[media]`: the threads that send RTP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Media worker threads (0: one per CPU core).
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// `[admin]`: the admin HTTP API and metrics.
@@ -272,6 +283,12 @@ impl Config {
         if region.len() != 2 || !region.chars().all(|c| c.is_ascii_uppercase()) {
             bail!("{origin}: [calls] default_region = {region:?}: expected a two-letter ISO 3166 code such as \"US\" or \"BR\"");
         }
+        if self.media.workers > crate::runtime::media_worker::MAX_WORKERS {
+            bail!(
+                "{origin}: [media] workers must be at most {} (0: one per CPU core)",
+                crate::runtime::media_worker::MAX_WORKERS
+            );
+        }
         if self.sip.max_calls == 0 {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
@@ -371,5 +388,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("fr-FR"), "{e}");
+    }
+
+    #[test]
+    fn media_workers_default_to_one_per_core_and_are_bounded() {
+        assert_eq!(Config::parse("", "r.toml").unwrap().media.workers, 0);
+        let c = Config::parse("[media]\nworkers = 3\n", "r.toml").unwrap();
+        assert_eq!(c.media.workers, 3);
+        let e = Config::parse("[media]\nworkers = 1000\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[media] workers"), "{e}");
     }
 }

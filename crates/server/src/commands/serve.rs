@@ -49,7 +49,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let shared = Arc::new(Shared {
-        media: MediaWorker::spawn().context("cannot start the media thread")?,
+        media: MediaWorker::spawn(config.media.workers)
+            .context("cannot start the media threads")?,
         prompts,
         connectors: zd.connectors.clone(),
         acd: acd.clone(),
@@ -58,6 +59,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
     });
+    tracing::info!(
+        workers = shared.media.workers(),
+        "media: RTP sent by {} worker thread(s)",
+        shared.media.workers()
+    );
     let voice_config = voice::VoiceConfig {
         listen: config.sip.listen,
         max_calls: config.sip.max_calls,

@@ -5,7 +5,7 @@
 use super::acd::{AcdHandle, QueueEvent};
 use super::agents::{CallInfo, SipDialer};
 use super::bridge::{self, Relay, Source};
-use super::media_worker::{Command, MediaWorker, Played};
+use super::media_worker::{Command, MediaStream, MediaWorker, Played};
 use super::prompts::Prompts;
 use super::record::CallRecorder;
 use super::{http, rtp_rx};
@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use ringdesk_acd::Party;
 use ringdesk_connector::Connectors;
 use ringdesk_flow::{Action, ActionId, CallStart, Event, Executor, Flow, LogEntry};
-use ringdesk_media::{Codec, StreamConfig, StreamId};
+use ringdesk_media::{Codec, StreamConfig};
 use ringdesk_sip::CallHandle;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -229,7 +229,7 @@ struct Call {
     ex: Executor,
     shared: Arc<Shared>,
     handle: CallHandle,
-    stream: StreamId,
+    stream: MediaStream,
     tx: mpsc::UnboundedSender<Msg>,
     /// Prompts playing: tag → (action, clips still to finish).
     plays: HashMap<u64, (ActionId, usize)>,

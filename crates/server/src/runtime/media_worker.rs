@@ -1,17 +1,32 @@
-//! The media worker: one OS thread, one clock (the media crate's `Pacer`) driving every
-//! outbound RTP stream of the server, 20 ms at a time. Calls talk to it by message; it
-//! sends the packets and reports finished clips back to the call that queued them.
+//! The media workers: a few OS threads (one per CPU core by default), each with one
+//! clock (the media crate's `Pacer`) driving the outbound RTP streams it owns. Calls
+//! talk to them by message; a worker sends the packets and reports finished clips back
+//! to the call that queued them.
 //!
-//! It runs on its own thread (with its own single-threaded tokio runtime for timers and
-//! channels) so that nothing else the server does — TTS resampling, HTTP, SQLite — can
-//! delay a tick. It sends through a duplicate of each call's RTP socket (std, non-blocking).
+//! Each stream keeps its own 20 ms grid from the moment it is added (its first packet,
+//! the greeting, leaves at once), so a worker's streams are spread over the period and
+//! it wakes about once per millisecond to send the few that are due, instead of sending
+//! every stream at once on a shared tick. Workers are plain threads that sleep on their
+//! command channel with a timeout, so nothing else the server does — TTS resampling,
+//! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
+//! through a duplicate of each call's RTP socket (std, non-blocking).
 
 use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
+
+/// Shortest sleep between two wake-ups of a worker: streams due within it are sent
+/// together (each at most half of it early or late).
+const QUANTUM: Duration = Duration::from_millis(1);
+/// Packets due this soon are sent in the current wake-up.
+const LEAD: Duration = Duration::from_micros(500);
+/// Most workers, whatever the configuration says.
+pub const MAX_WORKERS: usize = 64;
 
 /// What a call hears back from the worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +36,14 @@ pub struct Played {
     pub completed: bool,
 }
 
-/// Requests to the worker.
+/// A stream: which worker owns it, and its handle there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MediaStream {
+    worker: usize,
+    id: StreamId,
+}
+
+/// Requests to a worker.
 pub enum Command {
     Add {
         config: StreamConfig,
@@ -34,28 +56,42 @@ pub enum Command {
     },
     /// Queue clips after what is queued; each reports with `tag`.
     Play {
-        id: StreamId,
+        id: MediaStream,
         clips: Vec<Clip>,
         tag: u64,
     },
     /// Loop a clip until stopped.
     Loop {
-        id: StreamId,
+        id: MediaStream,
         clip: Clip,
         tag: u64,
     },
     /// Stop everything queued on the stream (barge-in).
     Stop {
-        id: StreamId,
+        id: MediaStream,
     },
     /// Send to this address from now on (symmetric RTP latch, re-INVITE).
     Dest {
-        id: StreamId,
+        id: MediaStream,
         addr: Option<SocketAddr>,
     },
     Remove {
-        id: StreamId,
+        id: MediaStream,
     },
+}
+
+impl Command {
+    /// The stream a command (other than `Add`) is about.
+    fn stream(&self) -> Option<MediaStream> {
+        match self {
+            Command::Add { .. } => None,
+            Command::Play { id, .. }
+            | Command::Loop { id, .. }
+            | Command::Stop { id }
+            | Command::Dest { id, .. }
+            | Command::Remove { id } => Some(*id),
+        }
+    }
 }
 
 struct Sink {
@@ -64,27 +100,48 @@ struct Sink {
     events: mpsc::UnboundedSender<Played>,
 }
 
-/// A handle for sending commands to the worker.
+struct Worker {
+    tx: Sender<Command>,
+    /// Streams it owns (new streams go to the least loaded worker).
+    streams: Arc<AtomicUsize>,
+}
+
+/// A handle for sending commands to the workers.
 #[derive(Clone)]
 pub struct MediaWorker {
-    tx: mpsc::UnboundedSender<Command>,
+    workers: Arc<[Worker]>,
 }
 
 impl MediaWorker {
-    /// Starts the worker thread.
-    pub fn spawn() -> std::io::Result<MediaWorker> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()?;
-        std::thread::Builder::new()
-            .name("ringdesk-media".into())
-            .spawn(move || rt.block_on(run(rx)))?;
-        Ok(MediaWorker { tx })
+    /// Starts `workers` threads (0: one per CPU core, at most [`MAX_WORKERS`]).
+    pub fn spawn(workers: usize) -> std::io::Result<MediaWorker> {
+        let n = match workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, MAX_WORKERS);
+        let mut list = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = channel();
+            let streams = Arc::new(AtomicUsize::new(0));
+            let count = streams.clone();
+            std::thread::Builder::new()
+                .name(format!("ringdesk-media-{i}"))
+                .spawn(move || run(&rx, &count))?;
+            list.push(Worker { tx, streams });
+        }
+        Ok(MediaWorker {
+            workers: list.into(),
+        })
     }
 
-    /// Adds a stream, its first packet sent at once (with `first` playing from it);
-    /// `None` when the worker has stopped.
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Adds a stream on the least loaded worker, its first packet sent at once (with
+    /// `first` playing from it); `None` when the worker has stopped.
     pub async fn add(
         &self,
         config: StreamConfig,
@@ -92,57 +149,85 @@ impl MediaWorker {
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
         first: Option<(Vec<Clip>, u64)>,
-    ) -> Option<StreamId> {
+    ) -> Option<MediaStream> {
+        let (worker, w) = self
+            .workers
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, w)| w.streams.load(Ordering::Relaxed))?;
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Add {
-                config,
-                socket,
-                dest,
-                events,
-                first,
-                reply,
-            })
-            .ok()?;
-        rx.await.ok()
+        w.tx.send(Command::Add {
+            config,
+            socket,
+            dest,
+            events,
+            first,
+            reply,
+        })
+        .ok()?;
+        let id = rx.await.ok()?;
+        Some(MediaStream { worker, id })
     }
 
+    /// Sends a command to the worker owning its stream.
     pub fn send(&self, cmd: Command) {
-        // The worker only stops when the server does.
-        let _ = self.tx.send(cmd);
-    }
-}
-
-async fn run(mut rx: mpsc::UnboundedReceiver<Command>) {
-    let epoch = Instant::now().into_std();
-    let mut pacer = Pacer::new(epoch);
-    let mut sinks: HashMap<StreamId, Sink> = HashMap::new();
-    let mut out: Vec<Transmit> = Vec::new();
-    loop {
-        let now = Instant::now().into_std();
-        let wake = Instant::from_std(pacer.next_tick(now));
-        tokio::select! {
-            biased;
-            cmd = rx.recv() => match cmd {
-                Some(cmd) => {
-                    // A new stream's first packet is due now, not at the next tick.
-                    if handle(&mut pacer, &mut sinks, cmd) {
-                        send_due(&mut pacer, &sinks, &mut out);
-                    }
-                }
-                None => return,
-            },
-            _ = tokio::time::sleep_until(wake), if !sinks.is_empty() => {
-                send_due(&mut pacer, &sinks, &mut out);
-            }
+        let Some(stream) = cmd.stream() else {
+            return;
+        };
+        if let Some(w) = self.workers.get(stream.worker) {
+            // A worker only stops when the server does.
+            let _ = w.tx.send(cmd);
         }
     }
 }
 
-/// Sends every packet due now and reports finished clips.
-fn send_due(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>, out: &mut Vec<Transmit>) {
+/// One worker's loop: commands as they come, packets when due.
+fn run(rx: &Receiver<Command>, count: &AtomicUsize) {
+    let mut pacer = Pacer::new(Instant::now());
+    let mut sinks: HashMap<StreamId, Sink> = HashMap::new();
+    let mut out: Vec<Transmit> = Vec::new();
+    let mut last_poll = Instant::now();
+    loop {
+        // Packets first: a steady stream of commands must not hold them back.
+        let wake = pacer.next_due().map(|due| {
+            due.checked_sub(LEAD)
+                .unwrap_or(due)
+                .max(last_poll + QUANTUM)
+        });
+        let now = Instant::now();
+        let cmd = match wake {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(wake) if wake <= now => Err(RecvTimeoutError::Timeout),
+            Some(wake) => rx.recv_timeout(wake - now),
+        };
+        match cmd {
+            Ok(cmd) => {
+                // A new stream's first packet is due now: send it at once.
+                if handle(&mut pacer, &mut sinks, cmd, count) {
+                    last_poll = Instant::now();
+                    send_due(&mut pacer, &sinks, &mut out, last_poll);
+                } else {
+                    report(&mut pacer, &sinks);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                last_poll = Instant::now();
+                send_due(&mut pacer, &sinks, &mut out, last_poll);
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Sends every packet due by `now` (plus the lead) and reports finished clips.
+fn send_due(
+    pacer: &mut Pacer,
+    sinks: &HashMap<StreamId, Sink>,
+    out: &mut Vec<Transmit>,
+    now: Instant,
+) {
     out.clear();
-    pacer.poll(Instant::now().into_std(), out);
+    pacer.poll(now + LEAD, out);
     for t in out.iter() {
         if let Some(sink) = sinks.get(&t.stream) {
             if let Some(dest) = sink.dest {
@@ -151,6 +236,11 @@ fn send_due(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>, out: &mut Vec<Tr
             }
         }
     }
+    report(pacer, sinks);
+}
+
+/// Hands the pacer's collected events to the calls.
+fn report(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>) {
     while let Some((id, event)) = pacer.poll_event() {
         if let (Some(sink), StreamEvent::Played(p)) = (sinks.get(&id), event) {
             let _ = sink.events.send(Played {
@@ -162,7 +252,12 @@ fn send_due(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>, out: &mut Vec<Tr
 }
 
 /// Applies a command; true when a stream was added (its first packet is due now).
-fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) -> bool {
+fn handle(
+    pacer: &mut Pacer,
+    sinks: &mut HashMap<StreamId, Sink>,
+    cmd: Command,
+    count: &AtomicUsize,
+) -> bool {
     match cmd {
         Command::Add {
             config,
@@ -172,7 +267,7 @@ fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) 
             first,
             reply,
         } => {
-            let id = pacer.add_stream(Instant::now().into_std(), config);
+            let id = pacer.add_stream(Instant::now(), config);
             if let (Some((clips, tag)), Some(s)) = (first, pacer.stream_mut(id)) {
                 for clip in clips {
                     if s.play(clip, tag).is_err() {
@@ -188,11 +283,12 @@ fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) 
                     events,
                 },
             );
+            count.fetch_add(1, Ordering::Relaxed);
             let _ = reply.send(id);
             return true;
         }
         Command::Play { id, clips, tag } => {
-            if let Some(s) = pacer.stream_mut(id) {
+            if let Some(s) = pacer.stream_mut(id.id) {
                 for clip in clips {
                     if s.play(clip, tag).is_err() {
                         tracing::warn!("playout queue full; prompt dropped");
@@ -202,24 +298,170 @@ fn handle(pacer: &mut Pacer, sinks: &mut HashMap<StreamId, Sink>, cmd: Command) 
             }
         }
         Command::Loop { id, clip, tag } => {
-            if let Some(s) = pacer.stream_mut(id) {
+            if let Some(s) = pacer.stream_mut(id.id) {
                 let _ = s.play_loop(clip, tag);
             }
         }
         Command::Stop { id } => {
-            if let Some(s) = pacer.stream_mut(id) {
+            if let Some(s) = pacer.stream_mut(id.id) {
                 s.stop_playout();
             }
+            pacer.collect_events(id.id);
         }
         Command::Dest { id, addr } => {
-            if let Some(sink) = sinks.get_mut(&id) {
+            if let Some(sink) = sinks.get_mut(&id.id) {
                 sink.dest = addr;
             }
         }
         Command::Remove { id } => {
-            pacer.remove_stream(id);
-            sinks.remove(&id);
+            if pacer.remove_stream(id.id).is_some() {
+                count.fetch_sub(1, Ordering::Relaxed);
+            }
+            // Events of the removed stream go out before its sink does.
+            report(pacer, sinks);
+            sinks.remove(&id.id);
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringdesk_media::{Codec, RtpPacket};
+
+    fn config(ssrc: u32) -> StreamConfig {
+        StreamConfig {
+            codec: Codec::Pcmu,
+            telephone_event_pt: 101,
+            ssrc,
+            initial_sequence: 1,
+            initial_timestamp: 0,
+        }
+    }
+
+    fn socket() -> Arc<UdpSocket> {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_nonblocking(true).unwrap();
+        Arc::new(s)
+    }
+
+    /// Reads packets until `n` arrived (or 5 s passed); returns (ssrc, seq) pairs.
+    fn receive(rx: &UdpSocket, n: usize) -> Vec<(u32, u16)> {
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while got.len() < n {
+            let Ok(len) = rx.recv(&mut buf) else { break };
+            let p = RtpPacket::parse(&buf[..len]).unwrap();
+            got.push((p.header.ssrc, p.header.sequence));
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn streams_spread_over_workers_send_in_sequence_and_stop_when_removed() {
+        let media = MediaWorker::spawn(3).unwrap();
+        assert_eq!(media.workers(), 3);
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dest = rx.local_addr().unwrap();
+        let mut streams = Vec::new();
+        for ssrc in 0..6u32 {
+            let (tx, _events) = mpsc::unbounded_channel();
+            let s = media
+                .add(config(ssrc), socket(), Some(dest), tx, None)
+                .await
+                .unwrap();
+            streams.push(s);
+        }
+        // Least loaded first: two streams on each of the three workers.
+        for w in 0..3 {
+            assert_eq!(streams.iter().filter(|s| s.worker == w).count(), 2);
+            assert_eq!(media.workers[w].streams.load(Ordering::Relaxed), 2);
+        }
+        // Every stream sends consecutive sequence numbers from its first.
+        let got = receive(&rx, 6 * 5);
+        assert_eq!(got.len(), 30);
+        for ssrc in 0..6u32 {
+            let seqs: Vec<u16> = got.iter().filter(|g| g.0 == ssrc).map(|g| g.1).collect();
+            assert!(!seqs.is_empty(), "stream {ssrc} sent nothing");
+            let expected: Vec<u16> = (1..=seqs.len() as u16).collect();
+            assert_eq!(seqs, expected, "stream {ssrc}");
+        }
+        for s in &streams {
+            media.send(Command::Remove { id: *s });
+        }
+        // Give the workers a moment, drain, then nothing more may arrive.
+        std::thread::sleep(Duration::from_millis(100));
+        rx.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 512];
+        while rx.recv(&mut buf).is_ok() {}
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(rx.recv(&mut buf).is_err(), "a removed stream still sends");
+        for w in 0..3 {
+            assert_eq!(media.workers[w].streams.load(Ordering::Relaxed), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn first_packet_carries_the_greeting_and_played_is_reported() {
+        let media = MediaWorker::spawn(1).unwrap();
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dest = rx.local_addr().unwrap();
+        let samples: Vec<i16> = (0..800)
+            .map(|i| ((i as f64 * 0.3).sin() * 9000.0) as i16)
+            .collect();
+        let clip = Clip::from_pcm(&samples, 8000).unwrap();
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let s = media
+            .add(
+                config(9),
+                socket(),
+                Some(dest),
+                tx,
+                Some((vec![clip.clone()], 77)),
+            )
+            .await
+            .unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 512];
+        let len = rx.recv(&mut buf).unwrap();
+        let p = RtpPacket::parse(&buf[..len]).unwrap();
+        assert!(p.header.marker);
+        assert_eq!(
+            p.payload,
+            clip.frame(Codec::Pcmu, 0).unwrap(),
+            "greeting in the first packet"
+        );
+        // 100 ms clip: reported complete.
+        let played = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            played,
+            Played {
+                tag: 77,
+                completed: true
+            }
+        );
+        // Barge-in: a looped clip stopped is reported at once, not completed.
+        media.send(Command::Loop {
+            id: s,
+            clip,
+            tag: 78,
+        });
+        media.send(Command::Stop { id: s });
+        let played = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            played,
+            Played {
+                tag: 78,
+                completed: false
+            }
+        );
+    }
 }
