@@ -83,6 +83,9 @@ pub struct MediaConfig {
     /// Media worker threads (0: one per CPU core).
     #[serde(default)]
     pub workers: usize,
+    /// Scheduling priority of the media threads (falls back when not permitted).
+    #[serde(default)]
+    pub priority: crate::runtime::priority::MediaPriority,
 }
 
 /// `[admin]`: the admin HTTP API and metrics.
@@ -393,8 +396,12 @@ mod tests {
     #[test]
     fn media_workers_default_to_one_per_core_and_are_bounded() {
         assert_eq!(Config::parse("", "r.toml").unwrap().media.workers, 0);
-        let c = Config::parse("[media]\nworkers = 3\n", "r.toml").unwrap();
+        let c = Config::parse("[media]\nworkers = 3\npriority = \"high\"\n", "r.toml").unwrap();
         assert_eq!(c.media.workers, 3);
+        assert_eq!(
+            c.media.priority,
+            crate::runtime::priority::MediaPriority::High
+        );
         let e = Config::parse("[media]\nworkers = 1000\n", "r.toml")
             .unwrap_err()
             .to_string();

@@ -49,7 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let shared = Arc::new(Shared {
-        media: MediaWorker::spawn(config.media.workers)
+        media: MediaWorker::spawn(config.media.workers, config.media.priority)
             .context("cannot start the media threads")?,
         prompts,
         connectors: zd.connectors.clone(),
@@ -59,9 +59,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
     });
+    let priority = shared.media.priority();
+    if priority != config.media.priority {
+        tracing::warn!(
+            "media threads run at {priority} priority ([media] priority = \"{}\" was not permitted)",
+            config.media.priority
+        );
+    }
     tracing::info!(
         workers = shared.media.workers(),
-        "media: RTP sent by {} worker thread(s)",
+        %priority,
+        "media: RTP sent by {} worker thread(s) at {priority} priority",
         shared.media.workers()
     );
     let voice_config = voice::VoiceConfig {

@@ -11,6 +11,7 @@
 //! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
 //! through a duplicate of each call's RTP socket (std, non-blocking).
 
+use super::priority::{self, MediaPriority};
 use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -110,29 +111,49 @@ struct Worker {
 #[derive(Clone)]
 pub struct MediaWorker {
     workers: Arc<[Worker]>,
+    /// The scheduling priority the threads got (the lowest among them).
+    priority: MediaPriority,
 }
 
 impl MediaWorker {
-    /// Starts `workers` threads (0: one per CPU core, at most [`MAX_WORKERS`]).
-    pub fn spawn(workers: usize) -> std::io::Result<MediaWorker> {
+    /// Starts `workers` threads (0: one per CPU core, at most [`MAX_WORKERS`]), each
+    /// asking for scheduling priority `want` (see [`priority`]).
+    pub fn spawn(workers: usize, want: MediaPriority) -> std::io::Result<MediaWorker> {
         let n = match workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
         .clamp(1, MAX_WORKERS);
         let mut list = Vec::with_capacity(n);
+        let (applied_tx, applied_rx) = channel();
         for i in 0..n {
             let (tx, rx) = channel();
             let streams = Arc::new(AtomicUsize::new(0));
             let count = streams.clone();
+            let applied_tx = applied_tx.clone();
             std::thread::Builder::new()
                 .name(format!("ringdesk-media-{i}"))
-                .spawn(move || run(&rx, &count))?;
+                .spawn(move || {
+                    let _ = applied_tx.send(priority::apply(want));
+                    run(&rx, &count)
+                })?;
             list.push(Worker { tx, streams });
         }
+        drop(applied_tx);
+        // Each thread reports once, before its loop.
+        let priority = applied_rx
+            .iter()
+            .take(n)
+            .fold(want, |lowest, got| lowest.max(got));
         Ok(MediaWorker {
             workers: list.into(),
+            priority,
         })
+    }
+
+    /// The scheduling priority the media threads run at.
+    pub fn priority(&self) -> MediaPriority {
+        self.priority
     }
 
     /// Number of worker threads.
@@ -361,7 +382,7 @@ mod tests {
 
     #[tokio::test]
     async fn streams_spread_over_workers_send_in_sequence_and_stop_when_removed() {
-        let media = MediaWorker::spawn(3).unwrap();
+        let media = MediaWorker::spawn(3, MediaPriority::Normal).unwrap();
         assert_eq!(media.workers(), 3);
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let dest = rx.local_addr().unwrap();
@@ -405,7 +426,7 @@ mod tests {
 
     #[tokio::test]
     async fn first_packet_carries_the_greeting_and_played_is_reported() {
-        let media = MediaWorker::spawn(1).unwrap();
+        let media = MediaWorker::spawn(1, MediaPriority::High).unwrap();
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let dest = rx.local_addr().unwrap();
         let samples: Vec<i16> = (0..800)

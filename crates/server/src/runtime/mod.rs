@@ -10,6 +10,7 @@ pub mod flows;
 pub mod http;
 pub mod media_worker;
 pub mod outbox;
+pub mod priority;
 pub mod prompts;
 pub mod record;
 pub mod rtp_rx;
