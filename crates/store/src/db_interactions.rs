@@ -51,9 +51,9 @@ pub(crate) fn record_call(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(StoreError::sql("begin record"))?;
-    tx.execute(
-        UPSERT,
-        named_params! {
+    tx.prepare_cached(UPSERT)
+        .and_then(|mut stmt| {
+            stmt.execute(named_params! {
             ":call_id": i.call_id,
             ":ani": i.ani,
             ":dnis": i.dnis,
@@ -77,9 +77,9 @@ pub(crate) fn record_call(
             ":end_detail": i.end_detail,
             ":flow_errors": flow_errors,
             ":updated_at": ms(now),
-        },
-    )
-    .map_err(StoreError::sql("write interaction"))?;
+            })
+        })
+        .map_err(StoreError::sql("write interaction"))?;
     let mut recorded = Recorded::default();
     for item in items {
         let (id, fresh) = db_outbox::insert(&tx, Some(&i.call_id), item, now)?;

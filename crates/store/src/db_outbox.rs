@@ -24,27 +24,31 @@ pub(crate) fn insert(
     item: &OutboxItem,
     now: Timestamp,
 ) -> Result<(i64, bool), StoreError> {
+    let query = to_json(&item.query, "query")?;
+    let headers = to_json(&item.headers, "headers")?;
     let changed = conn
-        .execute(
+        .prepare_cached(
             "INSERT INTO outbox (call_id, ordering_key, connector, method, path, query, headers,
                 body, marker, state, attempts, next_attempt_at, created_at, updated_at)
              VALUES (:call_id, :key, :connector, :method, :path, :query, :headers, :body, :marker,
                 'pending', 0, :now, :created_at, :now)
              ON CONFLICT (marker) WHERE marker IS NOT NULL DO NOTHING",
-            named_params! {
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(named_params! {
                 ":call_id": call_id,
                 ":key": item.ordering_key,
                 ":connector": item.connector,
                 ":method": item.method,
                 ":path": item.path,
-                ":query": to_json(&item.query, "query")?,
-                ":headers": to_json(&item.headers, "headers")?,
+                ":query": query,
+                ":headers": headers,
                 ":body": item.body,
                 ":marker": item.marker,
                 ":now": ms(now),
                 ":created_at": ms(item.created_at),
-            },
-        )
+            })
+        })
         .map_err(StoreError::sql("insert outbox item"))?;
     if changed == 1 {
         return Ok((conn.last_insert_rowid(), true));
@@ -62,7 +66,8 @@ pub(crate) fn insert(
 /// One item by id.
 pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<OutboxEntry>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = ?1");
-    conn.query_row(&sql, [id], RawEntry::from_row)
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row([id], RawEntry::from_row))
         .optional()
         .map_err(StoreError::sql("get outbox item"))?
         .map(RawEntry::decode)
@@ -93,37 +98,54 @@ pub(crate) fn list(conn: &Connection, f: &OutboxFilter) -> Result<Vec<OutboxEntr
 }
 
 /// The items the worker may start now: pending or uncertain, due, and first of their ordering
-/// key among the items still to deliver. Oldest due first, at most `limit`.
+/// key among the items still to deliver. Oldest due first, at most `limit`. The "earlier item
+/// of the key still waiting?" probe reads the `outbox_waiting` partial index (waiting items
+/// only); forced, so a plan that walks the key's delivered history can never come back.
 pub(crate) fn due(
     conn: &Connection,
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<OutboxEntry>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM outbox o
-         WHERE o.state IN ('pending', 'uncertain') AND o.next_attempt_at <= ?1
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.ordering_key = o.ordering_key
-                           AND p.id < o.id AND p.state IN {BLOCKING})
-         ORDER BY o.next_attempt_at, o.id LIMIT ?2"
-    );
     query_entries(
         conn,
-        &sql,
+        &due_sql(),
         vec![Value::Integer(ms(now)), Value::Integer(i64::from(limit))],
         "select due outbox items",
     )
 }
 
+/// No earlier item of `o`'s key still waits (SQL condition shared by [`due`], [`next_due`]).
+fn head_of_key() -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM outbox p INDEXED BY outbox_waiting
+                     WHERE p.ordering_key = o.ordering_key
+                       AND p.id < o.id AND p.state IN {BLOCKING})"
+    )
+}
+
+fn due_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM outbox o
+         WHERE o.state IN ('pending', 'uncertain') AND o.next_attempt_at <= ?1
+           AND {}
+         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+        head_of_key()
+    )
+}
+
+fn next_due_sql() -> String {
+    format!(
+        "SELECT MIN(o.next_attempt_at) FROM outbox o
+         WHERE o.state IN ('pending', 'uncertain') AND {}",
+        head_of_key()
+    )
+}
+
 /// When the earliest waiting head-of-key item becomes due (`None`: nothing waits).
 pub(crate) fn next_due(conn: &Connection) -> Result<Option<Timestamp>, StoreError> {
-    let sql = format!(
-        "SELECT MIN(o.next_attempt_at) FROM outbox o
-         WHERE o.state IN ('pending', 'uncertain')
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.ordering_key = o.ordering_key
-                           AND p.id < o.id AND p.state IN {BLOCKING})"
-    );
     let at: Option<i64> = conn
-        .query_row(&sql, [], |r| r.get(0))
+        .prepare_cached(&next_due_sql())
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
         .map_err(StoreError::sql("next due outbox item"))?;
     opt_ts(at)
 }
@@ -137,11 +159,11 @@ pub(crate) fn claim(
     now: Timestamp,
 ) -> Result<Option<OutboxEntry>, StoreError> {
     let changed = conn
-        .execute(
+        .prepare_cached(
             "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ?1
              WHERE id = ?2 AND state = ?3",
-            params![ms(now), id, expected.as_str()],
         )
+        .and_then(|mut stmt| stmt.execute(params![ms(now), id, expected.as_str()]))
         .map_err(StoreError::sql("claim outbox item"))?;
     if changed == 0 {
         return Ok(None);
@@ -168,13 +190,15 @@ pub(crate) fn finish(
 ) -> Result<bool, StoreError> {
     let delivered_at = (f.state == OutboxState::Delivered).then(|| ms(now));
     let changed = conn
-        .execute(
+        .prepare_cached(
             "UPDATE outbox SET state = :state,
                  next_attempt_at = COALESCE(:next, next_attempt_at),
                  updated_at = :now, delivered_at = :delivered_at, last_status = :status,
                  last_error = :error, last_response = :response
              WHERE id = :id AND state = 'in_flight'",
-            named_params! {
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(named_params! {
                 ":state": f.state.as_str(),
                 ":next": f.next_attempt_at.map(ms),
                 ":now": ms(now),
@@ -183,8 +207,8 @@ pub(crate) fn finish(
                 ":error": f.error.map(|e| truncate(e, MAX_ERROR_LEN)),
                 ":response": f.response.map(|r| truncate(r, MAX_KEPT_RESPONSE)),
                 ":id": id,
-            },
-        )
+            })
+        })
         .map_err(StoreError::sql("finish outbox item"))?;
     Ok(changed == 1)
 }
@@ -221,7 +245,7 @@ fn query_entries(
     args: Vec<Value>,
     op: &'static str,
 ) -> Result<Vec<OutboxEntry>, StoreError> {
-    let mut stmt = conn.prepare(sql).map_err(StoreError::sql(op))?;
+    let mut stmt = conn.prepare_cached(sql).map_err(StoreError::sql(op))?;
     let rows = stmt
         .query_map(params_from_iter(args), RawEntry::from_row)
         .map_err(StoreError::sql(op))?;
@@ -313,5 +337,99 @@ impl RawEntry {
             last_error: self.last_error,
             last_response: self.last_response,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::from_millisecond(ms).unwrap()
+    }
+
+    fn item(key: &str, marker: String) -> OutboxItem {
+        OutboxItem {
+            ordering_key: key.into(),
+            connector: "zendesk".into(),
+            method: "PUT".into(),
+            path: "/api/v2/tickets/1.json".into(),
+            query: vec![],
+            headers: vec![],
+            body: Some("{}".into()),
+            marker: Some(marker),
+            created_at: t(0),
+        }
+    }
+
+    /// A busy ticket: `history` delivered items, then one in flight and 50 waiting behind
+    /// it; a quiet ticket with one pending item (the only one that may start).
+    fn busy_ticket(history: usize) -> (Connection, i64) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        let mut n = 0;
+        let mut add = |conn: &Connection, key: &str, state: &str| {
+            n += 1;
+            let (id, _) = insert(conn, None, &item(key, format!("m{n}")), t(n)).unwrap();
+            conn.execute(
+                "UPDATE outbox SET state = ?1 WHERE id = ?2",
+                params![state, id],
+            )
+            .unwrap();
+            id
+        };
+        for _ in 0..history {
+            add(&conn, "ticket:busy", "delivered");
+        }
+        add(&conn, "ticket:busy", "in_flight");
+        for _ in 0..50 {
+            add(&conn, "ticket:busy", "pending");
+        }
+        let quiet = add(&conn, "ticket:quiet", "pending");
+        (conn, quiet)
+    }
+
+    /// Rows returned and SQLite virtual-machine steps (a count of work, not a time).
+    fn run(conn: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> (Vec<i64>, i32) {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows: Vec<i64> = stmt
+            .query_map(args, |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (rows, stmt.get_status(StatementStatus::VmStep))
+    }
+
+    #[test]
+    fn due_selection_work_does_not_grow_with_delivered_history() {
+        let mut steps = Vec::new();
+        for history in [0, 3000] {
+            let (conn, quiet) = busy_ticket(history);
+            let due = due(&conn, t(1_000_000), 8).unwrap();
+            assert_eq!(due.iter().map(|e| e.id).collect::<Vec<_>>(), [quiet]);
+            assert_eq!(
+                next_due(&conn).unwrap(),
+                Some(t(i64::try_from(history).unwrap() + 52))
+            );
+            let now = ms(t(1_000_000));
+            let (ids, due_steps) = run(&conn, &due_sql(), &[&now, &8]);
+            assert_eq!(ids, [quiet]);
+            let (_, next_steps) = run(&conn, &next_due_sql(), &[]);
+            steps.push((due_steps, next_steps));
+        }
+        let [(due0, next0), (due_h, next_h)] = steps[..] else {
+            panic!("two runs")
+        };
+        // Before the waiting-items index, every waiting item's "earlier item of my key?"
+        // probe walked the key's delivered history: 50 x 3000 rows here.
+        assert!(
+            due_h <= due0 * 2,
+            "due: {due0} steps without history, {due_h} with"
+        );
+        assert!(
+            next_h <= next0 * 2,
+            "next_due: {next0} steps without history, {next_h} with"
+        );
     }
 }

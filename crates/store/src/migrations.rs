@@ -11,6 +11,7 @@ use crate::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_interactions.sql"),
     include_str!("../migrations/0002_outbox.sql"),
+    include_str!("../migrations/0003_outbox_waiting.sql"),
 ];
 
 /// The schema version this build writes.
