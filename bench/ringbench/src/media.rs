@@ -48,11 +48,22 @@ pub fn spawn(
         .spawn(move || run(&sock, &window, &stop))
 }
 
+/// Pause after a read that emptied the socket. The receiver drains its sockets every
+/// millisecond instead of sleeping on them: on loopback, a sleeping reader makes the
+/// *sender's* `sendto` pay for waking it up for every datagram (the kernel delivers
+/// inline), a cost a real network (the packet leaves by the NIC, the reader is another
+/// machine) does not put on ringdesk. Arrival times are kernel timestamps taken at
+/// enqueue, so reading late does not change them.
+const DRAIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
 fn run(sock: &UdpSocket, window: &Window, stop: &AtomicBool) -> io::Result<Received> {
     let mut out = Received::default();
     let mut batch = Batch::new();
     while !stop.load(Ordering::Relaxed) {
         let n = batch.recv(sock)?;
+        if n < net::BATCH {
+            std::thread::sleep(DRAIN_PAUSE);
+        }
         for i in 0..n {
             let Some(r) = batch.get(i) else { continue };
             let Some(h) = rtp::parse(r.data) else {
