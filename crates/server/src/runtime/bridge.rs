@@ -1,18 +1,18 @@
 //! The bridge between a caller and an agent: relays RTP both ways, rewriting the payload
 //! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on.
 
+use super::rtp_socket::RtpSocket;
 use ringdesk_media::g711::transcode_in_place;
 use ringdesk_media::{Codec, RtpPacket};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 /// One direction's destination and encoding.
 #[derive(Debug)]
 pub struct Relay {
     /// The socket to send from (the destination's own leg socket, for symmetric RTP).
-    pub socket: Arc<UdpSocket>,
+    pub socket: Arc<RtpSocket>,
     pub dest: SocketAddr,
     /// What the destination expects.
     pub codec: Codec,
@@ -58,9 +58,9 @@ pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> bool
 
 /// Relays the agent's RTP to the caller until the socket fails or the task is aborted.
 pub async fn agent_to_caller(
-    agent_socket: Arc<UdpSocket>,
+    agent_socket: Arc<RtpSocket>,
     src: Source,
-    caller: Arc<UdpSocket>,
+    caller: Arc<RtpSocket>,
     mut caller_dest: watch::Receiver<Option<SocketAddr>>,
     codec: Codec,
     payload_type: u8,
@@ -108,7 +108,7 @@ mod tests {
 
     async fn relay(codec: Codec, pt: u8, te: Option<u8>) -> Relay {
         Relay {
-            socket: Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap()),
+            socket: RtpSocket::bind([127, 0, 0, 1].into()).unwrap().0,
             dest: "127.0.0.1:9".parse().unwrap(),
             codec,
             payload_type: pt,

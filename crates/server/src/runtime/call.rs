@@ -8,6 +8,7 @@ use super::bridge::{self, Relay, Source};
 use super::media_worker::{Command, MediaStream, MediaWorker, Played};
 use super::prompts::Prompts;
 use super::record::CallRecorder;
+use super::rtp_socket::RtpSocket;
 use super::{http, rtp_rx};
 use jiff::Timestamp;
 use ringdesk_acd::Party;
@@ -18,7 +19,6 @@ use ringdesk_sip::CallHandle;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -114,7 +114,7 @@ async fn answer_and_drive(
     let call_id = inc.call.id();
     // One socket, two handles: the call's receive side (tokio) and the media worker's
     // send side (std, non-blocking, on its own thread).
-    let (socket, send_socket) = match rtp_socket(shared.rtp_ip) {
+    let (socket, send_socket) = match RtpSocket::bind(shared.rtp_ip) {
         Ok(pair) => pair,
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
@@ -238,7 +238,7 @@ struct Call {
     hung_up: bool,
     recorder: CallRecorder,
     interaction_id: String,
-    socket: Arc<UdpSocket>,
+    socket: Arc<RtpSocket>,
     /// The caller's codec, payload type and telephone-event payload type.
     caller_media: (Codec, u8, Option<u8>),
     /// Where the caller's RTP goes (signalled, then latched).
@@ -414,7 +414,7 @@ impl Call {
             .dialer
             .take_answered(leg, self.tx.clone())
             .ok_or_else(|| anyhow::anyhow!("agent leg {leg} is not answered"))?;
-        let agent_socket = Arc::new(UdpSocket::from_std(answered.socket)?);
+        let agent_socket = Arc::new(RtpSocket::new(answered.socket)?);
         let m = &answered.media;
         let agent_codec = media_codec(m.codec);
         // Our prompts and music stop: from now on the caller hears the agent.
@@ -664,14 +664,6 @@ fn first_prompt(
         }
     }
     (early, greeting)
-}
-
-/// A bound RTP socket as a tokio socket (receiving) and a std duplicate (sending).
-fn rtp_socket(ip: IpAddr) -> std::io::Result<(Arc<UdpSocket>, Arc<std::net::UdpSocket>)> {
-    let std_socket = std::net::UdpSocket::bind((ip, 0))?;
-    std_socket.set_nonblocking(true)?;
-    let send = std_socket.try_clone()?;
-    Ok((Arc::new(UdpSocket::from_std(std_socket)?), Arc::new(send)))
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {

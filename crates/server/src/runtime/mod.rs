@@ -14,5 +14,6 @@ pub mod priority;
 pub mod prompts;
 pub mod record;
 pub mod rtp_rx;
+pub mod rtp_socket;
 pub mod voice;
 pub mod zendesk;

@@ -4,10 +4,10 @@
 
 use super::bridge::{self, Relay, Source};
 use super::call::Msg;
+use super::rtp_socket::RtpSocket;
 use ringdesk_media::{Codec, DtmfEvent, InboundStream};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -17,7 +17,7 @@ const MAX_DATAGRAM: usize = 2048;
 
 /// Runs until the call task drops its receiver or the socket fails.
 pub async fn receive(
-    socket: Arc<UdpSocket>,
+    socket: Arc<RtpSocket>,
     codec: Codec,
     telephone_event_pt: Option<u8>,
     signalled: Option<SocketAddr>,
