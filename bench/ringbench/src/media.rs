@@ -45,7 +45,21 @@ pub fn spawn(
 ) -> io::Result<JoinHandle<io::Result<Received>>> {
     std::thread::Builder::new()
         .name("rtp-rx".into())
-        .spawn(move || run(&sock, &window, &stop))
+        .spawn(move || {
+            realtime_below_ringdesk();
+            run(&sock, &window, &stop)
+        })
+}
+
+/// Receivers run SCHED_FIFO at priority 5 when permitted (ringdesk's media threads ask
+/// for 10): arrival times come from the kernel, so a starved receiver would not skew
+/// them, but on a saturated machine it would fall behind and its socket buffers would
+/// overflow, which reads as packets ringdesk never sent. Without the privilege nothing
+/// changes.
+fn realtime_below_ringdesk() {
+    let param = libc::sched_param { sched_priority: 5 };
+    // SAFETY: the calling thread, a valid sched_param.
+    let _ = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
 }
 
 /// Pause after a read that emptied the socket. The receiver drains its sockets every
