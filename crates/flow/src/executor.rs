@@ -20,6 +20,8 @@ pub const MAX_TYPEAHEAD: usize = 32;
 pub const MAX_KEYS_PRESSED: usize = 64;
 /// Fibers (main flow plus running handlers) alive at once.
 const MAX_FIBERS: usize = 8;
+/// Room for actions kept once the queue is drained.
+const IDLE_ACTION_CAPACITY: usize = 4;
 
 /// What a fiber does when its prompt ends (or is interrupted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +243,13 @@ impl Executor {
 
     /// The next action to perform, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let action = self.actions.pop_front();
+        if action.is_none() && self.actions.capacity() > IDLE_ACTION_CAPACITY {
+            // Drained after a burst (a node's log entries): a call waits far longer than it
+            // steps, so the burst's room is not kept for the whole call.
+            self.actions.shrink_to(IDLE_ACTION_CAPACITY);
+        }
+        action
     }
 
     /// When the executor next wants [`Executor::handle_timeout`] called.
@@ -496,5 +504,49 @@ impl Fiber {
             collected: String::new(),
             deadline: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drained_action_queue_does_not_keep_the_room_of_its_burst() {
+        let flow = crate::load_str(
+            r#"
+name: t
+start: many
+variables:
+  a: { type: string, default: "" }
+  b: { type: string, default: "" }
+  c: { type: string, default: "" }
+  d: { type: string, default: "" }
+  e: { type: string, default: "" }
+  f: { type: string, default: "" }
+nodes:
+  many:
+    set: { a: "1", b: "2", c: "3", d: "4", e: "5", f: "6" }
+    next: wait
+  wait:
+    play: "Hello"
+    next: done
+  done:
+    end: {}
+"#,
+            "t.yaml",
+        )
+        .unwrap();
+        let mut ex = Executor::new(Arc::new(flow), CallStart::default(), Instant::now());
+        let mut drained = 0;
+        while ex.poll_action().is_some() {
+            drained += 1;
+        }
+        assert!(
+            drained > IDLE_ACTION_CAPACITY,
+            "the burst ({drained} actions) must outgrow the idle room"
+        );
+        assert!(ex.actions.capacity() <= IDLE_ACTION_CAPACITY);
+        assert!(!ex.is_finished(), "the prompt is still awaited");
     }
 }
