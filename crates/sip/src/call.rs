@@ -183,10 +183,9 @@ impl CallHandle {
                 Err(SipError::CallEnded(_)) => Ok(()),
                 other => other,
             },
-            Phase::Answered => self
-                .inner
-                .dialog
-                .bye()
+            // Boxed: the stack's BYE state is large, and a caller's future would otherwise
+            // keep room for it during the whole call.
+            Phase::Answered => Box::pin(self.inner.dialog.bye())
                 .await
                 .map_err(|e| self.inner.stack_error(e)),
             Phase::Ended => Ok(()),
