@@ -54,7 +54,9 @@ impl Executor {
         if !self.caller_connected || self.with_agent || !"0123456789*#".contains(key) {
             return;
         }
-        if let Some(Json::String(keys)) = self.vars.get_mut("keys_pressed") {
+        if let Some(Json::String(keys)) =
+            std::sync::Arc::make_mut(&mut self.vars).get_mut("keys_pressed")
+        {
             if keys.len() < MAX_KEYS_PRESSED {
                 keys.push(key);
             }

@@ -74,7 +74,8 @@ impl Executor {
                         .get(var)
                         .map(|d| d.ty)
                         .unwrap_or(VarType::Json);
-                    let value = render(&flow.env, tmpl, &self.vars).and_then(|t| from_text(ty, &t));
+                    let value =
+                        render(&flow.templates, tmpl, &self.vars).and_then(|t| from_text(ty, &t));
                     match value {
                         Ok(v) => self.set_var(var, v),
                         Err(e) => {
@@ -85,11 +86,11 @@ impl Executor {
                 }
                 self.take_exit(i, "out");
             }
-            Activity::Condition(expr) => match eval(&flow.env, expr, &self.vars) {
+            Activity::Condition(expr) => match eval(&flow.templates, expr, &self.vars) {
                 Ok(v) => self.take_exit(i, if v.is_true() { "true" } else { "false" }),
                 Err(e) => self.fail(i, e),
             },
-            Activity::Case(expr) => match eval(&flow.env, expr, &self.vars) {
+            Activity::Case(expr) => match eval(&flow.templates, expr, &self.vars) {
                 Ok(v) => {
                     let key = value_text(&v);
                     let exit = if key != "default" && node.exits.contains_key(&key) {
@@ -102,18 +103,18 @@ impl Executor {
                 Err(e) => self.fail(i, e),
             },
             Activity::Queue(q) => {
-                let queue = match render(&flow.env, &q.name, &self.vars) {
+                let queue = match render(&flow.templates, &q.name, &self.vars) {
                     Ok(s) if !s.trim().is_empty() && s.len() <= 128 => s.trim().to_string(),
                     Ok(_) => return self.fail(i, "queue name is empty or too long".into()),
                     Err(e) => return self.fail(i, e),
                 };
-                let priority = match render(&flow.env, &q.priority, &self.vars) {
+                let priority = match render(&flow.templates, &q.priority, &self.vars) {
                     Ok(p) => clamp_priority(&p),
                     Err(e) => return self.fail(i, e),
                 };
                 let skills = match &q.skills {
                     None => Vec::new(),
-                    Some(t) => match render(&flow.env, t, &self.vars) {
+                    Some(t) => match render(&flow.templates, t, &self.vars) {
                         Ok(text) => text
                             .split(',')
                             .map(str::trim)
@@ -143,7 +144,7 @@ impl Executor {
                 self.wait(i, FState::Queue(id));
             }
             Activity::QueueInfo(q) => {
-                let queue = match render(&flow.env, &q.queue, &self.vars) {
+                let queue = match render(&flow.templates, &q.queue, &self.vars) {
                     Ok(s) => s.trim().to_string(),
                     Err(e) => return self.fail(i, e),
                 };
@@ -181,7 +182,7 @@ impl Executor {
                 }
                 let reason = reason
                     .as_ref()
-                    .and_then(|r| render(&flow.env, r, &self.vars).ok())
+                    .and_then(|r| render(&flow.templates, r, &self.vars).ok())
                     .filter(|r| !r.trim().is_empty())
                     .unwrap_or_else(|| "disconnected by the flow".to_string());
                 self.actions.push_back(Action::Disconnect {
@@ -245,7 +246,7 @@ impl Executor {
                     PromptPart::Audio(file) => out.push(Segment::Audio { file: file.clone() }),
                     PromptPart::Text(text) => {
                         let (tag, tmpl) = text.for_language(&language);
-                        let spoken = render(&self.flow.env, tmpl, &self.vars)?;
+                        let spoken = render(&self.flow.templates, tmpl, &self.vars)?;
                         if !spoken.trim().is_empty() {
                             out.push(Segment::Tts {
                                 text: spoken.trim().to_string(),
@@ -262,7 +263,7 @@ impl Executor {
 
     fn prompt_language(&self, p: &Prompt) -> Result<String, String> {
         let tmpl = p.language.as_deref().unwrap_or(&self.flow.language);
-        let lang = render(&self.flow.env, tmpl, &self.vars)?;
+        let lang = render(&self.flow.templates, tmpl, &self.vars)?;
         let lang = lang.trim();
         let valid = !lang.is_empty()
             && lang.len() <= 35
@@ -275,7 +276,7 @@ impl Executor {
     }
 
     fn http_enter(&mut self, i: usize, node: &Node, spec: &HttpSpec) {
-        let env = &self.flow.env;
+        let env = &self.flow.templates;
         let rendered = (|| -> Result<HttpRequest, String> {
             let path = render(env, &spec.path, &self.vars)?;
             check_path(&path)?;

@@ -66,7 +66,8 @@ pub(crate) struct Fiber {
 /// Runs one call through a flow. See [`crate::io`] for the driving loop.
 pub struct Executor {
     pub(crate) flow: Arc<Flow>,
-    pub(crate) vars: BTreeMap<String, Json>,
+    /// Shared with template renders (copy on write: a render holds none after it returns).
+    pub(crate) vars: crate::template::Vars,
     pub(crate) actions: VecDeque<Action>,
     next_action: u64,
     pub(crate) fibers: Vec<Fiber>,
@@ -100,7 +101,7 @@ impl std::fmt::Debug for Executor {
 impl Executor {
     /// Starts the flow for a call; the first actions are ready at once.
     pub fn new(flow: Arc<Flow>, start: CallStart, now: Instant) -> Executor {
-        let vars = crate::vars::initial(&flow, &start);
+        let vars = Arc::new(crate::vars::initial(&flow, &start));
         let main = Fiber::new(true, "main", flow.start.clone());
         let mut ex = Executor {
             flow,
@@ -287,7 +288,7 @@ impl Executor {
             name: name.to_string(),
             value: value.clone(),
         });
-        self.vars.insert(name.to_string(), value);
+        Arc::make_mut(&mut self.vars).insert(name.to_string(), value);
     }
 
     /// Sets a whole-seconds timing variable.

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::diag::{Diags, LoadError, Pos};
 use crate::model::Flow;
 use crate::parse::{parse, MAX_FLOW_BYTES};
-use crate::template::environment;
+use crate::template::Templates;
 use crate::validate::validate;
 
 /// Loads and validates a flow file.
@@ -45,6 +45,17 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
             diagnostics: d.into_sorted(),
         });
     }
+    // Every template the executor may render: those validation checked, and the flow-level
+    // language (its default is not written in the file).
+    let templates = Templates::new(
+        parsed
+            .refs
+            .templates
+            .iter()
+            .filter(|t| !t.expression)
+            .map(|t| t.source.as_str())
+            .chain(std::iter::once(parsed.language.as_str())),
+    );
     Ok(Flow {
         name: parsed.name,
         description: parsed.description,
@@ -59,6 +70,6 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
             .map(|(k, (s, _))| (k, s))
             .collect(),
         warnings: d.into_sorted(),
-        env: environment(),
+        templates,
     })
 }

@@ -287,7 +287,8 @@ pub struct Flow {
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) handlers: BTreeMap<EventKind, String>,
     pub(crate) warnings: Vec<crate::Diagnostic>,
-    pub(crate) env: minijinja::Environment<'static>,
+    /// The environment with every template of the flow compiled (once, at load).
+    pub(crate) templates: crate::template::Templates,
 }
 
 impl fmt::Debug for Flow {
