@@ -57,21 +57,41 @@ impl Running {
     /// The next finished attempt; `None` when none is running.
     pub(crate) async fn next(&mut self) -> Option<(OutboxEntry, Attempt)> {
         loop {
-            match self.set.join_next_with_id().await? {
-                Ok((id, done)) => {
-                    self.entries.remove(&id);
-                    return Some(done);
+            let joined = self.set.join_next_with_id().await?;
+            if let Some(done) = self.settle(joined) {
+                return Some(done);
+            }
+        }
+    }
+
+    /// A finished attempt if one is ready now (never waits).
+    pub(crate) fn try_next(&mut self) -> Option<(OutboxEntry, Attempt)> {
+        loop {
+            let joined = self.set.try_join_next_with_id()?;
+            if let Some(done) = self.settle(joined) {
+                return Some(done);
+            }
+        }
+    }
+
+    /// What a joined task means: its result, a panic as an uncertain attempt, or nothing
+    /// (cancelled, or not ours).
+    fn settle(
+        &mut self,
+        joined: Result<(Id, (OutboxEntry, Attempt)), tokio::task::JoinError>,
+    ) -> Option<(OutboxEntry, Attempt)> {
+        match joined {
+            Ok((id, done)) => {
+                self.entries.remove(&id);
+                Some(done)
+            }
+            Err(e) => {
+                let entry = self.entries.remove(&e.id())?;
+                if e.is_cancelled() {
+                    return None;
                 }
-                Err(e) => {
-                    let Some(entry) = self.entries.remove(&e.id()) else {
-                        continue;
-                    };
-                    if e.is_cancelled() {
-                        continue;
-                    }
-                    tracing::error!(id = entry.id, "outbox: deliverer panicked");
-                    return Some((entry, Attempt::Panicked("deliverer panicked".to_owned())));
-                }
+                tracing::error!(id = entry.id, "outbox: deliverer panicked");
+                Some((entry, Attempt::Panicked("deliverer panicked".to_owned())))
             }
         }
     }

@@ -2,9 +2,7 @@
 
 use jiff::Timestamp;
 use rusqlite::types::Value;
-use rusqlite::{
-    named_params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior,
-};
+use rusqlite::{named_params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::codec::{from_json, ms, ms_to_secs, opt_ms, opt_ts, secs_to_ms, to_json, ts};
 use crate::limits::{bound_interaction, check_item, MAX_ITEMS_PER_CALL};
@@ -20,10 +18,10 @@ pub struct Recorded {
     pub duplicates: usize,
 }
 
-/// Upserts the interaction and appends its outbox items, all in one IMMEDIATE transaction:
-/// either everything is written or nothing is.
+/// Upserts the interaction and appends its outbox items. The caller runs it in one
+/// transaction (a savepoint of a group commit): either everything is written or nothing is.
 pub(crate) fn record_call(
-    conn: &mut Connection,
+    conn: &Connection,
     interaction: Interaction,
     items: &[OutboxItem],
     now: Timestamp,
@@ -48,10 +46,7 @@ pub(crate) fn record_call(
     let menu_path = to_json(&i.menu_path, "menu_path")?;
     let flow_errors = to_json(&i.flow_errors, "flow_errors")?;
 
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(StoreError::sql("begin record"))?;
-    tx.prepare_cached(UPSERT)
+    conn.prepare_cached(UPSERT)
         .and_then(|mut stmt| {
             stmt.execute(named_params! {
             ":call_id": i.call_id,
@@ -82,13 +77,12 @@ pub(crate) fn record_call(
         .map_err(StoreError::sql("write interaction"))?;
     let mut recorded = Recorded::default();
     for item in items {
-        let (id, fresh) = db_outbox::insert(&tx, Some(&i.call_id), item, now)?;
+        let (id, fresh) = db_outbox::insert(conn, Some(&i.call_id), item, now)?;
         if !fresh {
             recorded.duplicates += 1;
         }
         recorded.outbox_ids.push(id);
     }
-    tx.commit().map_err(StoreError::sql("commit record"))?;
     Ok(recorded)
 }
 

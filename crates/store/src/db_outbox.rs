@@ -213,6 +213,57 @@ pub(crate) fn finish(
     Ok(changed == 1)
 }
 
+/// An attempt's result to write back, and for a Retry-After the connector to hold until then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub id: i64,
+    pub finish: Finish,
+    pub defer: Option<(String, Timestamp)>,
+}
+
+/// What one worker pass did.
+#[derive(Debug, Default)]
+pub(crate) struct Pass {
+    /// Per outcome, in order: whether it was stored (false: the item changed meanwhile).
+    pub finished: Vec<bool>,
+    /// Items claimed (now in flight), each with whether it was uncertain (check first).
+    pub claimed: Vec<(OutboxEntry, bool)>,
+    /// When the next waiting head-of-key item is due, if slots are left for it.
+    pub next_due: Option<Timestamp>,
+}
+
+/// The worker's one visit to the database per round, in one transaction: write back the
+/// finished attempts, claim up to `free` due items (marked in flight before anything is
+/// sent), and find when the next one is due.
+pub(crate) fn pass(
+    conn: &Connection,
+    outcomes: Vec<Outcome>,
+    free: u32,
+    now: Timestamp,
+) -> Result<Pass, StoreError> {
+    let mut pass = Pass::default();
+    for o in outcomes {
+        pass.finished.push(finish(conn, o.id, o.finish, now)?);
+        if let Some((connector, until)) = o.defer {
+            // Retry-After speaks for the whole account: hold the connector's other items too.
+            defer_connector(conn, &connector, until)?;
+        }
+    }
+    if free == 0 {
+        return Ok(pass);
+    }
+    for entry in due(conn, now, free)? {
+        let was_uncertain = entry.state == OutboxState::Uncertain;
+        if let Some(claimed) = claim(conn, entry.id, entry.state, now)? {
+            pass.claimed.push((claimed, was_uncertain));
+        }
+    }
+    if pass.claimed.len() < usize::try_from(free).unwrap_or(usize::MAX) {
+        pass.next_due = next_due(conn)?;
+    }
+    Ok(pass)
+}
+
 /// After a crash: every in-flight item may or may not have been sent. Returns how many.
 pub(crate) fn recover_in_flight(conn: &Connection, now: Timestamp) -> Result<usize, StoreError> {
     conn.execute(

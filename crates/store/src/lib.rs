@@ -9,6 +9,7 @@
 
 mod attempt;
 mod codec;
+mod commit;
 mod db_interactions;
 mod db_outbox;
 mod db_outbox_admin;

@@ -1,10 +1,11 @@
 //! The async store handle: interactions and the outbox over SQLite, safe to clone and share.
 //!
-//! Concurrency: one write connection behind a `Mutex`, used from `tokio::task::spawn_blocking`,
-//! and one read connection likewise. Serializing all writes in the process means writers never
+//! Concurrency: one write connection behind a `Mutex`, and one read connection likewise, used
+//! from `tokio::task::spawn_blocking`. Serializing all writes in the process means writers never
 //! meet SQLITE_BUSY from each other; readers see committed data without blocking the writer
-//! (WAL). Another process (the CLI) is covered by the busy timeout. A dedicated writer thread
-//! would do the same with more code; transactions here are short, so the mutex is enough.
+//! (WAL). Another process (the CLI) is covered by the busy timeout. Writes waiting at the same
+//! time are committed together ([`crate::commit`]): one transaction and one fsync for all of
+//! them, each answered only after that commit.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,12 +14,12 @@ use jiff::Timestamp;
 use rusqlite::Connection;
 use tokio::sync::Notify;
 
-use crate::db_outbox::Finish;
+use crate::commit::{Answer, Queue};
+use crate::db_outbox::{Outcome, Pass};
 use crate::open::open_connection;
 use crate::{
     db_interactions, db_outbox, db_outbox_admin, migrations, Interaction, InteractionFilter,
-    OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState, Recorded, StoreError,
-    StoreOptions,
+    OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, Recorded, StoreError, StoreOptions,
 };
 
 /// Handle to the store. Cheap to clone; all clones share the connections.
@@ -29,6 +30,8 @@ pub struct Store {
 
 struct Inner {
     writer: Mutex<Connection>,
+    /// Writes waiting for the next group commit.
+    queue: Queue,
     reader: Mutex<Connection>,
     /// Signalled when outbox items become deliverable (recorded, retried).
     outbox_changed: Notify,
@@ -65,6 +68,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
+                queue: Queue::default(),
                 reader: Mutex::new(reader),
                 outbox_changed: Notify::new(),
                 path: path.to_path_buf(),
@@ -77,14 +81,33 @@ impl Store {
         &self.inner.path
     }
 
+    /// Runs `f` in the next group commit (inside its own savepoint: a failing `f` leaves no
+    /// trace) and returns its result once that commit is durable.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer)))
-            .await
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let job: crate::commit::Job = Box::new(move |conn| {
+            let result = conn.and_then(f);
+            let failed = result.is_err();
+            let answer: Answer = Box::new(move |commit_error| {
+                let _ = tx.send(match commit_error {
+                    Some(e) if result.is_ok() => Err(e),
+                    _ => result,
+                });
+            });
+            (answer, failed)
+        });
+        if self.inner.queue.push(job) {
+            let inner = Arc::clone(&self.inner);
+            // Not awaited: this write's answer comes through `rx`, whoever commits it.
+            drop(tokio::task::spawn_blocking(move || {
+                inner.queue.flush(&inner.writer)
+            }));
+        }
+        rx.await
             .map_err(|_| StoreError::Task("blocking write task failed"))?
     }
 
@@ -189,43 +212,15 @@ impl Store {
 
     // ---- worker-facing operations ----
 
-    pub(crate) async fn due(
+    /// One worker round: results written back, due items claimed, next due time (see
+    /// [`db_outbox::pass`]), in one write.
+    pub(crate) async fn worker_pass(
         &self,
+        outcomes: Vec<Outcome>,
+        free: u32,
         now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.read(move |c| db_outbox::due(c, now, limit)).await
-    }
-
-    pub(crate) async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        self.read(db_outbox::next_due).await
-    }
-
-    pub(crate) async fn claim(
-        &self,
-        id: i64,
-        expected: OutboxState,
-        now: Timestamp,
-    ) -> Result<Option<OutboxEntry>, StoreError> {
-        self.write(move |c| db_outbox::claim(c, id, expected, now))
-            .await
-    }
-
-    pub(crate) async fn finish(
-        &self,
-        id: i64,
-        f: Finish,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.write(move |c| db_outbox::finish(c, id, f, now)).await
-    }
-
-    pub(crate) async fn defer_connector(
-        &self,
-        connector: String,
-        until: Timestamp,
-    ) -> Result<usize, StoreError> {
-        self.write(move |c| db_outbox::defer_connector(c, &connector, until))
+    ) -> Result<Pass, StoreError> {
+        self.write(move |c| db_outbox::pass(c, outcomes, free, now))
             .await
     }
 }

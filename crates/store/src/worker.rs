@@ -11,11 +11,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::attempt::{Attempt, Running};
-use crate::db_outbox::Finish;
+use crate::db_outbox::{Finish, Outcome};
 use crate::{
     Clock, Decision, Deliverer, DeliveryOutcome, OutboxEntry, OutboxState, RetryPolicy, Store,
     StoreError, SystemClock,
@@ -136,32 +137,23 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         };
         let max = self.config.max_concurrency.max(1);
         let mut tasks = Running::default();
+        // Attempts finished since the last pass (written back by the next one).
+        let mut done: Vec<(OutboxEntry, Attempt)> = Vec::new();
         loop {
             let free = max.saturating_sub(tasks.len());
-            let wait = if free > 0 {
-                match self.dispatch(free, &mut tasks).await {
-                    Ok(started) => {
-                        let wait = self.until_next_due(max.saturating_sub(tasks.len())).await;
-                        // Nothing startable although something looks due (an operator changed
-                        // it meanwhile): do not spin.
-                        if started == 0 {
-                            wait.map(|w| w.max(MIN_IDLE_WAIT))
-                        } else {
-                            wait
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "outbox: dispatch failed");
-                        Some(self.config.error_pause)
-                    }
-                }
+            let wait = if free > 0 || !done.is_empty() {
+                self.pass(&mut done, free, &mut tasks, &mut rng).await
             } else {
                 None
             };
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some((entry, attempt)) = tasks.next(), if !tasks.is_empty() => {
-                    self.apply(entry, attempt, &mut rng).await;
+                Some(first) = tasks.next(), if !tasks.is_empty() => {
+                    done.push(first);
+                    // Others finished meanwhile go into the same pass.
+                    while let Some(more) = tasks.try_next() {
+                        done.push(more);
+                    }
                 }
                 _ = self.store.outbox_changed(), if wait.is_some() => {}
                 _ = sleep_opt(wait) => {}
@@ -171,43 +163,69 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         Ok(())
     }
 
-    /// Claims up to `free` due items and starts an attempt for each. Returns how many started.
-    async fn dispatch(&self, free: usize, tasks: &mut Running) -> Result<usize, StoreError> {
-        let mut started = 0;
+    /// One round with the database (one write, one commit): writes back the finished
+    /// attempts, claims up to `free` due items and starts an attempt for each. Returns how
+    /// long to sleep before looking again: until the next due item, at most `idle_poll`;
+    /// `None` when no slot is free (only a finishing attempt can make progress).
+    async fn pass(
+        &self,
+        done: &mut Vec<(OutboxEntry, Attempt)>,
+        free: usize,
+        tasks: &mut Running,
+        rng: &mut StdRng,
+    ) -> Option<Duration> {
         let now = self.clock.now();
+        let outcomes: Vec<Outcome> = done
+            .drain(..)
+            .map(|(entry, attempt)| self.outcome(&entry, attempt, now, rng))
+            .collect();
+        let ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
         let limit = u32::try_from(free).unwrap_or(u32::MAX);
-        for entry in self.store.due(now, limit).await? {
-            let was_uncertain = entry.state == OutboxState::Uncertain;
-            // Marked in flight BEFORE anything is sent.
-            let Some(claimed) = self.store.claim(entry.id, entry.state, now).await? else {
-                continue;
-            };
+        let pass = match self.store.worker_pass(outcomes, limit, now).await {
+            Ok(pass) => pass,
+            Err(e) => {
+                if !ids.is_empty() {
+                    tracing::error!(error = %e, items = ids.len(), "outbox: storing attempt results failed");
+                }
+                tracing::error!(error = %e, "outbox: dispatch failed");
+                return Some(self.config.error_pause);
+            }
+        };
+        for (id, stored) in ids.iter().zip(&pass.finished) {
+            if !stored {
+                tracing::warn!(
+                    id,
+                    "outbox: item changed while in flight; result not stored"
+                );
+            }
+        }
+        let started = pass.claimed.len();
+        for (claimed, was_uncertain) in pass.claimed {
             tasks.spawn(
                 Arc::clone(&self.deliverer),
                 claimed,
                 was_uncertain,
                 self.config.attempt_timeout,
             );
-            started += 1;
         }
-        Ok(started)
-    }
-
-    /// How long to sleep before looking again: until the next due item, at most `idle_poll`.
-    /// `None` when no slot is free (only a finishing attempt can make progress).
-    async fn until_next_due(&self, free: usize) -> Option<Duration> {
-        if free == 0 {
+        let max = self.config.max_concurrency.max(1);
+        if free == 0 || tasks.len() >= max {
             return None;
         }
+        let wait = self.until(pass.next_due);
+        // Nothing startable although something looks due (an operator changed it
+        // meanwhile): do not spin.
+        if started == 0 {
+            Some(wait.max(MIN_IDLE_WAIT))
+        } else {
+            Some(wait)
+        }
+    }
+
+    /// Sleep until `next` (a due time), at most `idle_poll`.
+    fn until(&self, next: Option<Timestamp>) -> Duration {
         let idle = self.config.idle_poll;
-        let next = match self.store.next_due().await {
-            Ok(next) => next,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: next due lookup failed");
-                return Some(self.config.error_pause);
-            }
-        };
-        let Some(at) = next else { return Some(idle) };
+        let Some(at) = next else { return idle };
         let gap_ms = at
             .as_millisecond()
             .saturating_sub(self.clock.now().as_millisecond())
@@ -215,12 +233,17 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         // +1 ms: stored times are whole milliseconds, the clock is finer.
         let gap = Duration::from_millis(u64::try_from(gap_ms).unwrap_or(u64::MAX))
             .saturating_add(Duration::from_millis(1));
-        Some(gap.min(idle))
+        gap.min(idle)
     }
 
-    /// Writes an attempt's result back.
-    async fn apply(&self, entry: OutboxEntry, attempt: Attempt, rng: &mut StdRng) {
-        let now = self.clock.now();
+    /// What to write back for a finished attempt (the retry policy decides).
+    fn outcome(
+        &self,
+        entry: &OutboxEntry,
+        attempt: Attempt,
+        now: Timestamp,
+        rng: &mut StdRng,
+    ) -> Outcome {
         let policy = &self.config.policy;
         let jitter: f64 = rng.gen();
         let mut defer_until = None;
@@ -284,37 +307,27 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         if state == OutboxState::Dead {
             tracing::warn!(id = entry.id, status = ?finish.status, "outbox: item dead-lettered");
         }
-        match self.store.finish(entry.id, finish, now).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                id = entry.id,
-                "outbox: item changed while in flight; result not stored"
-            ),
-            Err(e) => {
-                tracing::error!(id = entry.id, error = %e, "outbox: storing attempt result failed")
-            }
-        }
-        if let Some(until) = defer_until {
-            // Retry-After speaks for the whole account: hold the connector's other items too.
-            if let Err(e) = self
-                .store
-                .defer_connector(entry.item.connector.clone(), until)
-                .await
-            {
-                tracing::error!(error = %e, "outbox: deferring connector failed");
-            }
+        Outcome {
+            id: entry.id,
+            finish,
+            defer: defer_until.map(|until| (entry.item.connector.clone(), until)),
         }
     }
 
-    /// On shutdown: lets running attempts finish within the grace period.
+    /// On shutdown: lets running attempts finish within the grace period (their results
+    /// are written back; nothing new is claimed).
     async fn drain(&self, mut tasks: Running, rng: &mut StdRng) {
         let grace = tokio::time::sleep(self.config.shutdown_grace);
         tokio::pin!(grace);
         while !tasks.is_empty() {
             tokio::select! {
                 _ = &mut grace => break,
-                Some((entry, attempt)) = tasks.next() => {
-                    self.apply(entry, attempt, rng).await;
+                Some(first) = tasks.next() => {
+                    let mut done = vec![first];
+                    while let Some(more) = tasks.try_next() {
+                        done.push(more);
+                    }
+                    self.pass(&mut done, 0, &mut tasks, rng).await;
                 }
             }
         }
