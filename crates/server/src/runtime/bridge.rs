@@ -1,12 +1,17 @@
 //! The bridge between a caller and an agent: relays RTP both ways, rewriting the payload
 //! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on.
 
-use super::rtp_socket::RtpSocket;
+use super::rtp_socket::{RtpSocket, MAX_DATAGRAM};
 use ringdesk_media::g711::transcode_in_place;
 use ringdesk_media::{Codec, RtpPacket};
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+thread_local! {
+    /// One buffer per thread for rewritten packets: no call holds one between packets.
+    static OUT_BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(MAX_DATAGRAM));
+}
 
 /// One direction's destination and encoding.
 #[derive(Debug)]
@@ -18,6 +23,34 @@ pub struct Relay {
     pub codec: Codec,
     pub payload_type: u8,
     pub telephone_event_pt: Option<u8>,
+}
+
+/// A value the call task sets and a receive task reads at each packet (nobody waits for
+/// it to change): a lock and the value, where a watch channel took ~350 bytes per call.
+#[derive(Debug)]
+pub struct Slot<T>(Mutex<T>);
+
+impl<T> Slot<T> {
+    pub fn new(value: T) -> Arc<Slot<T>> {
+        Arc::new(Slot(Mutex::new(value)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, T> {
+        // A poisoned lock still holds a whole value (every writer stores one at once).
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Replaces the value.
+    pub fn set(&self, value: T) {
+        *self.lock() = value;
+    }
+
+    /// Runs `f` on the value (the writer waits meanwhile).
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.lock())
+    }
 }
 
 /// What arrives from the source leg.
@@ -56,35 +89,46 @@ pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> bool
     true
 }
 
+/// Rewrites one datagram from `src` for `out` and sends it at once (dropped when it is not
+/// relayed, or when the socket cannot take it).
+pub fn relay(data: &[u8], src: Source, out: &Relay) {
+    let send = |buf: &mut Vec<u8>| {
+        if rewrite(data, src, out, buf) {
+            let _ = out.socket.try_send_to(buf, out.dest);
+        }
+    };
+    let lent = OUT_BUF.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| send(&mut buf)));
+    if !matches!(lent, Ok(Some(()))) {
+        send(&mut Vec::new());
+    }
+}
+
 /// Relays the agent's RTP to the caller until the socket fails or the task is aborted.
 pub async fn agent_to_caller(
     agent_socket: Arc<RtpSocket>,
     src: Source,
     caller: Arc<RtpSocket>,
-    mut caller_dest: watch::Receiver<Option<SocketAddr>>,
+    caller_dest: Arc<Slot<Option<SocketAddr>>>,
     codec: Codec,
     payload_type: u8,
     telephone_event_pt: Option<u8>,
 ) {
-    let mut data = [0u8; 2048];
-    let mut buf = Vec::with_capacity(2048);
     loop {
-        let Ok((n, _from)) = agent_socket.recv_from(&mut data).await else {
-            continue;
-        };
-        let Some(dest) = *caller_dest.borrow_and_update() else {
-            continue;
-        };
-        let out = Relay {
-            socket: caller.clone(),
-            dest,
-            codec,
-            payload_type,
-            telephone_event_pt,
-        };
-        if rewrite(data.get(..n).unwrap_or(&[]), src, &out, &mut buf) {
-            let _ = out.socket.try_send_to(&buf, out.dest);
-        }
+        let _ = agent_socket
+            .recv_with(|data, _from| {
+                let Some(dest) = caller_dest.with(|d| *d) else {
+                    return;
+                };
+                let out = Relay {
+                    socket: caller.clone(),
+                    dest,
+                    codec,
+                    payload_type,
+                    telephone_event_pt,
+                };
+                relay(data, src, &out);
+            })
+            .await;
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::acd::{AcdHandle, QueueEvent};
 use super::agents::{CallInfo, SipDialer};
-use super::bridge::{self, Relay, Source};
+use super::bridge::{self, Relay, Slot, Source};
 use super::media_worker::{Command, MediaStream, MediaWorker, Played};
 use super::prompts::Prompts;
 use super::record::CallRecorder;
@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// What the server shares with every call.
@@ -39,29 +38,38 @@ pub struct Shared {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-/// Messages to a call task.
+/// Messages to a call task. Rare or large payloads are boxed: a call's channel holds room
+/// for 32 messages from the start, for the whole call.
 #[derive(Debug)]
 pub enum Msg {
     Digit(char),
     /// SIP INFO DTMF body.
-    Info {
-        content_type: String,
-        body: Vec<u8>,
-    },
+    Info(Box<InfoBody>),
     /// Our RTP now goes to this address (symmetric RTP latch).
-    Latched(SocketAddr),
+    Latched(Box<SocketAddr>),
     /// re-INVITE: new remote address, or hold.
     Reinvite {
-        remote: SocketAddr,
+        remote: Box<SocketAddr>,
         hold: bool,
     },
-    Http {
-        id: ActionId,
-        outcome: ringdesk_flow::HttpOutcome,
-    },
+    Http(Box<HttpDone>),
     Hangup,
     /// The bridged agent hung up.
     AgentHangup,
+}
+
+/// A SIP INFO request's body, as received.
+#[derive(Debug)]
+pub struct InfoBody {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// The answer to one of the flow's HTTP requests.
+#[derive(Debug)]
+pub struct HttpDone {
+    pub id: ActionId,
+    pub outcome: ringdesk_flow::HttpOutcome,
 }
 
 fn media_codec(c: ringdesk_sip::Codec) -> Codec {
@@ -88,30 +96,43 @@ pub async fn run(
     rx: mpsc::UnboundedReceiver<Msg>,
 ) {
     let call_id = inc.call.id();
-    let interaction_id = uuid::Uuid::new_v4().to_string();
-    let recorder = CallRecorder::new(&interaction_id, &inc.ani, &inc.dnis, Timestamp::now());
     let store = shared.store.clone();
-    let recorder = answer_and_drive(shared, flow, inc, tx, rx, interaction_id, recorder).await;
+    // Answering's state is large and short-lived: it is boxed, so that what a call keeps
+    // for its whole life is only what a call in progress needs (a future keeps room for
+    // its largest await, and for every local still in scope there, moved or not).
+    let recorder = match Box::pin(answer(shared, flow, inc, tx)).await {
+        Ok(answered) => answered.drive(rx).await,
+        Err(recorder) => *recorder,
+    };
     let (interaction, items) = recorder.finish(Timestamp::now());
     let n = items.len();
-    if let Err(e) = store
-        .record_call(interaction, items, Timestamp::now())
-        .await
-    {
+    if let Err(e) = Box::pin(store.record_call(interaction, items, Timestamp::now())).await {
         tracing::error!(%call_id, outbox_items = n, "the call's record and post-call requests could not be stored: {e}");
     }
 }
 
-async fn answer_and_drive(
+/// A call answered, with its stream set up, ready to be driven.
+struct Answered {
+    call: Call,
+    /// What the flow did before the answer.
+    early: Vec<Action>,
+    /// The greeting playing from the first packet: its action and its number of clips.
+    greeting: Option<(ActionId, usize)>,
+    played_rx: mpsc::UnboundedReceiver<Played>,
+    queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
+    receiver: tokio::task::JoinHandle<()>,
+}
+
+/// Answers the call (the flow starts just before), opens its RTP and its media stream.
+async fn answer(
     shared: Arc<Shared>,
     flow: Arc<Flow>,
     inc: Incoming,
     tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
-    interaction_id: String,
-    mut recorder: CallRecorder,
-) -> CallRecorder {
+) -> Result<Box<Answered>, Box<CallRecorder>> {
     let call_id = inc.call.id();
+    let interaction_id = uuid::Uuid::new_v4().to_string();
+    let mut recorder = CallRecorder::new(&interaction_id, &inc.ani, &inc.dnis, Timestamp::now());
     // One socket, two handles: the call's receive side (tokio) and the media worker's
     // send side (std, non-blocking, on its own thread).
     let (socket, send_socket) = match RtpSocket::bind(shared.rtp_ip) {
@@ -119,7 +140,7 @@ async fn answer_and_drive(
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
             let _ = inc.call.reject(503);
-            return recorder;
+            return Err(Box::new(recorder));
         }
     };
     let local = match socket.local_addr() {
@@ -127,7 +148,7 @@ async fn answer_and_drive(
         Err(e) => {
             tracing::error!(%call_id, "RTP socket has no address: {e}");
             let _ = inc.call.reject(503);
-            return recorder;
+            return Err(Box::new(recorder));
         }
     };
     // The flow starts before the answer: its first prompt (the greeting, pre-rendered)
@@ -148,12 +169,15 @@ async fn answer_and_drive(
         Ok(a) => a,
         Err(e) => {
             tracing::info!(%call_id, "call not answered: {e}");
-            return recorder;
+            return Err(Box::new(recorder));
         }
     };
     let codec = media_codec(answer.codec);
     let te_pt = answer.telephone_event_pt;
     let signalled = (!answer.remote_addr.ip().is_unspecified()).then_some(answer.remote_addr);
+    let payload_type = answer.payload_type;
+    // Not kept for the whole call (its SDP text is only for the 200 OK).
+    drop(answer);
     let (played_tx, played_rx) = mpsc::unbounded_channel();
     let config = StreamConfig {
         codec,
@@ -170,22 +194,22 @@ async fn answer_and_drive(
     else {
         tracing::error!(%call_id, "media worker stopped");
         let _ = inc.call.hangup().await;
-        return recorder;
+        return Err(Box::new(recorder));
     };
-    let (bridge_tx, bridge_rx) = watch::channel::<Option<Arc<Relay>>>(None);
-    let (dest_tx, _) = watch::channel(signalled);
+    let bridge_to = Slot::new(None);
+    let dest = Slot::new(signalled);
     let receiver = tokio::spawn(rtp_rx::receive(
         socket.clone(),
         codec,
         te_pt,
         signalled,
         tx.clone(),
-        bridge_rx,
+        bridge_to.clone(),
     ));
     tracing::info!(%call_id, codec = ?codec, %local, flow = %flow_name, "call answered");
     recorder.answered(Timestamp::now());
 
-    let mut call = Call {
+    let call = Call {
         ex,
         shared: shared.clone(),
         handle: inc.call,
@@ -197,32 +221,61 @@ async fn answer_and_drive(
         recorder,
         interaction_id,
         socket: socket.clone(),
-        caller_media: (codec, answer.payload_type, te_pt),
-        dest_tx,
-        bridge_tx,
+        caller_media: (codec, payload_type, te_pt),
+        dest,
+        bridge_to,
         queue_tx,
         queued: false,
         bridge: None,
     };
-    // What the flow did before the answer: the greeting already plays.
-    for action in early {
-        match (&action, &greeting) {
-            (Action::Play { id, .. }, Some((g, clips))) if id == g => {
-                call.recorder.on_action(&action);
-                call.plays.insert(id.0, (*id, clips.len()));
+    Ok(Box::new(Answered {
+        call,
+        early,
+        greeting: greeting.map(|(id, clips)| (id, clips.len())),
+        played_rx,
+        queue_rx,
+        receiver,
+    }))
+}
+
+impl Answered {
+    /// Drives the call to the end of its flow; returns its record. The call stays in its
+    /// box (the future holds only the box).
+    async fn drive(mut self: Box<Self>, mut rx: mpsc::UnboundedReceiver<Msg>) -> CallRecorder {
+        let early = std::mem::take(&mut self.early);
+        let greeting = self.greeting;
+        let call = &mut self.call;
+        // What the flow did before the answer: the greeting already plays.
+        for action in early {
+            match (&action, greeting) {
+                (Action::Play { id, .. }, Some((g, clips))) if *id == g => {
+                    call.recorder.on_action(&action);
+                    call.plays.insert(id.0, (*id, clips));
+                }
+                _ => {
+                    if let Some(slow) = call.perform_now(action) {
+                        Box::pin(call.perform_slow(slow)).await;
+                    }
+                }
             }
-            _ => call.perform(action).await,
         }
+        let Answered {
+            call,
+            played_rx,
+            queue_rx,
+            receiver,
+            ..
+        } = &mut *self;
+        call.drive(&mut rx, played_rx, queue_rx).await;
+        call.leave_queue().await;
+        receiver.abort();
+        call.shared.media.send(Command::Remove { id: call.stream });
+        if !call.hung_up {
+            let _ = call.handle.hangup().await;
+        }
+        tracing::info!(call_id = %call.handle.id(), "call finished");
+        self.call.recorder
     }
-    call.drive(rx, played_rx, queue_rx).await;
-    call.leave_queue().await;
-    receiver.abort();
-    shared.media.send(Command::Remove { id: stream });
-    if !call.hung_up {
-        let _ = call.handle.hangup().await;
-    }
-    tracing::info!(%call_id, "call finished");
-    call.recorder
 }
 
 struct Call {
@@ -242,9 +295,9 @@ struct Call {
     /// The caller's codec, payload type and telephone-event payload type.
     caller_media: (Codec, u8, Option<u8>),
     /// Where the caller's RTP goes (signalled, then latched).
-    dest_tx: watch::Sender<Option<SocketAddr>>,
+    dest: Arc<Slot<Option<SocketAddr>>>,
     /// Where the caller's RTP is relayed when bridged.
-    bridge_tx: watch::Sender<Option<Arc<Relay>>>,
+    bridge_to: Arc<Slot<Option<Arc<Relay>>>>,
     queue_tx: mpsc::UnboundedSender<QueueEvent>,
     /// In a queue (not yet answered by an agent).
     queued: bool,
@@ -271,13 +324,17 @@ impl Call {
 
     async fn drive(
         &mut self,
-        mut rx: mpsc::UnboundedReceiver<Msg>,
-        mut played: mpsc::UnboundedReceiver<Played>,
-        mut queue: mpsc::UnboundedReceiver<QueueEvent>,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+        played: &mut mpsc::UnboundedReceiver<Played>,
+        queue: &mut mpsc::UnboundedReceiver<QueueEvent>,
     ) {
         loop {
             while let Some(action) = self.ex.poll_action() {
-                self.perform(action).await;
+                // Most actions are done at once; the few that wait (rendering a prompt,
+                // the queue, the hang-up) are boxed, so an idle call keeps no room for them.
+                if let Some(slow) = self.perform_now(action) {
+                    Box::pin(self.perform_slow(slow)).await;
+                }
             }
             if self.ex.is_finished() {
                 return;
@@ -312,8 +369,8 @@ impl Call {
     fn on_msg(&mut self, msg: Msg) {
         match msg {
             Msg::Digit(key) => self.feed(Event::Digit { key }),
-            Msg::Info { content_type, body } => {
-                match ringdesk_media::sip_info::parse_info(&content_type, &body) {
+            Msg::Info(info) => {
+                match ringdesk_media::sip_info::parse_info(&info.content_type, &info.body) {
                     Ok(d) => self.feed(Event::Digit {
                         key: d.digit.as_char(),
                     }),
@@ -321,15 +378,16 @@ impl Call {
                 }
             }
             Msg::Latched(addr) => {
-                self.dest_tx.send_replace(Some(addr));
+                let addr = *addr;
+                self.dest.set(Some(addr));
                 self.shared.media.send(Command::Dest {
                     id: self.stream,
                     addr: Some(addr),
                 })
             }
             Msg::Reinvite { remote, hold } => {
-                let addr = (!hold).then_some(remote);
-                self.dest_tx.send_replace(addr);
+                let addr = (!hold).then_some(*remote);
+                self.dest.set(addr);
                 self.shared.media.send(Command::Dest {
                     id: self.stream,
                     addr,
@@ -338,12 +396,15 @@ impl Call {
             Msg::AgentHangup => {
                 if let Some(b) = self.bridge.take() {
                     b.relay.abort();
-                    self.bridge_tx.send_replace(None);
+                    self.bridge_to.set(None);
                     self.shared.acd.left(&self.interaction_id, Party::Agent);
                     self.feed(Event::AgentDisconnected { agent: b.agent });
                 }
             }
-            Msg::Http { id, outcome } => self.feed(Event::HttpDone { id, outcome }),
+            Msg::Http(done) => {
+                let HttpDone { id, outcome } = *done;
+                self.feed(Event::HttpDone { id, outcome })
+            }
             Msg::Hangup => {
                 if !self.hung_up {
                     self.hung_up = true;
@@ -420,7 +481,7 @@ impl Call {
         // Our prompts and music stop: from now on the caller hears the agent.
         self.stop_media();
         self.shared.media.send(Command::Remove { id: self.stream });
-        self.bridge_tx.send_replace(Some(Arc::new(Relay {
+        self.bridge_to.set(Some(Arc::new(Relay {
             socket: agent_socket.clone(),
             dest: m.remote_addr,
             codec: agent_codec,
@@ -435,7 +496,7 @@ impl Call {
                 telephone_event_pt: m.telephone_event_pt,
             },
             self.socket.clone(),
-            self.dest_tx.subscribe(),
+            self.dest.clone(),
             codec,
             pt,
             te,
@@ -453,7 +514,7 @@ impl Call {
     fn end_bridge(&mut self, by: Party) {
         if let Some(b) = self.bridge.take() {
             b.relay.abort();
-            self.bridge_tx.send_replace(None);
+            self.bridge_to.set(None);
             tokio::spawn(async move {
                 let _ = b.handle.hangup().await;
             });
@@ -477,38 +538,27 @@ impl Call {
         self.shared.media.send(Command::Stop { id: self.stream });
     }
 
-    async fn perform(&mut self, action: Action) {
+    /// Does an action; returns the part that has to wait for IO (rendering a prompt, the
+    /// queue, the hang-up), for [`Call::perform_slow`].
+    fn perform_now(&mut self, action: Action) -> Option<Slow> {
         self.recorder.on_action(&action);
         match action {
             Action::Play { id, segments, .. } => {
                 if self.hung_up {
-                    return self.feed(Event::PlayFailed {
+                    self.feed(Event::PlayFailed {
                         id,
                         reason: "the caller has hung up".into(),
                     });
+                    return None;
                 }
-                let mut clips = Vec::with_capacity(segments.len());
-                for s in &segments {
-                    match self.shared.prompts.clip(s).await {
-                        Ok(c) => clips.push(c),
-                        Err(e) => {
-                            tracing::warn!("prompt cannot play: {e:#}");
-                            return self.feed(Event::PlayFailed {
-                                id,
-                                reason: format!("{e:#}"),
-                            });
-                        }
-                    }
+                let ready: Option<Vec<_>> = segments
+                    .iter()
+                    .map(|s| self.shared.prompts.ready(s))
+                    .collect();
+                match ready {
+                    Some(clips) => self.play(id, clips),
+                    None => return Some(Slow::Play { id, segments }),
                 }
-                if clips.is_empty() {
-                    return self.feed(Event::PlayDone { id });
-                }
-                self.plays.insert(id.0, (id, clips.len()));
-                self.shared.media.send(Command::Play {
-                    id: self.stream,
-                    clips,
-                    tag: id.0,
-                });
             }
             Action::StopPlay { id } => {
                 let was_music = self.music.is_some_and(|(m, _)| m == id);
@@ -523,10 +573,11 @@ impl Call {
                 id, file, duration, ..
             } => {
                 if self.hung_up {
-                    return self.feed(Event::PlayFailed {
+                    self.feed(Event::PlayFailed {
                         id,
                         reason: "the caller has hung up".into(),
                     });
+                    return None;
                 }
                 match self.shared.prompts.file(&file) {
                     Ok(clip) => {
@@ -559,7 +610,7 @@ impl Call {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let outcome = http::execute_now(&connectors, &request).await;
-                    let _ = tx.send(Msg::Http { id, outcome });
+                    let _ = tx.send(Msg::Http(Box::new(HttpDone { id, outcome })));
                 });
             }
             Action::Enqueue {
@@ -572,6 +623,55 @@ impl Call {
             } => {
                 let info = self.call_info();
                 self.shared.dialer.set_call_info(&self.interaction_id, info);
+                return Some(Slow::Enqueue {
+                    id,
+                    queue,
+                    priority,
+                    availability,
+                    skills,
+                });
+            }
+            Action::QueueInfo { id, queue, .. } => return Some(Slow::QueueInfo { id, queue }),
+            Action::Disconnect { reason } => {
+                tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");
+                self.stop_media();
+                self.end_bridge(Party::System);
+                if !self.hung_up {
+                    self.hung_up = true;
+                    return Some(Slow::Hangup);
+                }
+            }
+            Action::Log(entry) => log(&entry),
+        }
+        None
+    }
+
+    /// The part of an action that waits for IO.
+    async fn perform_slow(&mut self, slow: Slow) {
+        match slow {
+            Slow::Play { id, segments } => {
+                let mut clips = Vec::with_capacity(segments.len());
+                for s in &segments {
+                    match self.shared.prompts.clip(s).await {
+                        Ok(c) => clips.push(c),
+                        Err(e) => {
+                            tracing::warn!("prompt cannot play: {e:#}");
+                            return self.feed(Event::PlayFailed {
+                                id,
+                                reason: format!("{e:#}"),
+                            });
+                        }
+                    }
+                }
+                self.play(id, clips);
+            }
+            Slow::Enqueue {
+                id,
+                queue,
+                priority,
+                availability,
+                skills,
+            } => {
                 let result = self
                     .shared
                     .acd
@@ -587,7 +687,7 @@ impl Call {
                 self.queued = result == ringdesk_flow::QueueResult::Queued;
                 self.feed(Event::QueueResult { id, result });
             }
-            Action::QueueInfo { id, queue, .. } => {
+            Slow::QueueInfo { id, queue } => {
                 let info = self
                     .shared
                     .acd
@@ -595,20 +695,46 @@ impl Call {
                     .await;
                 self.feed(Event::QueueInfo { id, info });
             }
-            Action::Disconnect { reason } => {
-                tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");
-                self.stop_media();
-                self.end_bridge(Party::System);
-                if !self.hung_up {
-                    self.hung_up = true;
-                    if let Err(e) = self.handle.hangup().await {
-                        tracing::debug!("hangup: {e}");
-                    }
+            Slow::Hangup => {
+                if let Err(e) = self.handle.hangup().await {
+                    tracing::debug!("hangup: {e}");
                 }
             }
-            Action::Log(entry) => log(&entry),
         }
     }
+
+    /// Starts a prompt's clips (an empty prompt is done at once).
+    fn play(&mut self, id: ActionId, clips: Vec<ringdesk_media::Clip>) {
+        if clips.is_empty() {
+            return self.feed(Event::PlayDone { id });
+        }
+        self.plays.insert(id.0, (id, clips.len()));
+        self.shared.media.send(Command::Play {
+            id: self.stream,
+            clips,
+            tag: id.0,
+        });
+    }
+}
+
+/// What an action still has to do after [`Call::perform_now`]: IO to wait for.
+enum Slow {
+    Play {
+        id: ActionId,
+        segments: Vec<ringdesk_flow::Segment>,
+    },
+    Enqueue {
+        id: ActionId,
+        queue: String,
+        priority: u8,
+        availability: ringdesk_flow::AvailabilityCheck,
+        skills: Vec<String>,
+    },
+    QueueInfo {
+        id: ActionId,
+        queue: String,
+    },
+    Hangup,
 }
 
 impl Call {
@@ -678,5 +804,15 @@ fn log(entry: &LogEntry) {
         LogEntry::Error { node, message } => tracing::warn!(node, "flow error: {message}"),
         LogEntry::Finished { reason } => tracing::debug!("flow finished: {reason}"),
         other => tracing::trace!(?other, "flow"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_call_message_stays_small() {
+        // Each call's channel holds room for 32 messages from the start, for the whole
+        // call: large payloads go in boxes.
+        assert!(std::mem::size_of::<super::Msg>() <= 16);
     }
 }

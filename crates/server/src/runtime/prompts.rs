@@ -143,18 +143,24 @@ impl Prompts {
                     }
                     return Ok(c);
                 }
-                let audio = self.tts.get(&req).await?;
-                // Resampling is CPU work: keep it off the async workers.
-                let clip = tokio::task::spawn_blocking(move || {
-                    Clip::from_pcm(&audio.samples, audio.sample_rate)
-                })
-                .await
-                .map_err(|e| anyhow!("prompt conversion failed: {e}"))??;
+                // Boxed: rendering's state is large, and the caller's future would otherwise
+                // keep room for it during the whole call.
+                let clip = Box::pin(self.render(&req)).await?;
                 self.remember(key, &clip, pin);
                 Ok(clip)
             }
             Segment::Audio { file } => self.file(file),
         }
+    }
+
+    /// Speaks a request (through the TTS cache) and converts it to a clip.
+    async fn render(&self, req: &TtsRequest) -> Result<Clip> {
+        let audio = self.tts.get(req).await?;
+        // Resampling is CPU work: keep it off the async workers.
+        tokio::task::spawn_blocking(move || Clip::from_pcm(&audio.samples, audio.sample_rate))
+            .await
+            .map_err(|e| anyhow!("prompt conversion failed: {e}"))?
+            .map_err(Into::into)
     }
 
     /// The clip for an audio file named in a flow (converted once).

@@ -7,11 +7,30 @@
 //! packet, as the network would). This wrapper asks epoll for input events only and
 //! sends straight on the non-blocking socket.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+
+/// Largest datagram received; longer ones are dropped (20 ms of G.711 is 172 bytes).
+pub const MAX_DATAGRAM: usize = 2048;
+
+thread_local! {
+    /// One receive buffer per thread, lent to each read in turn: a call's receive task
+    /// holds no buffer while it waits (the extra byte tells a too-long datagram).
+    static RECV_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; MAX_DATAGRAM + 1].into());
+}
+
+/// Runs `f` with this thread's receive buffer (a fresh one if it is not available).
+fn with_recv_buffer<R>(mut f: impl FnMut(&mut [u8]) -> R) -> R {
+    let lent = RECV_BUF.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| f(&mut buf)));
+    match lent {
+        Ok(Some(r)) => r,
+        _ => f(&mut vec![0; MAX_DATAGRAM + 1]),
+    }
+}
 
 /// A non-blocking UDP socket whose reads are awaited and whose sends never wait.
 #[derive(Debug)]
@@ -39,12 +58,25 @@ impl RtpSocket {
         Ok((Arc::new(RtpSocket::new(socket)?), Arc::new(send)))
     }
 
-    /// Waits for a datagram.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    /// Waits for a datagram and hands it, with its source, to `f`. The bytes live in a
+    /// buffer of the thread, so a waiting task holds none; datagrams longer than
+    /// [`MAX_DATAGRAM`] are dropped.
+    pub async fn recv_with<R>(&self, mut f: impl FnMut(&[u8], SocketAddr) -> R) -> io::Result<R> {
         loop {
             let mut ready = self.fd.readable().await?;
-            match ready.try_io(|s| s.get_ref().recv_from(buf)) {
-                Ok(result) => return result,
+            let got = ready.try_io(|s| {
+                with_recv_buffer(|buf| {
+                    let (n, from) = s.get_ref().recv_from(buf)?;
+                    Ok((n <= MAX_DATAGRAM)
+                        .then(|| buf.get(..n).map(|data| f(data, from)))
+                        .flatten())
+                })
+            });
+            match got {
+                Ok(Ok(Some(r))) => return Ok(r),
+                // Too long: dropped.
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(e),
                 // Spurious readiness: wait again.
                 Err(_would_block) => continue,
             }
@@ -66,6 +98,14 @@ impl RtpSocket {
 mod tests {
     use super::*;
 
+    async fn recv(s: &RtpSocket) -> (Vec<u8>, SocketAddr) {
+        let read = s.recv_with(|data, from| (data.to_vec(), from));
+        tokio::time::timeout(std::time::Duration::from_secs(5), read)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn receives_and_sends_and_the_duplicate_shares_the_port() {
         let ip: IpAddr = [127, 0, 0, 1].into();
@@ -75,26 +115,30 @@ mod tests {
         assert_eq!(a_send.local_addr().unwrap(), a_addr);
         b.try_send_to(b"one", a_addr).unwrap();
         a_send.send_to(b"two", b.local_addr().unwrap()).unwrap();
-        let mut buf = [0u8; 16];
-        let (n, from) =
-            tokio::time::timeout(std::time::Duration::from_secs(5), a.recv_from(&mut buf))
-                .await
-                .unwrap()
-                .unwrap();
-        assert_eq!((&buf[..n], from), (&b"one"[..], b.local_addr().unwrap()));
-        let (n, from) =
-            tokio::time::timeout(std::time::Duration::from_secs(5), b.recv_from(&mut buf))
-                .await
-                .unwrap()
-                .unwrap();
-        assert_eq!((&buf[..n], from), (&b"two"[..], a_addr));
+        assert_eq!(recv(&a).await, (b"one".to_vec(), b.local_addr().unwrap()));
+        assert_eq!(recv(&b).await, (b"two".to_vec(), a_addr));
         // Many sends in a row never make a read return without data.
         for _ in 0..100 {
             a_send.send_to(b"x", b.local_addr().unwrap()).unwrap();
         }
         for _ in 0..100 {
-            let (n, _) = b.recv_from(&mut buf).await.unwrap();
-            assert_eq!(&buf[..n], b"x");
+            assert_eq!(recv(&b).await.0, b"x");
         }
+    }
+
+    #[tokio::test]
+    async fn a_datagram_longer_than_the_bound_is_dropped_whole() {
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let (a, _) = RtpSocket::bind(ip).unwrap();
+        let (b, _) = RtpSocket::bind(ip).unwrap();
+        let a_addr = a.local_addr().unwrap();
+        b.try_send_to(&[7; MAX_DATAGRAM + 1], a_addr).unwrap();
+        b.try_send_to(&[8; MAX_DATAGRAM], a_addr).unwrap();
+        let (data, _) = recv(&a).await;
+        assert_eq!(
+            data,
+            vec![8; MAX_DATAGRAM],
+            "the long one never reaches the caller"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! call task, and forwards the call's later SIP events (DTMF INFO, re-INVITE, hang-up)
 //! to that task.
 
-use super::call::{self, Incoming, Msg, Shared};
+use super::call::{self, Incoming, InfoBody, Msg, Shared};
 use super::flows::FlowTable;
 use ringdesk_sip::{CallId, Router, SipConfig, SipEvent, SipServer};
 use std::collections::HashMap;
@@ -78,11 +78,11 @@ async fn dispatch(
                     }
                     SipEvent::CallEstablished { .. } => {}
                     SipEvent::Dtmf { call, content_type, body } => {
-                        forward(&calls, call, Msg::Info { content_type, body });
+                        forward(&calls, call, Msg::Info(Box::new(InfoBody { content_type, body })));
                     }
                     SipEvent::Reinvite { call, offer, .. } => {
                         let hold = offer.is_hold();
-                        forward(&calls, call, Msg::Reinvite { remote: offer.remote_addr, hold });
+                        forward(&calls, call, Msg::Reinvite { remote: Box::new(offer.remote_addr), hold });
                     }
                     SipEvent::RemoteHangup { call } | SipEvent::Cancelled { call } | SipEvent::Lost { call } => {
                         forward(&calls, call, Msg::Hangup);
