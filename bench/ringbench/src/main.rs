@@ -2,9 +2,11 @@
 //! over loopback with its own tiny SIP UAC, presses keys into music on hold, measures
 //! RTP timing of every stream with kernel timestamps, the delay from the 200 OK to the
 //! first RTP packet, and ringdesk's CPU and memory; prints one JSON object on stdout.
+//! `ringbench floor` measures what one RTP-sized UDP send costs the kernel here.
 
 mod args;
 mod call;
+mod floor;
 mod media;
 mod net;
 mod procfs;
@@ -22,6 +24,22 @@ fn main() {
     let code = match argv.split_first() {
         Some((cmd, rest)) if cmd == "hold" => match args::Plan::parse(rest) {
             Ok(plan) => match hold(&plan) {
+                Ok(json) => {
+                    println!("{json}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("ringbench: {e}");
+                    1
+                }
+            },
+            Err(e) => {
+                eprintln!("ringbench: {e}");
+                2
+            }
+        },
+        Some((cmd, rest)) if cmd == "floor" => match floor::parse(rest) {
+            Ok((sockets, secs)) => match floor::run(sockets, secs) {
                 Ok(json) => {
                     println!("{json}");
                     0
