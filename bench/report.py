@@ -189,6 +189,29 @@ def profile_section(out):
     return lines
 
 
+def floor_section(out):
+    """The kernel's cost of one RTP-sized send (ringbench floor), and what it bounds."""
+    path = os.path.join(out, "floor.json")
+    if not os.path.exists(path):
+        return []
+    try:
+        f = json.load(open(path))
+    except (OSError, ValueError):
+        return []
+    us = f.get("cpu_us_per_packet")
+    if not us:
+        return []
+    per_call_ms = us * 825 / 1000
+    ceiling = 2000 / per_call_ms if per_call_ms else 0
+    return ["", f"Floor (`ringbench floor --sockets {f.get('sockets')}`, nothing but the "
+            f"kernel sending from {f.get('sockets')} sockets to a loopback sink): "
+            f"**{us:.2f} µs of CPU per packet** ({f.get('sys_us_per_packet', 0):.2f} µs in the "
+            f"kernel), so the ~825 packets of one default-flow call cost at least "
+            f"{per_call_ms:.1f} ms of CPU before ringdesk does anything: the 2 cores of this "
+            f"machine could send the audio of at most ~{ceiling:.0f} calls/s if nothing else "
+            "ran (SIPp and the sandbox share them)."]
+
+
 def main():
     out = sys.argv[1]
     quick = len(sys.argv) > 3 and sys.argv[3] == "1"
@@ -203,6 +226,7 @@ def main():
     s += [f"- raw results: `bench/out/{os.path.basename(out)}/` (not committed)", ""]
     s += ["### Call rate: full default flow (SIPp, press 2, goodbye, BYE)", ""]
     s += rate_section(out)
+    s += floor_section(out)
     hold, first = hold_section(out)
     s += ["", "### Callers on music on hold (ringbench, kernel receive timestamps)", ""]
     s += hold
