@@ -152,7 +152,7 @@ mod tests {
 
     async fn relay(codec: Codec, pt: u8, te: Option<u8>) -> Relay {
         Relay {
-            socket: RtpSocket::bind([127, 0, 0, 1].into()).unwrap().0,
+            socket: RtpSocket::bind([127, 0, 0, 1].into()).unwrap(),
             dest: "127.0.0.1:9".parse().unwrap(),
             codec,
             payload_type: pt,

@@ -135,7 +135,7 @@ async fn answer(
     let mut recorder = CallRecorder::new(&interaction_id, &inc.ani, &inc.dnis, Timestamp::now());
     // One socket, two handles: the call's receive side (tokio) and the media worker's
     // send side (std, non-blocking, on its own thread).
-    let (socket, send_socket) = match RtpSocket::bind(shared.rtp_ip) {
+    let socket = match RtpSocket::bind(shared.rtp_ip) {
         Ok(pair) => pair,
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
@@ -189,7 +189,7 @@ async fn answer(
     let first = greeting.as_ref().map(|(id, clips)| (clips.clone(), id.0));
     let Some(stream) = shared
         .media
-        .add(config, send_socket, signalled, played_tx, first)
+        .add(config, socket.clone(), signalled, played_tx, first)
         .await
     else {
         tracing::error!(%call_id, "media worker stopped");

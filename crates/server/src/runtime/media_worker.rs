@@ -9,12 +9,13 @@
 //! every stream at once on a shared tick. Workers are plain threads that sleep on their
 //! command channel with a timeout, so nothing else the server does — TTS resampling,
 //! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
-//! through a duplicate of each call's RTP socket (std, non-blocking).
+//! on the call's own RTP socket (non-blocking; the call's task only reads from it).
 
 use super::priority::{self, MediaPriority};
+use super::rtp_socket::RtpSocket;
 use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub struct MediaStream {
 pub enum Command {
     Add {
         config: StreamConfig,
-        socket: Arc<UdpSocket>,
+        socket: Arc<RtpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
         /// Clips to play from the very first packet (the greeting), with their tag.
@@ -96,7 +97,7 @@ impl Command {
 }
 
 struct Sink {
-    socket: Arc<UdpSocket>,
+    socket: Arc<RtpSocket>,
     dest: Option<SocketAddr>,
     events: mpsc::UnboundedSender<Played>,
 }
@@ -166,7 +167,7 @@ impl MediaWorker {
     pub async fn add(
         &self,
         config: StreamConfig,
-        socket: Arc<UdpSocket>,
+        socket: Arc<RtpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
         first: Option<(Vec<Clip>, u64)>,
@@ -253,7 +254,7 @@ fn send_due(
         if let Some(sink) = sinks.get(&t.stream) {
             if let Some(dest) = sink.dest {
                 // UDP: a full socket buffer drops the packet, as the network would.
-                let _ = sink.socket.send_to(t.packet(), dest);
+                let _ = sink.socket.try_send_to(t.packet(), dest);
             }
         }
     }
@@ -361,14 +362,12 @@ mod tests {
         }
     }
 
-    fn socket() -> Arc<UdpSocket> {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.set_nonblocking(true).unwrap();
-        Arc::new(s)
+    fn socket() -> Arc<RtpSocket> {
+        RtpSocket::bind([127, 0, 0, 1].into()).unwrap()
     }
 
     /// Reads packets until `n` arrived (or 5 s passed); returns (ssrc, seq) pairs.
-    fn receive(rx: &UdpSocket, n: usize) -> Vec<(u32, u16)> {
+    fn receive(rx: &std::net::UdpSocket, n: usize) -> Vec<(u32, u16)> {
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 512];
