@@ -44,6 +44,14 @@ impl Queue {
         !self.flushing.swap(true, Ordering::AcqRel)
     }
 
+    /// A flusher that will never run (its runtime shut down first): the writes queued are
+    /// answered with an error (their answers are dropped) and the next write starts anew.
+    pub(crate) fn abandon(&self) {
+        let jobs: Vec<Job> = self.jobs().drain(..).collect();
+        self.flushing.store(false, Ordering::Release);
+        drop(jobs);
+    }
+
     /// The flusher: commits batches until the queue is empty. Blocking.
     pub(crate) fn flush(&self, writer: &Mutex<Connection>) {
         // Writes that could not be answered because this thread unwinds still get an answer
@@ -296,5 +304,27 @@ mod tests {
         queue.flush(&writer);
         assert_eq!(after.lock().unwrap()[0].1, Ok(()));
         assert_eq!(rows(&reader.lock().unwrap()), [100]);
+    }
+
+    #[test]
+    fn an_abandoned_flusher_fails_its_writes_and_the_next_write_starts_a_new_one() {
+        let queue = Queue::default();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let job: Job = Box::new(move |_| {
+            let answer: Answer = Box::new(move |_| {
+                let _ = tx.send(());
+            });
+            (answer, false)
+        });
+        assert!(queue.push(job));
+        queue.abandon();
+        // Never run, never answered: the caller sees its answer channel closed.
+        assert!(rx.recv().is_err());
+        let (tx, _rx) = std::sync::mpsc::channel::<()>();
+        let job: Job = Box::new(move |_| {
+            let answer: Answer = Box::new(move |_| drop(tx));
+            (answer, false)
+        });
+        assert!(queue.push(job), "a new flusher is needed");
     }
 }

@@ -101,10 +101,21 @@ impl Store {
             (answer, failed)
         });
         if self.inner.queue.push(job) {
-            let inner = Arc::clone(&self.inner);
+            // Dropped without running when the runtime shuts down first.
+            struct Flusher(Option<Arc<Inner>>);
+            impl Drop for Flusher {
+                fn drop(&mut self) {
+                    if let Some(inner) = self.0.take() {
+                        inner.queue.abandon();
+                    }
+                }
+            }
+            let mut flusher = Flusher(Some(Arc::clone(&self.inner)));
             // Not awaited: this write's answer comes through `rx`, whoever commits it.
             drop(tokio::task::spawn_blocking(move || {
-                inner.queue.flush(&inner.writer)
+                if let Some(inner) = flusher.0.take() {
+                    inner.queue.flush(&inner.writer);
+                }
             }));
         }
         rx.await
