@@ -423,6 +423,13 @@ mod tests {
         }
     }
 
+    async fn next_played(events: &mut mpsc::UnboundedReceiver<Played>) -> Played {
+        tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn first_packet_carries_the_greeting_and_played_is_reported() {
         let media = MediaWorker::spawn(1, MediaPriority::High).unwrap();
@@ -454,10 +461,7 @@ mod tests {
             "greeting in the first packet"
         );
         // 100 ms clip: reported complete.
-        let played = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let played = next_played(&mut events).await;
         assert_eq!(
             played,
             Played {
@@ -472,10 +476,7 @@ mod tests {
             tag: 78,
         });
         media.send(Command::Stop { id: s });
-        let played = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let played = next_played(&mut events).await;
         assert_eq!(
             played,
             Played {
