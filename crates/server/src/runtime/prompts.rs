@@ -17,11 +17,6 @@ pub const DEFAULT_MUSIC_NAME: &str = "defaultmusic_on_hold.wav";
 /// Memory for clips of dynamic prompts (names, ticket numbers, queue positions vary per
 /// caller). Static prompts and audio files are pinned: they are bounded by the flows.
 const DYNAMIC_CLIP_BYTES: usize = 16 * 1024 * 1024;
-/// The speech engine's own memory tier holds its output (22,050 Hz WAV, about three times
-/// the bytes of the clip made from it) only until the clip is made and cached above: a
-/// small tier, not a second copy of every prompt.
-const TTS_MEMORY_ENTRIES: usize = 32;
-const TTS_MEMORY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Converted clips: pinned ones (static prompts, files) and a byte-bounded set of dynamic
 /// ones (evicted oldest first).
@@ -89,14 +84,7 @@ impl Prompts {
             .check()
             .await
             .map_err(|e| anyhow!("text-to-speech engine: {e}"))?;
-        let tts = PromptCache::new(
-            engine,
-            CacheConfig {
-                max_entries: TTS_MEMORY_ENTRIES,
-                max_bytes: TTS_MEMORY_BYTES,
-                ..CacheConfig::default()
-            },
-        );
+        let tts = PromptCache::new(engine, CacheConfig::default());
         Ok(Prompts {
             tts,
             clips: Mutex::new(ClipCache::default()),
