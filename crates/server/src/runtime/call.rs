@@ -133,10 +133,10 @@ async fn answer(
     let call_id = inc.call.id();
     let interaction_id = uuid::Uuid::new_v4().to_string();
     let mut recorder = CallRecorder::new(&interaction_id, &inc.ani, &inc.dnis, Timestamp::now());
-    // One socket, two handles: the call's receive side (tokio) and the media worker's
-    // send side (std, non-blocking, on its own thread).
+    // One socket, one descriptor: the call's receive task reads it, the media thread
+    // sends on it.
     let socket = match RtpSocket::bind(shared.rtp_ip) {
-        Ok(pair) => pair,
+        Ok(socket) => socket,
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
             let _ = inc.call.reject(503);
