@@ -35,6 +35,30 @@ impl Audio {
         self.samples.len().saturating_mul(2)
     }
 
+    /// The audio with its leading and trailing silence cut down to at most `lead` and
+    /// `tail` (engines pad every utterance with a pause; spoken as parts of one sentence,
+    /// those pauses would break it up). A sample is silence below `threshold` in
+    /// magnitude. All-silent audio comes back unchanged.
+    pub fn trim_silence(&self, threshold: i16, lead: Duration, tail: Duration) -> Audio {
+        let loud = |s: &i16| s.unsigned_abs() > threshold.unsigned_abs();
+        let (Some(first), Some(last)) = (
+            self.samples.iter().position(loud),
+            self.samples.iter().rposition(loud),
+        ) else {
+            return self.clone();
+        };
+        let samples_in = |d: Duration| {
+            usize::try_from(d.as_micros() * u128::from(self.sample_rate) / 1_000_000)
+                .unwrap_or(usize::MAX)
+        };
+        let start = first.saturating_sub(samples_in(lead));
+        let end = last
+            .saturating_add(1)
+            .saturating_add(samples_in(tail))
+            .min(self.samples.len());
+        Audio::new(self.samples[start..end].to_vec(), self.sample_rate)
+    }
+
     /// Root-mean-square level in dBFS (`-inf` for silence or no samples).
     pub fn rms_dbfs(&self) -> f64 {
         if self.samples.is_empty() {
@@ -73,5 +97,31 @@ mod tests {
             format!("{a:?}"),
             "Audio { samples: 8000, sample_rate: 8000, duration: 1s }"
         );
+    }
+
+    #[test]
+    fn trimming_keeps_the_sound_and_a_margin_of_silence() {
+        // 300 ms of silence, 100 ms of tone, 400 ms of silence at 1 kHz.
+        let mut samples = vec![3; 300];
+        samples.extend((0..100).map(|i| if i % 2 == 0 { 5000 } else { -5000 }));
+        samples.extend(vec![-3; 400]);
+        let a = Audio::new(samples, 1000);
+        let ms = Duration::from_millis;
+        let t = a.trim_silence(100, ms(10), ms(50));
+        assert_eq!(t.samples.len(), 10 + 100 + 50);
+        assert_eq!(t.samples[10], 5000, "the sound starts after the lead");
+        assert_eq!(t.samples[109], -5000, "and ends before the tail");
+        assert_eq!(t.sample_rate, 1000);
+        // Margins longer than the silence keep what there is.
+        assert_eq!(a.trim_silence(100, ms(999), ms(999)), a);
+        // All silence, or nothing: unchanged.
+        let quiet = Audio::new(vec![0; 50], 1000);
+        assert_eq!(quiet.trim_silence(100, ms(0), ms(0)), quiet);
+        let empty = Audio::new(vec![], 8000);
+        assert_eq!(empty.trim_silence(100, ms(0), ms(0)), empty);
+        // The most negative sample counts as loud (no overflow).
+        let edge = Audio::new(vec![0, i16::MIN, 0], 1000);
+        assert_eq!(edge.trim_silence(i16::MIN, ms(0), ms(0)).samples.len(), 3);
+        assert_eq!(edge.trim_silence(100, ms(0), ms(0)).samples, [i16::MIN]);
     }
 }

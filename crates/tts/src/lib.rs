@@ -5,6 +5,8 @@
 //! - [`TtsRequest`]: validated text, language ([`Language`]), voice and rate.
 //! - [`EspeakNg`]: the espeak-ng engine (GPL-3.0, so never linked: always a child process).
 //! - [`PromptCache`]: memory (bounded LRU) and optional disk cache, single-flight.
+//! - [`split_numbers`]/[`number_parts`]: prompts split at their numbers, spoken from a
+//!   small cached vocabulary of number words (en, pt-BR).
 //! - [`Audio`]: mono 16-bit PCM plus sample rate, what the media crate plays.
 //! - [`parse_wav`]/[`encode_wav`]: the bounded WAV codec both use.
 
@@ -17,6 +19,8 @@ mod error;
 mod espeak;
 mod language;
 mod memory;
+mod numbers;
+mod parts;
 mod process;
 mod request;
 mod wav;
@@ -28,5 +32,7 @@ pub use engine::{CheckFuture, SynthFuture, TtsEngine};
 pub use error::TtsError;
 pub use espeak::{EspeakConfig, EspeakNg, ENGINE_NAME as ESPEAK_ENGINE_NAME, NORMAL_WPM};
 pub use language::{Language, MAX_TAG_LEN};
+pub use numbers::{number_parts, speaks_numbers, MAX_NUMBER};
+pub use parts::{split_numbers, trim_part, Part, MAX_NUMBERS, PART_LEAD, PART_SILENCE, PART_TAIL};
 pub use request::{TtsRequest, MAX_RATE, MAX_TEXT_BYTES, MAX_VOICE_LEN, MIN_RATE, NORMAL_RATE};
 pub use wav::{encode_wav, parse_wav, WavError, MAX_SAMPLE_RATE};

@@ -76,6 +76,17 @@ impl TtsRequest {
         Ok(self)
     }
 
+    /// The same request (language, voice, rate) for another text, normalized and bounded
+    /// like [`TtsRequest::new`]: how a prompt split into parts renders each part.
+    pub fn with_text(&self, text: &str) -> Result<Self, TtsError> {
+        Ok(Self {
+            text: normalize_text(text)?,
+            language: self.language.clone(),
+            voice: self.voice.clone(),
+            rate_percent: self.rate_percent,
+        })
+    }
+
     /// The normalized text.
     pub fn text(&self) -> &str {
         &self.text
@@ -173,5 +184,21 @@ mod tests {
             r.with_rate(251),
             Err(TtsError::InvalidRate { .. })
         ));
+    }
+
+    #[test]
+    fn another_text_keeps_language_voice_and_rate() {
+        let r = TtsRequest::new("You are number 5", "pt_br")
+            .unwrap()
+            .with_voice("pt-br+f2")
+            .unwrap()
+            .with_rate(120)
+            .unwrap();
+        let part = r.with_text(" cinco\u{0} ").unwrap();
+        assert_eq!(part.text(), "cinco");
+        assert_eq!(part.language().as_str(), "pt-BR");
+        assert_eq!(part.voice(), Some("pt-br+f2"));
+        assert_eq!(part.rate_percent(), 120);
+        assert_eq!(r.with_text("\n"), Err(TtsError::EmptyText));
     }
 }

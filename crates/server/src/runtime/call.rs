@@ -551,12 +551,12 @@ impl Call {
                     });
                     return None;
                 }
-                let ready: Option<Vec<_>> = segments
+                let ready: Option<Vec<Vec<_>>> = segments
                     .iter()
                     .map(|s| self.shared.prompts.ready(s))
                     .collect();
                 match ready {
-                    Some(clips) => self.play(id, clips),
+                    Some(clips) => self.play(id, clips.into_iter().flatten().collect()),
                     None => return Some(Slow::Play { id, segments }),
                 }
             }
@@ -652,8 +652,8 @@ impl Call {
             Slow::Play { id, segments } => {
                 let mut clips = Vec::with_capacity(segments.len());
                 for s in &segments {
-                    match self.shared.prompts.clip(s).await {
-                        Ok(c) => clips.push(c),
+                    match self.shared.prompts.clips(s).await {
+                        Ok(c) => clips.extend(c),
                         Err(e) => {
                             tracing::warn!("prompt cannot play: {e:#}");
                             return self.feed(Event::PlayFailed {
@@ -776,7 +776,9 @@ fn first_prompt(
         match &action {
             Action::Log(_) => early.push(action),
             Action::Play { id, segments, .. } => {
-                let clips: Option<Vec<_>> = segments.iter().map(|s| prompts.ready(s)).collect();
+                let clips: Option<Vec<Vec<_>>> =
+                    segments.iter().map(|s| prompts.ready(s)).collect();
+                let clips: Option<Vec<_>> = clips.map(|c| c.into_iter().flatten().collect());
                 if let Some(clips) = clips.filter(|c| !c.is_empty()) {
                     greeting = Some((*id, clips));
                 }

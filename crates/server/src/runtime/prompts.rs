@@ -5,7 +5,10 @@
 use anyhow::{anyhow, Context, Result};
 use ringdesk_flow::{Flow, Segment};
 use ringdesk_media::Clip;
-use ringdesk_tts::{CacheConfig, EspeakConfig, EspeakNg, PromptCache, TtsEngine, TtsRequest};
+use ringdesk_tts::{
+    split_numbers, trim_part, CacheConfig, EspeakConfig, EspeakNg, Part, PromptCache, TtsEngine,
+    TtsRequest,
+};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -102,65 +105,116 @@ impl Prompts {
         }
     }
 
-    /// The clip for one segment if it is already rendered (never runs the engine).
-    pub fn ready(&self, segment: &Segment) -> Option<Clip> {
+    /// The clips for one segment if they are all rendered already (never runs the
+    /// engine). A text is one clip, or several when it is spoken in parts (see
+    /// [`Prompts::clips`]).
+    pub fn ready(&self, segment: &Segment) -> Option<Vec<Clip>> {
         match segment {
             Segment::Tts {
                 text,
                 language,
                 voice,
             } => {
-                let mut req = TtsRequest::new(text, language).ok()?;
-                if let Some(v) = voice {
-                    req = req.with_voice(v).ok()?;
+                let req = request(text, language, voice.as_deref()).ok()?;
+                if let Some(c) = self.cached(&self.whole_key(&req)) {
+                    return Some(vec![c]);
                 }
-                self.cached(&format!("tts:{}", self.tts.key(&req)))
+                split_numbers(req.text(), req.language())?
+                    .iter()
+                    .map(|part| {
+                        let preq = req.with_text(part.text()).ok()?;
+                        self.cached(&self.part_key(&preq))
+                    })
+                    .collect()
             }
-            Segment::Audio { file } => self.cached(&format!("file:{file}")),
+            Segment::Audio { file } => self.cached(&format!("file:{file}")).map(|c| vec![c]),
         }
     }
 
-    /// The clip for one segment.
-    pub async fn clip(&self, segment: &Segment) -> Result<Clip> {
-        self.clip_pinned(segment, false).await
-    }
-
-    async fn clip_pinned(&self, segment: &Segment, pin: bool) -> Result<Clip> {
-        match segment {
+    /// The clips for one segment, rendering what is missing.
+    ///
+    /// A text rendered whole before (every static prompt is, at flow load) is one clip.
+    /// Otherwise a text with plain numbers in it ("You are number 4321 in line") is
+    /// spoken in parts: the words around the numbers and each number's words are
+    /// rendered and cached on their own, trimmed of the engine's pauses, so thousands of
+    /// callers hearing their own place in line share a hundred cached clips instead of
+    /// each needing an engine run.
+    pub async fn clips(&self, segment: &Segment) -> Result<Vec<Clip>> {
+        let (text, language, voice) = match segment {
             Segment::Tts {
                 text,
                 language,
                 voice,
-            } => {
-                let mut req = TtsRequest::new(text, language)?;
-                if let Some(v) = voice {
-                    req = req.with_voice(v)?;
-                }
-                let key = format!("tts:{}", self.tts.key(&req));
-                if let Some(c) = self.cached(&key) {
-                    if pin {
-                        self.remember(key, &c, true);
-                    }
-                    return Ok(c);
-                }
-                // Boxed: rendering's state is large, and the caller's future would otherwise
-                // keep room for it during the whole call.
-                let clip = Box::pin(self.render(&req)).await?;
-                self.remember(key, &clip, pin);
-                Ok(clip)
-            }
-            Segment::Audio { file } => self.file(file),
+            } => (text, language, voice),
+            Segment::Audio { file } => return Ok(vec![self.file(file)?]),
+        };
+        let req = request(text, language, voice.as_deref())?;
+        let key = self.whole_key(&req);
+        if let Some(c) = self.cached(&key) {
+            return Ok(vec![c]);
         }
+        if let Some(parts) = split_numbers(req.text(), req.language()) {
+            let mut clips = Vec::with_capacity(parts.len());
+            for part in &parts {
+                clips.push(self.part(&req, part).await?);
+            }
+            return Ok(clips);
+        }
+        Ok(vec![self.whole(&req, key, false).await?])
     }
 
-    /// Speaks a request (through the TTS cache) and converts it to a clip.
-    async fn render(&self, req: &TtsRequest) -> Result<Clip> {
+    fn whole_key(&self, req: &TtsRequest) -> String {
+        format!("tts:{}", self.tts.key(req))
+    }
+
+    fn part_key(&self, req: &TtsRequest) -> String {
+        format!("part:{}", self.tts.key(req))
+    }
+
+    /// A text rendered whole (cached under `key`).
+    async fn whole(&self, req: &TtsRequest, key: String, pin: bool) -> Result<Clip> {
+        if let Some(c) = self.cached(&key) {
+            if pin {
+                self.remember(key, &c, true);
+            }
+            return Ok(c);
+        }
+        // Boxed: rendering's state is large, and the caller's future would otherwise
+        // keep room for it during the whole call.
+        let clip = Box::pin(self.render(req, false)).await?;
+        self.remember(key, &clip, pin);
+        Ok(clip)
+    }
+
+    /// One part of a text spoken in parts. Number words are a bounded vocabulary, so
+    /// they are pinned; the words around them vary with the prompt and are not.
+    async fn part(&self, whole: &TtsRequest, part: &Part) -> Result<Clip> {
+        let req = whole.with_text(part.text())?;
+        let key = self.part_key(&req);
+        if let Some(c) = self.cached(&key) {
+            return Ok(c);
+        }
+        let clip = Box::pin(self.render(&req, true)).await?;
+        self.remember(key, &clip, matches!(part, Part::Word(_)));
+        Ok(clip)
+    }
+
+    /// Speaks a request (through the TTS cache), trims its pauses for a part, and
+    /// converts it to a clip.
+    async fn render(&self, req: &TtsRequest, part: bool) -> Result<Clip> {
         let audio = self.tts.get(req).await?;
         // Resampling is CPU work: keep it off the async workers.
-        tokio::task::spawn_blocking(move || Clip::from_pcm(&audio.samples, audio.sample_rate))
-            .await
-            .map_err(|e| anyhow!("prompt conversion failed: {e}"))?
-            .map_err(Into::into)
+        tokio::task::spawn_blocking(move || {
+            if part {
+                let trimmed = trim_part(&audio);
+                Clip::from_pcm(&trimmed.samples, trimmed.sample_rate)
+            } else {
+                Clip::from_pcm(&audio.samples, audio.sample_rate)
+            }
+        })
+        .await
+        .map_err(|e| anyhow!("prompt conversion failed: {e}"))?
+        .map_err(Into::into)
     }
 
     /// The clip for an audio file named in a flow (converted once).
@@ -198,6 +252,22 @@ impl Prompts {
             .find(|candidate| candidate.is_file())
     }
 
+    /// A static prompt rendered whole and pinned (a file is converted and pinned).
+    async fn prerender_segment(&self, segment: &Segment) -> Result<Clip> {
+        match segment {
+            Segment::Tts {
+                text,
+                language,
+                voice,
+            } => {
+                let req = request(text, language, voice.as_deref())?;
+                let key = self.whole_key(&req);
+                self.whole(&req, key, true).await
+            }
+            Segment::Audio { file } => self.file(file),
+        }
+    }
+
     /// Renders a flow's static prompts and converts its audio files now, so calls never
     /// wait for them. Failures are logged, not fatal (the call will retry on demand).
     pub async fn prerender(&self, flow: &Flow) {
@@ -205,7 +275,7 @@ impl Prompts {
         let total = segments.len();
         let mut failed = 0;
         for s in &segments {
-            if let Err(e) = self.clip_pinned(s, true).await {
+            if let Err(e) = self.prerender_segment(s).await {
                 failed += 1;
                 tracing::warn!(flow = flow.name(), "prompt not pre-rendered: {e:#}");
             }
@@ -222,6 +292,15 @@ impl Prompts {
             "static prompts pre-rendered"
         );
     }
+}
+
+/// The TTS request for a flow's text segment.
+fn request(text: &str, language: &str, voice: Option<&str>) -> Result<TtsRequest> {
+    let req = TtsRequest::new(text, language)?;
+    Ok(match voice {
+        Some(v) => req.with_voice(v)?,
+        None => req,
+    })
 }
 
 #[cfg(test)]
@@ -245,5 +324,82 @@ mod tests {
         assert!(cache.get("dyn499").is_some(), "the newest stays");
         assert!(cache.get("dyn0").is_none(), "the oldest went first");
         assert_eq!(cache.dynamic.len(), cache.order.len());
+    }
+}
+
+/// Needs espeak-ng (the test command installs it): a missing engine fails these tests,
+/// it never skips them.
+#[cfg(test)]
+mod spoken_in_parts {
+    use super::*;
+
+    fn tts(text: &str, language: &str) -> Segment {
+        Segment::Tts {
+            text: text.into(),
+            language: language.into(),
+            voice: None,
+        }
+    }
+
+    fn seconds(clips: &[Clip]) -> f64 {
+        clips.iter().map(|c| c.frame_count()).sum::<usize>() as f64 * 0.02
+    }
+
+    #[tokio::test]
+    async fn queue_positions_share_a_small_vocabulary_of_cached_clips() {
+        let prompts = Prompts::start(vec![])
+            .await
+            .expect("espeak-ng is installed");
+        let say = |n: u32| tts(&format!("You are number {n} in line."), "en-US");
+        let clips = prompts.clips(&say(4321)).await.unwrap();
+        // "You are number", four, thousand, three hundred, twenty-one, "in line."
+        assert_eq!(clips.len(), 6);
+        assert!(prompts.ready(&say(4321)).is_some_and(|c| c.len() == 6));
+        // Every part of 4300 is cached now; 4322 needs "twenty-two".
+        assert!(prompts.ready(&say(4300)).is_some_and(|c| c.len() == 5));
+        assert!(prompts.ready(&say(4322)).is_none());
+
+        // Nine positions: five new words (five, fifteen, twenty-five, one hundred, two
+        // hundred) are all the engine has to say; rendered whole it would be nine runs.
+        let before = prompts.tts.stats().syntheses;
+        for n in [5, 15, 25, 105, 115, 125, 205, 215, 225] {
+            prompts.clips(&say(n)).await.unwrap();
+        }
+        assert_eq!(prompts.tts.stats().syntheses - before, 5);
+
+        // Trimmed of the engine's pauses, the parts are about as long as the sentence
+        // rendered whole (words said alone are a little slower); untrimmed, the six
+        // parts would take nearly twice as long.
+        let whole = prompts
+            .render(
+                &TtsRequest::new("You are number 4321 in line.", "en-US").unwrap(),
+                false,
+            )
+            .await
+            .unwrap();
+        let parts = seconds(&clips);
+        let whole = seconds(&[whole]);
+        assert!(parts > 1.0, "the parts are speech: {parts} s");
+        assert!(parts < whole * 1.3, "parts {parts} s, whole {whole} s");
+    }
+
+    #[tokio::test]
+    async fn static_prompts_and_texts_without_numbers_stay_whole() {
+        let prompts = Prompts::start(vec![])
+            .await
+            .expect("espeak-ng is installed");
+        // A static prompt is pre-rendered whole, numbers and all, and plays whole.
+        let menu = tts("Press 1 for an agent, or 2 to hang up.", "en-US");
+        prompts.prerender_segment(&menu).await.unwrap();
+        assert_eq!(prompts.ready(&menu).map(|c| c.len()), Some(1));
+        assert_eq!(prompts.clips(&menu).await.unwrap().len(), 1);
+        // No number, or a language without number words: one clip.
+        let plain = tts("Thank you for holding.", "en-US");
+        assert_eq!(prompts.clips(&plain).await.unwrap().len(), 1);
+        let spanish = tts("Usted es el número 12.", "es-ES");
+        assert_eq!(prompts.clips(&spanish).await.unwrap().len(), 1);
+        // Brazilian Portuguese speaks in parts: "Você é o número", doze, "na fila."
+        let pt = tts("Você é o número 12 na fila.", "pt-BR");
+        assert_eq!(prompts.clips(&pt).await.unwrap().len(), 3);
     }
 }

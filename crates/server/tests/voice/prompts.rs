@@ -5,7 +5,7 @@
 
 use super::audio::{self, FRAME_SECONDS};
 use ringdesk_media::{Clip, Codec};
-use ringdesk_tts::{EspeakConfig, EspeakNg, TtsEngine, TtsRequest};
+use ringdesk_tts::{split_numbers, trim_part, EspeakConfig, EspeakNg, TtsEngine, TtsRequest};
 
 /// The default flow's English prompts the voice tests listen for.
 pub const WELCOME: &str = "Welcome to customer support. One moment while we look up your account.";
@@ -13,6 +13,9 @@ pub const MENU: &str = "Press 1 to speak with an agent, or 2 to hang up.";
 pub const NO_INPUT: &str = "Sorry, we did not hear your choice.";
 pub const NO_AGENTS: &str =
     "No agent is logged in right now. Press 1 to wait for one, or 2 to hang up.";
+
+/// The static prompts above: pre-rendered whole, numbers and all.
+const STATIC: [&str; 4] = [WELCOME, MENU, NO_INPUT, NO_AGENTS];
 
 /// The status sentence of a demo customer.
 pub fn status(name: &str, ticket: u64, status_words: &str) -> String {
@@ -42,12 +45,27 @@ pub async fn render(texts: &[&str], codec: Codec) -> Expected {
     let mut pcm = Vec::new();
     for text in texts {
         let req = TtsRequest::new(text, "en-US").expect("a valid TTS request");
-        let speech = engine
-            .synthesize(&req)
-            .await
-            .expect("espeak-ng renders the prompt");
-        let clip = Clip::from_pcm(&speech.samples, speech.sample_rate).expect("a clip");
-        pcm.extend(clip.to_pcm(codec));
+        // A text with numbers is spoken in parts, each trimmed of the engine's pauses
+        // (static prompts such as the menu are rendered whole at flow load).
+        let parts = split_numbers(req.text(), req.language()).filter(|_| !STATIC.contains(text));
+        let pieces: Vec<(TtsRequest, bool)> = match parts {
+            Some(parts) => parts
+                .iter()
+                .map(|p| (req.with_text(p.text()).expect("a valid part"), true))
+                .collect(),
+            None => vec![(req, false)],
+        };
+        for (piece, trim) in pieces {
+            let mut speech = engine
+                .synthesize(&piece)
+                .await
+                .expect("espeak-ng renders the prompt");
+            if trim {
+                speech = trim_part(&speech);
+            }
+            let clip = Clip::from_pcm(&speech.samples, speech.sample_rate).expect("a clip");
+            pcm.extend(clip.to_pcm(codec));
+        }
     }
     let frames = audio::frame_rms(&pcm);
     let first = frames.iter().position(|&l| l >= audio::SOUND_RMS);
