@@ -109,26 +109,22 @@ impl Prompts {
     /// engine). A text is one clip, or several when it is spoken in parts (see
     /// [`Prompts::clips`]).
     pub fn ready(&self, segment: &Segment) -> Option<Vec<Clip>> {
-        match segment {
-            Segment::Tts {
-                text,
-                language,
-                voice,
-            } => {
-                let req = request(text, language, voice.as_deref()).ok()?;
-                if let Some(c) = self.cached(&self.whole_key(&req)) {
-                    return Some(vec![c]);
-                }
-                split_numbers(req.text(), req.language())?
-                    .iter()
-                    .map(|part| {
-                        let preq = req.with_text(part.text()).ok()?;
-                        self.cached(&self.part_key(&preq))
-                    })
-                    .collect()
+        let req = match segment {
+            Segment::Audio { file } => {
+                return self.cached(&format!("file:{file}")).map(|c| vec![c])
             }
-            Segment::Audio { file } => self.cached(&format!("file:{file}")).map(|c| vec![c]),
+            Segment::Tts { .. } => tts_request(segment)?.ok()?,
+        };
+        if let Some(c) = self.cached(&self.whole_key(&req)) {
+            return Some(vec![c]);
         }
+        split_numbers(req.text(), req.language())?
+            .iter()
+            .map(|part| {
+                let preq = req.with_text(part.text()).ok()?;
+                self.cached(&self.part_key(&preq))
+            })
+            .collect()
     }
 
     /// The clips for one segment, rendering what is missing.
@@ -140,15 +136,10 @@ impl Prompts {
     /// callers hearing their own place in line share a hundred cached clips instead of
     /// each needing an engine run.
     pub async fn clips(&self, segment: &Segment) -> Result<Vec<Clip>> {
-        let (text, language, voice) = match segment {
-            Segment::Tts {
-                text,
-                language,
-                voice,
-            } => (text, language, voice),
+        let req = match segment {
             Segment::Audio { file } => return Ok(vec![self.file(file)?]),
+            Segment::Tts { .. } => tts_request(segment).context("a text segment")??,
         };
-        let req = request(text, language, voice.as_deref())?;
         let key = self.whole_key(&req);
         if let Some(c) = self.cached(&key) {
             return Ok(vec![c]);
@@ -254,18 +245,12 @@ impl Prompts {
 
     /// A static prompt rendered whole and pinned (a file is converted and pinned).
     async fn prerender_segment(&self, segment: &Segment) -> Result<Clip> {
-        match segment {
-            Segment::Tts {
-                text,
-                language,
-                voice,
-            } => {
-                let req = request(text, language, voice.as_deref())?;
-                let key = self.whole_key(&req);
-                self.whole(&req, key, true).await
-            }
-            Segment::Audio { file } => self.file(file),
-        }
+        let req = match segment {
+            Segment::Audio { file } => return self.file(file),
+            Segment::Tts { .. } => tts_request(segment).context("a text segment")??,
+        };
+        let key = self.whole_key(&req);
+        self.whole(&req, key, true).await
     }
 
     /// Renders a flow's static prompts and converts its audio files now, so calls never
@@ -294,13 +279,21 @@ impl Prompts {
     }
 }
 
-/// The TTS request for a flow's text segment.
-fn request(text: &str, language: &str, voice: Option<&str>) -> Result<TtsRequest> {
-    let req = TtsRequest::new(text, language)?;
-    Ok(match voice {
-        Some(v) => req.with_voice(v)?,
-        None => req,
-    })
+/// The TTS request for a flow's text segment (`None` for an audio file).
+fn tts_request(segment: &Segment) -> Option<Result<TtsRequest>> {
+    let Segment::Tts {
+        text,
+        language,
+        voice,
+    } = segment
+    else {
+        return None;
+    };
+    let request = TtsRequest::new(text, language).and_then(|req| match voice {
+        Some(v) => req.with_voice(v),
+        None => Ok(req),
+    });
+    Some(request.map_err(Into::into))
 }
 
 #[cfg(test)]
