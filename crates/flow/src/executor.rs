@@ -2,7 +2,7 @@
 //! a few "fibers" (the main flow and event handlers), turns nodes into [`Action`]s and
 //! [`Event`]s into exits. Time comes in as `now`; nothing here reads a clock.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::io::{Action, ActionId, AgentRef, CallStart, Event, LogEntry};
 use crate::model::{EventKind, Flow};
+use crate::vars::Variables;
 
 /// Node transitions a fiber may make without waiting for anything before it is stopped
 /// with an error (Webex caps self-loops at 100; this is the same idea, counted globally).
@@ -265,8 +266,9 @@ impl Executor {
         self.finished
     }
 
-    /// The call's variables as they are now.
-    pub fn variables(&self) -> &BTreeMap<String, Json> {
+    /// The call's variables as they are now. A JSON object keeps only what the flow can
+    /// read of it (see [`Variables`]).
+    pub fn variables(&self) -> &Variables {
         &self.vars
     }
 
@@ -281,12 +283,14 @@ impl Executor {
         self.actions.push_back(Action::Log(entry));
     }
 
+    /// Sets a variable to what the flow reads of `value`; the log shows the value kept.
     pub(crate) fn set_var(&mut self, name: &str, value: Json) {
+        let value = self.vars.kept(name, value);
         self.log(LogEntry::VariableSet {
             name: name.to_string(),
             value: value.clone(),
         });
-        Arc::make_mut(&mut self.vars).insert(name.to_string(), value);
+        Arc::make_mut(&mut self.vars).insert(name, value);
     }
 
     /// Sets a whole-seconds timing variable.

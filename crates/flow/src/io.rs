@@ -262,6 +262,8 @@ pub enum LogEntry {
         exit: String,
         target: Option<String>,
     },
+    /// A variable was set; `value` is what it keeps (only what the flow reads of an object,
+    /// see [`crate::Variables`]).
     VariableSet {
         name: String,
         value: serde_json::Value,

@@ -6,8 +6,10 @@ use std::path::Path;
 use crate::diag::{Diags, LoadError, Pos};
 use crate::model::Flow;
 use crate::parse::{parse, MAX_FLOW_BYTES};
+use crate::reads::Reads;
 use crate::template::Templates;
 use crate::validate::validate;
+use crate::vars::VarLayout;
 
 /// Loads and validates a flow file.
 pub fn load_file(path: &Path) -> Result<Flow, LoadError> {
@@ -56,6 +58,9 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
             .map(|t| t.source.as_str())
             .chain(std::iter::once(parsed.language.as_str())),
     );
+    // What the flow's templates read of each variable: a call keeps no more of its values.
+    let reads = Reads::of_flow(parsed.nodes.values().map(|n| &n.activity), &parsed.language);
+    let var_layout = std::sync::Arc::new(VarLayout::new(&parsed.variables, &reads));
     Ok(Flow {
         name: parsed.name,
         description: parsed.description,
@@ -71,5 +76,6 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
             .collect(),
         warnings: d.into_sorted(),
         templates,
+        var_layout,
     })
 }

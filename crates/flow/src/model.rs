@@ -289,6 +289,8 @@ pub struct Flow {
     pub(crate) warnings: Vec<crate::Diagnostic>,
     /// The environment with every template of the flow compiled (once, at load).
     pub(crate) templates: crate::template::Templates,
+    /// The slots of a call's variables and what the flow reads of each (worked out at load).
+    pub(crate) var_layout: std::sync::Arc<crate::vars::VarLayout>,
 }
 
 impl fmt::Debug for Flow {

@@ -6,7 +6,7 @@
 //! The call's variables reach a template as a lazy context ([`VarsContext`]): a render
 //! converts only the variables it reads, not the whole variable map.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectExt, Value};
@@ -15,7 +15,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use crate::filters;
 
 /// The call's variables, shared with the executor (copy on write there).
-pub(crate) type Vars = Arc<BTreeMap<String, serde_json::Value>>;
+pub(crate) type Vars = Arc<crate::vars::Variables>;
 
 /// Longest rendered text a template may produce.
 pub const MAX_RENDERED: usize = 64 * 1024;
@@ -111,7 +111,7 @@ impl Object for VarsContext {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        self.mapped_enumerator(|this| Box::new(this.0.keys().map(|k| Value::from(k.as_str()))))
+        self.mapped_enumerator(|this| Box::new(this.0.iter().map(|(k, _)| Value::from(k))))
     }
 }
 
@@ -240,7 +240,9 @@ mod tests {
     use serde_json::json;
 
     fn vars(v: serde_json::Value) -> Vars {
-        Arc::new(serde_json::from_value(v).unwrap_or_default())
+        Arc::new(crate::vars::Variables::detached(
+            serde_json::from_value(v).unwrap_or_default(),
+        ))
     }
 
     /// Renders both ways: parsed at render time and compiled at load; they must agree.
@@ -395,7 +397,7 @@ mod tests {
         let t = Templates::new(["{{ a }}-{{ obj.k[1] }}-{{ missing }}"]);
         let src = "{{ a }}-{{ obj.k[1] }}-{{ missing }}";
         assert_eq!(render(&t, src, &v), Ok("1-2-".into()));
-        Arc::make_mut(&mut v).insert("a".into(), json!("2"));
+        Arc::make_mut(&mut v).insert("a", json!("2"));
         assert_eq!(render(&t, src, &v), Ok("2-2-".into()));
         assert_eq!(
             Arc::strong_count(&v),

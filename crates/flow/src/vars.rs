@@ -1,26 +1,179 @@
-//! Call variables: their initial values (declared defaults, runtime extras, built-ins)
-//! and the conversions between rendered text / JSON values and declared types.
+//! Call variables: how a call keeps them ([`Variables`]: one slot per variable the flow
+//! knows, laid out once per flow), their initial values (declared defaults, runtime
+//! extras, built-ins), and the conversions between rendered text / JSON values and
+//! declared types.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::builtins::{is_builtin, is_identifier};
+use crate::builtins::{is_builtin, is_identifier, BUILTIN_VARIABLES};
 use crate::io::CallStart;
-use crate::model::{Flow, VarType};
+use crate::model::{Flow, VarDecl, VarType};
+use crate::reads::{Reads, Shape};
 
 /// Longest caller id, called number or call id kept (longer input is cut).
 pub const MAX_START_TEXT: usize = 1024;
 /// Most SIP headers exposed to the flow.
 pub const MAX_HEADERS: usize = 64;
 
+/// The variables every call of a flow has (declared, implicit outputs, built-ins), sorted
+/// by name, with what the flow reads of each. Built once per flow, shared by its calls.
+#[derive(Debug, Clone)]
+pub(crate) struct VarLayout {
+    names: Vec<String>,
+    /// What the flow reads of each slot's value (`None`: all of it).
+    shapes: Vec<Option<Shape>>,
+}
+
+impl VarLayout {
+    pub(crate) fn new(variables: &BTreeMap<String, VarDecl>, reads: &Reads) -> VarLayout {
+        let mut names: Vec<String> = variables
+            .keys()
+            .cloned()
+            .chain(BUILTIN_VARIABLES.iter().map(|s| s.to_string()))
+            .collect();
+        names.sort();
+        names.dedup();
+        let shapes = names.iter().map(|n| reads.shape(n)).collect();
+        VarLayout { names, shapes }
+    }
+
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).ok()
+    }
+}
+
+/// A call's variables. Every variable of the flow has a slot from the start (a call of the
+/// default flow keeps ~40 values in one allocation instead of a map's nodes and key
+/// strings); names the flow does not know (runtime extras it does not declare) go to a
+/// small map beside them.
+///
+/// A JSON object stored in a variable the flow reads only by path keeps only the fields
+/// the flow's templates can read (see `docs/flows.md`, "What a call keeps"): what
+/// [`Variables::get`] returns is what the flow can see.
+#[derive(Clone)]
+pub struct Variables {
+    layout: Arc<VarLayout>,
+    values: Box<[Json]>,
+    others: BTreeMap<String, Json>,
+}
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Variables {
+    /// Variables laid out for no flow (everything in the map); for tests.
+    #[cfg(test)]
+    pub(crate) fn detached(map: BTreeMap<String, Json>) -> Variables {
+        Variables {
+            layout: Arc::new(VarLayout {
+                names: Vec::new(),
+                shapes: Vec::new(),
+            }),
+            values: Box::new([]),
+            others: map,
+        }
+    }
+
+    /// A variable's value.
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        match self.layout.slot(name) {
+            Some(i) => self.values.get(i),
+            None => self.others.get(name),
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Json> {
+        match self.layout.slot(name) {
+            Some(i) => self.values.get_mut(i),
+            None => self.others.get_mut(name),
+        }
+    }
+
+    /// Every variable with its value, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Json)> {
+        let mut slots = self
+            .layout
+            .names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter())
+            .peekable();
+        let mut others = self.others.iter().map(|(k, v)| (k.as_str(), v)).peekable();
+        std::iter::from_fn(move || match (slots.peek(), others.peek()) {
+            (Some(a), Some(b)) if b.0 < a.0 => others.next(),
+            (Some(_), _) => slots.next(),
+            (None, _) => others.next(),
+        })
+    }
+
+    /// How many variables there are.
+    pub fn len(&self) -> usize {
+        self.values.len() + self.others.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as the variable keeps it: only what the flow reads of it.
+    pub(crate) fn kept(&self, name: &str, value: Json) -> Json {
+        let shape = self
+            .layout
+            .slot(name)
+            .and_then(|i| self.layout.shapes.get(i))
+            .and_then(Option::as_ref);
+        match shape {
+            Some(shape) => shape.prune(value),
+            None => value,
+        }
+    }
+
+    /// Stores a value (pass it through [`Variables::kept`] first).
+    pub(crate) fn insert(&mut self, name: &str, value: Json) {
+        match self.get_mut(name) {
+            Some(slot) => *slot = value,
+            None => {
+                self.others.insert(name.to_string(), value);
+            }
+        }
+    }
+}
+
 /// The variables a call starts with.
-pub(crate) fn initial(flow: &Flow, start: &CallStart) -> BTreeMap<String, Json> {
-    let mut vars: BTreeMap<String, Json> = flow
-        .variables
+pub(crate) fn initial(flow: &Flow, start: &CallStart) -> Variables {
+    let layout = Arc::clone(&flow.var_layout);
+    let values = layout
+        .names
         .iter()
-        .map(|(k, v)| (k.clone(), v.default.clone()))
+        .zip(&layout.shapes)
+        .map(|(name, shape)| {
+            let default = flow
+                .variables
+                .get(name)
+                .map(|d| d.default.clone())
+                .unwrap_or(Json::Null);
+            match shape {
+                Some(shape) => shape.prune(default),
+                None => default,
+            }
+        })
         .collect();
+    let mut vars = Variables {
+        layout,
+        values,
+        others: BTreeMap::new(),
+    };
+    fn set(vars: &mut Variables, name: &str, value: Json) {
+        let value = vars.kept(name, value);
+        vars.insert(name, value);
+    }
     for (k, v) in &start.extra {
         if !is_identifier(k) || is_builtin(k) {
             continue;
@@ -29,20 +182,20 @@ pub(crate) fn initial(flow: &Flow, start: &CallStart) -> BTreeMap<String, Json> 
             Some(decl) => typed_json(decl.ty, v.clone()),
             None => v.clone(),
         };
-        vars.insert(k.clone(), value);
+        set(&mut vars, k, value);
     }
     let text = |s: &str| Json::String(cut(s, MAX_START_TEXT));
-    vars.insert("ani".into(), text(&start.ani));
-    vars.insert("dnis".into(), text(&start.dnis));
-    vars.insert("call_id".into(), text(&start.call_id));
-    vars.insert("started_at".into(), text(&start.started_at));
+    set(&mut vars, "ani", text(&start.ani));
+    set(&mut vars, "dnis", text(&start.dnis));
+    set(&mut vars, "call_id", text(&start.call_id));
+    set(&mut vars, "started_at", text(&start.started_at));
     let headers: serde_json::Map<String, Json> = start
         .headers
         .iter()
         .take(MAX_HEADERS)
         .map(|(k, v)| (cut(&k.to_ascii_lowercase(), 128), text(v)))
         .collect();
-    vars.insert("headers".into(), Json::Object(headers));
+    set(&mut vars, "headers", Json::Object(headers));
     for name in [
         "agent_id",
         "agent_name",
@@ -51,10 +204,10 @@ pub(crate) fn initial(flow: &Flow, start: &CallStart) -> BTreeMap<String, Json> 
         "keys_pressed",
         "hangup_by",
     ] {
-        vars.insert(name.into(), Json::String(String::new()));
+        set(&mut vars, name, Json::String(String::new()));
     }
     for name in ["call_seconds", "wait_seconds", "talk_seconds"] {
-        vars.insert(name.into(), Json::from(0u64));
+        set(&mut vars, name, Json::from(0u64));
     }
     vars
 }
@@ -115,5 +268,104 @@ pub(crate) fn typed_json(ty: VarType, v: Json) -> Json {
             Json::String(s) => Json::Bool(s.trim().eq_ignore_ascii_case("true")),
             _ => ty.zero(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flow() -> Flow {
+        crate::load_str(
+            r#"
+name: t
+start: s
+variables:
+  b_declared: { type: string, default: "x" }
+  user: json
+nodes:
+  s:
+    play: "{{ b_declared }} {{ user.name }} {{ ani }}"
+    next: e
+  e:
+    end: {}
+"#,
+            "t.yaml",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_call_has_every_variable_of_its_flow_and_the_runtime_extras() {
+        let start = CallStart {
+            ani: "+1 555".into(),
+            extra: [
+                ("a_extra".to_string(), json!("first")),
+                ("zz_extra".to_string(), json!({"k": 1})),
+                ("b_declared".to_string(), json!(5)),
+                ("not an identifier".to_string(), json!(1)),
+                ("ani".to_string(), json!("built-ins are not extras")),
+            ]
+            .into(),
+            ..CallStart::default()
+        };
+        let mut vars = initial(&flow(), &start);
+        let names: Vec<String> = vars.iter().map(|(k, _)| k.to_string()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "by name, slots and extras merged");
+        for name in [
+            "a_extra",
+            "zz_extra",
+            "b_declared",
+            "user",
+            "ani",
+            "talk_seconds",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}");
+        }
+        assert_eq!(names.len(), 2 + 2 + BUILTIN_VARIABLES.len());
+        assert_eq!(vars.len(), names.len());
+        assert_eq!(
+            vars.get("b_declared"),
+            Some(&json!("5")),
+            "converted to its type"
+        );
+        assert_eq!(vars.get("ani"), Some(&json!("+1 555")));
+        assert_eq!(
+            vars.get("zz_extra"),
+            Some(&json!({"k": 1})),
+            "undeclared: as given"
+        );
+        assert_eq!(vars.get("user"), Some(&json!(null)));
+        assert_eq!(vars.get("missing"), None);
+        // Writes go to the variable's slot, or beside the slots for a name the flow lacks.
+        vars.insert("user", json!({"name": "Ana"}));
+        vars.insert("m_new", json!(1));
+        assert_eq!(vars.get("user"), Some(&json!({"name": "Ana"})));
+        assert_eq!(vars.get("m_new"), Some(&json!(1)));
+        assert_eq!(vars.len(), names.len() + 1);
+        let names: Vec<&str> = vars.iter().map(|(k, _)| k).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        if let Some(Json::String(s)) = vars.get_mut("keys_pressed") {
+            s.push('1');
+        }
+        assert_eq!(vars.get("keys_pressed"), Some(&json!("1")));
+    }
+
+    #[test]
+    fn values_are_kept_as_the_flow_reads_them() {
+        let vars = initial(&flow(), &CallStart::default());
+        assert_eq!(
+            vars.kept("user", json!({"name": "Ana", "email": "a@example.com"})),
+            json!({"name": "Ana"})
+        );
+        for name in ["b_declared", "zz_other", "ani"] {
+            let v = json!({"name": "Ana", "email": "a@example.com"});
+            assert_eq!(vars.kept(name, v.clone()), v, "{name}: not read by path");
+        }
     }
 }
