@@ -434,24 +434,9 @@ impl Call {
     /// Queue events for this call.
     fn on_queue(&mut self, q: QueueEvent) {
         match q {
-            QueueEvent::Offered {
-                agent_id,
-                agent_name,
-            } => self.feed(Event::AgentOffered {
-                agent: ringdesk_flow::AgentRef {
-                    id: agent_id,
-                    name: agent_name,
-                },
-            }),
-            QueueEvent::Answered {
-                agent_id,
-                agent_name,
-                leg,
-            } => {
-                let agent = ringdesk_flow::AgentRef {
-                    id: agent_id,
-                    name: agent_name,
-                };
+            QueueEvent::Offered(agent) => self.feed(Event::AgentOffered { agent: *agent }),
+            QueueEvent::Answered { agent, leg } => {
+                let agent = *agent;
                 self.queued = false;
                 if let Err(e) = self.start_bridge(leg, agent.clone()) {
                     tracing::error!("cannot bridge to the agent: {e}");
