@@ -33,7 +33,6 @@ mod sdp_offer;
 mod sdp_uac;
 mod secret;
 mod server;
-mod shed;
 mod uac;
 
 pub use call::CallHandle;
@@ -68,4 +67,3 @@ pub use sdp_offer::{
 pub use sdp_uac::{build_offer, parse_answer, AgentMedia, AnswerError, OFFER_TELEPHONE_EVENT_PT};
 pub use secret::Secret;
 pub use server::SipServer;
-pub use shed::ShedSwitch;
