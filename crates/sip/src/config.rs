@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 use crate::registrar_config::RegistrarConfig;
+use crate::shed::ShedSwitch;
 
 /// The runtime's routing callback: DNIS → flow name, `None` for unknown numbers.
 pub type RouteFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -64,8 +65,12 @@ pub struct SipConfig {
     pub user_agent: String,
     /// Most concurrent calls; the next INVITE gets `503` with `Retry-After`.
     pub max_calls: usize,
-    /// Seconds announced in `Retry-After` when overloaded.
+    /// Seconds announced in `Retry-After` when overloaded (call limit, full event queue,
+    /// or shedding).
     pub retry_after_secs: u32,
+    /// Load shedding: while this switch is on, new INVITEs get `503` with `Retry-After`;
+    /// calls in progress are not touched. Keep a clone to turn it on and off.
+    pub shed: ShedSwitch,
     /// DNIS routing.
     pub router: Router,
     /// Header names forwarded to the flow (every `X-` header is forwarded too).
@@ -96,6 +101,7 @@ impl SipConfig {
             user_agent: concat!("ringdesk/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_calls: 100,
             retry_after_secs: 30,
+            shed: ShedSwitch::new(),
             router: Router::All,
             forwarded_headers: DEFAULT_FORWARDED_HEADERS
                 .iter()

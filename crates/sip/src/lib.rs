@@ -33,6 +33,7 @@ mod sdp_offer;
 mod sdp_uac;
 mod secret;
 mod server;
+mod shed;
 mod uac;
 
 pub use call::CallHandle;
@@ -67,3 +68,4 @@ pub use sdp_offer::{
 pub use sdp_uac::{build_offer, parse_answer, AgentMedia, AnswerError, OFFER_TELEPHONE_EVENT_PT};
 pub use secret::Secret;
 pub use server::SipServer;
+pub use shed::ShedSwitch;

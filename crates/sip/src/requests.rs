@@ -1,6 +1,8 @@
 //! The request task: takes every new server transaction from the SIP stack and either
 //! answers it directly (OPTIONS, 404, 488, 503...), hands it to its dialog (BYE, INFO,
-//! re-INVITE, UPDATE), or turns a new INVITE into a call offered to the runtime.
+//! re-INVITE, UPDATE), or turns a new INVITE into a call offered to the runtime. New
+//! INVITEs get `503` with `Retry-After` at the call limit, when the event queue is full,
+//! or while the [`crate::ShedSwitch`] is on.
 
 use std::sync::Arc;
 
@@ -102,6 +104,12 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
     if tx.original.body.len() > config.max_body {
         return reply(tx, StatusCode::RequestEntityTooLarge, vec![]);
     }
+    // Shedding load: refused before any work or state; logged by whoever sets the switch
+    // (when shedding starts and stops), not per call.
+    if config.shed.is_shedding() {
+        config.shed.count_refused();
+        return service_unavailable(shared, tx);
+    }
     // No SIP extension is supported (no 100rel, no session timers as a requirement).
     if let Some(required) = header_value(&tx, "Require").filter(|v| !v.trim().is_empty()) {
         let unsupported = crate::identity::bounded_to(required.trim(), 256);
@@ -185,6 +193,11 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
 
 fn overloaded(shared: &Shared, tx: Transaction) {
     tracing::warn!("call limit or event queue full, answering 503");
+    service_unavailable(shared, tx);
+}
+
+/// `503 Service Unavailable` with `Retry-After`.
+fn service_unavailable(shared: &Shared, tx: Transaction) {
     let retry = rsipstack::sip::RetryAfter::new(shared.config.retry_after_secs.to_string());
     reply(tx, StatusCode::ServiceUnavailable, vec![retry.into()]);
 }

@@ -1,6 +1,6 @@
 //! End-to-end tests against SIPp (a real SIP peer we did not write), over loopback UDP and
-//! TCP: answered calls, hang-ups from both sides, CANCEL, OPTIONS, refusals (404, 488, 503),
-//! INFO DTMF and re-INVITE hold.
+//! TCP: answered calls, hang-ups from both sides, CANCEL, OPTIONS, refusals (404, 488, 503,
+//! and 503 while shedding load with a call in progress), INFO DTMF and re-INVITE hold.
 
 mod common;
 
@@ -121,6 +121,43 @@ async fn over_the_call_limit_gets_503_with_retry_after() {
     assert_eq!(rt.server.active_calls(), 1);
     sipp("reject_503.xml", rt.server.local_addr(), "1000", "u1").await;
     assert_eq!(rt.drain(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shedding_refuses_new_calls_with_503_and_keeps_calls_in_progress() {
+    let cfg = config();
+    let shed = cfg.shed.clone();
+    let mut rt = TestRuntime::start(cfg, Behaviour::Answer).await;
+    let addr = rt.server.local_addr();
+    // A call in progress: answered now, INFO and BYE 1.5 s later.
+    let in_progress = tokio::spawn(async move {
+        sipp("shed_call_in_progress.xml", addr, "1000", "u1").await;
+    });
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    shed.set(true);
+    // A new call while shedding: 503 with Retry-After (the scenario checks both), and the
+    // runtime never hears of it.
+    sipp("reject_503.xml", addr, "1000", "u1").await;
+    assert_eq!(shed.refused(), 1);
+    // The call in progress goes on while shedding: its INFO and BYE are served.
+    match rt.next().await {
+        Seen::Dtmf { body, .. } => {
+            assert!(String::from_utf8_lossy(&body).contains("Signal=5"))
+        }
+        other => panic!("expected the call in progress's INFO, got {other:?}"),
+    }
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+    in_progress.await.expect("the call in progress succeeded");
+    assert!(shed.is_shedding());
+    assert_eq!(rt.drain(), vec![]);
+    // Switched off: new calls are admitted again.
+    shed.set(false);
+    sipp("basic_call.xml", addr, "1000", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+    assert_eq!(shed.refused(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
