@@ -10,6 +10,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The commented example printed by `ringdesk config example`.
 pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
@@ -24,6 +25,8 @@ pub struct Config {
     pub admin: AdminConfig,
     #[serde(default)]
     pub media: MediaConfig,
+    #[serde(default)]
+    pub overload: OverloadConfig,
     #[serde(default)]
     pub calls: CallsConfig,
     #[serde(default)]
@@ -86,6 +89,142 @@ pub struct MediaConfig {
     /// Scheduling priority of the media threads (falls back when not permitted).
     #[serde(default)]
     pub priority: crate::runtime::priority::MediaPriority,
+}
+
+/// `[overload]`: refusing new calls (503 with Retry-After) while ringdesk is overloaded,
+/// so the calls it has taken keep good audio. Shedding starts at a sample (every 100 ms)
+/// above a `*_high` mark when at least half of the samples of the last `window` were too;
+/// it stops once every signal has stayed at or below its `*_low` mark for `hold`
+/// (`runtime/admission.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadConfig {
+    /// Shed load at all (false: only `[sip] max_calls` limits new calls).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Media threads' lateness: how long after its due time the most overdue RTP packet
+    /// started being sent (worst per 100 ms sample).
+    #[serde(default = "default_media_late_high", with = "humantime_serde")]
+    pub media_late_high: Duration,
+    #[serde(default = "default_media_late_low", with = "humantime_serde")]
+    pub media_late_low: Duration,
+    /// The async runtime's scheduling lag: how long a small task spawned on it waits to
+    /// run (probed every 100 ms from a thread of its own).
+    #[serde(default = "default_runtime_lag_high", with = "humantime_serde")]
+    pub runtime_lag_high: Duration,
+    #[serde(default = "default_runtime_lag_low", with = "humantime_serde")]
+    pub runtime_lag_low: Duration,
+    /// Shedding needs at least half of this window's samples above a high mark: a single
+    /// late sample is a hiccup, not overload. 0: the first sample above a mark sheds.
+    #[serde(default = "default_overload_window", with = "humantime_serde")]
+    pub window: Duration,
+    /// How long every signal must stay at or below its low mark before new calls are
+    /// admitted again.
+    #[serde(default = "default_overload_hold", with = "humantime_serde")]
+    pub hold: Duration,
+}
+
+impl Default for OverloadConfig {
+    fn default() -> Self {
+        OverloadConfig {
+            enabled: true,
+            media_late_high: default_media_late_high(),
+            media_late_low: default_media_late_low(),
+            runtime_lag_high: default_runtime_lag_high(),
+            runtime_lag_low: default_runtime_lag_low(),
+            window: default_overload_window(),
+            hold: default_overload_hold(),
+        }
+    }
+}
+
+// Defaults from the call-rate benchmark on a 2-core machine (decision 0008): at 300
+// calls/s, which it carries, samples above these marks are isolated; at 500 calls/s,
+// which it does not, most samples pass them about 14 s in and the runtime lag reaches
+// seconds soon after. 250 ms is half of SIP's T1: later answers make callers retransmit.
+fn default_media_late_high() -> Duration {
+    Duration::from_millis(50)
+}
+
+fn default_media_late_low() -> Duration {
+    Duration::from_millis(10)
+}
+
+fn default_runtime_lag_high() -> Duration {
+    Duration::from_millis(250)
+}
+
+fn default_runtime_lag_low() -> Duration {
+    Duration::from_millis(30)
+}
+
+fn default_overload_window() -> Duration {
+    Duration::from_millis(500)
+}
+
+fn default_overload_hold() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// Largest accepted mark: beyond it audio and signalling have long failed.
+const MAX_OVERLOAD_MARK: Duration = Duration::from_secs(10);
+/// Longest accepted `hold` and `window`.
+const MAX_OVERLOAD_HOLD: Duration = Duration::from_secs(600);
+
+impl OverloadConfig {
+    /// The governor's thresholds.
+    pub fn governor(&self) -> crate::runtime::admission::GovernorConfig {
+        use crate::runtime::admission::{GovernorConfig, Marks};
+        GovernorConfig {
+            media_late: Marks {
+                high: self.media_late_high,
+                low: self.media_late_low,
+            },
+            runtime_lag: Marks {
+                high: self.runtime_lag_high,
+                low: self.runtime_lag_low,
+            },
+            window: self.window,
+            hold: self.hold,
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        for (name, high, low) in [
+            ("media_late", self.media_late_high, self.media_late_low),
+            ("runtime_lag", self.runtime_lag_high, self.runtime_lag_low),
+        ] {
+            if high.is_zero() || high > MAX_OVERLOAD_MARK {
+                bail!(
+                    "{origin}: [overload] {name}_high = {}: expected more than 0 and at most {}",
+                    humantime::format_duration(high),
+                    humantime::format_duration(MAX_OVERLOAD_MARK)
+                );
+            }
+            if low >= high {
+                bail!(
+                    "{origin}: [overload] {name}_low = {} must be below {name}_high = {} (the gap keeps shedding from flapping)",
+                    humantime::format_duration(low),
+                    humantime::format_duration(high)
+                );
+            }
+        }
+        if self.window > MAX_OVERLOAD_HOLD {
+            bail!(
+                "{origin}: [overload] window = {}: expected at most {}",
+                humantime::format_duration(self.window),
+                humantime::format_duration(MAX_OVERLOAD_HOLD)
+            );
+        }
+        if self.hold.is_zero() || self.hold > MAX_OVERLOAD_HOLD {
+            bail!(
+                "{origin}: [overload] hold = {}: expected more than 0 and at most {}",
+                humantime::format_duration(self.hold),
+                humantime::format_duration(MAX_OVERLOAD_HOLD)
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[admin]`: the admin HTTP API and metrics.
@@ -295,6 +434,7 @@ impl Config {
         if self.sip.max_calls == 0 {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
+        self.overload.validate(origin)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)
@@ -391,6 +531,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("fr-FR"), "{e}");
+    }
+
+    #[test]
+    fn overload_shedding_is_on_by_default_and_configurable() {
+        let c = Config::parse("", "r.toml").unwrap();
+        assert!(c.overload.enabled);
+        let d = OverloadConfig::default();
+        assert!(d.media_late_low < d.media_late_high);
+        assert!(d.runtime_lag_low < d.runtime_lag_high);
+        assert_eq!(c.overload.media_late_high, d.media_late_high);
+        assert_eq!(c.overload.hold, d.hold);
+        let c = Config::parse(
+            "[overload]\nenabled = false\nmedia_late_high = \"30ms\"\nmedia_late_low = \"10ms\"\n\
+             runtime_lag_high = \"1s\"\nruntime_lag_low = \"250ms\"\nwindow = \"0s\"\nhold = \"5s\"\n",
+            "r.toml",
+        )
+        .unwrap();
+        assert!(!c.overload.enabled);
+        let g = c.overload.governor();
+        assert_eq!(g.media_late.high, Duration::from_millis(30));
+        assert_eq!(g.media_late.low, Duration::from_millis(10));
+        assert_eq!(g.runtime_lag.high, Duration::from_secs(1));
+        assert_eq!(g.runtime_lag.low, Duration::from_millis(250));
+        assert_eq!(g.window, Duration::ZERO);
+        assert_eq!(g.hold, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn overload_marks_and_hold_are_validated() {
+        let err = |text: &str| {
+            Config::parse(&format!("[overload]\n{text}\n"), "r.toml")
+                .unwrap_err()
+                .to_string()
+        };
+        // Low must be below high, for each signal.
+        let e = err("media_late_high = \"10ms\"\nmedia_late_low = \"10ms\"");
+        assert!(e.contains("media_late_low") && e.contains("below"), "{e}");
+        let e = err("runtime_lag_low = \"1s\"");
+        assert!(e.contains("runtime_lag_low"), "{e}");
+        // Zero or absurd marks and holds.
+        let e = err("media_late_high = \"0s\"\nmedia_late_low = \"0s\"");
+        assert!(e.contains("media_late_high"), "{e}");
+        let e = err("runtime_lag_high = \"1h\"");
+        assert!(e.contains("runtime_lag_high"), "{e}");
+        assert!(err("hold = \"0s\"").contains("hold"));
+        assert!(err("hold = \"2h\"").contains("hold"));
+        assert!(err("window = \"2h\"").contains("window"));
+        // Not a duration, unknown key: file, line and column.
+        let e = err("hold = 5");
+        assert!(e.starts_with("r.toml:2:"), "{e}");
+        let e = err("media_late = \"5ms\"");
+        assert!(e.contains("media_late"), "{e}");
     }
 
     #[test]

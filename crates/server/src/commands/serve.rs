@@ -48,9 +48,23 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
+    let media = MediaWorker::spawn(config.media.workers, config.media.priority)
+        .context("cannot start the media threads")?;
+    let shed = ringdesk_sip::ShedSwitch::new();
+    let _governor = if config.overload.enabled {
+        let governor = crate::runtime::admission::spawn(
+            config.overload.governor(),
+            media.clone(),
+            shed.clone(),
+        )
+        .context("cannot start the overload governor")?;
+        Some(governor)
+    } else {
+        tracing::info!("[overload] enabled = false: new calls are limited by [sip] max_calls only");
+        None
+    };
     let shared = Arc::new(Shared {
-        media: MediaWorker::spawn(config.media.workers, config.media.priority)
-            .context("cannot start the media threads")?,
+        media,
         prompts,
         connectors: zd.connectors.clone(),
         acd: acd.clone(),
@@ -81,6 +95,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             .iter()
             .map(|a| (a.id.clone(), a.password.clone()))
             .collect(),
+        shed,
     };
     let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)
         .await

@@ -10,13 +10,17 @@
 //! command channel with a timeout, so nothing else the server does — TTS resampling,
 //! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
 //! on the call's own RTP socket (non-blocking; the call's task only reads from it).
+//!
+//! Each worker records how late it runs: at every wake-up, how long ago its most overdue
+//! packet was due. The worst since the last look is read by the load governor
+//! ([`MediaWorker::take_lateness`], `runtime/admission.rs`).
 
 use super::priority::{self, MediaPriority};
 use super::rtp_socket::RtpSocket;
 use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,6 +110,8 @@ struct Worker {
     tx: Sender<Command>,
     /// Streams it owns (new streams go to the least loaded worker).
     streams: Arc<AtomicUsize>,
+    /// Worst lateness (µs) of its wake-ups since the governor last read it.
+    late_us: Arc<AtomicU64>,
 }
 
 /// A handle for sending commands to the workers.
@@ -131,14 +137,20 @@ impl MediaWorker {
             let (tx, rx) = channel();
             let streams = Arc::new(AtomicUsize::new(0));
             let count = streams.clone();
+            let late_us = Arc::new(AtomicU64::new(0));
+            let late = late_us.clone();
             let applied_tx = applied_tx.clone();
             std::thread::Builder::new()
                 .name(format!("ringdesk-media-{i}"))
                 .spawn(move || {
                     let _ = applied_tx.send(priority::apply(want));
-                    run(&rx, &count)
+                    run(&rx, &count, &late)
                 })?;
-            list.push(Worker { tx, streams });
+            list.push(Worker {
+                tx,
+                streams,
+                late_us,
+            });
         }
         drop(applied_tx);
         // Each thread reports once, before its loop.
@@ -160,6 +172,19 @@ impl MediaWorker {
     /// Number of worker threads.
     pub fn workers(&self) -> usize {
         self.workers.len()
+    }
+
+    /// The worst lateness of any worker since the last call: how long after its due time
+    /// the most overdue packet of a wake-up started being sent. Resets the record. A
+    /// worker stalled for the whole interval reports its lateness at its next wake-up.
+    pub fn take_lateness(&self) -> Duration {
+        let worst = self
+            .workers
+            .iter()
+            .map(|w| w.late_us.swap(0, Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+        Duration::from_micros(worst)
     }
 
     /// Adds a stream on the least loaded worker, its first packet sent at once (with
@@ -204,7 +229,7 @@ impl MediaWorker {
 }
 
 /// One worker's loop: commands as they come, packets when due.
-fn run(rx: &Receiver<Command>, count: &AtomicUsize) {
+fn run(rx: &Receiver<Command>, count: &AtomicUsize, late: &AtomicU64) {
     let mut pacer = Pacer::new(Instant::now());
     let mut sinks: HashMap<StreamId, Sink> = HashMap::new();
     let mut out: Vec<Transmit> = Vec::new();
@@ -227,27 +252,33 @@ fn run(rx: &Receiver<Command>, count: &AtomicUsize) {
                 // A new stream's first packet is due now: send it at once.
                 if handle(&mut pacer, &mut sinks, cmd, count) {
                     last_poll = Instant::now();
-                    send_due(&mut pacer, &sinks, &mut out, last_poll);
+                    send_due(&mut pacer, &sinks, &mut out, last_poll, late);
                 } else {
                     report(&mut pacer, &sinks);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
                 last_poll = Instant::now();
-                send_due(&mut pacer, &sinks, &mut out, last_poll);
+                send_due(&mut pacer, &sinks, &mut out, last_poll, late);
             }
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// Sends every packet due by `now` (plus the lead) and reports finished clips.
+/// Sends every packet due by `now` (plus the lead) and reports finished clips; records
+/// in `late` how overdue the earliest of them was.
 fn send_due(
     pacer: &mut Pacer,
     sinks: &HashMap<StreamId, Sink>,
     out: &mut Vec<Transmit>,
     now: Instant,
+    late: &AtomicU64,
 ) {
+    if let Some(due) = pacer.next_due() {
+        let behind = now.saturating_duration_since(due).as_micros();
+        late.fetch_max(u64::try_from(behind).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
     out.clear();
     pacer.poll(now + LEAD, out);
     for t in out.iter() {
@@ -421,6 +452,60 @@ mod tests {
         for w in 0..3 {
             assert_eq!(media.workers[w].streams.load(Ordering::Relaxed), 0);
         }
+    }
+
+    #[test]
+    fn lateness_is_how_overdue_the_earliest_packet_was_worst_kept_until_read() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(t0);
+        pacer.add_stream(t0, config(1));
+        let late = AtomicU64::new(0);
+        let mut out = Vec::new();
+        let sinks = HashMap::new();
+        // First packet due at t0, the wake-up comes 30 ms after.
+        send_due(
+            &mut pacer,
+            &sinks,
+            &mut out,
+            t0 + Duration::from_millis(30),
+            &late,
+        );
+        assert_eq!(late.load(Ordering::Relaxed), 30_000);
+        assert_eq!(out.len(), 2, "the slots at 0 and 20 ms were owed");
+        // Next due at 40 ms; a wake-up 1 ms late does not lower the worst.
+        send_due(
+            &mut pacer,
+            &sinks,
+            &mut out,
+            t0 + Duration::from_millis(41),
+            &late,
+        );
+        assert_eq!(late.load(Ordering::Relaxed), 30_000);
+        // On time (60 ms due, woken at 60): nothing behind.
+        let fresh = AtomicU64::new(0);
+        send_due(
+            &mut pacer,
+            &sinks,
+            &mut out,
+            t0 + Duration::from_millis(60),
+            &fresh,
+        );
+        assert_eq!(fresh.load(Ordering::Relaxed), 0);
+
+        // The governor reads the worst of all workers and resets them.
+        let worker = |us| Worker {
+            tx: channel().0,
+            streams: Arc::new(AtomicUsize::new(0)),
+            late_us: Arc::new(AtomicU64::new(us)),
+        };
+        let media = MediaWorker {
+            workers: vec![worker(700), worker(12_000), worker(0)].into(),
+            priority: MediaPriority::Normal,
+        };
+        assert_eq!(media.take_lateness(), Duration::from_millis(12));
+        assert_eq!(media.take_lateness(), Duration::ZERO);
+        media.workers[0].late_us.fetch_max(3_000, Ordering::Relaxed);
+        assert_eq!(media.take_lateness(), Duration::from_millis(3));
     }
 
     async fn next_played(events: &mut mpsc::UnboundedReceiver<Played>) -> Played {

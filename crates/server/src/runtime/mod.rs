@@ -2,6 +2,7 @@
 
 pub mod acd;
 pub mod admin;
+pub mod admission;
 pub mod agents;
 pub mod bridge;
 pub mod call;

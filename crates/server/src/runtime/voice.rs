@@ -4,7 +4,7 @@
 
 use super::call::{self, Incoming, InfoBody, Msg, Shared};
 use super::flows::FlowTable;
-use ringdesk_sip::{CallId, Router, SipConfig, SipEvent, SipServer};
+use ringdesk_sip::{CallId, Router, ShedSwitch, SipConfig, SipEvent, SipServer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +19,8 @@ pub struct VoiceConfig {
     pub answer_delay: Duration,
     /// Agent SIP credentials (id, password) for the registrar.
     pub agents: Vec<(String, ringdesk_sip::Secret)>,
+    /// While on, new calls get 503 with Retry-After (the load governor's switch).
+    pub shed: ShedSwitch,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -29,6 +31,7 @@ pub async fn start(
 ) -> anyhow::Result<(SipServer, impl std::future::Future<Output = ()>)> {
     let mut sip = SipConfig::new(config.listen);
     sip.max_calls = config.max_calls;
+    sip.shed = config.shed.clone();
     let table = flows.clone();
     sip.router = Router::Callback(Arc::new(move |dnis: &str| {
         table.route(dnis).map(|f| f.name().to_string())
