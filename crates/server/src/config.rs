@@ -93,8 +93,8 @@ pub struct MediaConfig {
 
 /// `[overload]`: refusing new calls (503 with Retry-After) while ringdesk is overloaded,
 /// so the calls it has taken keep good audio. Shedding starts at a sample (every 100 ms)
-/// above a `*_high` mark when at least half of the samples of the last `window` were too;
-/// it stops once every signal has stayed at or below its `*_low` mark for `hold`
+/// above a `*_high` mark once samples above a high mark cover at least half of the last
+/// `window`; it stops once every signal has stayed at or below its `*_low` mark for `hold`
 /// (`runtime/admission.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,14 +108,15 @@ pub struct OverloadConfig {
     pub media_late_high: Duration,
     #[serde(default = "default_media_late_low", with = "humantime_serde")]
     pub media_late_low: Duration,
-    /// The async runtime's scheduling lag: how long a small task spawned on it waits to
-    /// run (probed every 100 ms from a thread of its own).
+    /// The async runtime's scheduling lag: how late a 100 ms timer task on it runs, or
+    /// how overdue it is while it has not run (read from a thread of its own).
     #[serde(default = "default_runtime_lag_high", with = "humantime_serde")]
     pub runtime_lag_high: Duration,
     #[serde(default = "default_runtime_lag_low", with = "humantime_serde")]
     pub runtime_lag_low: Duration,
-    /// Shedding needs at least half of this window's samples above a high mark: a single
-    /// late sample is a hiccup, not overload. 0: the first sample above a mark sheds.
+    /// Shedding needs samples above a high mark covering at least half of this window
+    /// (each stands for the time since the one before): a single late sample is a
+    /// hiccup, not overload. 0: the first sample above a mark sheds.
     #[serde(default = "default_overload_window", with = "humantime_serde")]
     pub window: Duration,
     /// How long every signal must stay at or below its low mark before new calls are
@@ -139,27 +140,29 @@ impl Default for OverloadConfig {
 }
 
 // Defaults from the call-rate benchmark on a 2-core machine (decision 0008): at 300
-// calls/s, which it carries, samples above these marks are isolated; at 500 calls/s,
-// which it does not, most samples pass them about 14 s in and the runtime lag reaches
-// seconds soon after. 250 ms is half of SIP's T1: later answers make callers retransmit.
+// calls/s, which it carries, samples above these marks are rare and brief; at 500 calls/s,
+// which it does not, the runtime lag passes them for good about 15 s in and reaches
+// seconds soon after. The marks sit where calls would already suffer (media 100 ms late is
+// an audible gap; a runtime 400 ms behind nears SIP's T1 of 500 ms, after which callers
+// retransmit and add load), so a merely busy host never sheds.
 fn default_media_late_high() -> Duration {
-    Duration::from_millis(50)
+    Duration::from_millis(100)
 }
 
 fn default_media_late_low() -> Duration {
-    Duration::from_millis(10)
+    Duration::from_millis(20)
 }
 
 fn default_runtime_lag_high() -> Duration {
-    Duration::from_millis(250)
+    Duration::from_millis(400)
 }
 
 fn default_runtime_lag_low() -> Duration {
-    Duration::from_millis(30)
+    Duration::from_millis(50)
 }
 
 fn default_overload_window() -> Duration {
-    Duration::from_millis(500)
+    Duration::from_secs(1)
 }
 
 fn default_overload_hold() -> Duration {

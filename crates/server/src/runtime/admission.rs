@@ -5,9 +5,9 @@
 //! Two parts:
 //! - [`Governor`], sans-IO: fed `now` and a [`Sample`] of measured load (how late the
 //!   media threads send packets, how late the async runtime runs a timer), it answers
-//!   admit or shed with hysteresis: shedding starts at a sample above a high mark when at
-//!   least half of the samples of a short `window` were above a high mark too (one late
-//!   timer is a hiccup, not overload), and stops once every signal has stayed at or below
+//!   admit or shed with hysteresis: shedding starts at a sample above a high mark once
+//!   samples above a high mark cover at least half of a short `window` (one late timer is
+//!   a hiccup, not overload), and stops once every signal has stayed at or below
 //!   its low mark for `hold` (so it does not flap).
 //! - [`spawn`], the IO side: a thread of its own that measures both signals every
 //!   [`SAMPLE_PERIOD`], feeds the governor and flips the SIP adapter's [`ShedSwitch`],
@@ -43,9 +43,9 @@ pub struct GovernorConfig {
     /// The async runtime's scheduling lag: how late a periodic timer task runs (or, while
     /// it has not run, how overdue it is).
     pub runtime_lag: Marks,
-    /// Shedding starts at a sample above a high mark when at least half of the samples
-    /// of the last `window` (this one included) were above a high mark too. Zero: at the
-    /// first sample above.
+    /// Shedding starts at a sample above a high mark once samples above a high mark (this
+    /// one included, each standing for the time since the one before) cover at least
+    /// half of the last `window`. Zero: at the first sample above.
     pub window: Duration,
     /// Every signal must stay at or below its low mark this long before new calls are
     /// admitted again (also the shortest time spent shedding).
@@ -108,9 +108,19 @@ enum State {
 pub struct Governor {
     config: GovernorConfig,
     state: State,
-    /// While admitting: the samples of the last `window`, and whether each was above a
-    /// high mark.
-    recent: VecDeque<(Instant, bool)>,
+    /// While admitting: the samples of the last `window`: when each was taken, whether
+    /// it was above a high mark, and the time it stands for (since the sample before).
+    recent: VecDeque<Taken>,
+    /// When the last sample was taken (the next one stands for the time since).
+    last: Option<Instant>,
+}
+
+/// One sample in the window.
+#[derive(Debug, Clone, Copy)]
+struct Taken {
+    at: Instant,
+    over: bool,
+    covers: Duration,
 }
 
 impl Governor {
@@ -119,6 +129,7 @@ impl Governor {
             config,
             state: State::Admitting,
             recent: VecDeque::new(),
+            last: None,
         }
     }
 
@@ -138,6 +149,8 @@ impl Governor {
             ),
         ];
         if signals.iter().all(|(_, value, _)| value.is_none()) {
+            // Not measured: the next sample stands only for the time after this one.
+            self.last = Some(now);
             return None;
         }
         // Not calm: a signal measured above its low mark.
@@ -154,8 +167,10 @@ impl Governor {
             State::Admitting => {
                 self.remember(now, over.is_some());
                 let (signal, value, marks) = over?;
-                let above = self.recent.iter().filter(|(_, over)| *over).count();
-                if above * 2 < self.recent.len() {
+                // Overloaded for at least half of the last window (a sample stands for the
+                // time since the one before, so a host too stalled to sample often still
+                // counts in full, and one late sample after start-up does not).
+                if self.over_in_window(now) * 2 < self.config.window {
                     return None;
                 }
                 self.recent.clear();
@@ -170,6 +185,7 @@ impl Governor {
                 })
             }
             State::Shedding { since, last_busy } => {
+                self.last = Some(now);
                 if busy {
                     self.state = State::Shedding {
                         since,
@@ -190,16 +206,43 @@ impl Governor {
 
     /// Adds a sample to the window and drops those older than it (the newest stays).
     fn remember(&mut self, now: Instant, over: bool) {
-        self.recent.push_back((now, over));
+        // The first sample stands for one period.
+        let covers = self
+            .last
+            .map_or(SAMPLE_PERIOD, |last| now.saturating_duration_since(last));
+        self.last = Some(now);
+        self.recent.push_back(Taken {
+            at: now,
+            over,
+            covers,
+        });
         while self.recent.len() > MAX_WINDOW_SAMPLES
             || (self.recent.len() > 1
                 && self
                     .recent
                     .front()
-                    .is_some_and(|(t, _)| now.saturating_duration_since(*t) >= self.config.window))
+                    .is_some_and(|t| now.saturating_duration_since(t.at) >= self.config.window))
         {
             self.recent.pop_front();
         }
+    }
+
+    /// How much of the last `window` (up to `now`) the samples above a mark stand for.
+    fn over_in_window(&self, now: Instant) -> Duration {
+        let start = now.checked_sub(self.config.window);
+        self.recent
+            .iter()
+            .filter(|t| t.over)
+            .map(|t| {
+                let from = t.at.checked_sub(t.covers);
+                let from = match (from, start) {
+                    (Some(f), Some(s)) => f.max(s),
+                    (None, Some(s)) => s,
+                    (f, None) => f.unwrap_or(t.at),
+                };
+                t.at.saturating_duration_since(from)
+            })
+            .sum()
     }
 }
 
@@ -235,7 +278,7 @@ pub fn spawn(
     let handle = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
     tracing::info!(
         "overload: new calls get 503 while the media threads run more than {:.0} ms late or \
-         the async runtime more than {:.0} ms behind (in half the samples of {:.1} s); admitted \
+         the async runtime more than {:.0} ms behind (for half of {:.1} s); admitted \
          again after {:.1} s under {:.0} / {:.0} ms",
         ms(config.media_late.high),
         ms(config.runtime_lag.high),
@@ -671,6 +714,35 @@ mod tests {
         }
         assert_eq!(g.on_sample(t + Duration::from_secs(1), sample(50, 0)), None);
         assert!(!g.is_shedding());
+    }
+
+    #[test]
+    fn with_a_window_overload_must_last_half_of_it_even_right_after_start() {
+        let start = Instant::now();
+        let windowed = GovernorConfig {
+            window: Duration::from_secs(1),
+            ..config()
+        };
+        // Start-up: the very first samples are over (a busy start), then calm. One
+        // period over is not half a window.
+        let mut g = Governor::new(windowed);
+        let mut samples = vec![sample(0, 900); 4];
+        samples.extend(vec![sample(1, 1); 20]);
+        let (states, changes) = run(&mut g, start, &samples);
+        assert!(changes.is_empty(), "{changes:?}");
+        assert!(states.iter().all(|s| !s));
+        // Over from the start: shedding at the fifth sample (500 ms of the window).
+        let mut g = Governor::new(windowed);
+        let (states, changes) = run(&mut g, start, &[sample(0, 900); 6]);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].0, 4);
+        assert!(!states[3] && states[4]);
+        // Unmeasured samples do not make the next one stand for more time.
+        let mut g = Governor::new(windowed);
+        let mut samples = vec![Sample::default(); 10];
+        samples.push(sample(0, 900));
+        let (_, changes) = run(&mut g, start, &samples);
+        assert!(changes.is_empty(), "{changes:?}");
     }
 
     #[test]
