@@ -129,10 +129,24 @@ impl Pacer {
     /// 20 ms after it.
     pub fn add_stream(&mut self, now: Instant, config: StreamConfig) -> StreamId {
         let next_due = self.nanos(now);
-        let entry = Entry {
+        self.insert(Entry {
             stream: OutboundStream::new(config),
             next_due,
-        };
+        })
+    }
+
+    /// Add a stream whose first packet was already produced (with
+    /// [`OutboundStream::produce`]) and sent at `sent_at`, by whoever answered the call:
+    /// the first packet then leaves with the answer, on the answering thread, without
+    /// waiting for the pacer's thread to wake. The next packet is due one period after
+    /// `sent_at`. Events the first packet caused are collected with its next packet.
+    pub fn add_started(&mut self, sent_at: Instant, stream: OutboundStream) -> StreamId {
+        let next_due = self.nanos(sent_at).saturating_add(TICK_NS);
+        self.insert(Entry { stream, next_due })
+    }
+
+    fn insert(&mut self, entry: Entry) -> StreamId {
+        let next_due = entry.next_due;
         self.live += 1;
         let id = match self.free.pop() {
             Some(index) => match self.slots.get_mut(index as usize) {

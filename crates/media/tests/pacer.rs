@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use ringdesk_media::pacer::{DEFAULT_MAX_BURST, TICK};
 use ringdesk_media::rtp::seq_newer;
 use ringdesk_media::{
-    Clip, Codec, DtmfDigit, DtmfEvent, DtmfReceiver, Pacer, PlayoutEvent, RtpPacket, StreamConfig,
-    StreamEvent, StreamId, Transmit,
+    Clip, Codec, DtmfDigit, DtmfEvent, DtmfReceiver, OutboundStream, Pacer, PlayoutEvent,
+    RtpPacket, StreamConfig, StreamEvent, StreamId, Transmit,
 };
 
 fn config(codec: Codec, ssrc: u32) -> StreamConfig {
@@ -437,4 +437,49 @@ fn collect_events_reports_a_stopped_prompt_before_the_next_packet() {
             })
         ))
     );
+}
+
+#[test]
+fn a_stream_started_by_the_answering_thread_continues_one_period_after_its_first_packet() {
+    // The call's task produces and sends the first packet with the 200 OK; the pacer
+    // takes the stream over: the next packet 20 ms later, sequence and timestamp
+    // continuing, the prompt's end reported once.
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let mut stream = OutboundStream::new(config(Codec::Pcma, 9));
+    stream.play(tone_clip(60), 5).unwrap();
+    let mut buf = [0u8; ringdesk_media::stream::MAX_PACKET];
+    let len = stream.produce(&mut buf);
+    let first = RtpPacket::parse(&buf[..len]).unwrap();
+    assert!(
+        first.header.marker,
+        "talkspurt starts with the first packet"
+    );
+    let (seq, ts) = (first.header.sequence, first.header.timestamp);
+    let sent_at = epoch + Duration::from_millis(3);
+    let id = pacer.add_started(sent_at, stream);
+    assert_eq!(pacer.next_due(), Some(sent_at + TICK));
+    let mut out = Vec::new();
+    pacer.poll(sent_at + TICK - Duration::from_micros(1), &mut out);
+    assert!(out.is_empty(), "nothing before one period");
+    let mut got = Vec::new();
+    for k in 1..=3u32 {
+        out.clear();
+        pacer.poll(sent_at + TICK * k, &mut out);
+        assert_eq!(out.len(), 1, "one packet per period");
+        let p = parse(&out[0]);
+        assert_eq!(out[0].stream, id);
+        assert_eq!(p.header.sequence, seq.wrapping_add(k as u16));
+        assert_eq!(p.header.timestamp, ts.wrapping_add(160 * k));
+        assert!(!p.header.marker);
+        while let Some(ev) = pacer.poll_event() {
+            got.push(ev);
+        }
+    }
+    // 60 ms of prompt: the first packet and two from the pacer; reported at its end.
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(matches!(
+        got[0],
+        (s, StreamEvent::Played(PlayoutEvent { tag: 5, completed: true })) if s == id
+    ));
 }

@@ -5,7 +5,7 @@
 use super::acd::{AcdHandle, QueueEvent};
 use super::agents::{CallInfo, SipDialer};
 use super::bridge::{self, Relay, Slot, Source};
-use super::media_worker::{Command, MediaStream, MediaWorker, Played};
+use super::media_worker::{self, Command, MediaStream, MediaWorker, Played};
 use super::prompts::Prompts;
 use super::record::CallRecorder;
 use super::rtp_socket::RtpSocket;
@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use ringdesk_acd::Party;
 use ringdesk_connector::Connectors;
 use ringdesk_flow::{Action, ActionId, CallStart, Event, Executor, Flow, LogEntry};
-use ringdesk_media::{Codec, StreamConfig};
+use ringdesk_media::{Codec, OutboundStream, StreamConfig};
 use ringdesk_sip::CallHandle;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -187,9 +187,12 @@ async fn answer(
         initial_timestamp: rand::random(),
     };
     let first = greeting.as_ref().map(|(id, clips)| (clips.clone(), id.0));
+    // The greeting's first packet leaves from here, right after the 200 OK.
+    let mut outbound = OutboundStream::new(config);
+    let sent_at = media_worker::send_first(&mut outbound, first, &socket, signalled);
     let Some(stream) = shared
         .media
-        .add(config, socket.clone(), signalled, played_tx, first)
+        .add(outbound, sent_at, socket.clone(), signalled, played_tx)
         .await
     else {
         tracing::error!(%call_id, "media worker stopped");

@@ -3,10 +3,11 @@
 //! talk to them by message; a worker sends the packets and reports finished clips back
 //! to the call that queued them.
 //!
-//! Each stream keeps its own 20 ms grid from the moment it is added (its first packet,
-//! the greeting, leaves at once), so a worker's streams are spread over the period and
-//! it wakes about once per millisecond to send the few that are due, instead of sending
-//! every stream at once on a shared tick. Workers are plain threads that sleep on their
+//! A stream's first packet (the greeting's start) is sent by the call's task right
+//! after the 200 OK ([`send_first`]); the worker takes the stream over from the next.
+//! Each stream keeps its own 20 ms grid from that first packet, so a worker's streams
+//! are spread over the period and it wakes about once per millisecond to send the few
+//! that are due, instead of sending every stream at once on a shared tick. Workers are plain threads that sleep on their
 //! command channel with a timeout, so nothing else the server does — TTS resampling,
 //! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
 //! on the call's own RTP socket (non-blocking; the call's task only reads from it).
@@ -17,7 +18,8 @@
 
 use super::priority::{self, MediaPriority};
 use super::rtp_socket::RtpSocket;
-use ringdesk_media::{Clip, Pacer, StreamConfig, StreamEvent, StreamId, Transmit};
+use ringdesk_media::stream::MAX_PACKET;
+use ringdesk_media::{Clip, OutboundStream, Pacer, StreamEvent, StreamId, Transmit};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -52,12 +54,13 @@ pub struct MediaStream {
 /// Requests to a worker.
 pub enum Command {
     Add {
-        config: StreamConfig,
+        /// The stream, its first packet already sent (see [`send_first`]).
+        stream: Box<OutboundStream>,
+        /// When the first packet was sent: the next is due one period after.
+        sent_at: Instant,
         socket: Arc<RtpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
-        /// Clips to play from the very first packet (the greeting), with their tag.
-        first: Option<(Vec<Clip>, u64)>,
         reply: oneshot::Sender<StreamId>,
     },
     /// Queue clips after what is queued; each reports with `tag`.
@@ -187,15 +190,15 @@ impl MediaWorker {
         Duration::from_micros(worst)
     }
 
-    /// Adds a stream on the least loaded worker, its first packet sent at once (with
-    /// `first` playing from it); `None` when the worker has stopped.
+    /// Hands a stream whose first packet was sent at `sent_at` ([`send_first`]) to the
+    /// least loaded worker, which sends the rest; `None` when the worker has stopped.
     pub async fn add(
         &self,
-        config: StreamConfig,
+        stream: OutboundStream,
+        sent_at: Instant,
         socket: Arc<RtpSocket>,
         dest: Option<SocketAddr>,
         events: mpsc::UnboundedSender<Played>,
-        first: Option<(Vec<Clip>, u64)>,
     ) -> Option<MediaStream> {
         let (worker, w) = self
             .workers
@@ -204,11 +207,11 @@ impl MediaWorker {
             .min_by_key(|(_, w)| w.streams.load(Ordering::Relaxed))?;
         let (reply, rx) = oneshot::channel();
         w.tx.send(Command::Add {
-            config,
+            stream: Box::new(stream),
+            sent_at,
             socket,
             dest,
             events,
-            first,
             reply,
         })
         .ok()?;
@@ -249,13 +252,8 @@ fn run(rx: &Receiver<Command>, count: &AtomicUsize, late: &AtomicU64) {
         };
         match cmd {
             Ok(cmd) => {
-                // A new stream's first packet is due now: send it at once.
-                if handle(&mut pacer, &mut sinks, cmd, count) {
-                    last_poll = Instant::now();
-                    send_due(&mut pacer, &sinks, &mut out, last_poll, late);
-                } else {
-                    report(&mut pacer, &sinks);
-                }
+                handle(&mut pacer, &mut sinks, cmd, count);
+                report(&mut pacer, &sinks);
             }
             Err(RecvTimeoutError::Timeout) => {
                 last_poll = Instant::now();
@@ -304,30 +302,25 @@ fn report(pacer: &mut Pacer, sinks: &HashMap<StreamId, Sink>) {
     }
 }
 
-/// Applies a command; true when a stream was added (its first packet is due now).
+/// Applies a command.
 fn handle(
     pacer: &mut Pacer,
     sinks: &mut HashMap<StreamId, Sink>,
     cmd: Command,
     count: &AtomicUsize,
-) -> bool {
+) {
     match cmd {
         Command::Add {
-            config,
+            stream,
+            sent_at,
             socket,
             dest,
             events,
-            first,
             reply,
         } => {
-            let id = pacer.add_stream(Instant::now(), config);
-            if let (Some((clips, tag)), Some(s)) = (first, pacer.stream_mut(id)) {
-                for clip in clips {
-                    if s.play(clip, tag).is_err() {
-                        break;
-                    }
-                }
-            }
+            let id = pacer.add_started(sent_at, *stream);
+            // What the first packet caused (a prompt shorter than a packet ended).
+            pacer.collect_events(id);
             sinks.insert(
                 id,
                 Sink {
@@ -338,7 +331,6 @@ fn handle(
             );
             count.fetch_add(1, Ordering::Relaxed);
             let _ = reply.send(id);
-            return true;
         }
         Command::Play { id, clips, tag } => {
             if let Some(s) = pacer.stream_mut(id.id) {
@@ -375,13 +367,40 @@ fn handle(
             sinks.remove(&id.id);
         }
     }
-    false
+}
+
+/// Starts a stream on the calling thread: queues `first` (the greeting, reported with
+/// its tag) and sends the first packet at once to `dest`, so that it leaves right after
+/// the 200 OK without waiting for a media thread to wake. Returns when it was sent: hand
+/// the stream to [`MediaWorker::add`] with it.
+pub fn send_first(
+    stream: &mut OutboundStream,
+    first: Option<(Vec<Clip>, u64)>,
+    socket: &RtpSocket,
+    dest: Option<SocketAddr>,
+) -> Instant {
+    if let Some((clips, tag)) = first {
+        for clip in clips {
+            if stream.play(clip, tag).is_err() {
+                tracing::warn!("playout queue full; greeting cut short");
+                break;
+            }
+        }
+    }
+    let mut buf = [0u8; MAX_PACKET];
+    let len = stream.produce(&mut buf);
+    let sent_at = Instant::now();
+    if let (Some(dest), Some(packet)) = (dest, buf.get(..len)) {
+        // UDP: a full socket buffer drops the packet, as the network would.
+        let _ = socket.try_send_to(packet, dest);
+    }
+    sent_at
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringdesk_media::{Codec, RtpPacket};
+    use ringdesk_media::{Codec, RtpPacket, StreamConfig};
 
     fn config(ssrc: u32) -> StreamConfig {
         StreamConfig {
@@ -419,8 +438,11 @@ mod tests {
         let mut streams = Vec::new();
         for ssrc in 0..6u32 {
             let (tx, _events) = mpsc::unbounded_channel();
+            let socket = socket();
+            let mut stream = OutboundStream::new(config(ssrc));
+            let sent_at = send_first(&mut stream, None, &socket, Some(dest));
             let s = media
-                .add(config(ssrc), socket(), Some(dest), tx, None)
+                .add(stream, sent_at, socket, Some(dest), tx)
                 .await
                 .unwrap();
             streams.push(s);
@@ -452,6 +474,53 @@ mod tests {
         for w in 0..3 {
             assert_eq!(media.workers[w].streams.load(Ordering::Relaxed), 0);
         }
+    }
+
+    #[tokio::test]
+    async fn the_first_packet_leaves_from_the_caller_and_the_worker_continues_a_period_later() {
+        let media = MediaWorker::spawn(1, MediaPriority::Normal).unwrap();
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let dest = rx.local_addr().unwrap();
+        let socket = socket();
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let mut stream = OutboundStream::new(config(42));
+        let greeting = Clip::from_pcm(&[1000i16; 480], 8000).unwrap(); // 60 ms
+        let sent_at = send_first(&mut stream, Some((vec![greeting], 7)), &socket, Some(dest));
+        // Sent before the worker knows the stream.
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 512];
+        let len = rx.recv(&mut buf).unwrap();
+        let first = RtpPacket::parse(&buf[..len]).unwrap().header;
+        assert_eq!((first.ssrc, first.sequence), (42, 1));
+        assert!(first.marker);
+        let s = media
+            .add(stream, sent_at, socket, Some(dest), tx)
+            .await
+            .unwrap();
+        // The worker sends from sequence 2, one period after the first, not at once.
+        let len = rx.recv(&mut buf).unwrap();
+        let arrived = Instant::now();
+        let second = RtpPacket::parse(&buf[..len]).unwrap();
+        assert_eq!((second.header.ssrc, second.header.sequence), (42, 2));
+        assert_eq!(second.header.timestamp, first.timestamp + 160);
+        assert!(
+            arrived >= sent_at + Duration::from_millis(19),
+            "second packet {:?} after the first",
+            arrived - sent_at
+        );
+        // The greeting (60 ms: this packet and two more) is reported once, completed.
+        let played = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            played,
+            Played {
+                tag: 7,
+                completed: true
+            }
+        );
+        media.send(Command::Remove { id: s });
     }
 
     #[test]
@@ -525,14 +594,12 @@ mod tests {
             .collect();
         let clip = Clip::from_pcm(&samples, 8000).unwrap();
         let (tx, mut events) = mpsc::unbounded_channel();
+        let socket = socket();
+        let mut stream = OutboundStream::new(config(9));
+        let first = Some((vec![clip.clone()], 77));
+        let sent_at = send_first(&mut stream, first, &socket, Some(dest));
         let s = media
-            .add(
-                config(9),
-                socket(),
-                Some(dest),
-                tx,
-                Some((vec![clip.clone()], 77)),
-            )
+            .add(stream, sent_at, socket, Some(dest), tx)
             .await
             .unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
