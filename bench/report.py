@@ -59,10 +59,13 @@ def rate_section(out):
     rows = read_lines(os.path.join(out, "rate.tsv"))
     if rows is None:
         return ["Not measured in this run."]
-    keys = {(r.split("\t") + [""] * 9)[8] or "rtp" for r in rows}
+    cols = [(r.split("\t") + [""] * 10) for r in rows]
+    keys = {c[8] or "rtp" for c in cols}
+    governor = {c[9] or "on" for c in cols}
     lines = [
         "Key 2 sent " + " and ".join(sorted(
             "as a SIP INFO" if k == "info" else "as RFC 2833 (SIPp pcap replay)" for k in keys))
+        + "; load governor " + "/".join(sorted(governor))
         + ". Refused: answered 503 while ringdesk sheds load (decision 0008).",
         "",
         "| calls/s | calls | completed | failed | refused (503) | ringdesk CPU ms/completed call | step s | ringdesk RSS KiB after |",
