@@ -88,10 +88,14 @@ impl LegInner {
         }
     }
 
+    /// Sends one CANCEL per leg: cancelling again (or dropping the last handle right
+    /// after a cancel, before the 487 is in) does nothing, since a second CANCEL crossing
+    /// the agent's 487 is a stray request to the phone.
     async fn cancel(&self) -> Result<(), SipError> {
         {
             let mut state = self.lock();
             match state.phase {
+                LegPhase::Calling | LegPhase::Ringing if state.cancel_requested => return Ok(()),
                 LegPhase::Calling | LegPhase::Ringing => state.cancel_requested = true,
                 LegPhase::Answered => return Err(SipError::LegAnswered(self.id)),
                 LegPhase::Ended => return Ok(()),

@@ -138,7 +138,8 @@ impl AgentPhone {
     }
 
     /// Wait for the SIPp phone to finish its scenario; fails the test when it failed.
-    async fn finish(self) {
+    /// Returns SIPp's final screen (its message counts).
+    async fn finish(self) -> String {
         let output = tokio::time::timeout(Duration::from_secs(20), self.child.wait_with_output())
             .await
             .expect("SIPp agent phone did not finish")
@@ -150,7 +151,18 @@ impl AgentPhone {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// SIPp's count of `message` received, and of its retransmissions, from its screen.
+fn received(screen: &str, message: &str) -> Option<(u64, u64)> {
+    let line = screen.lines().rev().find(|l| {
+        let mut f = l.split_whitespace();
+        f.next() == Some("---------->") && f.next() == Some(message)
+    })?;
+    let mut counts = line.split_whitespace().skip(2).map(|n| n.parse().ok());
+    Some((counts.next()??, counts.next()??))
 }
 
 fn offer() -> OutboundCall {
@@ -246,12 +258,22 @@ async fn ring_no_answer_is_cancelled() {
     let phone = AgentPhone::start(&server, &mut events, "uas_ring_forever.xml").await;
     let handle = server.call_agent(offer()).expect("call agent");
     expect_ringing(&mut events, handle.id()).await;
+    let id = handle.id();
     handle.cancel().await.expect("cancel");
+    // Cancelling again, and dropping the last handle before the 487 is in (which ends a
+    // ringing leg), send no second CANCEL: SIPp fails the call on an unexpected one.
+    handle.cancel().await.expect("cancelling twice is harmless");
+    drop(handle);
     match next_event(&mut events).await {
-        SipEvent::AgentCancelled { leg } => assert_eq!(leg, handle.id()),
+        SipEvent::AgentCancelled { leg } => assert_eq!(leg, id),
         other => panic!("expected AgentCancelled, got {other:?}"),
     }
-    phone.finish().await;
+    let screen = phone.finish().await;
+    assert_eq!(
+        received(&screen, "CANCEL"),
+        Some((1, 0)),
+        "one CANCEL, not retransmitted:\n{screen}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
