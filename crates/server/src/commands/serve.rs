@@ -41,16 +41,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     let dialer = SipDialer::new(sip_ip);
     let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let shed = ringdesk_sip::ShedSwitch::new();
     let admin_state = crate::runtime::admin::AdminState {
         store: store.clone(),
         acd: acd.clone(),
+        shed: shed.clone(),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", config.admin.listen))?;
     let media = MediaWorker::spawn(config.media.workers, config.media.priority)
         .context("cannot start the media threads")?;
-    let shed = ringdesk_sip::ShedSwitch::new();
     let _governor = if config.overload.enabled {
         let governor = crate::runtime::admission::spawn(
             config.overload.governor(),

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ringdesk_acd::RequestedState;
+use ringdesk_sip::ShedSwitch;
 use ringdesk_store::{EndReason, InteractionFilter, OutboxFilter, OutboxState, Store};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -17,6 +18,8 @@ use std::net::SocketAddr;
 pub struct AdminState {
     pub store: Store,
     pub acd: AcdHandle,
+    /// The load governor's switch, for the overload metrics.
+    pub shed: ShedSwitch,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -225,7 +228,7 @@ async fn drop_item(
     }
 }
 
-async fn metrics(State(AdminState { store, .. }): State<AdminState>) -> Response {
+async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Response {
     match store.outbox_counts().await {
         Ok(c) => {
             let mut out = String::from(
@@ -244,6 +247,14 @@ async fn metrics(State(AdminState { store, .. }): State<AdminState>) -> Response
             out.push_str(&format!(
                 "# HELP ringdesk_outbox_backlog Items still to deliver.\n# TYPE ringdesk_outbox_backlog gauge\nringdesk_outbox_backlog {}\n",
                 c.backlog()
+            ));
+            out.push_str(&format!(
+                "# HELP ringdesk_overload_shedding 1 while the load governor refuses new calls with 503.\n# TYPE ringdesk_overload_shedding gauge\nringdesk_overload_shedding {}\n",
+                u8::from(shed.is_shedding())
+            ));
+            out.push_str(&format!(
+                "# HELP ringdesk_calls_refused_overload_total New calls refused with 503 by the load governor.\n# TYPE ringdesk_calls_refused_overload_total counter\nringdesk_calls_refused_overload_total {}\n",
+                shed.refused()
             ));
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
@@ -268,7 +279,7 @@ mod tests {
         fn cancel(&self, _: u64) {}
     }
 
-    async fn start() -> (String, AcdHandle, tempfile::TempDir) {
+    async fn start() -> (String, AcdHandle, ShedSwitch, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("r.sqlite")).unwrap();
         let config = crate::config::Config::parse(
@@ -277,21 +288,23 @@ mod tests {
         )
         .unwrap();
         let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
+        let shed = ShedSwitch::new();
         let addr = serve(
             "127.0.0.1:0".parse().unwrap(),
             AdminState {
                 store,
                 acd: acd.clone(),
+                shed: shed.clone(),
             },
         )
         .await
         .unwrap();
-        (format!("http://{addr}"), acd, dir)
+        (format!("http://{addr}"), acd, shed, dir)
     }
 
     #[tokio::test]
     async fn agents_queues_and_state_changes_over_http() {
-        let (base, acd, _dir) = start().await;
+        let (base, acd, shed, _dir) = start().await;
         let http = reqwest::Client::new();
         let get = |path: &str| {
             let url = format!("{base}{path}");
@@ -339,14 +352,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.status(), 400);
-        let m = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = || async {
+            http.get(format!("{base}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let m = metrics().await;
         assert!(m.contains("ringdesk_outbox_backlog 0"), "{m}");
+        assert!(m.contains("\nringdesk_overload_shedding 0\n"), "{m}");
+        assert!(
+            m.contains("\nringdesk_calls_refused_overload_total 0\n"),
+            "{m}"
+        );
+        shed.set(true);
+        let m = metrics().await;
+        assert!(m.contains("\nringdesk_overload_shedding 1\n"), "{m}");
     }
 }
