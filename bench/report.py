@@ -61,7 +61,7 @@ def rate_section(out):
         return ["Not measured in this run."]
     cols = [(r.split("\t") + [""] * 10) for r in rows]
     keys = {c[8] or "rtp" for c in cols}
-    governor = {c[9] or "on" for c in cols}
+    governor = {c[9] or "off" for c in cols}
     lines = [
         "Key 2 sent " + " and ".join(sorted(
             "as a SIP INFO" if k == "info" else "as RFC 2833 (SIPp pcap replay)" for k in keys))
