@@ -7,10 +7,11 @@
 //! after the 200 OK ([`send_first`]); the worker takes the stream over from the next.
 //! Each stream keeps its own 20 ms grid from that first packet, so a worker's streams
 //! are spread over the period and it wakes about once per millisecond to send the few
-//! that are due, instead of sending every stream at once on a shared tick. Workers are plain threads that sleep on their
-//! command channel with a timeout, so nothing else the server does — TTS resampling,
-//! HTTP, SQLite, the async runtime's scheduling — can delay a packet. A worker sends
-//! on the call's own RTP socket (non-blocking; the call's task only reads from it).
+//! that are due, instead of sending every stream at once on a shared tick. Workers are
+//! plain threads that sleep on their command channel with a timeout, so nothing else the
+//! server does — TTS resampling, HTTP, SQLite, the async runtime's scheduling — can
+//! delay a packet. A worker sends on the call's own RTP socket (non-blocking; the
+//! call's task only reads from it).
 //!
 //! Each worker records how late it runs: at every wake-up, how long ago its most overdue
 //! packet was due. The worst since the last look is read by the load governor
@@ -334,11 +335,8 @@ fn handle(
         }
         Command::Play { id, clips, tag } => {
             if let Some(s) = pacer.stream_mut(id.id) {
-                for clip in clips {
-                    if s.play(clip, tag).is_err() {
-                        tracing::warn!("playout queue full; prompt dropped");
-                        break;
-                    }
+                if !queue_clips(s, clips, tag) {
+                    tracing::warn!("playout queue full; prompt dropped");
                 }
             }
         }
@@ -369,6 +367,12 @@ fn handle(
     }
 }
 
+/// Queues `clips` after what the stream plays, each reported with `tag`; false when the
+/// playout queue filled up (the clips from there on are dropped).
+fn queue_clips(stream: &mut OutboundStream, clips: Vec<Clip>, tag: u64) -> bool {
+    clips.into_iter().all(|clip| stream.play(clip, tag).is_ok())
+}
+
 /// Starts a stream on the calling thread: queues `first` (the greeting, reported with
 /// its tag) and sends the first packet at once to `dest`, so that it leaves right after
 /// the 200 OK without waiting for a media thread to wake. Returns when it was sent: hand
@@ -380,11 +384,8 @@ pub fn send_first(
     dest: Option<SocketAddr>,
 ) -> Instant {
     if let Some((clips, tag)) = first {
-        for clip in clips {
-            if stream.play(clip, tag).is_err() {
-                tracing::warn!("playout queue full; greeting cut short");
-                break;
-            }
+        if !queue_clips(stream, clips, tag) {
+            tracing::warn!("playout queue full; greeting cut short");
         }
     }
     let mut buf = [0u8; MAX_PACKET];
