@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use common::{sipp, Behaviour, Seen, TestRuntime};
 use ringdesk_sip::{Codec, Direction, Router, SipConfig};
@@ -44,6 +45,23 @@ async fn basic_call_over_udp_caller_hangs_up() {
     assert_eq!(rt.next().await, Seen::Established);
     assert_eq!(rt.next().await, Seen::RemoteHangup);
     assert_eq!(rt.server.active_calls(), 0);
+}
+
+/// An established call lets go of its INVITE transaction's channel (decision 0010): the
+/// patched rsipstack drops the dialog's sender once the ACK confirms the dialog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_established_call_lets_go_of_its_invite_transaction() {
+    let mut rt = TestRuntime::start(config(), Behaviour::Answer).await;
+    sipp("basic_call.xml", rt.server.local_addr(), "8005551212", "u1").await;
+    assert!(matches!(rt.next().await, Seen::Incoming { .. }));
+    assert_eq!(rt.next().await, Seen::Established);
+    assert_eq!(rt.next().await, Seen::RemoteHangup);
+    let counts = &rt.invite_channel;
+    // Held while the 200 OK waited for its ACK (the transaction still needed it)...
+    assert_eq!(counts.held_at_answer.load(Ordering::SeqCst), 1);
+    assert_eq!(counts.established.load(Ordering::SeqCst), 1);
+    // ...and let go once the call was established.
+    assert_eq!(counts.held_when_established.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

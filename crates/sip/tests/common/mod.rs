@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringdesk_sip::{
@@ -59,6 +61,17 @@ pub enum Seen {
 pub struct TestRuntime {
     pub server: SipServer,
     pub seen: mpsc::UnboundedReceiver<Seen>,
+    /// Calls answered, and of those how many still held their INVITE transaction's
+    /// channel right after answering and once established.
+    pub invite_channel: Arc<InviteChannel>,
+}
+
+/// Counts of [`CallHandle::holds_invite_transaction`] at answer and at establishment.
+#[derive(Debug, Default)]
+pub struct InviteChannel {
+    pub held_at_answer: AtomicUsize,
+    pub held_when_established: AtomicUsize,
+    pub established: AtomicUsize,
 }
 
 /// Our (fake) RTP address in answers.
@@ -69,6 +82,8 @@ impl TestRuntime {
         config.bind = "127.0.0.1:0".parse().unwrap();
         let (server, mut events) = SipServer::bind(config).await.expect("bind SIP server");
         let (seen_tx, seen) = mpsc::unbounded_channel();
+        let invite_channel = Arc::new(InviteChannel::default());
+        let counts = invite_channel.clone();
         tokio::spawn(async move {
             let mut calls: HashMap<CallId, CallHandle> = HashMap::new();
             while let Some(event) = events.recv().await {
@@ -94,6 +109,9 @@ impl TestRuntime {
                             Behaviour::Drop => continue,
                             Behaviour::Answer | Behaviour::HangupAfterAck => {
                                 call.answer(LOCAL_RTP.parse().unwrap()).expect("answer");
+                                if call.holds_invite_transaction() {
+                                    counts.held_at_answer.fetch_add(1, Ordering::SeqCst);
+                                }
                                 // A second answer is refused, the first stands.
                                 assert!(call.answer(LOCAL_RTP.parse().unwrap()).is_err());
                             }
@@ -101,6 +119,12 @@ impl TestRuntime {
                         calls.insert(call.id(), call);
                     }
                     SipEvent::CallEstablished { call } => {
+                        if let Some(handle) = calls.get(&call) {
+                            counts.established.fetch_add(1, Ordering::SeqCst);
+                            if handle.holds_invite_transaction() {
+                                counts.held_when_established.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
                         let _ = seen_tx.send(Seen::Established);
                         if behaviour == Behaviour::HangupAfterAck {
                             if let Some(handle) = calls.get(&call) {
@@ -143,7 +167,11 @@ impl TestRuntime {
                 }
             }
         });
-        TestRuntime { server, seen }
+        TestRuntime {
+            server,
+            seen,
+            invite_channel,
+        }
     }
 
     /// The next thing the runtime saw (fails the test after 10 s).
