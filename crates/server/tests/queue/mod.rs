@@ -11,6 +11,8 @@ pub mod agent;
 #[path = "../support/ports.rs"]
 pub mod ports;
 pub mod rtp;
+#[path = "../support/serve_child.rs"]
+pub mod serve_child;
 pub mod server;
 pub mod sipp;
 pub mod tone;

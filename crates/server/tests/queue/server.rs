@@ -1,29 +1,14 @@
-//! One `ringdesk serve` child process per test, with agents and a `support` queue, on free
-//! ports, against a Zendesk sandbox running in the test process; plus a client of its
-//! admin API (agents and their states, interaction records). The child is killed when the
-//! `Server` is dropped, even when the test fails; its log is printed then.
+//! One `ringdesk serve` child process per test ([`ServeChild`]), with agents and a
+//! `support` queue, plus a client of its admin API (agents and their states, interaction
+//! records).
 
-use ringdesk_zendesk::sandbox::{self, SandboxConfig, SandboxHandle};
-use ringdesk_zendesk::types::Comment;
+use super::serve_child::{zendesk_connector, Launch, ServeChild};
 use serde::Deserialize;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::ops::Deref;
+use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
 
-/// The demo API token of the sandbox (crates/zendesk/data/README.md; not a secret).
-const DEMO_EMAIL: &str = "admin@ringdesk.example";
-const DEMO_TOKEN: &str = "demo-api-token-not-a-secret";
-/// Longest wait for the "answering SIP calls" line (prompts are pre-rendered first).
-const START_TIMEOUT: Duration = Duration::from_secs(90);
-/// The line `ringdesk serve` prints once it answers calls.
-const READY: &str = "ringdesk is answering SIP calls on ";
-/// Where the same output names the admin API.
-const ADMIN: &str = "admin API and metrics: http://";
 /// How often state is polled.
 const POLL: Duration = Duration::from_millis(50);
 /// The flow trace line of a call that entered the queue (`ringdesk::runtime::call` at
@@ -91,100 +76,39 @@ pub struct AgentView {
     pub reason: Option<String>,
 }
 
-/// A running server and its sandbox.
+/// A running server and its sandbox (everything of [`ServeChild`], by `Deref`).
 pub struct Server {
-    child: Child,
-    sip: SocketAddr,
-    admin: SocketAddr,
+    serve: ServeChild,
     options: Options,
-    sandbox: Option<SandboxHandle>,
     http: reqwest::Client,
-    dir: tempfile::TempDir,
-    log: PathBuf,
+}
+
+impl Deref for Server {
+    type Target = ServeChild;
+    fn deref(&self) -> &ServeChild {
+        &self.serve
+    }
 }
 
 impl Server {
     /// Starts the sandbox (demo data) and `ringdesk serve` with `options`; returns once
     /// the server answers calls.
     pub async fn start(options: Options) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the sandbox listener");
-        let sandbox = sandbox::spawn(SandboxConfig::default(), listener)
-            .await
-            .expect("start the Zendesk sandbox");
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let config = config_text(&options, &sandbox.base_url(), dir.path());
-        let config_path = dir.path().join("ringdesk.toml");
-        std::fs::write(&config_path, config).expect("write the config file");
-        let log = dir.path().join("ringdesk.log");
-        let log_file = std::fs::File::create(&log).expect("create the server log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringdesk"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .current_dir(dir.path())
-            .env(
-                "RUST_LOG",
-                "info,ringdesk=debug,ringdesk::runtime::call=trace,rsipstack=warn",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("run the ringdesk binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        let mut seen = String::new();
-        let (mut sip, mut admin) = (None, None);
-        while sip.is_none() || admin.is_none() {
-            let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
-                Ok(Ok(Some(line))) => line,
-                other => {
-                    let _ = child.kill().await;
-                    let why = if other.is_err() {
-                        format!("did not answer calls within {START_TIMEOUT:?}")
-                    } else {
-                        "exited before answering calls".to_owned()
-                    };
-                    panic!(
-                        "ringdesk serve {why}\nstdout:\n{seen}\nlog:\n{}",
-                        tail(&log, 60)
-                    );
-                }
-            };
-            let _ = writeln!(seen, "{line}");
-            if let Some(rest) = line.strip_prefix(READY) {
-                sip = Some(parse_addr(rest, &line));
-            }
-            if let Some((_, rest)) = line.split_once(ADMIN) {
-                admin = Some(parse_addr(rest.trim_end_matches('/'), &line));
-            }
-        }
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let launch = Launch {
+            rust_log: "info,ringdesk=debug,ringdesk::runtime::call=trace,rsipstack=warn".into(),
+            start_timeout: Duration::from_secs(90),
+            tail_lines: 80,
+        };
+        let serve = ServeChild::start(&launch, |url, dir| config_text(&options, url, dir)).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .expect("HTTP client");
         Server {
-            child,
-            sip: sip.expect("SIP address read"),
-            admin: admin.expect("admin address read"),
+            serve,
             options,
-            sandbox: Some(sandbox),
             http,
-            dir,
-            log,
         }
-    }
-
-    /// Where ringdesk answers SIP (UDP and TCP).
-    pub fn sip_addr(&self) -> SocketAddr {
-        self.sip
     }
 
     /// The configured agent `id`.
@@ -197,28 +121,8 @@ impl Server {
             .unwrap_or_else(|| panic!("agent {id:?} is not configured"))
     }
 
-    /// The sandbox: tickets and comments.
-    pub fn sandbox(&self) -> &SandboxHandle {
-        self.sandbox.as_ref().expect("sandbox running until drop")
-    }
-
-    /// A directory that lives as long as the server (SIPp logs).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The server's log so far (tracing output).
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// True while the child process runs.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.admin)
+        format!("http://{}{path}", self.admin_addr())
     }
 
     /// `GET /agents`.
@@ -357,40 +261,6 @@ impl Server {
             tokio::time::sleep(POLL).await;
         }
     }
-
-    /// The comments added to `ticket` since the demo data, waiting up to `wait` for at
-    /// least `at_least` of them (the note is posted by the outbox after the call).
-    pub async fn new_comments(&self, ticket: u64, at_least: usize, wait: Duration) -> Vec<Comment> {
-        let data = ringdesk_zendesk::sandbox::DataSet::demo().expect("demo data loads");
-        let seeded = data.comments.get(&ticket).map_or(0, Vec::len);
-        let deadline = Instant::now() + wait;
-        loop {
-            let all = self.sandbox().comments(ticket).unwrap_or_default();
-            let fresh: Vec<Comment> = all.into_iter().skip(seeded).collect();
-            if fresh.len() >= at_least || Instant::now() >= deadline {
-                return fresh;
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        if std::thread::panicking() {
-            eprintln!(
-                "---- ringdesk serve log (last lines) ----\n{}",
-                tail(&self.log, 80)
-            );
-        }
-    }
-}
-
-fn parse_addr(text: &str, line: &str) -> SocketAddr {
-    let addr = text.split_whitespace().next().unwrap_or_default();
-    addr.parse()
-        .unwrap_or_else(|e| panic!("unreadable address in {line:?}: {e}"))
 }
 
 fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
@@ -398,11 +268,7 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     let _ = writeln!(s, "[sip]\nlisten = \"127.0.0.1:0\"");
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
     let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
-    let _ = writeln!(
-        s,
-        "[connectors.zendesk]\nbase_url = {zendesk_url:?}\n\
-         auth = {{ type = \"zendesk_api_token\", email = {DEMO_EMAIL:?}, token = {DEMO_TOKEN:?} }}"
-    );
+    s.push_str(&zendesk_connector(zendesk_url));
     for a in &options.agents {
         let _ = writeln!(
             s,
@@ -416,11 +282,4 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         options.ring_timeout, options.wrap_up
     );
     s
-}
-
-/// The last `n` lines of a file.
-pub fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

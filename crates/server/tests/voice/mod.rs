@@ -12,6 +12,8 @@ pub mod heard;
 pub mod ports;
 pub mod prompts;
 pub mod rtp;
+#[path = "../support/serve_child.rs"]
+pub mod serve_child;
 pub mod server;
 pub mod sipp;
 
