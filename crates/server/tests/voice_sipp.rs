@@ -2,7 +2,8 @@
 //! calls and runs the default flow against an in-process Zendesk sandbox. Covers the menu
 //! keys over RFC 2833 and SIP INFO, the private after-call note, a hang-up during the
 //! Zendesk lookup, CANCEL before the answer, 404 for unrouted numbers and 503 above
-//! `max_calls`. Calls that need to hear the audio are in `voice_media.rs`.
+//! `max_calls` or while the load governor sheds. Calls that need to hear the audio are in
+//! `voice_media.rs`.
 
 mod voice;
 
@@ -100,6 +101,51 @@ async fn cancel_before_answer_gets_487() {
         .run(server.sip_addr(), server.dir())
         .await;
     run.assert_passed("the call after a CANCEL");
+}
+
+/// With the load governor on ([overload] enabled) and tripping: a new call gets 503 with
+/// Retry-After, and /metrics shows the shedding gauge and counts the refusal. The marks
+/// are set so the governor trips on an idle server: any runtime lag at all (timers fire
+/// late by some microseconds at least) is over a 1 µs high mark, the window is one sample,
+/// and calm (no lag for 10 minutes) never comes within the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_server_refuses_new_calls_with_503_and_counts_them() {
+    let server = Server::start(Options {
+        extra_config: Some(
+            "[overload]\nenabled = true\nruntime_lag_high = \"1us\"\nruntime_lag_low = \"0s\"\n\
+             window = \"0s\"\nhold = \"10m\"\n"
+                .into(),
+        ),
+        ..Options::default()
+    })
+    .await;
+    let shedding = "ringdesk_overload_shedding 1";
+    assert!(
+        server.wait_metric(shedding, Duration::from_secs(10)).await,
+        "the governor did not start shedding:\n{}",
+        server.metrics().await
+    );
+    let refused = Sipp::new("reject_503.xml", "support")
+        .caller(demo::JOHN.0)
+        .run(server.sip_addr(), server.dir())
+        .await;
+    refused.assert_passed("503 while overloaded");
+    assert!(
+        server
+            .wait_metric(
+                "ringdesk_calls_refused_overload_total 1",
+                Duration::from_secs(5)
+            )
+            .await,
+        "the refusal was not counted:\n{}",
+        server.metrics().await
+    );
+    assert!(
+        server
+            .log()
+            .contains("overloaded: refusing new calls with 503"),
+        "the log does not say why calls are refused"
+    );
 }
 
 /// Test 7: with a route table and `reject_unrouted`, an unrouted number gets 404; above

@@ -126,6 +126,33 @@ impl ServeChild {
         self.admin
     }
 
+    /// `GET /metrics` of the admin API (Prometheus text).
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.admin);
+        let resp = reqwest::get(&url).await.expect("GET /metrics");
+        assert!(
+            resp.status().is_success(),
+            "GET /metrics: {}",
+            resp.status()
+        );
+        resp.text().await.expect("metrics text")
+    }
+
+    /// Waits up to `wait` until `/metrics` has the sample line `line` (`name value`);
+    /// returns whether it did.
+    pub async fn wait_metric(&self, line: &str, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            if self.metrics().await.lines().any(|l| l.trim() == line) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The sandbox: faults, tickets, comments.
     pub fn sandbox(&self) -> &SandboxHandle {
         self.sandbox.as_ref().expect("sandbox running until drop")

@@ -19,6 +19,8 @@ pub struct Options {
     pub routes: Vec<(String, PathBuf)>,
     /// `[flows] reject_unrouted`.
     pub reject_unrouted: bool,
+    /// More TOML appended to the config, e.g. an `[overload]` section.
+    pub extra_config: Option<String>,
 }
 
 /// A running server and its sandbox (everything of [`ServeChild`]).
@@ -75,5 +77,8 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         }
     }
     s.push_str(&zendesk_connector(zendesk_url));
+    if let Some(extra) = &options.extra_config {
+        s.push_str(extra);
+    }
     s
 }
