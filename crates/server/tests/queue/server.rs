@@ -80,7 +80,6 @@ pub struct AgentView {
 pub struct Server {
     serve: ServeChild,
     options: Options,
-    http: reqwest::Client,
 }
 
 impl Deref for Server {
@@ -100,15 +99,7 @@ impl Server {
             tail_lines: 80,
         };
         let serve = ServeChild::start(&launch, |url, dir| config_text(&options, url, dir)).await;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("HTTP client");
-        Server {
-            serve,
-            options,
-            http,
-        }
+        Server { serve, options }
     }
 
     /// The configured agent `id`.
@@ -121,15 +112,11 @@ impl Server {
             .unwrap_or_else(|| panic!("agent {id:?} is not configured"))
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.admin_addr())
-    }
-
     /// `GET /agents`.
     pub async fn agents(&self) -> Vec<AgentView> {
         let resp = self
-            .http
-            .get(self.url("/agents"))
+            .http()
+            .get(self.admin_url("/agents"))
             .send()
             .await
             .expect("GET /agents");
@@ -153,8 +140,8 @@ impl Server {
             body["reason"] = r.into();
         }
         let resp = self
-            .http
-            .post(self.url(&format!("/agents/{id}/state")))
+            .http()
+            .post(self.admin_url(&format!("/agents/{id}/state")))
             .json(&body)
             .send()
             .await
@@ -209,8 +196,8 @@ impl Server {
     /// `GET /interactions`: the calls' records, newest first.
     pub async fn interactions(&self) -> Vec<serde_json::Value> {
         let resp = self
-            .http
-            .get(self.url("/interactions"))
+            .http()
+            .get(self.admin_url("/interactions"))
             .send()
             .await
             .expect("GET /interactions");

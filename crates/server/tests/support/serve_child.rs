@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
 /// The demo API token of the sandbox (crates/zendesk/data/README.md; not a secret).
-pub const DEMO_EMAIL: &str = "admin@ringdesk.example";
-pub const DEMO_TOKEN: &str = "demo-api-token-not-a-secret";
+const DEMO_EMAIL: &str = "admin@ringdesk.example";
+const DEMO_TOKEN: &str = "demo-api-token-not-a-secret";
 /// The line `ringdesk serve` prints once it answers calls.
 const READY: &str = "ringdesk is answering SIP calls on ";
 /// Where the same output names the admin API.
@@ -43,6 +43,7 @@ pub struct ServeChild {
     dir: tempfile::TempDir,
     log: PathBuf,
     tail_lines: usize,
+    http: reqwest::Client,
 }
 
 impl ServeChild {
@@ -113,6 +114,10 @@ impl ServeChild {
             dir,
             log,
             tail_lines: launch.tail_lines,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("HTTP client"),
         }
     }
 
@@ -126,10 +131,24 @@ impl ServeChild {
         self.admin
     }
 
+    /// An HTTP client for the admin API (10 s timeout).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The admin API's URL of `path` (starting with `/`).
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+
     /// `GET /metrics` of the admin API (Prometheus text).
     pub async fn metrics(&self) -> String {
-        let url = format!("http://{}/metrics", self.admin);
-        let resp = reqwest::get(&url).await.expect("GET /metrics");
+        let resp = self
+            .http
+            .get(self.admin_url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics");
         assert!(
             resp.status().is_success(),
             "GET /metrics: {}",
