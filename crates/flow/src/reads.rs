@@ -33,15 +33,15 @@ use crate::model::{Activity, Prompt, PromptPart, Text};
 use crate::template::{is_template, strip_braces};
 
 /// Variables read outside templates, whose values are never pruned: `default_region`
-/// (read by the `e164` filter), and the conventional variables the runtime reads for the
-/// agent's screen pop and the interaction record (`docs/flows.md`).
-pub(crate) const READ_OUTSIDE_TEMPLATES: [&str; 6] = [
+/// (read by the `e164` filter), and the conventional variables the call session reads for
+/// the agent's screen pop and the interaction record (`docs/flows.md`). Nothing here is
+/// specific to a helpdesk: the session asks its helpdesk for the ticket's URL.
+pub(crate) const READ_OUTSIDE_TEMPLATES: [&str; 5] = [
     "default_region",
     "language",
     "user_id",
     "user_name",
     "ticket_id",
-    "zendesk_url",
 ];
 
 /// What is read of a value.

@@ -10,6 +10,7 @@ use crate::sim::transcript::Printer;
 use anyhow::{anyhow, Result};
 use ringdesk_connector::Connectors;
 use ringdesk_flow::{CallStart, HttpOutcome, HttpRequest};
+use ringdesk_session::Helpdesk;
 use std::process::ExitCode;
 
 /// The simulator's HTTP: every request, durable or not, goes out at once.
@@ -31,7 +32,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("no flow is routed for called number {:?}", args.to))?,
     };
     let zd = zendesk::setup(&config, args.zendesk.as_deref()).await?;
-    let call = call_start(&config, &zd.agent_url, &args.from, &args.to);
+    let call = call_start(&config, &*zd.helpdesk, &args.from, &args.to);
     let queue = QueueScript {
         agents_logged_in: args.agents,
         agents_available: args.agents,
@@ -50,20 +51,21 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
     let mut sim = Simulator::new(
         flow,
         call,
+        zd.helpdesk.clone(),
+        args.store.is_some(),
         steps,
         queue,
         Limits::default(),
         &port,
         &mut sink,
-    )
-    .defer_durable(args.store.is_some());
+    );
     sim.run().await;
     let record = sim.finish_record();
     drop(sim);
     drop(sink);
     let result = match (&args.store, record) {
         (Some(path), Some((interaction, items))) => {
-            record_and_deliver(path, interaction, items, &zd.connectors, args.deliver_for).await
+            record_and_deliver(path, interaction, items, &zd, args.deliver_for).await
         }
         _ => Ok(()),
     };
@@ -78,7 +80,7 @@ async fn record_and_deliver(
     path: &std::path::Path,
     interaction: ringdesk_store::Interaction,
     items: Vec<ringdesk_store::OutboxItem>,
-    connectors: &Connectors,
+    zd: &zendesk::ZendeskSetup,
     deliver_for: std::time::Duration,
 ) -> Result<()> {
     use crate::runtime::outbox;
@@ -94,7 +96,7 @@ async fn record_and_deliver(
         path.display()
     );
     if n > 0 {
-        let left = outbox::drain(&store, connectors, deliver_for).await?;
+        let left = outbox::drain(&store, &zd.connectors, zd.helpdesk.clone(), deliver_for).await?;
         let counts = store.outbox_counts().await?;
         eprintln!(
             "outbox: {} delivered, {} dead, {} waiting{}",
@@ -112,7 +114,7 @@ async fn record_and_deliver(
 }
 
 /// The start variables of a call, from what the network delivered and the configuration.
-pub fn call_start(config: &Config, zendesk_url: &str, ani: &str, dnis: &str) -> CallStart {
+pub fn call_start(config: &Config, helpdesk: &dyn Helpdesk, ani: &str, dnis: &str) -> CallStart {
     let mut extra = std::collections::BTreeMap::new();
     extra.insert(
         "default_language".to_string(),
@@ -122,11 +124,11 @@ pub fn call_start(config: &Config, zendesk_url: &str, ani: &str, dnis: &str) -> 
         "default_region".to_string(),
         config.calls.default_region.clone().into(),
     );
-    extra.insert("zendesk_url".to_string(), zendesk_url.to_string().into());
     extra.insert(
         "no_ticket_action".to_string(),
         config.calls.no_ticket.as_str().into(),
     );
+    extra.extend(helpdesk.start_variables());
     CallStart {
         call_id: uuid::Uuid::new_v4().to_string(),
         ani: ani.to_string(),

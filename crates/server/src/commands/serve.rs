@@ -30,9 +30,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         anyhow::anyhow!("cannot open the store {}: {e}", config.store.path.display())
     })?;
     let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
-    let outbox_task = crate::runtime::outbox::spawn(&store, &zd.connectors, async move {
-        let _ = outbox_stopped.await;
-    });
+    let outbox_task =
+        crate::runtime::outbox::spawn(&store, &zd.connectors, zd.helpdesk.clone(), async move {
+            let _ = outbox_stopped.await;
+        });
     let sip_ip = config.sip.listen.ip();
     if sip_ip.is_unspecified() {
         tracing::warn!(
@@ -72,7 +73,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         dialer: dialer.clone(),
         store: store.clone(),
         rtp_ip: sip_ip,
-        extra: crate::commands::call::call_start(&config, &zd.agent_url, "", "").extra,
+        extra: crate::commands::call::call_start(&config, &*zd.helpdesk, "", "").extra,
+        helpdesk: zd.helpdesk.clone(),
     });
     let priority = shared.media.priority();
     if priority != config.media.priority {

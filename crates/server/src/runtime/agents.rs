@@ -8,14 +8,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Who is calling and why, for the agent's screen pop.
-#[derive(Debug, Clone, Default)]
-pub struct CallInfo {
-    pub ani: String,
-    pub caller_name: String,
-    pub ticket_id: String,
-    pub ticket_url: String,
-}
+/// Who is calling and why, for the agent's screen pop (built by the call session).
+pub use ringdesk_session::ScreenPop as CallInfo;
 
 /// An answered agent leg, ready to bridge.
 pub struct AnsweredLeg {
@@ -40,7 +34,7 @@ pub struct SipDialer {
     legs: Mutex<HashMap<u64, Leg>>,
     calls: Mutex<HashMap<String, CallInfo>>,
     /// Bridged calls' agent hang-ups go to the call task.
-    hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::call::Msg>>>,
+    hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::msg::Msg>>>,
 }
 
 fn header_value(s: &str) -> String {
@@ -79,7 +73,7 @@ impl SipDialer {
     pub fn take_answered(
         &self,
         leg: u64,
-        tx: tokio::sync::mpsc::UnboundedSender<super::call::Msg>,
+        tx: tokio::sync::mpsc::UnboundedSender<super::msg::Msg>,
     ) -> Option<AnsweredLeg> {
         let mut legs = self.legs.lock().ok()?;
         let l = legs.get_mut(&leg)?;
@@ -117,7 +111,7 @@ impl SipDialer {
             SipEvent::AgentCancelled { leg } => (leg, None),
             SipEvent::AgentHangup { leg } => {
                 if let Some(tx) = self.hangups.lock().ok().and_then(|mut h| h.remove(&leg.0)) {
-                    let _ = tx.send(super::call::Msg::AgentHangup);
+                    let _ = tx.send(super::msg::Msg::AgentHangup);
                 }
                 self.remove(leg);
                 return;

@@ -1,10 +1,11 @@
 //! Delivers outbox items through the configured connectors, and answers "is this note
-//! already on the ticket?" after an uncertain outcome by reading the ticket's comments
-//! and looking for the item's reference marker.
+//! already there?" after an uncertain outcome with the helpdesk's own check (for Zendesk:
+//! read the ticket's comments and look for the item's reference marker).
 
-use super::record::{ticket_of_path, MARKER_PREFIX};
 use ringdesk_connector::{self as conn, Connectors};
+use ringdesk_session::Helpdesk;
 use ringdesk_store::{CheckError, Deliverer, DeliveryOutcome, OutboxEntry};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Time budget of one delivery attempt (the outbox worker retries, not the connector).
@@ -13,6 +14,7 @@ const ATTEMPT_BUDGET: Duration = Duration::from_secs(15);
 /// The binary's [`Deliverer`].
 pub struct ConnectorDeliverer {
     pub connectors: Connectors,
+    pub helpdesk: Arc<dyn Helpdesk>,
 }
 
 impl Deliverer for ConnectorDeliverer {
@@ -61,41 +63,34 @@ impl Deliverer for ConnectorDeliverer {
 
     async fn already_delivered(&self, entry: &OutboxEntry) -> Result<bool, CheckError> {
         let item = &entry.item;
-        let (Some(marker), Some(ticket)) = (&item.marker, ticket_of_path(&item.path)) else {
+        let (Some(marker), Some(check)) = (&item.marker, self.helpdesk.delivered_check(&item.path))
+        else {
             // Nothing to look for: at-least-once.
             return Ok(false);
         };
+        let method = check
+            .method
+            .parse::<conn::Method>()
+            .map_err(|e| CheckError {
+                message: e.to_string(),
+            })?;
         let req = conn::HttpRequest {
             connector: item.connector.clone(),
-            method: conn::Method::Get,
-            path: format!("/api/v2/tickets/{ticket}/comments.json"),
-            query: vec![("sort_order".into(), "desc".into())],
+            method,
+            path: check.path,
+            query: check.query,
             headers: vec![],
             body: None,
             timeout: Some(ATTEMPT_BUDGET),
             retries: 1,
         };
-        let needle = format!("{MARKER_PREFIX} {marker}");
         match self.connectors.execute(req).await {
-            conn::HttpOutcome::Response(r) if r.status == 200 => {
-                let v: serde_json::Value =
-                    serde_json::from_str(&r.body).map_err(|e| CheckError {
-                        message: format!("comments response is not JSON: {e}"),
-                    })?;
-                let found = v
-                    .get("comments")
-                    .and_then(|c| c.as_array())
-                    .is_some_and(|list| {
-                        list.iter().any(|c| {
-                            c.get("body")
-                                .and_then(|b| b.as_str())
-                                .is_some_and(|b| b.contains(&needle))
-                        })
-                    });
-                Ok(found)
-            }
+            conn::HttpOutcome::Response(r) if r.status == 200 => self
+                .helpdesk
+                .found(&r.body, marker)
+                .map_err(|message| CheckError { message }),
             conn::HttpOutcome::Response(r) => Err(CheckError {
-                message: format!("listing comments answered {}", r.status),
+                message: format!("the delivery check answered {}", r.status),
             }),
             conn::HttpOutcome::Failure(f) => Err(CheckError { message: f.message }),
         }

@@ -4,6 +4,7 @@
 use super::deliver::ConnectorDeliverer;
 use anyhow::Result;
 use ringdesk_connector::Connectors;
+use ringdesk_session::Helpdesk;
 use ringdesk_store::{OutboxWorker, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +13,14 @@ use std::time::Duration;
 pub fn spawn(
     store: &Store,
     connectors: &Connectors,
+    helpdesk: Arc<dyn Helpdesk>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     let worker = OutboxWorker::new(
         store.clone(),
         Arc::new(ConnectorDeliverer {
             connectors: connectors.clone(),
+            helpdesk,
         }),
     );
     tokio::spawn(async move {
@@ -29,9 +32,14 @@ pub fn spawn(
 
 /// Delivers until nothing is pending or in flight, or `limit` passes. Returns true when
 /// items are left.
-pub async fn drain(store: &Store, connectors: &Connectors, limit: Duration) -> Result<bool> {
+pub async fn drain(
+    store: &Store,
+    connectors: &Connectors,
+    helpdesk: Arc<dyn Helpdesk>,
+    limit: Duration,
+) -> Result<bool> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = spawn(store, connectors, async move {
+    let task = spawn(store, connectors, helpdesk, async move {
         let _ = stop_rx.await;
     });
     let deadline = tokio::time::Instant::now() + limit;

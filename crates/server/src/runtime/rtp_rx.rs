@@ -3,7 +3,7 @@
 //! RTP) to the call task.
 
 use super::bridge::{self, Relay, Slot, Source};
-use super::call::Msg;
+use super::msg::Msg;
 use super::rtp_socket::RtpSocket;
 use ringdesk_media::{Codec, DtmfEvent, InboundStream};
 use std::net::SocketAddr;

@@ -2,8 +2,9 @@
 //! call task, and forwards the call's later SIP events (DTMF INFO, re-INVITE, hang-up)
 //! to that task.
 
-use super::call::{self, Incoming, InfoBody, Msg, Shared};
+use super::call::{self, Incoming, Shared};
 use super::flows::FlowTable;
+use super::msg::{InfoBody, Msg};
 use ringdesk_sip::{CallId, Router, ShedSwitch, SipConfig, SipEvent, SipServer};
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -4,14 +4,17 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use ringdesk_connector::{AuthConfig, ConnectorConfig, Connectors, Secret};
+use ringdesk_zendesk::helpdesk::Zendesk;
 use ringdesk_zendesk::sandbox::{self, SandboxConfig, SandboxHandle};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// The connectors for calls, and the sandbox when one was started.
+/// The connectors for calls, the helpdesk seam, and the sandbox when one was started.
 pub struct ZendeskSetup {
     pub connectors: Connectors,
-    /// Base of agent-facing ticket URLs.
-    pub agent_url: String,
+    /// Zendesk around the flow: screen-pop URLs (base: `[zendesk] agent_url`, else the
+    /// connector's base URL), the note marker, the delivery check.
+    pub helpdesk: Arc<Zendesk>,
     pub sandbox: Option<SandboxHandle>,
 }
 
@@ -105,7 +108,7 @@ pub async fn setup(config: &Config, override_url: Option<&str>) -> Result<Zendes
     let built = Connectors::from_config(&connectors)?;
     Ok(ZendeskSetup {
         connectors: built,
-        agent_url,
+        helpdesk: Arc::new(Zendesk::new(agent_url)),
         sandbox: handle,
     })
 }

@@ -1,5 +1,8 @@
-//! The call simulator's driver: runs the flow executor for one simulated caller on a
-//! virtual clock, with real HTTP, a scripted caller and a scripted queue.
+//! The call simulator's driver: runs one simulated call's [`Session`] (the same call core
+//! the SIP runtime drives) on a virtual clock, with real HTTP, a scripted caller and a
+//! scripted queue. It holds no rule of its own about the call: only how long a prompt
+//! takes to speak (an estimate: nothing is synthesized), what the scripted caller does,
+//! and what the scripted queue answers.
 //!
 //! Virtual time jumps straight to the next thing that happens (a prompt ending, a timer,
 //! a scripted wait, an agent answering), so a five-minute call runs in milliseconds; only
@@ -7,12 +10,12 @@
 
 use super::script::Step;
 use super::transcript::{Entry, Sink};
-use crate::runtime::record::CallRecorder;
 use jiff::Timestamp;
 use ringdesk_flow::{
-    Action, ActionId, AgentRef, AvailabilityCheck, CallStart, Event, Executor, Flow, HttpOutcome,
-    HttpRequest, LogEntry, QueueInfo, QueueResult, Segment,
+    ActionId, AgentRef, AvailabilityCheck, CallStart, Flow, HttpOutcome, HttpRequest, LogEntry,
+    QueueInfo, QueueResult, Segment,
 };
+use ringdesk_session::{Helpdesk, Input, Output, Session, SessionConfig};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
@@ -86,12 +89,11 @@ enum QueueStep {
     MaxWait,
 }
 
-/// What is playing to the caller.
+/// A prompt queued to the caller, and when it will have been spoken.
 #[derive(Debug, Clone, Copy)]
 struct Playing {
     id: ActionId,
-    /// `None` for music without a duration.
-    ends_at: Option<Instant>,
+    ends_at: Instant,
 }
 
 /// How long a prompt takes to speak, estimated (the simulator does not synthesize audio).
@@ -115,23 +117,25 @@ pub struct Simulator<'a, H: HttpPort, S: Sink> {
     limits: Limits,
     start: Instant,
     now: Instant,
-    ex: Executor,
+    /// `None` once the record has been taken.
+    session: Option<Session>,
     script: VecDeque<Step>,
     /// Prompts queued to the caller, in order (each ends after the one before).
     prompts: VecDeque<Playing>,
-    music: Option<Playing>,
     queue_steps: VecDeque<(Instant, QueueStep)>,
-    caller_gone: bool,
-    recorder: Option<CallRecorder>,
-    /// Durable requests go to the recorder's outbox items instead of out at once.
-    defer_durable: bool,
-    wall_start: Timestamp,
+    /// Outputs taken from the session while time moved on, to carry out in order.
+    pending: VecDeque<Output>,
 }
 
 impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
+    /// `defer_durable`: durable requests go to the record's outbox items (returned by
+    /// [`Self::finish_record`]) instead of out during the call.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         flow: Arc<Flow>,
         call: CallStart,
+        helpdesk: Arc<dyn Helpdesk>,
+        defer_durable: bool,
         script: VecDeque<Step>,
         queue: QueueScript,
         limits: Limits,
@@ -149,9 +153,9 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             },
         );
         let wall_start = call.started_at.parse().unwrap_or_else(|_| Timestamp::now());
-        let mut recorder = CallRecorder::new(&call.call_id, &call.ani, &call.dnis, wall_start);
-        recorder.answered(wall_start);
-        let ex = Executor::new(flow, call, start);
+        let config = SessionConfig { defer_durable };
+        let mut session = Session::new(flow, call, helpdesk, config, start, wall_start);
+        session.answered(start);
         Simulator {
             http,
             sink,
@@ -159,45 +163,41 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             limits,
             start,
             now: start,
-            ex,
+            session: Some(session),
             script,
             prompts: VecDeque::new(),
-            music: None,
             queue_steps: VecDeque::new(),
-            caller_gone: false,
-            recorder: Some(recorder),
-            defer_durable: false,
-            wall_start,
+            pending: VecDeque::new(),
         }
-    }
-
-    /// Sends durable HTTP requests to the outbox (returned by [`Self::finish_record`])
-    /// instead of performing them during the call.
-    pub fn defer_durable(mut self, yes: bool) -> Self {
-        self.defer_durable = yes;
-        self
-    }
-
-    fn wall_now(&self) -> Timestamp {
-        let d = jiff::SignedDuration::try_from(self.at()).unwrap_or_default();
-        self.wall_start.checked_add(d).unwrap_or(self.wall_start)
-    }
-
-    /// Feeds an event to the executor (and the record).
-    fn feed(&mut self, event: Event) {
-        let at = self.wall_now();
-        if let Some(r) = self.recorder.as_mut() {
-            r.on_event(&event, at);
-        }
-        self.ex.handle_event(self.now, event);
     }
 
     /// The interaction record and outbox items, once the call has run.
     pub fn finish_record(
         &mut self,
     ) -> Option<(ringdesk_store::Interaction, Vec<ringdesk_store::OutboxItem>)> {
-        let at = self.wall_now();
-        self.recorder.take().map(|r| r.finish(at))
+        let mut session = self.session.take()?;
+        session.end(self.now);
+        while session.poll_output().is_some() {}
+        Some(session.finish(self.now))
+    }
+
+    fn session(&mut self) -> &mut Session {
+        self.session
+            .as_mut()
+            .expect("the session lives until finish_record")
+    }
+
+    fn finished(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| s.is_finished())
+    }
+
+    fn caller_gone(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| s.caller_gone())
+    }
+
+    fn input(&mut self, input: Input) {
+        let now = self.now;
+        self.session().handle_input(now, input);
     }
 
     fn at(&self) -> Duration {
@@ -209,26 +209,23 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
         self.sink.line(at, entry);
     }
 
-    /// Runs the call until the executor finishes.
+    /// Runs the call until the flow finishes.
     pub async fn run(&mut self) -> Summary {
         loop {
             self.drain().await;
-            if self.ex.is_finished() {
+            if self.finished() {
                 break;
             }
-            if self.at() >= self.limits.max_call && !self.caller_gone {
+            if self.at() >= self.limits.max_call && !self.caller_gone() {
                 self.hangup("the simulation's call limit was reached");
                 continue;
             }
             // A prompt is playing: the caller listens until it ends (or a timer fires).
-            if let Some(Playing {
-                ends_at: Some(end), ..
-            }) = self.prompts.front().copied()
-            {
-                self.advance_to(end);
+            if let Some(p) = self.prompts.front().copied() {
+                self.advance_to(p.ends_at);
                 continue;
             }
-            if self.caller_gone {
+            if self.caller_gone() {
                 // Only the flow's own timers (call-ended handlers) can move it on now.
                 match self.next_wakeup() {
                     Some(t) => self.advance_to(t),
@@ -245,14 +242,14 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
             match self.script.pop_front() {
                 Some(Step::Key(key)) => {
                     self.emit(Entry::Key { key });
-                    self.feed(Event::Digit { key });
+                    self.input(Input::Digit(key));
                 }
                 Some(Step::Wait(d)) => {
                     self.emit(Entry::Wait {
                         seconds: d.as_secs_f64(),
                     });
                     let target = self.now + d;
-                    while self.now < target && !self.ex.is_finished() {
+                    while self.now < target && !self.finished() {
                         let next = self.next_wakeup().map_or(target, |t| t.min(target));
                         self.advance_to(next);
                         self.drain().await;
@@ -265,33 +262,28 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 },
             }
         }
-        let finished_reason = "finished".to_string();
         Summary {
             duration: self.at(),
-            finished_reason,
+            finished_reason: "finished".to_string(),
         }
     }
 
     fn hangup(&mut self, reason: &str) {
-        if self.caller_gone {
+        if self.caller_gone() {
             return;
         }
-        self.caller_gone = true;
-        self.prompts.clear();
-        self.music = None;
         self.queue_steps.clear();
         self.emit(Entry::CallerHangup {
             reason: reason.to_string(),
         });
-        self.feed(Event::CallerHangup);
+        self.input(Input::CallerHangup);
     }
 
     /// The earliest moment something happens without the caller doing anything.
     fn next_wakeup(&self) -> Option<Instant> {
         [
-            self.ex.poll_timeout(),
-            self.prompts.front().and_then(|p| p.ends_at),
-            self.music.and_then(|p| p.ends_at),
+            self.session.as_ref().and_then(|s| s.poll_timeout()),
+            self.prompts.front().map(|p| p.ends_at),
             self.queue_steps.front().map(|(t, _)| *t),
         ]
         .into_iter()
@@ -310,7 +302,7 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                 self.now = next;
             }
             self.fire_due();
-            if self.ex.is_finished() {
+            if self.finished() {
                 return;
             }
         }
@@ -319,91 +311,91 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
         }
     }
 
-    /// Delivers whatever is due at `self.now`.
+    /// Delivers whatever is due at `self.now`. The session's outputs wait for
+    /// [`Self::drain`], except stops (a stopped prompt must not end later).
     fn fire_due(&mut self) {
         let now = self.now;
-        if self.ex.poll_timeout().is_some_and(|t| t <= now) {
-            self.ex.handle_timeout(now);
-        }
-        while let Some(p) = self
-            .prompts
-            .front()
-            .copied()
-            .filter(|p| p.ends_at.is_some_and(|t| t <= now))
+        if self
+            .session
+            .as_ref()
+            .and_then(|s| s.poll_timeout())
+            .is_some_and(|t| t <= now)
         {
-            self.prompts.pop_front();
-            self.feed(Event::PlayDone { id: p.id });
+            self.session().handle_timeout(now);
+            self.take_stops();
         }
-        if let Some(p) = self.music.filter(|p| p.ends_at.is_some_and(|t| t <= now)) {
-            self.music = None;
-            self.feed(Event::PlayDone { id: p.id });
+        while let Some(p) = self.prompts.front().copied().filter(|p| p.ends_at <= now) {
+            self.prompts.pop_front();
+            self.input(Input::PlayDone(p.id));
+            self.take_stops();
         }
         while self.queue_steps.front().is_some_and(|(t, _)| *t <= now) {
             let Some((_, step)) = self.queue_steps.pop_front() else {
                 break;
             };
-            if step == QueueStep::MaxWait {
-                self.music = None;
-                self.emit(Entry::Decision {
-                    node: "queue".into(),
-                    text: "the queue's maximum wait has passed".into(),
-                });
-                self.feed(Event::QueueMaxWait);
-                continue;
+            self.queue_step(step);
+            self.take_stops();
+        }
+    }
+
+    /// Takes the session's outputs for [`Self::drain`], applying stops at once: a prompt
+    /// stopped now must not be heard ending later.
+    fn take_stops(&mut self) {
+        while let Some(out) = self.session.as_mut().and_then(|s| s.poll_output()) {
+            if matches!(out, Output::Stop { .. }) {
+                self.prompts.clear();
             }
-            let agent = self.queue.agent.clone();
-            let (what, event) = match step {
-                QueueStep::MaxWait => continue,
-                QueueStep::Offered => (
-                    "is offered the call",
-                    Event::AgentOffered {
-                        agent: agent.clone(),
-                    },
-                ),
-                QueueStep::Answered => {
-                    self.music = None;
-                    self.prompts.clear();
-                    (
-                        "answers",
-                        Event::AgentAnswered {
-                            agent: agent.clone(),
-                        },
-                    )
-                }
-                QueueStep::Disconnected => (
-                    "hangs up",
-                    Event::AgentDisconnected {
-                        agent: agent.clone(),
-                    },
-                ),
-            };
-            self.emit(Entry::Agent {
-                what: what.into(),
-                agent_id: agent.id.clone(),
-                agent_name: agent.name.clone(),
+            self.pending.push_back(out);
+        }
+    }
+
+    fn queue_step(&mut self, step: QueueStep) {
+        if step == QueueStep::MaxWait {
+            self.emit(Entry::Decision {
+                node: "queue".into(),
+                text: "the queue's maximum wait has passed".into(),
             });
-            self.feed(event);
-            if step == QueueStep::Disconnected {
-                // The conversation is over: the call ends for the caller too.
-                self.hangup("after talking to the agent");
+            return self.input(Input::MaxWait);
+        }
+        let agent = self.queue.agent.clone();
+        let (what, input) = match step {
+            QueueStep::MaxWait | QueueStep::Offered => {
+                ("is offered the call", Input::AgentOffered(agent.clone()))
             }
+            QueueStep::Answered => ("answers", Input::AgentAnswered(agent.clone())),
+            QueueStep::Disconnected => ("hangs up", Input::AgentHangup),
+        };
+        self.emit(Entry::Agent {
+            what: what.into(),
+            agent_id: agent.id.clone(),
+            agent_name: agent.name.clone(),
+        });
+        self.input(input);
+        if step == QueueStep::Disconnected {
+            // The conversation is over: the call ends for the caller too.
+            self.hangup("after talking to the agent");
         }
     }
+}
 
-    /// Performs every action the executor has queued, feeding answers back.
+impl<H: HttpPort, S: Sink> Simulator<'_, H, S> {
+    /// Carries out every output, in order, feeding answers back.
     async fn drain(&mut self) {
-        while let Some(action) = self.ex.poll_action() {
-            self.perform(action).await;
+        loop {
+            let out = match self.pending.pop_front() {
+                Some(out) => out,
+                None => match self.session.as_mut().and_then(|s| s.poll_output()) {
+                    Some(out) => out,
+                    None => return,
+                },
+            };
+            self.perform(out).await;
         }
     }
 
-    async fn perform(&mut self, action: Action) {
-        let at = self.wall_now();
-        if let Some(r) = self.recorder.as_mut() {
-            r.on_action(&action);
-        }
-        match action {
-            Action::Play {
+    async fn perform(&mut self, out: Output) {
+        match out {
+            Output::Play {
                 id,
                 node,
                 segments,
@@ -429,116 +421,55 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     interruptible,
                     seconds: len.as_secs_f64(),
                 });
-                if self.caller_gone {
-                    self.feed(Event::PlayFailed {
-                        id,
-                        reason: "the caller has hung up".into(),
-                    });
-                } else {
-                    // Queued behind what is already playing, as the media playout does.
-                    let from = self
-                        .prompts
-                        .back()
-                        .and_then(|p| p.ends_at)
-                        .unwrap_or(self.now)
-                        .max(self.now);
-                    self.prompts.push_back(Playing {
-                        id,
-                        ends_at: Some(from + len),
-                    });
-                }
+                // Queued behind what is already playing.
+                let from = self
+                    .prompts
+                    .back()
+                    .map_or(self.now, |p| p.ends_at)
+                    .max(self.now);
+                self.prompts.push_back(Playing {
+                    id,
+                    ends_at: from + len,
+                });
             }
-            Action::StopPlay { id } => {
-                // Stopping stops everything queued, as the media playout does.
-                if self.prompts.iter().any(|p| p.id == id) {
-                    self.prompts.clear();
+            Output::Stop { barge_in } => {
+                self.prompts.clear();
+                if barge_in {
                     self.emit(Entry::PlayStopped {
                         reason: "barge-in".into(),
                     });
                 }
-                if self.music.is_some_and(|p| p.id == id) {
-                    self.music = None;
-                }
             }
-            Action::PlayMusic {
-                id,
+            Output::Music {
                 node,
                 file,
                 duration,
-            } => {
-                self.emit(Entry::Music {
-                    node,
-                    file,
-                    seconds: duration.map(|d| d.as_secs_f64()),
-                });
-                if self.caller_gone {
-                    self.feed(Event::PlayFailed {
-                        id,
-                        reason: "the caller has hung up".into(),
-                    });
-                } else {
-                    self.music = Some(Playing {
-                        id,
-                        ends_at: duration.map(|d| self.now + d),
-                    });
-                }
-            }
-            Action::Http { id, node, request } => {
+                ..
+            } => self.emit(Entry::Music {
+                node,
+                file,
+                seconds: duration.map(|d| d.as_secs_f64()),
+            }),
+            Output::Http { id, node, request } => {
                 let began = Instant::now();
-                let outcome = if request.durable && self.defer_durable {
-                    if let Some(r) = self.recorder.as_mut() {
-                        r.durable(&request, at);
-                    }
-                    HttpOutcome::Deferred
-                } else {
-                    self.http.execute(&request).await
-                };
+                let outcome = self.http.execute(&request).await;
                 let took = began.elapsed();
                 self.now += took;
-                let (status, error, attempts) = match &outcome {
-                    HttpOutcome::Response {
-                        status, attempts, ..
-                    } => (Some(*status), None, *attempts),
-                    HttpOutcome::Failed {
-                        message, attempts, ..
-                    } => (None, Some(message.clone()), *attempts),
-                    HttpOutcome::Deferred => (None, None, 0),
-                };
-                self.emit(Entry::Http {
-                    node,
-                    method: request.method.clone(),
-                    path: request.path.clone(),
-                    query: request.query.clone(),
-                    status,
-                    error,
-                    duration_ms: took.as_millis() as u64,
-                    attempts,
-                    durable: request.durable,
-                });
-                self.feed(Event::HttpDone { id, outcome });
+                self.emit_http(node, &request, &outcome, took);
+                self.input(Input::HttpDone { id, outcome });
             }
-            Action::Enqueue {
+            Output::Deferred { node, request } => {
+                self.emit_http(node, &request, &HttpOutcome::Deferred, Duration::ZERO)
+            }
+            Output::Enqueue {
                 id,
                 node,
                 queue,
                 priority,
                 availability,
-                skills: _,
+                ..
             } => {
-                let q = &self.queue;
-                let refused = match availability {
-                    AvailabilityCheck::Off => false,
-                    AvailabilityCheck::LoggedIn => q.agents_logged_in == 0,
-                    AvailabilityCheck::Available => q.agents_available == 0,
-                };
-                let result = if refused {
-                    QueueResult::NoAgents {
-                        logged_in: q.agents_logged_in,
-                        available: q.agents_available,
-                    }
-                } else {
-                    QueueResult::Queued
-                };
+                let result = self.enqueue(availability);
                 let text = match &result {
                     QueueResult::Queued => "queued".to_string(),
                     QueueResult::NoAgents {
@@ -553,28 +484,9 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     priority,
                     result: text,
                 });
-                if result == QueueResult::Queued && !self.caller_gone {
-                    let max_wait = self.queue.max_wait;
-                    let answered_in_time = match (self.queue.answer_after, max_wait) {
-                        (Some(a), Some(m)) => a < m,
-                        (Some(_), None) => true,
-                        (None, _) => false,
-                    };
-                    if let (Some(m), false) = (max_wait, answered_in_time) {
-                        self.queue_steps
-                            .push_back((self.now + m, QueueStep::MaxWait));
-                    }
-                    if let (Some(after), true) = (self.queue.answer_after, answered_in_time) {
-                        let offered = self.now + after;
-                        self.queue_steps.push_back((offered, QueueStep::Offered));
-                        self.queue_steps.push_back((offered, QueueStep::Answered));
-                        self.queue_steps
-                            .push_back((offered + self.queue.talk, QueueStep::Disconnected));
-                    }
-                }
-                self.feed(Event::QueueResult { id, result });
+                self.input(Input::QueueResult { id, result });
             }
-            Action::QueueInfo { id, node, queue: _ } => {
+            Output::QueueInfo { id, node, .. } => {
                 let q = &self.queue;
                 let info = QueueInfo {
                     position: Some(1),
@@ -590,20 +502,82 @@ impl<'a, H: HttpPort, S: Sink> Simulator<'a, H, S> {
                     estimated_wait_seconds: info.estimated_wait.map(|d| d.as_secs_f64()),
                     agents_available: info.agents_available,
                 });
-                self.feed(Event::QueueInfo { id, info });
+                self.input(Input::QueueInfo { id, info });
             }
-            Action::Disconnect { reason } => {
-                self.emit(Entry::Disconnect {
-                    reason: reason.clone(),
-                });
-                // The executor knows it disconnected; it runs call_ended itself.
-                self.caller_gone = true;
-                self.prompts.clear();
-                self.music = None;
+            // The scripted agent is heard from `Bridge` on; no media to connect.
+            Output::Bridge { .. } | Output::Unbridge { .. } => {}
+            Output::LeaveQueue { .. } => self.queue_steps.clear(),
+            Output::Disconnect { reason, .. } => {
+                self.emit(Entry::Disconnect { reason });
                 self.queue_steps.clear();
             }
-            Action::Log(entry) => self.log(entry),
+            Output::Log(entry) => self.log(entry),
         }
+    }
+
+    /// The scripted queue's answer to a queue request; schedules its agent's steps.
+    fn enqueue(&mut self, availability: AvailabilityCheck) -> QueueResult {
+        let q = &self.queue;
+        let refused = match availability {
+            AvailabilityCheck::Off => false,
+            AvailabilityCheck::LoggedIn => q.agents_logged_in == 0,
+            AvailabilityCheck::Available => q.agents_available == 0,
+        };
+        if refused {
+            return QueueResult::NoAgents {
+                logged_in: q.agents_logged_in,
+                available: q.agents_available,
+            };
+        }
+        if !self.caller_gone() {
+            let max_wait = q.max_wait;
+            let answered_in_time = match (q.answer_after, max_wait) {
+                (Some(a), Some(m)) => a < m,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if let (Some(m), false) = (max_wait, answered_in_time) {
+                self.queue_steps
+                    .push_back((self.now + m, QueueStep::MaxWait));
+            }
+            if let (Some(after), true) = (self.queue.answer_after, answered_in_time) {
+                let offered = self.now + after;
+                self.queue_steps.push_back((offered, QueueStep::Offered));
+                self.queue_steps.push_back((offered, QueueStep::Answered));
+                self.queue_steps
+                    .push_back((offered + self.queue.talk, QueueStep::Disconnected));
+            }
+        }
+        QueueResult::Queued
+    }
+
+    fn emit_http(
+        &mut self,
+        node: String,
+        request: &HttpRequest,
+        outcome: &HttpOutcome,
+        took: Duration,
+    ) {
+        let (status, error, attempts) = match outcome {
+            HttpOutcome::Response {
+                status, attempts, ..
+            } => (Some(*status), None, *attempts),
+            HttpOutcome::Failed {
+                message, attempts, ..
+            } => (None, Some(message.clone()), *attempts),
+            HttpOutcome::Deferred => (None, None, 0),
+        };
+        self.emit(Entry::Http {
+            node,
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            status,
+            error,
+            duration_ms: took.as_millis() as u64,
+            attempts,
+            durable: request.durable,
+        });
     }
 
     fn log(&mut self, entry: LogEntry) {

@@ -1,18 +1,19 @@
 //! Builds a call's interaction record and its durable outbox items from what the flow
 //! executor does (its actions and log entries) and what happens to the call (events).
-//! Both the SIP runtime and the `ringdesk call` simulator feed one per call.
+//! The [`crate::Session`] feeds one per call, whichever driver runs it.
 //!
 //! The record reads three conventional flow variables: `user_id`, `ticket_id` and
 //! `language` (documented in docs/flows.md); everything else comes from the activities.
+//! What is helpdesk-specific (ordering by ticket, the note's marker) comes from the
+//! [`Helpdesk`].
 
+use crate::helpdesk::Helpdesk;
 use jiff::Timestamp;
 use ringdesk_flow::{Action, Event, HttpRequest, LogEntry, QueueResult};
 use ringdesk_store::{EndReason, FlowErrorRecord, Interaction, MenuStep, OutboxItem};
 
 /// Most menu steps and flow errors kept per call (a looping caller cannot grow a record).
 const MAX_STEPS: usize = 64;
-/// The line appended to a Zendesk comment so a later "already delivered?" check can find it.
-pub const MARKER_PREFIX: &str = "ringdesk-ref:";
 
 /// Observes one call.
 #[derive(Debug)]
@@ -137,13 +138,14 @@ impl CallRecorder {
     }
 
     /// A durable request from the flow: becomes an outbox item (delivered after the call).
-    /// Zendesk-shaped comment bodies get a reference line so a retry after an uncertain
-    /// outcome can find the comment already posted.
-    pub fn durable(&mut self, req: &HttpRequest, at: Timestamp) {
+    /// The helpdesk marks its body (a note gets a reference line) so that a retry after an
+    /// uncertain outcome can find the note already posted.
+    pub fn durable(&mut self, helpdesk: &dyn Helpdesk, req: &HttpRequest, at: Timestamp) {
         self.durable_seq += 1;
         let marker = format!("{}-{}", self.rec.call_id, self.durable_seq);
-        let body = req.body.as_deref().map(|b| with_marker(b, &marker));
-        let ordering_key = ticket_of_path(&req.path)
+        let body = req.body.as_deref().map(|b| helpdesk.mark_body(b, &marker));
+        let ordering_key = helpdesk
+            .ticket_of_path(&req.path)
             .map(|t| format!("ticket:{t}"))
             .unwrap_or_else(|| format!("call:{}", self.rec.call_id));
         self.items.push(OutboxItem {
@@ -183,36 +185,10 @@ fn bound(s: &str) -> String {
     s.chars().take(256).collect()
 }
 
-/// `/api/v2/tickets/123.json` → `123`.
-pub fn ticket_of_path(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/api/v2/tickets/")?;
-    let id = rest.strip_suffix(".json").unwrap_or(rest);
-    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
-}
-
-/// Appends `ringdesk-ref: <marker>` to `ticket.comment.body` of a JSON body; other bodies
-/// are returned unchanged (the marker is then only a deduplication key).
-pub fn with_marker(body: &str, marker: &str) -> String {
-    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
-        return body.to_string();
-    };
-    let Some(text) = v
-        .get_mut("ticket")
-        .and_then(|t| t.get_mut("comment"))
-        .and_then(|c| c.get_mut("body"))
-    else {
-        return body.to_string();
-    };
-    let Some(s) = text.as_str() else {
-        return body.to_string();
-    };
-    *text = serde_json::Value::String(format!("{s}\n\n{MARKER_PREFIX} {marker}"));
-    v.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helpdesk::NoHelpdesk;
     use ringdesk_flow::{ActionId, AgentRef};
     use std::time::Duration;
 
@@ -232,28 +208,6 @@ mod tests {
             retries: 0,
             durable: true,
         }
-    }
-
-    #[test]
-    fn marker_goes_inside_the_comment_body() {
-        let b = with_marker(
-            r#"{"ticket":{"comment":{"body":"Called.","public":false}}}"#,
-            "c1-1",
-        );
-        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
-        assert_eq!(
-            v["ticket"]["comment"]["body"],
-            "Called.\n\nringdesk-ref: c1-1"
-        );
-        assert_eq!(v["ticket"]["comment"]["public"], false);
-        assert_eq!(with_marker("not json", "m"), "not json");
-    }
-
-    #[test]
-    fn ticket_paths() {
-        assert_eq!(ticket_of_path("/api/v2/tickets/42.json"), Some("42"));
-        assert_eq!(ticket_of_path("/api/v2/tickets/4x.json"), None);
-        assert_eq!(ticket_of_path("/api/v2/users/1.json"), None);
     }
 
     #[test]
@@ -300,13 +254,7 @@ mod tests {
             ts(10),
         );
         r.on_event(&Event::AgentDisconnected { agent }, ts(70));
-        r.durable(
-            &req(
-                "/api/v2/tickets/7.json",
-                r#"{"ticket":{"comment":{"body":"x","public":false}}}"#,
-            ),
-            ts(70),
-        );
+        r.durable(&NoHelpdesk, &req("/tickets/7", "x"), ts(70));
         let (rec, items) = r.finish(ts(71));
         assert_eq!(rec.ticket_id.as_deref(), Some("7"));
         assert_eq!(
@@ -321,8 +269,11 @@ mod tests {
         assert_eq!(rec.end_reason, Some(EndReason::Agent));
         assert_eq!(rec.derived_wait_seconds(), Some(7.0));
         assert_eq!(items.len(), 1);
-        assert_eq!(items[0].ordering_key, "ticket:7");
+        // A helpdesk that knows no tickets orders by call and leaves the body as it is
+        // (crates/session/tests/session.rs has one that does).
+        assert_eq!(items[0].ordering_key, "call:c1");
         assert_eq!(items[0].marker.as_deref(), Some("c1-1"));
+        assert_eq!(items[0].body.as_deref(), Some("x"));
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! Answering a call: the session starts just before the answer (its first prompt, the
+//! greeting, pre-rendered, goes out in the stream's very first packet, right after the
+//! 200 OK), then the RTP socket, the media stream and the receive task.
+
+use super::super::bridge::Slot;
+use super::super::media_worker;
+use super::super::msg::Msg;
+use super::super::prompts::Prompts;
+use super::super::rtp_rx;
+use super::super::rtp_socket::RtpSocket;
+use super::bridge_port::BridgePort;
+use super::media::{media_codec, MediaPort};
+use super::{now, Call, Incoming, Shared};
+use crate::runtime::acd::QueueEvent;
+use crate::runtime::media_worker::Played;
+use ringdesk_flow::{ActionId, CallStart, Flow};
+use ringdesk_media::{OutboundStream, StreamConfig};
+use ringdesk_session::{Output, Session, SessionConfig};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// A call answered, with its stream set up, ready to be driven.
+pub(super) struct Answered {
+    call: Call,
+    /// What the session asked for before the answer.
+    early: Vec<Output>,
+    /// The greeting playing from the first packet: its action and its number of clips.
+    greeting: Option<(ActionId, usize)>,
+    played_rx: mpsc::UnboundedReceiver<Played>,
+    queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
+    receiver: tokio::task::JoinHandle<()>,
+}
+
+/// Answers the call (the session starts just before), opens its RTP and its media stream.
+/// On failure the session comes back for the call's record.
+pub(super) async fn answer(
+    shared: Arc<Shared>,
+    flow: Arc<Flow>,
+    inc: Incoming,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> Result<Box<Answered>, Box<Session>> {
+    let call_id = inc.call.id();
+    let interaction_id = uuid::Uuid::new_v4().to_string();
+    let start = CallStart {
+        call_id: interaction_id.clone(),
+        ani: inc.ani,
+        dnis: inc.dnis,
+        headers: inc.headers,
+        started_at: jiff::Timestamp::now().to_string(),
+        extra: shared.extra.clone(),
+    };
+    let flow_name = flow.name().to_string();
+    let mut session = Session::new(
+        flow,
+        start,
+        shared.helpdesk.clone(),
+        SessionConfig::default(),
+        now(),
+        jiff::Timestamp::now(),
+    );
+    // One socket, one descriptor: the call's receive task reads it, the media thread
+    // sends on it.
+    let socket = match RtpSocket::bind(shared.rtp_ip) {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::error!(%call_id, "cannot open an RTP socket: {e}");
+            let _ = inc.call.reject(503);
+            return Err(Box::new(session));
+        }
+    };
+    let local = match socket.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(%call_id, "RTP socket has no address: {e}");
+            let _ = inc.call.reject(503);
+            return Err(Box::new(session));
+        }
+    };
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let (early, greeting) = first_prompt(&mut session, &shared.prompts);
+    let answer = match inc.call.answer(local) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(%call_id, "call not answered: {e}");
+            return Err(Box::new(session));
+        }
+    };
+    let codec = media_codec(answer.codec);
+    let te_pt = answer.telephone_event_pt;
+    let signalled = (!answer.remote_addr.ip().is_unspecified()).then_some(answer.remote_addr);
+    let payload_type = answer.payload_type;
+    // Not kept for the whole call (its SDP text is only for the 200 OK).
+    drop(answer);
+    let (played_tx, played_rx) = mpsc::unbounded_channel();
+    let config = StreamConfig {
+        codec,
+        telephone_event_pt: te_pt.unwrap_or(101),
+        ssrc: rand::random(),
+        initial_sequence: rand::random(),
+        initial_timestamp: rand::random(),
+    };
+    let first = greeting.as_ref().map(|(id, clips)| (clips.clone(), id.0));
+    // The greeting's first packet leaves from here, right after the 200 OK.
+    let mut outbound = OutboundStream::new(config);
+    let sent_at = media_worker::send_first(&mut outbound, first, &socket, signalled);
+    let Some(stream) = shared
+        .media
+        .add(outbound, sent_at, socket.clone(), signalled, played_tx)
+        .await
+    else {
+        tracing::error!(%call_id, "media worker stopped");
+        let _ = inc.call.hangup().await;
+        return Err(Box::new(session));
+    };
+    let bridge_to = Slot::new(None);
+    let dest = Slot::new(signalled);
+    let receiver = tokio::spawn(rtp_rx::receive(
+        socket.clone(),
+        codec,
+        te_pt,
+        signalled,
+        tx.clone(),
+        bridge_to.clone(),
+    ));
+    tracing::info!(%call_id, codec = ?codec, %local, flow = %flow_name, "call answered");
+    session.answered(now());
+    let media = MediaPort::new(
+        stream,
+        socket,
+        (codec, payload_type, te_pt),
+        dest,
+        bridge_to,
+    );
+    let call = Call {
+        session,
+        shared,
+        handle: inc.call,
+        tx,
+        media,
+        bridge: BridgePort::default(),
+        interaction_id,
+        queue_tx,
+    };
+    Ok(Box::new(Answered {
+        call,
+        early,
+        greeting: greeting.map(|(id, clips)| (id, clips.len())),
+        played_rx,
+        queue_rx,
+        receiver,
+    }))
+}
+
+impl Answered {
+    /// Drives the call to the end of its flow; returns its session (for the record). The
+    /// call stays in its box (the future holds only the box).
+    pub(super) async fn drive(
+        mut self: Box<Self>,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+    ) -> Session {
+        let early = std::mem::take(&mut self.early);
+        let greeting = self.greeting;
+        let call = &mut self.call;
+        // What the session asked for before the answer: the greeting already plays.
+        for out in early {
+            match (&out, greeting) {
+                (Output::Play { id, node, .. }, Some((g, clips))) if *id == g => {
+                    tracing::debug!(call = %call.interaction_id, node, "prompt");
+                    call.media.started(*id, clips)
+                }
+                _ => {
+                    if let Some(slow) = call.perform_now(out) {
+                        Box::pin(call.perform_slow(slow)).await;
+                    }
+                }
+            }
+        }
+        let Answered {
+            call,
+            played_rx,
+            queue_rx,
+            receiver,
+            ..
+        } = &mut *self;
+        call.drive(&mut rx, played_rx, queue_rx).await;
+        receiver.abort();
+        call.close().await;
+        self.call.session
+    }
+}
+
+/// The session's first outputs up to and including its first prompt, and that prompt's
+/// clips when they are already rendered (static prompts are, at flow load): they play
+/// from the first packet. Nothing is synthesized here, so the answer is never delayed.
+fn first_prompt(
+    session: &mut Session,
+    prompts: &Prompts,
+) -> (Vec<Output>, Option<(ActionId, Vec<ringdesk_media::Clip>)>) {
+    let mut early = Vec::new();
+    let mut greeting = None;
+    while let Some(out) = session.poll_output() {
+        match &out {
+            Output::Log(_) => early.push(out),
+            Output::Play { id, segments, .. } => {
+                let clips: Option<Vec<Vec<_>>> =
+                    segments.iter().map(|s| prompts.ready(s)).collect();
+                let clips: Option<Vec<_>> = clips.map(|c| c.into_iter().flatten().collect());
+                if let Some(clips) = clips.filter(|c| !c.is_empty()) {
+                    greeting = Some((*id, clips));
+                }
+                early.push(out);
+                break;
+            }
+            _ => {
+                early.push(out);
+                break;
+            }
+        }
+    }
+    (early, greeting)
+}

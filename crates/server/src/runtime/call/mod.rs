@@ -1,0 +1,379 @@
+//! One answered phone call: the thin loop around its [`Session`] (the sans-IO call core).
+//! Messages from the network, the media threads and the queue become session inputs; the
+//! session's outputs are carried out through three ports: the media (`media.rs`), the
+//! agent bridge (`bridge_port.rs`) and the queue and HTTP below. Answering (RTP socket,
+//! greeting in the first packet) is in `answer.rs`.
+
+mod answer;
+mod bridge_port;
+mod media;
+
+use super::acd::{AcdHandle, QueueEvent};
+use super::agents::SipDialer;
+use super::http;
+use super::media_worker::{MediaWorker, Played};
+use super::msg::{HttpDone, Msg};
+use super::prompts::Prompts;
+use bridge_port::BridgePort;
+use media::MediaPort;
+use ringdesk_connector::Connectors;
+use ringdesk_flow::{ActionId, LogEntry};
+use ringdesk_session::{Helpdesk, Input, Output, Session};
+use ringdesk_sip::CallHandle;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// What the server shares with every call.
+pub struct Shared {
+    pub media: MediaWorker,
+    pub prompts: Arc<Prompts>,
+    pub connectors: Connectors,
+    /// The queue (routing core task) and the agent dialer.
+    pub acd: AcdHandle,
+    pub dialer: Arc<SipDialer>,
+    /// Interaction records and the durable outbox.
+    pub store: ringdesk_store::Store,
+    /// Address RTP sockets bind to.
+    pub rtp_ip: IpAddr,
+    /// Variables every call starts with (language, region, the helpdesk's).
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+    /// What ringdesk knows of the helpdesk around the flow (screen pop, note marker).
+    pub helpdesk: Arc<dyn Helpdesk>,
+}
+
+/// The caller side of a call, as the network delivered it.
+pub struct Incoming {
+    pub call: CallHandle,
+    pub ani: String,
+    pub dnis: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Runs a call from answer to the end of its flow (call-ended handlers included).
+pub async fn run(
+    shared: Arc<Shared>,
+    flow: Arc<ringdesk_flow::Flow>,
+    inc: Incoming,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+) {
+    let call_id = inc.call.id();
+    let store = shared.store.clone();
+    // Answering's state is large and short-lived: it is boxed, so that what a call keeps
+    // for its whole life is only what a call in progress needs (a future keeps room for
+    // its largest await, and for every local still in scope there, moved or not).
+    let session = match Box::pin(answer::answer(shared, flow, inc, tx)).await {
+        Ok(answered) => answered.drive(rx).await,
+        Err(session) => *session,
+    };
+    let (interaction, items) = session.finish(now());
+    let n = items.len();
+    if let Err(e) = Box::pin(store.record_call(interaction, items, jiff::Timestamp::now())).await {
+        tracing::error!(%call_id, outbox_items = n, "the call's record and post-call requests could not be stored: {e}");
+    }
+}
+
+/// A call in progress: its session and the ports that carry out its outputs.
+struct Call {
+    session: Session,
+    shared: Arc<Shared>,
+    handle: CallHandle,
+    tx: mpsc::UnboundedSender<Msg>,
+    media: MediaPort,
+    bridge: BridgePort,
+    interaction_id: String,
+    queue_tx: mpsc::UnboundedSender<QueueEvent>,
+}
+
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+impl Call {
+    fn input(&mut self, input: Input) {
+        self.session.handle_input(now(), input);
+    }
+
+    /// Carries out the session's outputs until it has none; returns when the flow is done
+    /// or the call's channel closed.
+    async fn drive(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+        played: &mut mpsc::UnboundedReceiver<Played>,
+        queue: &mut mpsc::UnboundedReceiver<QueueEvent>,
+    ) {
+        loop {
+            self.perform_all().await;
+            if self.session.is_finished() {
+                return;
+            }
+            let wake = self.session.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(m) => self.on_msg(m),
+                    None => return,
+                },
+                Some(p) = played.recv() => {
+                    if let Some(id) = self.media.on_played(p) {
+                        self.input(Input::PlayDone(id));
+                    }
+                }
+                Some(q) = queue.recv() => self.on_queue(q),
+                _ = sleep_until_opt(wake) => self.session.handle_timeout(now()),
+            }
+        }
+    }
+
+    /// Carries out every output the session has.
+    async fn perform_all(&mut self) {
+        while let Some(out) = self.session.poll_output() {
+            // Most outputs are done at once; the few that wait (rendering a prompt, the
+            // queue, the hang-up) are boxed, so an idle call keeps no room for them.
+            if let Some(slow) = self.perform_now(out) {
+                Box::pin(self.perform_slow(slow)).await;
+            }
+        }
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Digit(key) => self.input(Input::Digit(key)),
+            Msg::Info(info) => {
+                match ringdesk_media::sip_info::parse_info(&info.content_type, &info.body) {
+                    Ok(d) => self.input(Input::Digit(d.digit.as_char())),
+                    Err(e) => tracing::debug!("SIP INFO without a usable digit: {e}"),
+                }
+            }
+            Msg::Latched(addr) => self.media.set_dest(&self.shared.media, Some(*addr)),
+            Msg::Reinvite { remote, hold } => self
+                .media
+                .set_dest(&self.shared.media, (!hold).then_some(*remote)),
+            Msg::AgentHangup => self.input(Input::AgentHangup),
+            Msg::Http(done) => {
+                let HttpDone { id, outcome } = *done;
+                self.input(Input::HttpDone { id, outcome })
+            }
+            Msg::Hangup => self.input(Input::CallerHangup),
+        }
+    }
+
+    /// Queue events for this call.
+    fn on_queue(&mut self, q: QueueEvent) {
+        match q {
+            QueueEvent::Offered(agent) => self.input(Input::AgentOffered(*agent)),
+            QueueEvent::Answered { agent, leg } => {
+                self.bridge.answered(leg);
+                self.input(Input::AgentAnswered(*agent));
+            }
+            QueueEvent::MaxWait => {
+                tracing::info!(call = %self.interaction_id, "maximum queue wait reached");
+                self.input(Input::MaxWait);
+            }
+        }
+    }
+
+    /// Does an output; returns the part that has to wait for IO (rendering a prompt, the
+    /// queue, the hang-up), for [`Call::perform_slow`].
+    fn perform_now(&mut self, out: Output) -> Option<Slow> {
+        match out {
+            Output::Play {
+                id, node, segments, ..
+            } => {
+                // What the caller hears, by node (never the text: it may be personal).
+                tracing::debug!(call = %self.interaction_id, node, "prompt");
+                let ready: Option<Vec<Vec<_>>> = segments
+                    .iter()
+                    .map(|s| self.shared.prompts.ready(s))
+                    .collect();
+                match ready {
+                    Some(clips) => self.play(id, clips.into_iter().flatten().collect()),
+                    None => return Some(Slow::Play { id, segments }),
+                }
+            }
+            Output::Music { id, node, file, .. } => match self.shared.prompts.file(&file) {
+                Ok(clip) => {
+                    tracing::debug!(call = %self.interaction_id, node, "music");
+                    self.media.music(&self.shared.media, id, clip)
+                }
+                Err(e) => {
+                    tracing::warn!("music cannot play: {e:#}");
+                    self.input(Input::PlayFailed {
+                        id,
+                        reason: format!("{e:#}"),
+                    });
+                }
+            },
+            Output::Stop { .. } => self.media.stop(&self.shared.media),
+            Output::Http { id, request, .. } => {
+                let connectors = self.shared.connectors.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let outcome = http::execute_now(&connectors, &request).await;
+                    let _ = tx.send(Msg::Http(Box::new(HttpDone { id, outcome })));
+                });
+            }
+            Output::Deferred { node, .. } => {
+                tracing::debug!(node, "durable request kept for the outbox")
+            }
+            Output::Enqueue {
+                id,
+                queue,
+                priority,
+                availability,
+                skills,
+                pop,
+                ..
+            } => {
+                self.shared.dialer.set_call_info(&self.interaction_id, pop);
+                return Some(Slow::Enqueue {
+                    id,
+                    queue,
+                    priority,
+                    availability,
+                    skills,
+                });
+            }
+            Output::QueueInfo { id, queue, .. } => return Some(Slow::QueueInfo { id, queue }),
+            Output::Bridge { agent } => {
+                // Our prompts and music are stopped; the stream goes: the agent is heard.
+                self.media.remove(&self.shared.media);
+                match self
+                    .bridge
+                    .start(&self.shared, &self.media, &self.tx, &agent.id)
+                {
+                    Ok(()) => {
+                        tracing::info!(call = %self.interaction_id, agent = %agent.id, "caller bridged to agent")
+                    }
+                    Err(e) => self.input(Input::BridgeFailed {
+                        reason: format!("{e:#}"),
+                    }),
+                }
+            }
+            Output::Unbridge { hang_up_agent } => {
+                self.bridge.end(&self.shared, &self.media, hang_up_agent)
+            }
+            Output::LeaveQueue { by } => self.shared.acd.left(&self.interaction_id, by),
+            Output::Disconnect { reason, send_bye } => {
+                tracing::info!(call = %self.handle.id(), "flow disconnects: {reason}");
+                if send_bye {
+                    return Some(Slow::Hangup);
+                }
+            }
+            Output::Log(entry) => log(&entry),
+        }
+        None
+    }
+
+    /// The part of an output that waits for IO.
+    async fn perform_slow(&mut self, slow: Slow) {
+        match slow {
+            Slow::Play { id, segments } => {
+                let mut clips = Vec::with_capacity(segments.len());
+                for s in &segments {
+                    match self.shared.prompts.clips(s).await {
+                        Ok(c) => clips.extend(c),
+                        Err(e) => {
+                            tracing::warn!("prompt cannot play: {e:#}");
+                            return self.input(Input::PlayFailed {
+                                id,
+                                reason: format!("{e:#}"),
+                            });
+                        }
+                    }
+                }
+                self.play(id, clips);
+            }
+            Slow::Enqueue {
+                id,
+                queue,
+                priority,
+                availability,
+                skills,
+            } => {
+                let result = self
+                    .shared
+                    .acd
+                    .enqueue(
+                        &self.interaction_id,
+                        &queue,
+                        priority,
+                        availability,
+                        skills,
+                        self.queue_tx.clone(),
+                    )
+                    .await;
+                self.input(Input::QueueResult { id, result });
+            }
+            Slow::QueueInfo { id, queue } => {
+                let info = self
+                    .shared
+                    .acd
+                    .info(&queue, Some(&self.interaction_id))
+                    .await;
+                self.input(Input::QueueInfo { id, info });
+            }
+            Slow::Hangup => {
+                if let Err(e) = self.handle.hangup().await {
+                    tracing::debug!("hangup: {e}");
+                }
+            }
+        }
+    }
+
+    /// Starts a prompt's clips (an empty prompt is done at once).
+    fn play(&mut self, id: ActionId, clips: Vec<ringdesk_media::Clip>) {
+        if !self.media.play(&self.shared.media, id, clips) {
+            self.input(Input::PlayDone(id));
+        }
+    }
+
+    /// The flow is done (or the call's channel closed): leave the queue and the bridge,
+    /// stop the media, hang up if the caller is still there.
+    async fn close(&mut self) {
+        self.session.end(now());
+        self.perform_all().await;
+        self.shared.dialer.forget_call(&self.interaction_id);
+        self.media.remove(&self.shared.media);
+        if !self.session.caller_gone() {
+            let _ = self.handle.hangup().await;
+        }
+        tracing::info!(call_id = %self.handle.id(), "call finished");
+    }
+}
+
+/// What an output still has to do after [`Call::perform_now`]: IO to wait for.
+enum Slow {
+    Play {
+        id: ActionId,
+        segments: Vec<ringdesk_flow::Segment>,
+    },
+    Enqueue {
+        id: ActionId,
+        queue: String,
+        priority: u8,
+        availability: ringdesk_flow::AvailabilityCheck,
+        skills: Vec<String>,
+    },
+    QueueInfo {
+        id: ActionId,
+        queue: String,
+    },
+    Hangup,
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn log(entry: &LogEntry) {
+    match entry {
+        LogEntry::Error { node, message } => tracing::warn!(node, "flow error: {message}"),
+        LogEntry::Finished { reason } => tracing::debug!("flow finished: {reason}"),
+        other => tracing::trace!(?other, "flow"),
+    }
+}

@@ -1,0 +1,157 @@
+//! Zendesk as ringdesk's runtime sees it around the flow (the [`Helpdesk`] seam): where
+//! an agent opens a ticket, how a post-call note is marked so that it can be found again,
+//! which requests go to one ticket (delivered in order), and how to check that a note
+//! already arrived after an uncertain outcome (list the ticket's comments, newest first,
+//! and look for the marker).
+
+use ringdesk_session::{CheckRequest, Helpdesk};
+use serde_json::Value as Json;
+
+/// The line appended to a comment so that a later "already delivered?" check finds it.
+pub const MARKER_PREFIX: &str = "ringdesk-ref:";
+
+/// The start variable holding the agent-facing base URL (flows build links with it).
+pub const URL_VARIABLE: &str = "zendesk_url";
+
+/// A Zendesk account, by the base URL its agents open tickets at.
+#[derive(Debug, Clone)]
+pub struct Zendesk {
+    agent_url: String,
+}
+
+impl Zendesk {
+    /// `agent_url`: e.g. `https://acme.zendesk.com` (empty: no screen-pop link).
+    pub fn new(agent_url: impl Into<String>) -> Zendesk {
+        Zendesk {
+            agent_url: agent_url.into(),
+        }
+    }
+
+    /// The agent-facing base URL.
+    pub fn agent_url(&self) -> &str {
+        &self.agent_url
+    }
+}
+
+impl Helpdesk for Zendesk {
+    fn name(&self) -> &str {
+        "zendesk"
+    }
+
+    fn start_variables(&self) -> Vec<(String, Json)> {
+        vec![(URL_VARIABLE.to_string(), self.agent_url.clone().into())]
+    }
+
+    fn ticket_url(&self, ticket_id: &str) -> Option<String> {
+        let ok = !ticket_id.is_empty() && ticket_id.bytes().all(|b| b.is_ascii_digit());
+        (ok && !self.agent_url.is_empty()).then(|| {
+            format!(
+                "{}/agent/tickets/{ticket_id}",
+                self.agent_url.trim_end_matches('/')
+            )
+        })
+    }
+
+    /// `/api/v2/tickets/123.json` → `123`.
+    fn ticket_of_path<'a>(&self, path: &'a str) -> Option<&'a str> {
+        let rest = path.strip_prefix("/api/v2/tickets/")?;
+        let id = rest.strip_suffix(".json").unwrap_or(rest);
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+    }
+
+    /// Appends `ringdesk-ref: <marker>` to `ticket.comment.body` of a JSON body; other
+    /// bodies are returned unchanged (the marker is then only a deduplication key).
+    fn mark_body(&self, body: &str, marker: &str) -> String {
+        let Ok(mut v) = serde_json::from_str::<Json>(body) else {
+            return body.to_string();
+        };
+        let Some(text) = v
+            .get_mut("ticket")
+            .and_then(|t| t.get_mut("comment"))
+            .and_then(|c| c.get_mut("body"))
+        else {
+            return body.to_string();
+        };
+        let Some(s) = text.as_str() else {
+            return body.to_string();
+        };
+        *text = Json::String(format!("{s}\n\n{MARKER_PREFIX} {marker}"));
+        v.to_string()
+    }
+
+    fn delivered_check(&self, path: &str) -> Option<CheckRequest> {
+        let ticket = self.ticket_of_path(path)?;
+        Some(CheckRequest {
+            method: "GET".into(),
+            path: format!("/api/v2/tickets/{ticket}/comments.json"),
+            query: vec![("sort_order".into(), "desc".into())],
+        })
+    }
+
+    fn found(&self, body: &str, marker: &str) -> Result<bool, String> {
+        let needle = format!("{MARKER_PREFIX} {marker}");
+        let v: Json = serde_json::from_str(body)
+            .map_err(|e| format!("comments response is not JSON: {e}"))?;
+        Ok(v.get("comments")
+            .and_then(|c| c.as_array())
+            .is_some_and(|list| {
+                list.iter().any(|c| {
+                    c.get("body")
+                        .and_then(|b| b.as_str())
+                        .is_some_and(|b| b.contains(&needle))
+                })
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_goes_inside_the_comment_body() {
+        let z = Zendesk::new("");
+        let b = z.mark_body(
+            r#"{"ticket":{"comment":{"body":"Called.","public":false}}}"#,
+            "c1-1",
+        );
+        let v: Json = serde_json::from_str(&b).unwrap();
+        assert_eq!(
+            v["ticket"]["comment"]["body"],
+            "Called.\n\nringdesk-ref: c1-1"
+        );
+        assert_eq!(v["ticket"]["comment"]["public"], false);
+        assert_eq!(z.mark_body("not json", "m"), "not json");
+    }
+
+    #[test]
+    fn ticket_paths() {
+        let z = Zendesk::new("");
+        assert_eq!(z.ticket_of_path("/api/v2/tickets/42.json"), Some("42"));
+        assert_eq!(z.ticket_of_path("/api/v2/tickets/4x.json"), None);
+        assert_eq!(z.ticket_of_path("/api/v2/users/1.json"), None);
+    }
+
+    #[test]
+    fn screen_pop_url_only_for_a_numeric_ticket_and_a_known_account() {
+        let z = Zendesk::new("https://acme.zendesk.com/");
+        assert_eq!(
+            z.ticket_url("7").as_deref(),
+            Some("https://acme.zendesk.com/agent/tickets/7")
+        );
+        assert_eq!(z.ticket_url("7/../../x"), None);
+        assert_eq!(Zendesk::new("").ticket_url("7"), None);
+    }
+
+    #[test]
+    fn the_check_lists_the_tickets_comments_and_finds_the_marker() {
+        let z = Zendesk::new("");
+        let c = z.delivered_check("/api/v2/tickets/9.json").unwrap();
+        assert_eq!(c.path, "/api/v2/tickets/9/comments.json");
+        assert!(z.delivered_check("/api/v2/users/9.json").is_none());
+        let body = r#"{"comments":[{"body":"x\n\nringdesk-ref: c-1"}]}"#;
+        assert_eq!(z.found(body, "c-1"), Ok(true));
+        assert_eq!(z.found(body, "c-2"), Ok(false));
+        assert!(z.found("<html>", "c-1").is_err());
+    }
+}
