@@ -167,6 +167,13 @@ impl Acd {
         self.queues.iter().map(|q| q.name.as_str())
     }
 
+    /// A queue's configuration (`None` for an unknown queue): e.g. its `max_calls`, for
+    /// saying why [`crate::EnqueueError::QueueFull`] refused a call.
+    pub fn queue_config(&self, queue: &str) -> Option<&QueueConfig> {
+        let q = self.queues.get(*self.queue_index.get(queue)?)?;
+        Some(&q.config)
+    }
+
     /// Calls the core is tracking (queued, ringing or connected).
     pub fn call_count(&self) -> usize {
         self.calls.len()

@@ -14,6 +14,7 @@
 //! announce_every = "45s"    # optional
 //! max_wait = "10m"          # optional
 //! no_agent_check = "logged_in"   # "logged_in" | "available" | "off"
+//! max_calls = 1000          # calls waiting or ringing at once (DEFAULT_MAX_CALLS)
 //! ```
 
 use crate::duration_de;
@@ -89,7 +90,8 @@ pub struct QueueConfig {
     /// The availability check applied when an enqueue does not choose one.
     #[serde(default)]
     pub no_agent_check: AvailabilityCheck,
-    /// Most calls waiting or ringing at once; further enqueues are refused.
+    /// Most calls waiting or ringing at once; further enqueues are refused with
+    /// [`crate::EnqueueError::QueueFull`] (calls already with an agent do not count).
     #[serde(default = "default_max_calls")]
     pub max_calls: u32,
 }

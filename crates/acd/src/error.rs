@@ -45,6 +45,7 @@ pub enum EnqueueError {
     DuplicateCall,
     #[error("too many or invalid skills")]
     InvalidSkills,
+    /// The queue already holds its `max_calls` calls waiting or ringing.
     #[error("the queue is full")]
     QueueFull,
 }

@@ -142,6 +142,37 @@ fn a_full_queue_refuses() {
 }
 
 #[test]
+fn a_full_queue_counts_waiting_and_ringing_calls_not_connected_ones() {
+    let q = QueueConfig {
+        max_calls: 2,
+        no_agent_check: AvailabilityCheck::LoggedIn,
+        ..QueueConfig::default()
+    };
+    let mut h = Harness::new(&[("q", q)], vec![agent("a", &["q"], &[])]);
+    assert_eq!(h.acd.queue_config("q").map(|c| c.max_calls), Some(2));
+    assert_eq!(h.acd.queue_config("nope"), None);
+    h.login("a");
+    // c1 rings the agent, c2 waits: the queue is full (checked before the agents).
+    assert_eq!(offers(&h.enqueue("c1", "q", 5)), vec![offer("c1", "a")]);
+    h.enqueue("c2", "q", 5);
+    let full = h.acd.enqueue(h.now, EnqueueRequest::new("c3", "q", 5));
+    assert_eq!(full, Err(EnqueueError::QueueFull));
+    assert!(
+        !h.acd.has_call(&cid("c3")),
+        "a refused call leaves no trace"
+    );
+    assert_eq!(h.acd.queue_info(h.now, "q", None).unwrap().calls_queued, 2);
+    // Once c1 is connected only c2 counts: room for one more.
+    h.answer("c1", "a");
+    h.enqueue("c3", "q", 5);
+    assert_eq!(h.acd.queue_info(h.now, "q", None).unwrap().calls_queued, 2);
+    assert_eq!(
+        h.acd.enqueue(h.now, EnqueueRequest::new("c4", "q", 5)),
+        Err(EnqueueError::QueueFull)
+    );
+}
+
+#[test]
 fn abandoned_in_queue_and_while_ringing() {
     let mut h = Harness::new(
         &[("q", checked(AvailabilityCheck::Off))],

@@ -443,9 +443,17 @@ impl Executor {
                     self.queue_error(i, "no agents".into());
                 }
             }
-            QueueResult::Failed { reason } => {
-                self.queue_error(i, format!("queue failed: {}", cut(&reason, 200)))
+            QueueResult::Failed { reason } if reason.is_full() && self.has_exit(i, "full") => {
+                self.log(LogEntry::Decision {
+                    node,
+                    text: reason.to_string(),
+                });
+                self.take_exit(i, "full");
             }
+            QueueResult::Failed { reason } => self.queue_error(
+                i,
+                format!("queue failed: {}", cut(&reason.to_string(), 200)),
+            ),
         }
     }
 

@@ -95,8 +95,9 @@ pub enum Action {
         node: String,
         request: HttpRequest,
     },
-    /// Put the caller in a queue. Answer with [`Event::QueueResult`]; later the runtime
-    /// sends agent events.
+    /// Put the caller in a queue. Answer with [`Event::QueueResult`] (a full queue is
+    /// [`QueueResult::Failed`] with [`QueueFailure::Full`]); later the runtime sends agent
+    /// events.
     Enqueue {
         id: ActionId,
         node: String,
@@ -183,10 +184,55 @@ pub enum QueueResult {
         logged_in: u32,
         available: u32,
     },
-    /// The queue does not exist or refused the call.
+    /// The queue refused the call: it is full ([`QueueFailure::Full`], the `queue`
+    /// activity's `full` exit), or does not exist, or the queue is not running.
     Failed {
-        reason: String,
+        reason: QueueFailure,
     },
+}
+
+/// Why a queue refused a call ([`QueueResult::Failed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueFailure {
+    /// The queue already holds as many calls as it may (waiting or ringing an agent):
+    /// `[queues.<name>] max_calls`. The flow takes the `queue` activity's `full` exit,
+    /// else its `error` exit.
+    Full {
+        /// The queue's limit.
+        max_calls: u32,
+    },
+    /// Any other refusal, as text (unknown queue, the queue is not running, ...).
+    Other(String),
+}
+
+impl QueueFailure {
+    /// True for [`QueueFailure::Full`].
+    pub fn is_full(&self) -> bool {
+        matches!(self, QueueFailure::Full { .. })
+    }
+}
+
+impl std::fmt::Display for QueueFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueueFailure::Full { max_calls } => {
+                write!(f, "the queue is full (max_calls = {max_calls})")
+            }
+            QueueFailure::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<String> for QueueFailure {
+    fn from(reason: String) -> Self {
+        QueueFailure::Other(reason)
+    }
+}
+
+impl From<&str> for QueueFailure {
+    fn from(reason: &str) -> Self {
+        QueueFailure::Other(reason.to_owned())
+    }
 }
 
 /// The answer to an [`Action::QueueInfo`].

@@ -33,9 +33,9 @@ fn exit_rules(activity: &Activity) -> (Vec<String>, Vec<&'static str>) {
         Activity::Condition(_) => (s(&["true", "false"]), vec!["true", "false"]),
         Activity::Case(_) => (Vec::new(), vec!["default"]),
         Activity::Queue(q) => match q.check {
-            AvailabilityCheck::Off => (s(&["queued", "error"]), vec!["queued"]),
+            AvailabilityCheck::Off => (s(&["queued", "full", "error"]), vec!["queued"]),
             _ => (
-                s(&["queued", "no_agents", "error"]),
+                s(&["queued", "no_agents", "full", "error"]),
                 vec!["queued", "no_agents"],
             ),
         },

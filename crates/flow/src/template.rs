@@ -509,6 +509,11 @@ mod tests {
         assert_eq!(default_flow_call(known, '2', no_agents.clone()), (0, 3));
         assert_eq!(default_flow_call(known, '1', QueueResult::Queued), (0, 3));
         assert_eq!(default_flow_call("+14155550134", '1', no_agents).0, 0);
+        // A full queue: the apology, its menu timing out, the goodbye, the note.
+        let full = QueueResult::Failed {
+            reason: crate::QueueFailure::Full { max_calls: 2 },
+        };
+        assert_eq!(default_flow_call(known, '1', full), (0, 3));
         assert_eq!(
             default_flow_call("anonymous", '9', QueueResult::Queued),
             (0, 0)

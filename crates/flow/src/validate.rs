@@ -1,6 +1,7 @@
 //! The loader's second pass: cross-references. Exit targets and event handlers name
 //! existing nodes, every node is reachable, templates compile and read only declared
-//! variables, and `set` writes only declared variables.
+//! variables, and `set` writes only declared variables. Warnings: prompts only the
+//! `call_ended` handler reaches, `queue` steps with no exit for a full queue.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -113,6 +114,33 @@ pub(crate) fn validate(d: &mut Diags, p: &mut Parsed) {
         }
     }
     warn_prompts_after_hangup(d, p);
+    warn_queue_without_full_exit(d, p);
+}
+
+/// A `queue` step with neither a `full` nor an `error` exit: when the queue holds its
+/// `max_calls` the caller goes to the `error` handler, or (without one) the call ends.
+fn warn_queue_without_full_exit(d: &mut Diags, p: &Parsed) {
+    let then = if p.handlers.contains_key(&EventKind::Error) {
+        "the caller goes to the `error` handler"
+    } else {
+        "the call ends (there is no `error` handler)"
+    };
+    for (name, node) in &p.nodes {
+        if matches!(node.activity, Activity::Queue(_))
+            && !node.exits.contains_key("full")
+            && !node.exits.contains_key("error")
+        {
+            let at = p.refs.node_pos.get(name).copied().unwrap_or_default();
+            d.warning(
+                at,
+                Some(name),
+                format!(
+                    "no exit for a full queue: add `full:` (or `error:`) to `exits`; when the \
+                     queue already holds its [queues.<name>] max_calls, {then}"
+                ),
+            );
+        }
+    }
 }
 
 /// Prompts in nodes that only the `call_ended` handler reaches are never heard.

@@ -667,7 +667,7 @@ variables:
 nodes:
   q:
     queue: { name: support, priority: 5 }
-    exits: { queued: moh }
+    exits: { queued: moh, full: stop }
   moh:
     music: { file: moh.wav, duration: 10s }
     next: moh
@@ -1047,5 +1047,133 @@ nodes:
             assert_eq!(priority, 3);
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// A queue step with a `full` and/or an `error` exit (besides `queued`), an `error`
+/// handler when asked.
+fn full_queue_flow(full_exit: bool, error_exit: bool, error_handler: bool) -> String {
+    let mut exits = String::new();
+    let mut nodes = String::new();
+    if full_exit {
+        exits.push_str(", full: sorry_full");
+        nodes.push_str("  sorry_full:\n    play: \"full\"\n    next: done\n");
+    }
+    if error_exit {
+        exits.push_str(", error: failed");
+        nodes.push_str("  failed:\n    play: \"failed: {{ error_message }}\"\n    next: done\n");
+    }
+    let handler = if error_handler {
+        "  oops:\n    play: \"handler: {{ error_message }}\"\n    next: done\nevents:\n  error: oops\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+name: fq
+start: q
+nodes:
+  q:
+    queue: {{ name: support, priority: 5 }}
+    exits: {{ queued: wait{exits} }}
+  wait:
+    music: {{ file: moh.wav }}
+    next: done
+  done:
+    end: {{}}
+{nodes}{handler}"#
+    )
+}
+
+/// Runs `flow` until its Enqueue and answers that the queue (max_calls 2) is full.
+fn answer_full(flow: &str) -> Sim {
+    let mut s = Sim::new(load(flow), start("1"));
+    let Action::Enqueue { id, .. } = s.next() else {
+        panic!("expected Enqueue")
+    };
+    s.event(Event::QueueResult {
+        id,
+        result: QueueResult::Failed {
+            reason: QueueFailure::Full { max_calls: 2 },
+        },
+    });
+    s
+}
+
+#[test]
+fn a_full_queue_takes_the_full_exit() {
+    let flow = full_queue_flow(true, true, false);
+    let mut s = answer_full(&flow);
+    assert_eq!(s.play_through(), "full");
+    assert!(s
+        .exits_taken()
+        .contains(&("q".to_string(), "full".to_string())));
+    assert!(s.errors().is_empty(), "{:?}", s.errors());
+    assert!(
+        s.log
+            .iter()
+            .any(|l| matches!(l, LogEntry::Decision { node, text }
+            if node == "q" && text == "the queue is full (max_calls = 2)")),
+        "{:#?}",
+        s.log
+    );
+    assert_eq!(
+        s.var_str("error_message"),
+        "",
+        "a full queue is not an error"
+    );
+    // Any other refusal still takes `error`, even with a `full` exit.
+    let mut s = Sim::new(load(&flow), start("1"));
+    let Action::Enqueue { id, .. } = s.next() else {
+        panic!()
+    };
+    s.event(Event::QueueResult {
+        id,
+        result: QueueResult::Failed {
+            reason: "unknown queue".into(),
+        },
+    });
+    assert_eq!(s.play_through(), "failed: queue failed: unknown queue");
+}
+
+#[test]
+fn a_full_queue_without_a_full_exit_takes_error_then_the_handler() {
+    // `error` exit: error_message says the queue is full.
+    let mut s = answer_full(&full_queue_flow(false, true, false));
+    assert_eq!(
+        s.play_through(),
+        "failed: queue failed: the queue is full (max_calls = 2)"
+    );
+    assert!(s
+        .exits_taken()
+        .contains(&("q".to_string(), "error".to_string())));
+    // No exit for it: the error handler.
+    let mut s = answer_full(&full_queue_flow(false, false, true));
+    assert_eq!(
+        s.play_through(),
+        "handler: queue failed: the queue is full (max_calls = 2)"
+    );
+    // No exit and no handler: the caller is hung up at once (what 1,000 callers met).
+    let mut s = answer_full(&full_queue_flow(false, false, false));
+    assert!(
+        matches!(s.next(), Action::Disconnect { .. }),
+        "{:?}",
+        s.pending
+    );
+    assert!(s.ex.is_finished());
+}
+
+#[test]
+fn the_full_exit_is_allowed_with_every_availability_check() {
+    for check in ["off", "logged_in", "available"] {
+        let no_agents = if check == "off" {
+            ""
+        } else {
+            ", no_agents: done"
+        };
+        let f = load(&format!(
+            "name: x\nstart: q\nnodes:\n  q:\n    queue: {{ name: s, check: {check} }}\n    exits: {{ queued: done, full: done{no_agents} }}\n  done:\n    end: {{}}\n"
+        ));
+        assert!(f.warnings().is_empty(), "{check}: {:?}", f.warnings());
     }
 }

@@ -490,3 +490,170 @@ fn default_flow_metadata() {
     }));
     assert!(f.warnings().is_empty(), "{:?}", f.warnings());
 }
+
+/// What the caller hears when the queue is full.
+const QUEUE_FULL_EN: &str = "Sorry, all our agents are busy and no more calls can wait right now. Press 1 to try again, or 2 to hang up.";
+
+fn full(max_calls: u32) -> QueueResult {
+    QueueResult::Failed {
+        reason: QueueFailure::Full { max_calls },
+    }
+}
+
+/// At the menu, presses 1; the queue answers full. Returns at the apology (not yet played).
+fn queue_full_after_pressing_1(locale: &str) -> Sim {
+    let mut s = at_menu(locale, "open", Some("high"));
+    s.play_through();
+    s.digit('1');
+    let (qid, prio) = expect_enqueue(&mut s);
+    assert_eq!(prio, 3);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: full(2),
+    });
+    s
+}
+
+/// The private note the call_ended handler posts after the flow hangs up.
+fn note_after_disconnect(s: &mut Sim, reason: &str) -> String {
+    match s.next() {
+        Action::Disconnect { reason: r } => assert_eq!(r, reason),
+        other => panic!("expected Disconnect, got {other:?}"),
+    }
+    let (_, req) = s.expect_http();
+    let body: serde_json::Value =
+        serde_json::from_str(req.body.as_deref().unwrap_or("")).expect("JSON");
+    body["ticket"]["comment"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_full_queue_apologizes_and_the_caller_may_hang_up() {
+    let mut s = queue_full_after_pressing_1("en-US");
+    assert_eq!(s.play_through(), QUEUE_FULL_EN);
+    assert_eq!(s.var_str("queue_result"), "full");
+    assert!(s.errors().is_empty(), "not an error: {:?}", s.errors());
+    assert!(s
+        .exits_taken()
+        .contains(&("queue_caller".to_string(), "full".to_string())));
+    s.digit('2');
+    assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
+    let note = note_after_disconnect(&mut s, "queue_full_hung_up");
+    assert!(
+        note.contains("Outcome: the queue was full; the caller chose to hang up."),
+        "{note}"
+    );
+    assert!(note.contains("Keys pressed: 12."), "{note}");
+    assert!(!note.contains("Queue support"), "never queued: {note}");
+}
+
+#[test]
+fn a_full_queue_lets_the_caller_try_again_and_the_note_says_so() {
+    let mut s = queue_full_after_pressing_1("en-US");
+    s.play_through();
+    s.digit('1');
+    let (qid, prio) = expect_enqueue(&mut s);
+    assert_eq!(prio, 3, "the same priority on the second try");
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::Queued,
+    });
+    let Action::PlayMusic { id: music, .. } = s.next() else {
+        panic!("expected music on hold")
+    };
+    assert_eq!(s.var_str("queue_result"), "queued");
+    assert_eq!(s.var("queue_full_count"), json!(1));
+    s.event(Event::CallerHangup);
+    assert_eq!(s.next(), Action::StopPlay { id: music });
+    let (_, req) = s.expect_http();
+    let body: serde_json::Value =
+        serde_json::from_str(req.body.as_deref().unwrap_or("")).expect("JSON");
+    let note = body["ticket"]["comment"]["body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(note.contains("Outcome: asked for an agent."), "{note}");
+    assert!(note.contains("Queue support, priority 3"), "{note}");
+    assert!(
+        note.contains("The queue was full on 1 earlier attempt(s)."),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_full_queue_three_times_ends_the_call_politely() {
+    let mut s = queue_full_after_pressing_1("en-US");
+    for attempt in 2..=3 {
+        assert_eq!(s.play_through(), QUEUE_FULL_EN, "attempt {attempt}");
+        s.digit('1');
+        let (qid, _) = expect_enqueue(&mut s);
+        s.event(Event::QueueResult {
+            id: qid,
+            result: full(2),
+        });
+    }
+    assert_eq!(s.var("queue_full_count"), json!(3));
+    assert_eq!(
+        s.play_through(),
+        "Sorry, we cannot take your call right now. Please call again later."
+    );
+    let note = note_after_disconnect(&mut s, "queue_full");
+    assert!(
+        note.contains("Outcome: the queue was full and the caller could not wait for an agent."),
+        "{note}"
+    );
+    assert!(!note.contains("earlier attempt"), "{note}");
+}
+
+#[test]
+fn a_full_queue_without_a_choice_ends_the_call_after_one_retry() {
+    let mut s = queue_full_after_pressing_1("pt-BR");
+    let said = s.play_through();
+    assert!(
+        said.starts_with("Desculpe, todos os nossos atendentes estão ocupados"),
+        "{said}"
+    );
+    assert!(said.contains("Tecle 1 para tentar novamente"), "{said}");
+    // No key: the menu's 5 s timeout, the miss prompt and the menu again, then the end.
+    s.advance(Duration::from_secs(6));
+    let again = s.play_through();
+    assert!(
+        again.starts_with("Desculpe, não recebemos a sua opção."),
+        "{again}"
+    );
+    s.advance(Duration::from_secs(6));
+    assert_eq!(
+        s.play_through(),
+        "Desculpe, não podemos atender a sua ligação agora. Por favor, ligue mais tarde."
+    );
+    let note = note_after_disconnect(&mut s, "queue_full");
+    assert!(
+        note.contains("Resultado: a fila estava cheia e o cliente não pôde aguardar um atendente."),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_full_queue_after_choosing_to_wait_for_an_agent_is_handled_too() {
+    let mut s = at_menu("en-US", "open", None);
+    s.play_through();
+    s.digit('1');
+    let (qid, _) = expect_enqueue(&mut s);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::NoAgents {
+            logged_in: 0,
+            available: 0,
+        },
+    });
+    s.play_through();
+    s.digit('1');
+    let (qid, _) = expect_enqueue(&mut s);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: full(1000),
+    });
+    assert_eq!(s.play_through(), QUEUE_FULL_EN);
+    assert_eq!(s.var_str("queue_result"), "full");
+}

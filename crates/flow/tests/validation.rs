@@ -277,3 +277,47 @@ fn deeply_nested_yaml_does_not_overflow() {
     );
     assert!(load_str(&deep_map, "deep.yaml").is_err());
 }
+
+/// The warnings of a flow that loads.
+fn warnings(src: &str) -> Vec<Diagnostic> {
+    match load_str(src, "w.yaml") {
+        Ok(f) => f.warnings().to_vec(),
+        Err(e) => panic!("flow did not load:\n{e}"),
+    }
+}
+
+#[test]
+fn a_queue_step_without_an_exit_for_a_full_queue_is_a_warning() {
+    let flow = |exits: &str, events: &str| {
+        format!(
+            "name: x\nstart: a\nnodes:\n  a:\n    play: hi\n    next: q\n  q:\n    queue: {{ name: s }}\n    exits: {{ queued: b{exits} }}\n  b:\n    end: {{}}\n{events}"
+        )
+    };
+    let w = warnings(&flow("", ""));
+    assert_eq!(w.len(), 1, "{}", show(&w));
+    assert_eq!((w[0].line, w[0].column), (7, 3), "{}", w[0]);
+    assert_eq!(w[0].node.as_deref(), Some("q"));
+    assert_eq!(w[0].severity, Severity::Warning);
+    assert!(
+        w[0].message.contains("full queue") && w[0].message.contains("max_calls"),
+        "{}",
+        w[0]
+    );
+    assert!(w[0].message.contains("the call ends"), "{}", w[0]);
+    assert_eq!(
+        w[0].to_string(),
+        format!("w.yaml:7:3: warning: {} (node `q`)", w[0].message)
+    );
+    // With an error handler the warning says where the caller goes.
+    let w = warnings(&flow("", "events:\n  error: b\n"));
+    assert!(w[0].message.contains("`error` handler"), "{}", show(&w));
+    // Either exit silences it.
+    assert!(warnings(&flow(", full: b", "")).is_empty());
+    assert!(warnings(&flow(", error: b", "")).is_empty());
+}
+
+#[test]
+fn unknown_queue_exits_name_full_among_the_expected() {
+    let d = errors("name: x\nstart: q\nnodes:\n  q:\n    queue: { name: s }\n    exits: { queued: b, ful: b }\n  b:\n    end: {}\n");
+    has(&d, "expected: queued, full, error", 6, Some("q"));
+}

@@ -514,6 +514,51 @@ mod tests {
         assert!(c.acd().queues.contains_key("support"));
     }
 
+    /// The example's queue settings, uncommented, are exactly the defaults a queue gets
+    /// (so every limit shown there is shown with its real default).
+    #[test]
+    fn the_examples_queue_shows_the_defaults_including_max_calls() {
+        let start = EXAMPLE.find("# [queues.support]").expect("queue example");
+        let table: String = EXAMPLE[start..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            // Settings only (the queue table is the file's last).
+            .filter(|l| {
+                l.starts_with('[')
+                    || l.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(table.contains("max_calls = 1000"), "{table}");
+        assert!(table.contains("no_agent_check"), "{table}");
+        let c = Config::parse(&table, "example").unwrap();
+        let q = &c.queues["support"];
+        assert_eq!(q, &ringdesk_acd::QueueConfig::default(), "{table}");
+        assert_eq!(q.max_calls, ringdesk_acd::DEFAULT_MAX_CALLS);
+        // Without a [queues] table the implicit `support` queue has the same limit.
+        let implicit = Config::parse("", "r.toml").unwrap().acd();
+        assert_eq!(implicit.queues["support"].max_calls, 1000);
+    }
+
+    #[test]
+    fn queue_max_calls_is_configurable_and_validated() {
+        let c = Config::parse("[queues.support]\nmax_calls = 2\n", "r.toml").unwrap();
+        assert_eq!(c.acd().queues["support"].max_calls, 2);
+        let e = Config::parse("[queues.support]\nmax_calls = 0\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("r.toml:") && e.contains("support") && e.contains("max_calls"),
+            "{e}"
+        );
+        let e = Config::parse("[queues.support]\nmax_calls = -1\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("r.toml:2:"), "{e}");
+    }
+
     #[test]
     fn unknown_agent_queue_is_an_error_at_load() {
         let e = Config::parse(

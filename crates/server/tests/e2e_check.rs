@@ -1,6 +1,7 @@
 //! End-to-end: `ringdesk check` on the shipped default flow (ok) and on broken flow files
 //! written into a temporary directory: exit code 1, and each error on stderr names the
-//! file and the line of the mistake.
+//! file and the line of the mistake. Warnings (a queue step with no exit for a full
+//! queue) are printed the same way but the check still passes.
 
 mod common;
 
@@ -214,4 +215,63 @@ async fn every_broken_file_is_reported_in_one_run() {
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test]
+async fn a_queue_step_with_no_exit_for_a_full_queue_is_a_warning_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The menu's 1 goes to a queue step with only `queued`.
+    let text = VALID.replace("\"1\": bye", "\"1\": to_queue")
+        + "  to_queue:\n    queue: { name: support, priority: 5 }\n    exits: { queued: hold }\n  hold:\n    music: { file: moh.wav }\n    next: bye\n";
+    let line = 1 + text
+        .lines()
+        .position(|l| l == "  to_queue:")
+        .expect("the queue node");
+    let path = write(dir.path(), "no-full-exit.yaml", &text);
+    let out = check(&[path.as_path()]).await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "warnings do not fail the check:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("no-full-exit.yaml: ok (flow `tiny`), 1 warning(s)"),
+        "{}",
+        out.stdout
+    );
+    let prefix = format!("{}:{line}:3: warning: ", path.display());
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no warning at {prefix}; stderr:\n{}", out.stderr));
+    assert!(
+        warning.contains("no exit for a full queue")
+            && warning.contains("max_calls")
+            && warning.ends_with("(node `to_queue`)"),
+        "{warning}"
+    );
+    assert!(!out.stderr.contains(": error:"), "{}", out.stderr);
+
+    // The default flow handles a full queue: no warning.
+    let flow = default_flow();
+    let out = check(&[flow.as_path()]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+
+    // A `full` exit (or an `error` exit) answers it.
+    for exits in ["queued: hold, full: bye", "queued: hold, error: bye"] {
+        let fixed = text.replace("queued: hold }", &format!("{exits} }}"));
+        let path = write(dir.path(), "with-exit.yaml", &fixed);
+        let out = check(&[path.as_path()]).await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(!out.stderr.contains("warning"), "{exits}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("with-exit.yaml: ok (flow `tiny`)\n"),
+            "{}",
+            out.stdout
+        );
+    }
 }

@@ -7,7 +7,7 @@ use ringdesk_acd::{
     Acd, AcdConfig, AgentId, AgentState, AvailabilityCheck as Check, CallId, EnqueueError,
     EnqueueRequest, Output, Party, RequestedState,
 };
-use ringdesk_flow::{AgentRef, AvailabilityCheck, QueueInfo, QueueResult};
+use ringdesk_flow::{AgentRef, AvailabilityCheck, QueueFailure, QueueInfo, QueueResult};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -64,6 +64,8 @@ pub struct QueueView {
     pub estimated_wait_seconds: Option<f64>,
     pub agents_logged_in: u32,
     pub agents_available: u32,
+    /// `[queues.<name>] max_calls`: calls waiting or ringing beyond it are refused.
+    pub max_calls: u32,
 }
 
 enum Cmd {
@@ -277,7 +279,7 @@ impl Task {
                 events,
                 reply,
             } => {
-                let req = EnqueueRequest::new(call.clone(), queue, priority)
+                let req = EnqueueRequest::new(call.clone(), queue.clone(), priority)
                     .with_check(check_of(check))
                     .with_skills(skills);
                 let result = match self.acd.enqueue(now, req) {
@@ -293,8 +295,25 @@ impl Task {
                         logged_in,
                         available,
                     },
+                    Err(EnqueueError::QueueFull) => {
+                        let max_calls = self
+                            .acd
+                            .queue_config(&queue)
+                            .map_or(ringdesk_acd::DEFAULT_MAX_CALLS, |c| c.max_calls);
+                        tracing::info!(
+                            call,
+                            queue,
+                            max_calls,
+                            "queue full: call refused, {max_calls} calls already wait or ring \
+                             ([queues.{queue}] max_calls); the flow takes its `full` exit, \
+                             else `error`"
+                        );
+                        QueueResult::Failed {
+                            reason: QueueFailure::Full { max_calls },
+                        }
+                    }
                     Err(e) => QueueResult::Failed {
-                        reason: e.to_string(),
+                        reason: e.to_string().into(),
                     },
                 };
                 let _ = reply.send(result);
@@ -375,7 +394,9 @@ impl Task {
                     .into_iter()
                     .filter_map(|name| {
                         let i = self.acd.queue_info(now, &name, None)?;
+                        let max_calls = self.acd.queue_config(&name)?.max_calls;
                         Some(QueueView {
+                            max_calls,
                             calls_queued: i.calls_queued,
                             oldest_wait_seconds: i.oldest_wait.map(|d| d.as_secs_f64()),
                             estimated_wait_seconds: i.estimated_wait.map(|d| d.as_secs_f64()),
@@ -549,6 +570,55 @@ skills = ["portuguese"]
             .unwrap()
             .unwrap();
         assert!(matches!(offered, QueueEvent::Offered(agent) if agent.id == "ann"));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_full_with_its_max_calls() {
+        let config = crate::config::Config::parse(
+            "[queues.support]\nmax_calls = 2\n[queues.sales]\n",
+            "t.toml",
+        )
+        .unwrap()
+        .acd();
+        let acd = AcdHandle::spawn(&config, Arc::new(Recording::default())).unwrap();
+        let enqueue = |call: &'static str, queue: &'static str| {
+            let acd = acd.clone();
+            async move {
+                let (tx, _events) = mpsc::unbounded_channel();
+                acd.enqueue(call, queue, 5, AvailabilityCheck::Off, vec![], tx)
+                    .await
+            }
+        };
+        assert_eq!(enqueue("c1", "support").await, QueueResult::Queued);
+        assert_eq!(enqueue("c2", "support").await, QueueResult::Queued);
+        assert_eq!(
+            enqueue("c3", "support").await,
+            QueueResult::Failed {
+                reason: QueueFailure::Full { max_calls: 2 }
+            }
+        );
+        // Other refusals stay text; another queue keeps its own (default) limit.
+        let unknown = enqueue("c4", "nowhere").await;
+        assert!(
+            matches!(&unknown, QueueResult::Failed { reason: QueueFailure::Other(r) } if r.contains("unknown queue")),
+            "{unknown:?}"
+        );
+        assert_eq!(enqueue("c5", "sales").await, QueueResult::Queued);
+        let views = acd.queues().await;
+        let max: Vec<(&str, u32, u32)> = views
+            .iter()
+            .map(|q| (q.name.as_str(), q.max_calls, q.calls_queued))
+            .collect();
+        assert_eq!(
+            max,
+            [
+                ("sales", ringdesk_acd::DEFAULT_MAX_CALLS, 1),
+                ("support", 2, 2)
+            ]
+        );
+        // A call leaving makes room.
+        acd.left("c1", Party::Caller);
+        assert_eq!(enqueue("c6", "support").await, QueueResult::Queued);
     }
 
     #[test]

@@ -13,13 +13,17 @@ pub const DEFAULT_FLOW: &str = include_str!("../../../../flows/zendesk-ticket-st
 pub const DEFAULT_FLOW_ORIGIN: &str = "flows/zendesk-ticket-status.yaml (built in)";
 
 /// Loads a flow file, or the built-in default flow when `path` is `None`; every
-/// validation error is reported with its file and line.
+/// validation error is reported with its file and line, every warning is logged.
 pub fn load(path: Option<&Path>) -> Result<Arc<Flow>> {
     let loaded = match path {
         Some(p) => ringdesk_flow::load_file(p),
         None => ringdesk_flow::load_str(DEFAULT_FLOW, DEFAULT_FLOW_ORIGIN),
     };
-    loaded.map(Arc::new).map_err(|e| anyhow!("{e}"))
+    let flow = loaded.map_err(|e| anyhow!("{e}"))?;
+    for w in flow.warnings() {
+        tracing::warn!("{w}");
+    }
+    Ok(Arc::new(flow))
 }
 
 /// The flows of a running server, by called number.

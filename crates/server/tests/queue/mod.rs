@@ -2,14 +2,21 @@
 //! queue against an in-process Zendesk sandbox, its admin API, SIPp as the callers, as the
 //! agents' softphones (REGISTER) and as their phones (a UAS per agent on the registered
 //! contact port), and test-owned RTP endpoints that send and record tones through the
-//! bridge.
+//! bridge. What a caller hears is checked with the voice tests' audio analysis and
+//! prompt rendering (`tests/voice/audio.rs`, `heard.rs`, `prompts.rs`).
 
 // Each queue test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
 pub mod agent;
+#[path = "../voice/audio.rs"]
+pub mod audio;
+#[path = "../voice/heard.rs"]
+pub mod heard;
 #[path = "../support/ports.rs"]
 pub mod ports;
+#[path = "../voice/prompts.rs"]
+pub mod prompts;
 pub mod rtp;
 #[path = "../support/serve_child.rs"]
 pub mod serve_child;

@@ -44,6 +44,8 @@ pub struct Options {
     pub ring_timeout: String,
     /// `[queues.support] wrap_up`.
     pub wrap_up: String,
+    /// `[queues.support] max_calls` (default: the server's).
+    pub max_calls: Option<u32>,
 }
 
 impl Options {
@@ -53,6 +55,7 @@ impl Options {
             agents: ids.iter().map(|id| AgentSpec::new(id)).collect(),
             ring_timeout: "5s".into(),
             wrap_up: "1s".into(),
+            max_calls: None,
         }
     }
 
@@ -63,6 +66,12 @@ impl Options {
 
     pub fn wrap_up(mut self, t: &str) -> Options {
         self.wrap_up = t.into();
+        self
+    }
+
+    /// Caps the queue at `n` callers waiting or ringing.
+    pub fn max_calls(mut self, n: u32) -> Options {
+        self.max_calls = Some(n);
         self
     }
 }
@@ -268,5 +277,8 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         "[queues.support]\nring_timeout = {:?}\nwrap_up = {:?}",
         options.ring_timeout, options.wrap_up
     );
+    if let Some(n) = options.max_calls {
+        let _ = writeln!(s, "max_calls = {n}");
+    }
     s
 }

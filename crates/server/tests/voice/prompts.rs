@@ -13,9 +13,12 @@ pub const MENU: &str = "Press 1 to speak with an agent, or 2 to hang up.";
 pub const NO_INPUT: &str = "Sorry, we did not hear your choice.";
 pub const NO_AGENTS: &str =
     "No agent is logged in right now. Press 1 to wait for one, or 2 to hang up.";
+/// The queue is full (`[queues.<name>] max_calls`): the apology and the caller's choice.
+pub const QUEUE_FULL: &str = "Sorry, all our agents are busy and no more calls can wait right now. Press 1 to try again, or 2 to hang up.";
+pub const GOODBYE: &str = "Thank you for calling. Goodbye.";
 
 /// The static prompts above: pre-rendered whole, numbers and all.
-const STATIC: [&str; 4] = [WELCOME, MENU, NO_INPUT, NO_AGENTS];
+const STATIC: [&str; 6] = [WELCOME, MENU, NO_INPUT, NO_AGENTS, QUEUE_FULL, GOODBYE];
 
 /// The status sentence of a demo customer.
 pub fn status(name: &str, ticket: u64, status_words: &str) -> String {
