@@ -212,6 +212,10 @@ pub struct CallArgs {
     /// Scripted queue: the queue's maximum wait (`never` for no limit).
     #[arg(long, default_value = "never", value_parser = parse_opt_duration)]
     pub max_wait: Never,
+    /// Scripted queue: the queue is full (at its `max_calls`): every queue step takes its
+    /// `full` exit (else `error`).
+    #[arg(long)]
+    pub queue_full: bool,
 }
 
 /// A duration, or `never`.

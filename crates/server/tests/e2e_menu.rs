@@ -295,3 +295,35 @@ async fn unknown_caller_pressing_2_writes_nothing() {
     assert_eq!(out.transcript.plays_of("goodbye").len(), 1);
     assert!(sb.api_requests().iter().all(|r| r.method == "GET"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_apologizes_and_lets_the_caller_try_again_or_hang_up() {
+    let sb = Sandbox::start().await;
+    let before = comment_count(&sb, 10);
+    // 1 at the menu: the queue is full. 1 again: still full. 2: goodbye.
+    let out = call(JOHN).queue_full().press("1, 1, 2").run(&sb).await;
+    out.assert_completed();
+    let t = &out.transcript;
+    let full = t.plays_of("queue_full_menu");
+    assert_eq!(full.len(), 2, "one apology per full queue: {}", out.stdout);
+    assert!(
+        full[0].text.starts_with("Sorry, all our agents are busy"),
+        "{}",
+        full[0].text
+    );
+    let q = t.queues();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q[0].result.contains("full"), "{q:?}");
+    assert_eq!(q[0].priority, 1, "John's urgent ticket keeps its priority");
+    assert!(t.visited("goodbye"), "{}", out.stdout);
+    assert_eq!(t.variable("queue_result"), Some("full".into()));
+    assert_eq!(t.variable("queue_full_count"), Some(2.into()));
+    // The note on John's ticket says why he never reached an agent.
+    let notes = new_comments(&sb, 10, before);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].body.to_lowercase().contains("full"),
+        "{}",
+        notes[0].body
+    );
+}

@@ -39,6 +39,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
         answer_after: args.answer_after.0,
         talk: args.talk,
         max_wait: args.max_wait.0,
+        full: args.queue_full.then(|| queue_max_calls(&config)),
         ..QueueScript::default()
     };
     let port = DirectHttp(&zd.connectors);
@@ -137,4 +138,14 @@ pub fn call_start(config: &Config, helpdesk: &dyn Helpdesk, ani: &str, dnis: &st
         started_at: jiff::Timestamp::now().to_string(),
         extra,
     }
+}
+
+/// The `max_calls` of the queue a full scripted queue reports: the configured `support`
+/// queue's (the default flow's), else the default.
+fn queue_max_calls(config: &Config) -> u32 {
+    config
+        .acd()
+        .queues
+        .get("support")
+        .map_or(ringdesk_acd::DEFAULT_MAX_CALLS, |q| q.max_calls)
 }

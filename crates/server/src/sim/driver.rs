@@ -13,7 +13,7 @@ use super::transcript::{Entry, Sink};
 use jiff::Timestamp;
 use ringdesk_flow::{
     ActionId, AgentRef, AvailabilityCheck, CallStart, Flow, HttpOutcome, HttpRequest, LogEntry,
-    QueueInfo, QueueResult, Segment,
+    QueueFailure, QueueInfo, QueueResult, Segment,
 };
 use ringdesk_session::{Helpdesk, Input, Output, Session, SessionConfig};
 use std::collections::VecDeque;
@@ -39,6 +39,8 @@ pub struct QueueScript {
     pub talk: Duration,
     /// The queue's maximum wait (`None`: no limit).
     pub max_wait: Option<Duration>,
+    /// The queue is at this `max_calls`: every queue request is refused as full.
+    pub full: Option<u32>,
     pub agent: AgentRef,
 }
 
@@ -50,6 +52,7 @@ impl Default for QueueScript {
             answer_after: Some(Duration::from_secs(20)),
             talk: Duration::from_secs(60),
             max_wait: None,
+            full: None,
             agent: AgentRef {
                 id: "agent-1".into(),
                 name: "Ana Souza".into(),
@@ -518,6 +521,12 @@ impl<H: HttpPort, S: Sink> Simulator<'_, H, S> {
     /// The scripted queue's answer to a queue request; schedules its agent's steps.
     fn enqueue(&mut self, availability: AvailabilityCheck) -> QueueResult {
         let q = &self.queue;
+        // As the routing core does: a full queue refuses before any availability check.
+        if let Some(max_calls) = q.full {
+            return QueueResult::Failed {
+                reason: QueueFailure::Full { max_calls },
+            };
+        }
         let refused = match availability {
             AvailabilityCheck::Off => false,
             AvailabilityCheck::LoggedIn => q.agents_logged_in == 0,

@@ -89,6 +89,12 @@ impl CallBuilder {
         self
     }
 
+    /// `--queue-full`: the scripted queue refuses every call as full.
+    pub fn queue_full(mut self) -> Self {
+        self.args.push("--queue-full".into());
+        self
+    }
+
     /// `--talk D`.
     pub fn talk(mut self, d: &str) -> Self {
         self.args.extend(["--talk".into(), d.into()]);
@@ -99,6 +105,20 @@ impl CallBuilder {
     pub fn config(mut self, path: &std::path::Path) -> Self {
         self.args
             .extend(["--config".into(), path.display().to_string()]);
+        self
+    }
+
+    /// `--to NUMBER` (the called number).
+    pub fn to(mut self, number: &str) -> Self {
+        self.args.extend(["--to".into(), number.into()]);
+        self
+    }
+
+    /// `--store FILE`: record the call and send its durable requests through the outbox,
+    /// as `serve` does.
+    pub fn store(mut self, path: &std::path::Path) -> Self {
+        self.args
+            .extend(["--store".into(), path.display().to_string()]);
         self
     }
 
