@@ -6,6 +6,7 @@
 
 use anyhow::{bail, Context, Result};
 use ringdesk_connector::ConnectorConfig;
+use ringdesk_overload::{GovernorConfig, Marks};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -95,7 +96,7 @@ pub struct MediaConfig {
 /// so the calls it has taken keep good audio. Shedding starts at a sample (every 100 ms)
 /// above a `*_high` mark once samples above a high mark cover at least half of the last
 /// `window`; it stops once every signal has stayed at or below its `*_low` mark for `hold`
-/// (`runtime/admission.rs`).
+/// (`ringdesk_overload`, run by `runtime/admission.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverloadConfig {
@@ -141,45 +142,34 @@ impl Default for OverloadConfig {
     }
 }
 
-// Defaults from the call-rate benchmark on a 2-core machine (decision 0008): at 300
-// calls/s, which it carries, samples above these marks are rare and brief; at 500 calls/s,
-// which it does not, the runtime lag passes them for good about 15 s in and reaches
-// seconds soon after. The marks sit where calls would already suffer (media 100 ms late is
-// an audible gap; a runtime 400 ms behind nears SIP's T1 of 500 ms, after which callers
-// retransmit and add load), so a merely busy host never sheds.
+// The defaults are the governor's own (decision 0008, `ringdesk_overload::GovernorConfig`).
 fn default_media_late_high() -> Duration {
-    Duration::from_millis(100)
+    GovernorConfig::default().media_late.high
 }
 
 fn default_media_late_low() -> Duration {
-    Duration::from_millis(20)
+    GovernorConfig::default().media_late.low
 }
 
 fn default_runtime_lag_high() -> Duration {
-    Duration::from_millis(400)
+    GovernorConfig::default().runtime_lag.high
 }
 
 fn default_runtime_lag_low() -> Duration {
-    Duration::from_millis(50)
+    GovernorConfig::default().runtime_lag.low
 }
 
 fn default_overload_window() -> Duration {
-    Duration::from_secs(1)
+    GovernorConfig::default().window
 }
 
 fn default_overload_hold() -> Duration {
-    Duration::from_secs(2)
+    GovernorConfig::default().hold
 }
-
-/// Largest accepted mark: beyond it audio and signalling have long failed.
-const MAX_OVERLOAD_MARK: Duration = Duration::from_secs(10);
-/// Longest accepted `hold` and `window`.
-const MAX_OVERLOAD_HOLD: Duration = Duration::from_secs(600);
 
 impl OverloadConfig {
     /// The governor's thresholds.
-    pub fn governor(&self) -> crate::runtime::admission::GovernorConfig {
-        use crate::runtime::admission::{GovernorConfig, Marks};
+    pub fn governor(&self) -> GovernorConfig {
         GovernorConfig {
             media_late: Marks {
                 high: self.media_late_high,
@@ -195,40 +185,9 @@ impl OverloadConfig {
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
-        for (name, high, low) in [
-            ("media_late", self.media_late_high, self.media_late_low),
-            ("runtime_lag", self.runtime_lag_high, self.runtime_lag_low),
-        ] {
-            if high.is_zero() || high > MAX_OVERLOAD_MARK {
-                bail!(
-                    "{origin}: [overload] {name}_high = {}: expected more than 0 and at most {}",
-                    humantime::format_duration(high),
-                    humantime::format_duration(MAX_OVERLOAD_MARK)
-                );
-            }
-            if low >= high {
-                bail!(
-                    "{origin}: [overload] {name}_low = {} must be below {name}_high = {} (the gap keeps shedding from flapping)",
-                    humantime::format_duration(low),
-                    humantime::format_duration(high)
-                );
-            }
-        }
-        if self.window > MAX_OVERLOAD_HOLD {
-            bail!(
-                "{origin}: [overload] window = {}: expected at most {}",
-                humantime::format_duration(self.window),
-                humantime::format_duration(MAX_OVERLOAD_HOLD)
-            );
-        }
-        if self.hold.is_zero() || self.hold > MAX_OVERLOAD_HOLD {
-            bail!(
-                "{origin}: [overload] hold = {}: expected more than 0 and at most {}",
-                humantime::format_duration(self.hold),
-                humantime::format_duration(MAX_OVERLOAD_HOLD)
-            );
-        }
-        Ok(())
+        self.governor()
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{origin}: [overload] {e}"))
     }
 }
 
