@@ -50,6 +50,19 @@ pub struct LoadError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl LoadError {
+    /// A flow file that could not be read at all (missing, too large, not UTF-8): one
+    /// error at line 0, column 0 of `origin`, e.g. `flows/x.yaml:0:0: error: cannot read
+    /// flow file: ...`.
+    pub fn unreadable(origin: &str, message: impl Into<String>) -> LoadError {
+        let mut d = Diags::new(origin);
+        d.error(Pos::default(), None, message);
+        LoadError {
+            diagnostics: d.into_sorted(),
+        }
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self

@@ -1,8 +1,9 @@
 //! Flow model, loader, validation, templates and the sans-IO executor.
 //!
-//! A flow is a YAML file (see `docs/flows.md`). [`load_file`]/[`load_str`] parse and
-//! validate it into a [`Flow`]; an [`Executor`] runs one call through it, emitting
-//! [`Action`]s and consuming [`Event`]s, with time passed in.
+//! A flow is a YAML file (see `docs/flows.md`). [`load_str`] parses and validates its
+//! text (read by the caller: this crate does no IO) into a [`Flow`]; an [`Executor`]
+//! runs one call through it, emitting [`Action`]s and consuming [`Event`]s, with time
+//! passed in.
 
 mod builtins;
 mod diag;
@@ -33,7 +34,12 @@ pub use exec_nodes::{clamp_priority, MAX_OUTPUT_VALUE, MAX_RESPONSE_BODY};
 pub use executor::{Executor, MAX_KEYS_PRESSED, MAX_TRANSITIONS_WITHOUT_WAIT, MAX_TYPEAHEAD};
 pub use filters::{normalize_e164, status_words};
 pub use io::*;
-pub use load::{load_file, load_str};
+pub use load::load_str;
 pub use model::Flow;
+pub use parse::MAX_FLOW_BYTES;
 pub use parse_node::ACTIVITIES;
 pub use vars::Variables;
+
+/// The default flow's text, for unit tests that run it.
+#[cfg(test)]
+const DEFAULT_FLOW: &str = include_str!("../../../flows/zendesk-ticket-status.yaml");

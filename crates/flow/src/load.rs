@@ -1,38 +1,17 @@
-//! Loading a flow: read the file, parse, validate, and build the [`Flow`] or return every
-//! diagnostic found.
+//! Loading a flow: parse its text, validate, and build the [`Flow`] or return every
+//! diagnostic found. Reading the file is the caller's job (this crate does no IO); a file
+//! that cannot be read is reported with [`LoadError::unreadable`] in the same format.
 
-use std::path::Path;
-
-use crate::diag::{Diags, LoadError, Pos};
+use crate::diag::{Diags, LoadError};
 use crate::model::Flow;
-use crate::parse::{parse, MAX_FLOW_BYTES};
+use crate::parse::parse;
 use crate::reads::Reads;
 use crate::template::Templates;
 use crate::validate::validate;
 use crate::vars::VarLayout;
 
-/// Loads and validates a flow file.
-pub fn load_file(path: &Path) -> Result<Flow, LoadError> {
-    let origin = path.display().to_string();
-    let fail = |message: String| {
-        let mut d = Diags::new(&origin);
-        d.error(Pos::default(), None, message);
-        LoadError {
-            diagnostics: d.into_sorted(),
-        }
-    };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read flow file: {e}")))?;
-    if meta.len() > MAX_FLOW_BYTES as u64 {
-        return Err(fail(format!(
-            "flow file is larger than {MAX_FLOW_BYTES} bytes"
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read flow file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| fail("flow file is not UTF-8".into()))?;
-    load_str(&text, &origin)
-}
-
-/// Loads and validates a flow from text; `origin` names it in diagnostics.
+/// Loads and validates a flow from text; `origin` (the file name) names it in
+/// diagnostics. Text longer than [`MAX_FLOW_BYTES`](crate::MAX_FLOW_BYTES) is refused.
 pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
     let mut d = Diags::new(origin);
     let Some(mut parsed) = parse(&mut d, source) else {

@@ -583,9 +583,8 @@ mod tests {
 
     #[test]
     fn the_default_flow_keeps_only_what_it_says_of_the_user_and_the_ticket() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../flows/zendesk-ticket-status.yaml");
-        let flow = crate::load_file(&path).unwrap();
+        let flow =
+            crate::load_str(crate::DEFAULT_FLOW, "flows/zendesk-ticket-status.yaml").unwrap();
         let reads = Reads::of_flow(flow.nodes.values().map(|n| &n.activity), &flow.language);
         let leaf =
             |names: &[&str]| fields(&names.iter().map(|n| (*n, Shape::Whole)).collect::<Vec<_>>());
@@ -746,9 +745,7 @@ mod tests {
     }
 
     fn default_flow() -> Flow {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../flows/zendesk-ticket-status.yaml");
-        crate::load_file(&path).unwrap()
+        crate::load_str(crate::DEFAULT_FLOW, "flows/zendesk-ticket-status.yaml").unwrap()
     }
 
     #[test]

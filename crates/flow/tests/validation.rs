@@ -235,13 +235,14 @@ fn all_errors_are_reported_at_once_and_sorted() {
 }
 
 #[test]
-fn load_file_reports_missing_file_and_loads_default_flow() {
-    let e = load_file(std::path::Path::new("/nonexistent/flow.yaml")).expect_err("missing");
-    assert!(e.diagnostics[0].message.contains("cannot read flow file"));
-    assert!(e.to_string().contains("/nonexistent/flow.yaml:0:0: error"));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../flows/zendesk-ticket-status.yaml");
-    load_file(&path).expect("default flow loads");
+fn an_unreadable_file_is_one_error_at_line_zero() {
+    let e = LoadError::unreadable("/nonexistent/flow.yaml", "cannot read flow file: gone");
+    assert_eq!(e.diagnostics.len(), 1);
+    assert_eq!(e.diagnostics[0].severity, Severity::Error);
+    assert_eq!(
+        e.to_string(),
+        "flow has 1 error(s)\n/nonexistent/flow.yaml:0:0: error: cannot read flow file: gone"
+    );
 }
 
 #[test]

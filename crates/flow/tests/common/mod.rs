@@ -15,9 +15,8 @@ pub fn load(src: &str) -> Arc<Flow> {
 }
 
 pub fn default_flow() -> Arc<Flow> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../flows/zendesk-ticket-status.yaml");
-    match load_file(&path) {
+    let text = include_str!("../../../../flows/zendesk-ticket-status.yaml");
+    match load_str(text, "flows/zendesk-ticket-status.yaml") {
         Ok(f) => Arc::new(f),
         Err(e) => panic!("default flow did not load:\n{e}"),
     }

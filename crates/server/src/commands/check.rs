@@ -8,7 +8,7 @@ use std::process::ExitCode;
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let mut failed = 0usize;
     for path in &args.flows {
-        match ringdesk_flow::load_file(path) {
+        match crate::runtime::flows::load_file(path) {
             Ok(flow) => {
                 for w in flow.warnings() {
                     eprintln!("{w}");

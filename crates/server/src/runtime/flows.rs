@@ -2,7 +2,7 @@
 //! the route from a called number to its flow.
 
 use anyhow::{anyhow, Result};
-use ringdesk_flow::Flow;
+use ringdesk_flow::{Flow, LoadError, MAX_FLOW_BYTES};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ pub const DEFAULT_FLOW_ORIGIN: &str = "flows/zendesk-ticket-status.yaml (built i
 /// validation error is reported with its file and line, every warning is logged.
 pub fn load(path: Option<&Path>) -> Result<Arc<Flow>> {
     let loaded = match path {
-        Some(p) => ringdesk_flow::load_file(p),
+        Some(p) => load_file(p),
         None => ringdesk_flow::load_str(DEFAULT_FLOW, DEFAULT_FLOW_ORIGIN),
     };
     let flow = loaded.map_err(|e| anyhow!("{e}"))?;
@@ -24,6 +24,26 @@ pub fn load(path: Option<&Path>) -> Result<Arc<Flow>> {
         tracing::warn!("{w}");
     }
     Ok(Arc::new(flow))
+}
+
+/// Reads and loads a flow file. A file that cannot be read (missing, larger than
+/// [`MAX_FLOW_BYTES`], not UTF-8) is one diagnostic at line 0 of the file, like any other
+/// problem in it.
+pub fn load_file(path: &Path) -> Result<Flow, LoadError> {
+    let origin = path.display().to_string();
+    let cannot_read =
+        |e: std::io::Error| LoadError::unreadable(&origin, format!("cannot read flow file: {e}"));
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
+    if meta.len() > MAX_FLOW_BYTES as u64 {
+        return Err(LoadError::unreadable(
+            &origin,
+            format!("flow file is larger than {MAX_FLOW_BYTES} bytes"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| LoadError::unreadable(&origin, "flow file is not UTF-8"))?;
+    ringdesk_flow::load_str(&text, &origin)
 }
 
 /// The flows of a running server, by called number.
@@ -62,5 +82,41 @@ impl FlowTable {
             .get(dnis)
             .cloned()
             .or_else(|| self.default.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_file_reports_missing_file_and_loads_default_flow() {
+        let e = load_file(Path::new("/nonexistent/flow.yaml")).expect_err("missing");
+        assert!(e.diagnostics[0].message.contains("cannot read flow file"));
+        assert!(e.to_string().contains("/nonexistent/flow.yaml:0:0: error"));
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows/zendesk-ticket-status.yaml");
+        load_file(&path).expect("default flow loads");
+    }
+
+    #[test]
+    fn files_too_large_or_not_utf8_are_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, "#".repeat(MAX_FLOW_BYTES + 1)).unwrap();
+        let e = load_file(&big).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "big.yaml:0:0: error: flow file is larger than {MAX_FLOW_BYTES} bytes"
+            )),
+            "{e}"
+        );
+        let latin1 = dir.path().join("latin1.yaml");
+        std::fs::write(&latin1, b"name: caf\xe9\n").unwrap();
+        let e = load_file(&latin1).unwrap_err().to_string();
+        assert!(
+            e.contains("latin1.yaml:0:0: error: flow file is not UTF-8"),
+            "{e}"
+        );
     }
 }
