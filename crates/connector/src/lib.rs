@@ -30,7 +30,7 @@ pub use request::{
     FailureKind, HttpFailure, HttpOutcome, HttpRequest, HttpResponse, Method, UnknownMethod,
 };
 pub use retry::{is_retryable, AttemptResult, AttemptState, Decision, RetryPolicy, StopReason};
-pub use retry_after::parse_retry_after;
+pub use retry_after::{parse_retry_after, MAX_RETRY_AFTER_LEN};
 pub use secret::Secret;
 pub use target::{build_url, TargetError};
 pub use token_cache::{CachedToken, TokenCache};

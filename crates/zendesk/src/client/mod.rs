@@ -3,11 +3,9 @@
 
 mod auth;
 mod error;
-mod retry_after;
 
 pub use auth::{api_token_authorization, bearer_authorization};
 pub use error::ZendeskError;
-pub use retry_after::{parse_retry_after, MAX_RETRY_AFTER};
 
 use crate::types::{
     CommentsResponse, NewComment, NewTicket, NewUser, OAuthToken, SearchResponse, SortBy,
@@ -19,11 +17,14 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use url::Url;
 
 /// Largest response body the client reads (bytes).
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The longest Retry-After the client reports; longer ones are clamped to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Longest phone digit string accepted by [`ZendeskClient::search_users_by_phone`].
 pub const MAX_PHONE_DIGITS: usize = 20;
@@ -317,11 +318,7 @@ async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, ZendeskError>
 
 async fn read_json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ZendeskError> {
     let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
+    let retry_after = retry_after(resp.headers(), SystemTime::now());
     let bytes = read_body(resp).await?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|source| ZendeskError::Decode {
@@ -339,9 +336,39 @@ async fn read_json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, Ze
     })
 }
 
+/// The response's Retry-After (ringdesk's one parser, in the connector crate), clamped to
+/// [`MAX_RETRY_AFTER`].
+fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    ringdesk_connector::parse_retry_after(value, now).map(|d| d.min(MAX_RETRY_AFTER))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_parsed_by_the_connectors_rules_and_clamped() {
+        // Wed, 21 Oct 2015 07:27:00 GMT
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_420);
+        let ra = |value: &[u8]| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_bytes(value).unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(ra(b"7"), Some(Duration::from_secs(7)));
+        assert_eq!(ra(b"99999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            ra(b"Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(ra(b"Wed, 21 Oct 2015 07:20:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(ra(b"Thu, 22 Oct 2015 07:27:00 GMT"), Some(MAX_RETRY_AFTER));
+        for bad in [&b"-3"[..], b"soon", b"NaN", b"1.5", b"\xff\xfe"] {
+            assert_eq!(ra(bad), None, "{bad:?}");
+        }
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new(), now), None);
+    }
 
     #[test]
     fn debug_hides_the_credential() {
