@@ -4,6 +4,11 @@
 //! against the in-process Zendesk sandbox. `ringdesk config example` prints a commented
 //! example (`config.example.toml`, kept in sync by a test).
 
+mod tts;
+mod tts_engines;
+
+pub use tts::TtsConfig;
+
 use anyhow::{bail, Context, Result};
 use ringdesk_connector::ConnectorConfig;
 use ringdesk_overload::{GovernorConfig, Marks};
@@ -30,6 +35,9 @@ pub struct Config {
     pub overload: OverloadConfig,
     #[serde(default)]
     pub calls: CallsConfig,
+    /// Which speech engine speaks which language (`[tts]`, `config/tts.rs`).
+    #[serde(default)]
+    pub tts: TtsConfig,
     #[serde(default)]
     pub flows: FlowsConfig,
     #[serde(default)]

@@ -131,7 +131,7 @@ impl PromptCache {
 
     /// The key `request` is cached under with the current engine.
     pub fn key(&self, request: &TtsRequest) -> CacheKey {
-        CacheKey::new(&self.engine.cache_identity(), request)
+        CacheKey::new(&self.engine.cache_identity_for(request.language()), request)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -4,6 +4,7 @@
 //!
 //! - [`TtsRequest`]: validated text, language ([`Language`]), voice and rate.
 //! - [`EspeakNg`]: the espeak-ng engine (GPL-3.0, so never linked: always a child process).
+//! - [`TtsRouter`]: an engine that speaks each language with the engine chosen for it.
 //! - [`PromptCache`]: memory (bounded LRU) and optional disk cache, single-flight.
 //! - [`split_numbers`]/[`number_parts`]: prompts split at their numbers, spoken from a
 //!   small cached vocabulary of number words (en, pt-BR).
@@ -23,6 +24,7 @@ mod numbers;
 mod parts;
 mod process;
 mod request;
+mod router;
 mod wav;
 
 pub use audio::Audio;
@@ -35,4 +37,5 @@ pub use language::{Language, MAX_TAG_LEN};
 pub use numbers::{number_parts, speaks_numbers, MAX_NUMBER};
 pub use parts::{split_numbers, trim_part, Part, MAX_NUMBERS, PART_LEAD, PART_SILENCE, PART_TAIL};
 pub use request::{TtsRequest, MAX_RATE, MAX_TEXT_BYTES, MAX_VOICE_LEN, MIN_RATE, NORMAL_RATE};
+pub use router::TtsRouter;
 pub use wav::{encode_wav, parse_wav, WavError, MAX_SAMPLE_RATE};

@@ -19,7 +19,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let flows = Arc::new(FlowTable::load(&config.flows)?);
     let zd = zendesk::setup(&config, None).await?;
     let prompts = Arc::new(
-        Prompts::start(config.flows.audio_dirs.clone())
+        Prompts::start(config.flows.audio_dirs.clone(), &config.tts)
             .await
             .context("ringdesk cannot speak without a text-to-speech engine")?,
     );

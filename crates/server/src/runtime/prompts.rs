@@ -2,12 +2,12 @@
 //! cache, audio files converted once to 8 kHz G.711; both kept in memory as shared clips
 //! so a prompt heard by a thousand callers is rendered and converted once.
 
+use crate::config::TtsConfig;
 use anyhow::{anyhow, Context, Result};
 use ringdesk_flow::{Flow, Segment};
 use ringdesk_media::Clip;
 use ringdesk_tts::{
-    split_numbers, trim_part, CacheConfig, EspeakConfig, EspeakNg, Part, PromptCache, TtsEngine,
-    TtsRequest,
+    split_numbers, trim_part, CacheConfig, Part, PromptCache, TtsEngine, TtsRequest,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -79,14 +79,16 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    /// Checks the speech engine (a missing espeak-ng is an error here, at start) and
-    /// builds the caches.
-    pub async fn start(audio_dirs: Vec<PathBuf>) -> Result<Prompts> {
-        let engine = Arc::new(EspeakNg::new(EspeakConfig::default()));
+    /// Builds the speech engines `[tts]` configures (one per language, espeak-ng by
+    /// default), checks each (a missing engine is an error here, at start) and builds
+    /// the caches.
+    pub async fn start(audio_dirs: Vec<PathBuf>, tts: &TtsConfig) -> Result<Prompts> {
+        let engine = Arc::new(tts.router());
         engine
             .check()
             .await
             .map_err(|e| anyhow!("text-to-speech engine: {e}"))?;
+        tracing::info!("text-to-speech: {}", tts.describe());
         let tts = PromptCache::new(engine, CacheConfig::default());
         Ok(Prompts {
             tts,
@@ -340,7 +342,7 @@ mod spoken_in_parts {
 
     #[tokio::test]
     async fn queue_positions_share_a_small_vocabulary_of_cached_clips() {
-        let prompts = Prompts::start(vec![])
+        let prompts = Prompts::start(vec![], &TtsConfig::default())
             .await
             .expect("espeak-ng is installed");
         let say = |n: u32| tts(&format!("You are number {n} in line."), "en-US");
@@ -378,7 +380,7 @@ mod spoken_in_parts {
 
     #[tokio::test]
     async fn static_prompts_and_texts_without_numbers_stay_whole() {
-        let prompts = Prompts::start(vec![])
+        let prompts = Prompts::start(vec![], &TtsConfig::default())
             .await
             .expect("espeak-ng is installed");
         // A static prompt is pre-rendered whole, numbers and all, and plays whole.

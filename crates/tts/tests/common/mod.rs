@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ringdesk_tts::{
-    Audio, CheckFuture, EspeakConfig, EspeakNg, SynthFuture, TtsEngine, TtsError, TtsRequest,
+    Audio, CheckFuture, EspeakConfig, EspeakNg, Language, SynthFuture, TtsEngine, TtsError,
+    TtsRequest,
 };
 
 /// Wraps an engine and counts `synthesize` calls (for espeak-ng: process runs).
@@ -37,6 +38,9 @@ impl TtsEngine for Counting {
     }
     fn cache_identity(&self) -> String {
         self.inner.cache_identity()
+    }
+    fn cache_identity_for(&self, language: &Language) -> String {
+        self.inner.cache_identity_for(language)
     }
     fn check(&self) -> CheckFuture<'_> {
         self.inner.check()
