@@ -8,9 +8,8 @@ use super::super::msg::Msg;
 use super::super::prompts::Prompts;
 use super::super::rtp_rx;
 use super::super::rtp_socket::RtpSocket;
-use super::bridge_port::BridgePort;
 use super::media::{media_codec, MediaPort};
-use super::{now, Call, Incoming, Shared};
+use super::shared::{now, Incoming, Shared};
 use crate::runtime::acd::QueueEvent;
 use crate::runtime::media_worker::Played;
 use ringdesk_flow::{ActionId, CallStart, Flow};
@@ -21,23 +20,28 @@ use tokio::sync::mpsc;
 
 /// A call answered, with its stream set up, ready to be driven.
 pub(super) struct Answered {
-    call: Call,
+    pub session: Session,
+    pub handle: ringdesk_sip::CallHandle,
+    pub media: MediaPort,
+    pub interaction_id: String,
+    pub queue_tx: mpsc::UnboundedSender<QueueEvent>,
     /// What the session asked for before the answer.
-    early: Vec<Output>,
+    pub early: Vec<Output>,
     /// The greeting playing from the first packet: its action and its number of clips.
-    greeting: Option<(ActionId, usize)>,
-    played_rx: mpsc::UnboundedReceiver<Played>,
-    queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
-    receiver: tokio::task::JoinHandle<()>,
+    pub greeting: Option<(ActionId, usize)>,
+    pub played_rx: mpsc::UnboundedReceiver<Played>,
+    pub queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
+    /// The RTP receive task.
+    pub receiver: tokio::task::JoinHandle<()>,
 }
 
 /// Answers the call (the session starts just before), opens its RTP and its media stream.
 /// On failure the session comes back for the call's record.
 pub(super) async fn answer(
-    shared: Arc<Shared>,
+    shared: &Shared,
     flow: Arc<Flow>,
     inc: Incoming,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: &mpsc::UnboundedSender<Msg>,
 ) -> Result<Box<Answered>, Box<Session>> {
     let call_id = inc.call.id();
     let interaction_id = uuid::Uuid::new_v4().to_string();
@@ -131,62 +135,18 @@ pub(super) async fn answer(
         dest,
         bridge_to,
     );
-    let call = Call {
+    Ok(Box::new(Answered {
         session,
-        shared,
         handle: inc.call,
-        tx,
         media,
-        bridge: BridgePort::default(),
         interaction_id,
         queue_tx,
-    };
-    Ok(Box::new(Answered {
-        call,
         early,
         greeting: greeting.map(|(id, clips)| (id, clips.len())),
         played_rx,
         queue_rx,
         receiver,
     }))
-}
-
-impl Answered {
-    /// Drives the call to the end of its flow; returns its session (for the record). The
-    /// call stays in its box (the future holds only the box).
-    pub(super) async fn drive(
-        mut self: Box<Self>,
-        mut rx: mpsc::UnboundedReceiver<Msg>,
-    ) -> Session {
-        let early = std::mem::take(&mut self.early);
-        let greeting = self.greeting;
-        let call = &mut self.call;
-        // What the session asked for before the answer: the greeting already plays.
-        for out in early {
-            match (&out, greeting) {
-                (Output::Play { id, node, .. }, Some((g, clips))) if *id == g => {
-                    tracing::debug!(call = %call.interaction_id, node, "prompt");
-                    call.media.started(*id, clips)
-                }
-                _ => {
-                    if let Some(slow) = call.perform_now(out) {
-                        Box::pin(call.perform_slow(slow)).await;
-                    }
-                }
-            }
-        }
-        let Answered {
-            call,
-            played_rx,
-            queue_rx,
-            receiver,
-            ..
-        } = &mut *self;
-        call.drive(&mut rx, played_rx, queue_rx).await;
-        receiver.abort();
-        call.close().await;
-        self.call.session
-    }
 }
 
 /// The session's first outputs up to and including its first prompt, and that prompt's

@@ -6,7 +6,7 @@ use super::super::bridge::{self, Relay, Source};
 use super::super::msg::Msg;
 use super::super::rtp_socket::RtpSocket;
 use super::media::{media_codec, MediaPort};
-use super::Shared;
+use super::shared::Shared;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 

@@ -7,49 +7,24 @@
 mod answer;
 mod bridge_port;
 mod media;
+mod shared;
 
-use super::acd::{AcdHandle, QueueEvent};
-use super::agents::SipDialer;
+pub use shared::{Incoming, Shared};
+
+use super::acd::QueueEvent;
 use super::http;
-use super::media_worker::{MediaWorker, Played};
+use super::media_worker::Played;
 use super::msg::{HttpDone, Msg};
-use super::prompts::Prompts;
+use answer::Answered;
 use bridge_port::BridgePort;
 use media::MediaPort;
-use ringdesk_connector::Connectors;
 use ringdesk_flow::{ActionId, LogEntry};
-use ringdesk_session::{Helpdesk, Input, Output, Session};
+use ringdesk_session::{Input, Output, Session};
 use ringdesk_sip::CallHandle;
-use std::net::IpAddr;
+use shared::now;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// What the server shares with every call.
-pub struct Shared {
-    pub media: MediaWorker,
-    pub prompts: Arc<Prompts>,
-    pub connectors: Connectors,
-    /// The queue (routing core task) and the agent dialer.
-    pub acd: AcdHandle,
-    pub dialer: Arc<SipDialer>,
-    /// Interaction records and the durable outbox.
-    pub store: ringdesk_store::Store,
-    /// Address RTP sockets bind to.
-    pub rtp_ip: IpAddr,
-    /// Variables every call starts with (language, region, the helpdesk's).
-    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
-    /// What ringdesk knows of the helpdesk around the flow (screen pop, note marker).
-    pub helpdesk: Arc<dyn Helpdesk>,
-}
-
-/// The caller side of a call, as the network delivered it.
-pub struct Incoming {
-    pub call: CallHandle,
-    pub ani: String,
-    pub dnis: String,
-    pub headers: Vec<(String, String)>,
-}
 
 /// Runs a call from answer to the end of its flow (call-ended handlers included).
 pub async fn run(
@@ -64,8 +39,8 @@ pub async fn run(
     // Answering's state is large and short-lived: it is boxed, so that what a call keeps
     // for its whole life is only what a call in progress needs (a future keeps room for
     // its largest await, and for every local still in scope there, moved or not).
-    let session = match Box::pin(answer::answer(shared, flow, inc, tx)).await {
-        Ok(answered) => answered.drive(rx).await,
+    let session = match Box::pin(answer::answer(&shared, flow, inc, &tx)).await {
+        Ok(answered) => drive(Running::new(shared, tx, answered), rx).await,
         Err(session) => *session,
     };
     let (interaction, items) = session.finish(now());
@@ -73,6 +48,74 @@ pub async fn run(
     if let Err(e) = Box::pin(store.record_call(interaction, items, jiff::Timestamp::now())).await {
         tracing::error!(%call_id, outbox_items = n, "the call's record and post-call requests could not be stored: {e}");
     }
+}
+
+/// An answered call with what its loop reads from. Kept in one box: the call's future
+/// holds only the box while the call lasts.
+struct Running {
+    call: Call,
+    /// What the session asked for before the answer.
+    early: Vec<Output>,
+    /// The greeting playing from the first packet: its action and its number of clips.
+    greeting: Option<(ActionId, usize)>,
+    played_rx: mpsc::UnboundedReceiver<Played>,
+    queue_rx: mpsc::UnboundedReceiver<QueueEvent>,
+    receiver: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn new(shared: Arc<Shared>, tx: mpsc::UnboundedSender<Msg>, a: Box<Answered>) -> Box<Running> {
+        let a = *a;
+        Box::new(Running {
+            call: Call {
+                session: a.session,
+                shared,
+                handle: a.handle,
+                tx,
+                media: a.media,
+                bridge: BridgePort::default(),
+                interaction_id: a.interaction_id,
+                queue_tx: a.queue_tx,
+            },
+            early: a.early,
+            greeting: a.greeting,
+            played_rx: a.played_rx,
+            queue_rx: a.queue_rx,
+            receiver: a.receiver,
+        })
+    }
+}
+
+/// Drives the call to the end of its flow; returns its session (for the record).
+async fn drive(mut r: Box<Running>, mut rx: mpsc::UnboundedReceiver<Msg>) -> Session {
+    let early = std::mem::take(&mut r.early);
+    let greeting = r.greeting;
+    let call = &mut r.call;
+    // What the session asked for before the answer: the greeting already plays.
+    for out in early {
+        match (&out, greeting) {
+            (Output::Play { id, node, .. }, Some((g, clips))) if *id == g => {
+                tracing::debug!(call = %call.interaction_id, node, "prompt");
+                call.media.started(*id, clips)
+            }
+            _ => {
+                if let Some(slow) = call.perform_now(out) {
+                    Box::pin(call.perform_slow(slow)).await;
+                }
+            }
+        }
+    }
+    let Running {
+        call,
+        played_rx,
+        queue_rx,
+        receiver,
+        ..
+    } = &mut *r;
+    call.drive(&mut rx, played_rx, queue_rx).await;
+    receiver.abort();
+    call.close().await;
+    r.call.session
 }
 
 /// A call in progress: its session and the ports that carry out its outputs.
@@ -85,10 +128,6 @@ struct Call {
     bridge: BridgePort,
     interaction_id: String,
     queue_tx: mpsc::UnboundedSender<QueueEvent>,
-}
-
-fn now() -> std::time::Instant {
-    Instant::now().into_std()
 }
 
 impl Call {
