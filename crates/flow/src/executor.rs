@@ -100,7 +100,11 @@ impl std::fmt::Debug for Executor {
 impl Executor {
     /// Starts the flow for a call; the first actions are ready at once.
     pub fn new(flow: Arc<Flow>, start: CallStart, now: Instant) -> Executor {
-        let vars = Arc::new(crate::vars::initial(&flow, &start));
+        let vars = Arc::new(crate::vars::initial(
+            &flow.variables,
+            &flow.var_layout,
+            &start,
+        ));
         let main = Fiber::new(true, "main", flow.start.clone());
         let mut ex = Executor {
             flow,

@@ -6,6 +6,7 @@
 //! passed in.
 
 mod builtins;
+mod decl;
 mod diag;
 mod duration;
 mod exec_input;
@@ -15,11 +16,13 @@ mod filters;
 mod load;
 mod model;
 mod parse;
+mod parse_common;
 mod parse_exits;
 mod parse_http;
 mod parse_node;
 mod parse_prompt;
 mod reads;
+mod shape;
 mod template;
 mod validate;
 mod vars;

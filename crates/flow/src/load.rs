@@ -5,7 +5,7 @@
 use crate::diag::{Diags, LoadError};
 use crate::model::Flow;
 use crate::parse::parse;
-use crate::reads::Reads;
+use crate::shape::Reads;
 use crate::template::Templates;
 use crate::validate::validate;
 use crate::vars::VarLayout;

@@ -9,6 +9,7 @@ use marked_yaml::{LoaderOptions, Node};
 use crate::builtins::{is_builtin, is_identifier};
 use crate::diag::{Diags, Pos};
 use crate::model::{EventKind, VarDecl, VarType};
+use crate::parse_common::{Refs, TemplateRef};
 use crate::parse_node::parse_node;
 use crate::yaml::{node_pos, pos, scalar_str, to_json, Fields};
 
@@ -16,67 +17,6 @@ use crate::yaml::{node_pos, pos, scalar_str, to_json, Fields};
 pub const MAX_FLOW_BYTES: usize = 1024 * 1024;
 /// Most nodes a flow may have.
 pub const MAX_NODES: usize = 2000;
-
-/// A template or expression found in the file, checked in the second pass.
-#[derive(Debug)]
-pub(crate) struct TemplateRef {
-    pub source: String,
-    pub pos: Pos,
-    pub node: Option<String>,
-    pub expression: bool,
-}
-
-/// Everything the second pass checks.
-#[derive(Debug, Default)]
-pub(crate) struct Refs {
-    pub templates: Vec<TemplateRef>,
-    /// (node, exit, target, position of the target).
-    pub exits: Vec<(String, String, String, Pos)>,
-    /// Variables written by `set` (must be declared), with position and node.
-    pub set_targets: Vec<(String, Pos, String)>,
-    /// Variables written by node outputs (declared implicitly, as json when undeclared).
-    pub outputs: Vec<(String, Pos, String)>,
-    pub node_pos: BTreeMap<String, Pos>,
-}
-
-impl Refs {
-    pub(crate) fn template(&mut self, source: &str, pos: Pos, node: &str) {
-        self.templates.push(TemplateRef {
-            source: source.to_string(),
-            pos,
-            node: Some(node.to_string()),
-            expression: false,
-        });
-    }
-
-    pub(crate) fn expression(&mut self, source: &str, pos: Pos, node: &str) {
-        self.templates.push(TemplateRef {
-            source: source.to_string(),
-            pos,
-            node: Some(node.to_string()),
-            expression: true,
-        });
-    }
-
-    /// Records an output variable; reports a bad name.
-    pub(crate) fn output(&mut self, d: &mut Diags, var: &str, pos: Pos, node: &str) {
-        if !is_identifier(var) {
-            d.error(
-                pos,
-                Some(node),
-                format!("`{var}` is not a valid variable name"),
-            );
-        } else if is_builtin(var) {
-            d.error(
-                pos,
-                Some(node),
-                format!("`{var}` is a built-in variable and cannot be written"),
-            );
-        } else {
-            self.outputs.push((var.to_string(), pos, node.to_string()));
-        }
-    }
-}
 
 /// The result of the first pass.
 pub(crate) struct Parsed {

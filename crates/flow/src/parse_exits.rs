@@ -9,8 +9,8 @@ use marked_yaml::Node as YNode;
 use crate::diag::{Diags, Pos};
 use crate::io::AvailabilityCheck;
 use crate::model::Activity;
-use crate::parse::Refs;
-use crate::parse_node::MENU_KEYS;
+use crate::parse_common::Refs;
+use crate::parse_common::MENU_KEYS;
 use crate::yaml::{node_pos, pos, scalar_str};
 
 /// Exit names an activity allows, and which of them are required.

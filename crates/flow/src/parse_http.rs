@@ -9,8 +9,8 @@ use serde_json_path::JsonPath;
 
 use crate::diag::Diags;
 use crate::model::{HttpOutput, HttpSpec};
-use crate::parse::Refs;
-use crate::parse_node::{mapping, output_var, SEC};
+use crate::parse_common::Refs;
+use crate::parse_common::{mapping, output_var, SEC};
 use crate::yaml::{node_pos, pos, scalar_str, Fields};
 
 pub(crate) fn parse_http(

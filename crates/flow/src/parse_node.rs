@@ -1,14 +1,12 @@
 //! Reading one node: its activity (exactly one activity keyword), the activity's fields,
 //! and its exits (`next:` or `exits:`), with the exit names each activity allows.
 
-use std::time::Duration;
-
 use marked_yaml::Node as YNode;
 
 use crate::diag::{Diags, Pos};
 use crate::io::AvailabilityCheck;
 use crate::model::*;
-use crate::parse::Refs;
+use crate::parse_common::{mapping, output_var, Refs, MENU_KEYS, SEC};
 use crate::parse_prompt::parse_prompt;
 use crate::template::is_template;
 use crate::yaml::{node_pos, pos, scalar_str, Fields};
@@ -29,8 +27,6 @@ pub const ACTIVITIES: [&str; 12] = [
     "end",
 ];
 const NODE_META: [&str; 3] = ["next", "exits", "description"];
-pub(crate) const MENU_KEYS: &str = "0123456789*#";
-pub(crate) const SEC: Duration = Duration::from_secs(1);
 
 pub(crate) fn parse_node(
     d: &mut Diags,
@@ -87,25 +83,6 @@ pub(crate) fn parse_node(
         activity,
         exits,
     })
-}
-
-pub(crate) fn mapping<'a>(
-    d: &mut Diags,
-    name: &str,
-    kind: &str,
-    body: &'a YNode,
-) -> Option<Fields<'a>> {
-    match body.as_mapping() {
-        Some(m) => Some(Fields::new(m, Some(name), node_pos(body))),
-        None => {
-            d.error(
-                node_pos(body),
-                Some(name),
-                format!("`{kind}` takes a mapping of settings"),
-            );
-            None
-        }
-    }
 }
 
 fn parse_activity(
@@ -384,11 +361,4 @@ fn single_key(t: &str) -> Option<char> {
         (Some(c), None) if MENU_KEYS.contains(c) => Some(c),
         _ => None,
     }
-}
-
-pub(crate) fn output_var(d: &mut Diags, refs: &mut Refs, f: &Fields, key: &str) -> Option<String> {
-    let n = f.get(key)?;
-    let v = scalar_str(d, n, f.node_name(), key)?;
-    refs.output(d, &v, node_pos(n), f.node_name().unwrap_or(""));
-    Some(v)
 }

@@ -5,7 +5,7 @@ use marked_yaml::Node;
 
 use crate::diag::Diags;
 use crate::model::{Prompt, PromptPart, Text};
-use crate::parse::Refs;
+use crate::parse_common::Refs;
 use crate::yaml::{node_pos, pos, scalar_str, Fields};
 
 const PROMPT_KEYS: [&str; 7] = [

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use crate::builtins::{is_builtin, is_identifier, BUILTIN_VARIABLES};
+use crate::decl::{VarDecl, VarType};
 use crate::io::CallStart;
-use crate::model::{Flow, VarDecl, VarType};
-use crate::reads::{Reads, Shape};
+use crate::shape::{Reads, Shape};
 
 /// Longest caller id, called number or call id kept (longer input is cut).
 pub const MAX_START_TEXT: usize = 1024;
@@ -146,16 +146,20 @@ impl Variables {
     }
 }
 
-/// The variables a call starts with.
-pub(crate) fn initial(flow: &Flow, start: &CallStart) -> Variables {
-    let layout = Arc::clone(&flow.var_layout);
+/// The variables a call starts with: the declared ones (`variables`, in `layout`) with
+/// their defaults, then what the call brings.
+pub(crate) fn initial(
+    variables: &BTreeMap<String, VarDecl>,
+    layout: &Arc<VarLayout>,
+    start: &CallStart,
+) -> Variables {
+    let layout = Arc::clone(layout);
     let values = layout
         .names
         .iter()
         .zip(&layout.shapes)
         .map(|(name, shape)| {
-            let default = flow
-                .variables
+            let default = variables
                 .get(name)
                 .map(|d| d.default.clone())
                 .unwrap_or(Json::Null);
@@ -178,7 +182,7 @@ pub(crate) fn initial(flow: &Flow, start: &CallStart) -> Variables {
         if !is_identifier(k) || is_builtin(k) {
             continue;
         }
-        let value = match flow.variables.get(k) {
+        let value = match variables.get(k) {
             Some(decl) => typed_json(decl.ty, v.clone()),
             None => v.clone(),
         };
@@ -274,6 +278,7 @@ pub(crate) fn typed_json(ty: VarType, v: Json) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Flow;
     use serde_json::json;
 
     fn flow() -> Flow {
@@ -310,7 +315,10 @@ nodes:
             .into(),
             ..CallStart::default()
         };
-        let mut vars = initial(&flow(), &start);
+        let mut vars = {
+            let f = flow();
+            initial(&f.variables, &f.var_layout, &start)
+        };
         let names: Vec<String> = vars.iter().map(|(k, _)| k.to_string()).collect();
         let mut sorted = names.clone();
         sorted.sort();
@@ -358,7 +366,10 @@ nodes:
 
     #[test]
     fn values_are_kept_as_the_flow_reads_them() {
-        let vars = initial(&flow(), &CallStart::default());
+        let vars = {
+            let f = flow();
+            initial(&f.variables, &f.var_layout, &CallStart::default())
+        };
         assert_eq!(
             vars.kept("user", json!({"name": "Ana", "email": "a@example.com"})),
             json!({"name": "Ana"})

@@ -4,7 +4,22 @@
 
 use std::time::Duration;
 
-use crate::governor::Signal;
+/// Which measurement made the governor shed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    MediaLate,
+    RuntimeLag,
+}
+
+impl Signal {
+    /// The signal's name in settings and errors (`media_late`, `runtime_lag`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Signal::MediaLate => "media_late",
+            Signal::RuntimeLag => "runtime_lag",
+        }
+    }
+}
 
 /// Largest accepted high mark: beyond it audio and signalling have long failed.
 pub const MAX_MARK: Duration = Duration::from_secs(10);

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::config::GovernorConfig;
+use crate::config::{GovernorConfig, Signal};
 
 /// How often the load is sampled.
 pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
@@ -16,23 +16,6 @@ pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
 /// Most samples kept for the window (more than it can hold at [`SAMPLE_PERIOD`] unless
 /// the window is minutes long; older ones are dropped first).
 const MAX_WINDOW_SAMPLES: usize = 1024;
-
-/// Which measurement made the governor shed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    MediaLate,
-    RuntimeLag,
-}
-
-impl Signal {
-    /// The signal's name in settings and errors (`media_late`, `runtime_lag`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Signal::MediaLate => "media_late",
-            Signal::RuntimeLag => "runtime_lag",
-        }
-    }
-}
 
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

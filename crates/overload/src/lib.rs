@@ -30,5 +30,5 @@
 mod config;
 mod governor;
 
-pub use config::{ConfigError, GovernorConfig, Marks, MAX_HOLD, MAX_MARK};
-pub use governor::{Change, Governor, Sample, Signal, SAMPLE_PERIOD};
+pub use config::{ConfigError, GovernorConfig, Marks, Signal, MAX_HOLD, MAX_MARK};
+pub use governor::{Change, Governor, Sample, SAMPLE_PERIOD};

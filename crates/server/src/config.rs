@@ -446,6 +446,21 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    /// The commented-out settings of an example text, uncommented: table headers and
+    /// `key = value` lines, not the prose around them.
+    fn commented_settings(text: &str) -> String {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with('[')
+                    || l.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
     fn empty_file_is_all_defaults() {
         let c = Config::parse("", "x.toml").unwrap();
@@ -463,18 +478,7 @@ mod tests {
     fn the_examples_agents_and_queues_parse_when_uncommented() {
         let start = EXAMPLE.find("# [[agents]]").expect("agents example");
         let (head, tail) = EXAMPLE.split_at(start);
-        let uncommented: String = tail
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            // Commented settings, not the prose around them.
-            .filter(|l| {
-                l.starts_with('[')
-                    || l.split_once(" = ").is_some_and(|(k, _)| {
-                        k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    })
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+        let uncommented = commented_settings(tail);
         let c = Config::parse(&format!("{head}{uncommented}\n"), "example").unwrap();
         assert_eq!(c.agents.len(), 1);
         assert_eq!(c.agents[0].queues, vec!["support".to_string()]);
@@ -486,18 +490,8 @@ mod tests {
     #[test]
     fn the_examples_queue_shows_the_defaults_including_max_calls() {
         let start = EXAMPLE.find("# [queues.support]").expect("queue example");
-        let table: String = EXAMPLE[start..]
-            .lines()
-            .filter_map(|l| l.strip_prefix("# "))
-            // Settings only (the queue table is the file's last).
-            .filter(|l| {
-                l.starts_with('[')
-                    || l.split_once(" = ").is_some_and(|(k, _)| {
-                        k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    })
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+        // Settings only (the queue table is the file's last).
+        let table = commented_settings(&EXAMPLE[start..]);
         assert!(table.contains("max_calls = 1000"), "{table}");
         assert!(table.contains("no_agent_check"), "{table}");
         let c = Config::parse(&table, "example").unwrap();

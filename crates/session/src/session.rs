@@ -120,7 +120,13 @@ impl Session {
 
     /// The next thing to do.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        let out = self.out.pop_front();
+        if self.out.is_empty() && self.out.capacity() > 0 {
+            // Outputs come in bursts (a key, a prompt's end) far apart: a call on hold
+            // keeps no room for the next burst (outputs are ~200 bytes each).
+            self.out = VecDeque::new();
+        }
+        out
     }
 
     /// When [`Session::handle_timeout`] is next due.

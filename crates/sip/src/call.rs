@@ -4,6 +4,7 @@
 //! every clone of a handle without answering or rejecting, the call is refused with
 //! `480 Temporarily Unavailable`, so no caller is left ringing forever.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -11,9 +12,18 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, StatusCode};
 
 use crate::error::SipError;
-use crate::event::CallId;
 use crate::media::{MediaAnswer, MediaOffer};
 use crate::sdp_answer::{build_answer, SdpOrigin};
+
+/// Identifies one call for the lifetime of the server (never reused, not the SIP Call-ID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}
 
 /// Where a call is in its life, as far as the runtime's decisions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

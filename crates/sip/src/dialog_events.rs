@@ -16,7 +16,7 @@ use crate::event::SipEvent;
 use crate::media::{MediaAnswer, MediaOffer};
 use crate::sdp_answer::build_answer;
 use crate::sdp_offer::parse_offer;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Largest INFO body passed on as DTMF.
 pub const MAX_DTMF_BODY: usize = 1024;

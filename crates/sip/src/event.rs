@@ -1,21 +1,9 @@
 //! Events the SIP server reports to the call runtime, and the call identifier they carry.
 
-use std::fmt;
-
-use crate::call::CallHandle;
+use crate::call::{CallHandle, CallId};
 use crate::media::{MediaAnswer, MediaOffer};
 use crate::outbound::{AgentFailure, LegId};
 use crate::sdp_uac::AgentMedia;
-
-/// Identifies one call for the lifetime of the server (never reused, not the SIP Call-ID).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallId(pub u64);
-
-impl fmt::Display for CallId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "call-{}", self.0)
-    }
-}
 
 /// Something the runtime must know or decide about.
 ///

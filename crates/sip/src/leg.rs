@@ -24,7 +24,7 @@ use crate::outbound::{AgentFailure, LegId};
 use crate::sdp_answer::{build_answer, SdpOrigin};
 use crate::sdp_offer::parse_offer;
 use crate::sdp_uac::{build_offer, parse_answer};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Where a leg is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

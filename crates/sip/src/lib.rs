@@ -33,10 +33,12 @@ mod sdp_offer;
 mod sdp_uac;
 mod secret;
 mod server;
+mod shared;
 mod shed;
 mod uac;
 
 pub use call::CallHandle;
+pub use call::CallId;
 pub use config::{RouteFn, Router, SipConfig};
 pub use contact::{
     parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
@@ -45,7 +47,7 @@ pub use contact::{
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
-pub use event::{CallId, SipEvent};
+pub use event::SipEvent;
 pub use headers::{
     select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
 };

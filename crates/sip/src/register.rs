@@ -14,7 +14,7 @@ use rsipstack::transport::SipConnection;
 use crate::contact::parse_contacts;
 use crate::identity::user_part_of_header;
 use crate::registrar::{RegisterReply, RegisterRequest, Transport};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Where the request came from (the top Via after the stack added `received`/`rport`) and
 /// on which transport. An unknown source counts as `0.0.0.0:0`.

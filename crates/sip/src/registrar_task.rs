@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::SipEvent;
 use crate::registrar::RegistrarEvent;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Longest sleep between checks (a safety net; deadlines normally wake the task).
 const MAX_SLEEP: Duration = Duration::from_secs(3600);

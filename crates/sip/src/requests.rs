@@ -19,7 +19,7 @@ use crate::event::SipEvent;
 use crate::headers::select_headers;
 use crate::identity;
 use crate::sdp_offer::parse_offer;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Serve new transactions until the server is cancelled.
 pub(crate) async fn run(

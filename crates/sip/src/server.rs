@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rsipstack::dialog::dialog::DialogStateSender;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::Method;
 use rsipstack::transaction::endpoint::EndpointOption;
@@ -21,43 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::call::CallInner;
 use crate::config::SipConfig;
 use crate::error::SipError;
-use crate::event::{CallId, SipEvent};
+use crate::event::SipEvent;
 use crate::registrar::{AgentContact, Registrar};
 use crate::registrar_config::AgentCredential;
-
-/// State shared by the server's tasks and the call handles.
-pub(crate) struct Shared {
-    pub(crate) config: SipConfig,
-    /// The address bound (with the real port).
-    pub(crate) local_addr: SocketAddr,
-    pub(crate) dialog_layer: Arc<DialogLayer>,
-    pub(crate) state_sender: DialogStateSender,
-    /// Live calls by the library's dialog id (as text).
-    calls: Mutex<HashMap<String, Arc<CallInner>>>,
-    next_id: AtomicU64,
-    pub(crate) events: mpsc::Sender<SipEvent>,
-    registrar: Mutex<Registrar>,
-    /// Wakes the registrar task after a REGISTER or a credential change.
-    pub(crate) registrar_changed: tokio::sync::Notify,
-}
-
-impl Shared {
-    pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<String, Arc<CallInner>>> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn registrar(&self) -> MutexGuard<'_, Registrar> {
-        self.registrar
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn next_call_id(&self) -> CallId {
-        CallId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-}
+use crate::shared::Shared;
 
 /// A running SIP server. Dropping it (or calling [`SipServer::shutdown`]) stops it.
 pub struct SipServer {
