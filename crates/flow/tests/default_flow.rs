@@ -96,6 +96,12 @@ fn expect_enqueue(s: &mut Sim) -> (ActionId, u8) {
     }
 }
 
+/// The flow asks to queue the caller; the queue answers `result`.
+fn queue_answers(s: &mut Sim, result: QueueResult) {
+    let (id, _) = expect_enqueue(s);
+    s.event(Event::QueueResult { id, result });
+}
+
 #[test]
 fn each_status_is_spoken_in_caller_words() {
     for (status, en) in [
@@ -413,14 +419,13 @@ fn no_agents_offers_wait_or_hang_up_and_records_it() {
     let mut s = at_menu("en-US", "open", Some("high"));
     s.play_through();
     s.digit('1');
-    let (qid, _) = expect_enqueue(&mut s);
-    s.event(Event::QueueResult {
-        id: qid,
-        result: QueueResult::NoAgents {
+    queue_answers(
+        &mut s,
+        QueueResult::NoAgents {
             logged_in: 0,
             available: 0,
         },
-    });
+    );
     let said = s.play_through();
     assert!(
         said.starts_with("No agent is logged in right now."),
@@ -443,14 +448,13 @@ fn no_agents_offers_wait_or_hang_up_and_records_it() {
     let mut s = at_menu("en-US", "open", Some("high"));
     s.play_through();
     s.digit('1');
-    let (qid, _) = expect_enqueue(&mut s);
-    s.event(Event::QueueResult {
-        id: qid,
-        result: QueueResult::NoAgents {
+    queue_answers(
+        &mut s,
+        QueueResult::NoAgents {
             logged_in: 0,
             available: 0,
         },
-    });
+    );
     s.play_through();
     s.digit('2');
     assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
@@ -587,11 +591,7 @@ fn a_full_queue_three_times_ends_the_call_politely() {
     for attempt in 2..=3 {
         assert_eq!(s.play_through(), QUEUE_FULL_EN, "attempt {attempt}");
         s.digit('1');
-        let (qid, _) = expect_enqueue(&mut s);
-        s.event(Event::QueueResult {
-            id: qid,
-            result: full(2),
-        });
+        queue_answers(&mut s, full(2));
     }
     assert_eq!(s.var("queue_full_count"), json!(3));
     assert_eq!(
@@ -639,21 +639,16 @@ fn a_full_queue_after_choosing_to_wait_for_an_agent_is_handled_too() {
     let mut s = at_menu("en-US", "open", None);
     s.play_through();
     s.digit('1');
-    let (qid, _) = expect_enqueue(&mut s);
-    s.event(Event::QueueResult {
-        id: qid,
-        result: QueueResult::NoAgents {
+    queue_answers(
+        &mut s,
+        QueueResult::NoAgents {
             logged_in: 0,
             available: 0,
         },
-    });
+    );
     s.play_through();
     s.digit('1');
-    let (qid, _) = expect_enqueue(&mut s);
-    s.event(Event::QueueResult {
-        id: qid,
-        result: full(1000),
-    });
+    queue_answers(&mut s, full(1000));
     assert_eq!(s.play_through(), QUEUE_FULL_EN);
     assert_eq!(s.var_str("queue_result"), "full");
 }
