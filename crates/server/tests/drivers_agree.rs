@@ -591,7 +591,7 @@ fn call_lines(log: &str) -> Vec<LogLine> {
                 .filter_map(|t| t.split_once('='))
                 .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
                 .collect();
-            ((message == "prompt" || message == "music") && fields.contains_key("node"))
+            (matches!(message.as_str(), "prompt" | "music" | "exit") && fields.contains_key("node"))
                 .then_some(LogLine { message, fields })
         })
         .collect()
@@ -601,25 +601,20 @@ fn call_lines(log: &str) -> Vec<LogLine> {
 fn heard_in_log(log: &str) -> Vec<String> {
     call_lines(log)
         .iter()
+        .filter(|l| l.message != "exit")
         .map(|l| format!("{} {}", l.message, l.fields["node"]))
         .collect()
 }
 
-/// The flow's exits from the server's trace (`flow other=ExitTaken { node: "a", exit:
-/// "b", target: Some("c") }`).
+/// The flow's exits from the server's log (`exit call=<id> node=a exit=b target=c`, `-`
+/// for none).
 fn exits_in_log(log: &str) -> Vec<String> {
-    let quoted = |s: &str, after: &str| -> Option<String> {
-        let rest = s.split_once(after)?.1.strip_prefix('"')?;
-        Some(rest.split_once('"')?.0.to_owned())
-    };
-    log.lines()
-        .filter(|l| l.contains(" ringdesk::runtime::call"))
-        .filter_map(|l| l.split_once("flow other=ExitTaken {").map(|(_, b)| b))
-        .map(|b| {
-            let node = quoted(b, "node: ").unwrap_or_else(|| "?".into());
-            let exit = quoted(b, "exit: ").unwrap_or_else(|| "?".into());
-            let target = quoted(b, "target: Some(").unwrap_or_else(|| "-".into());
-            format!("{node} -[{exit}]-> {target}")
+    call_lines(log)
+        .iter()
+        .filter(|l| l.message == "exit")
+        .map(|l| {
+            let f = |k: &str| l.fields.get(k).cloned().unwrap_or_else(|| "?".into());
+            format!("{} -[{}]-> {}", f("node"), f("exit"), f("target"))
         })
         .collect()
 }
@@ -641,7 +636,7 @@ impl Line {
     async fn start(answers: u32) -> Line {
         let sandbox = Sandbox::start().await;
         let launch = Launch {
-            rust_log: "info,ringdesk=debug,ringdesk::runtime::call=trace,rsipstack=warn".into(),
+            rust_log: "info,ringdesk=debug,rsipstack=warn".into(),
             start_timeout: Duration::from_secs(150),
             tail_lines: 60,
         };

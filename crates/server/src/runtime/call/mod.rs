@@ -300,7 +300,7 @@ impl Call {
                     return Some(Slow::Hangup);
                 }
             }
-            Output::Log(entry) => log(&entry),
+            Output::Log(entry) => log(&self.interaction_id, &entry),
         }
         None
     }
@@ -409,9 +409,14 @@ async fn sleep_until_opt(t: Option<Instant>) {
     }
 }
 
-fn log(entry: &LogEntry) {
+fn log(call: &str, entry: &LogEntry) {
     match entry {
-        LogEntry::Error { node, message } => tracing::warn!(node, "flow error: {message}"),
+        LogEntry::Error { node, message } => tracing::warn!(call, node, "flow error: {message}"),
+        // The call's path through the flow, by node and exit (never a variable's value).
+        LogEntry::ExitTaken { node, exit, target } => {
+            let target = target.as_deref().unwrap_or("-");
+            tracing::debug!(call, node, exit, target, "exit")
+        }
         LogEntry::Finished { reason } => tracing::debug!("flow finished: {reason}"),
         other => tracing::trace!(?other, "flow"),
     }
