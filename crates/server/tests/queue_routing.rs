@@ -402,7 +402,7 @@ async fn a_third_caller_to_a_queue_capped_at_two_hears_the_apology_and_chooses()
     );
     assert_eq!(
         log.lines()
-            .filter(|l| l.contains("ExitTaken") && l.contains("exit: \"full\""))
+            .filter(|l| queue::server::is_exit_line(l) && l.contains("exit=\"full\""))
             .count(),
         1,
         "one caller took the queue step's full exit"

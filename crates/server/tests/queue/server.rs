@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(50);
 /// The flow trace line of a call that entered the queue (`ringdesk::runtime::call` at
 /// trace level logs every exit the flow takes; both queue nodes exit `queued`).
-const QUEUED_MARK: &str = "exit: \"queued\"";
+const QUEUED_MARK: &str = "exit=\"queued\"";
 
 /// One configured agent.
 #[derive(Debug, Clone)]
@@ -237,11 +237,11 @@ impl Server {
         }
     }
 
-    /// How many times a call entered the queue so far (from the flow trace).
+    /// How many times a call entered the queue so far (from the call's `exit` lines).
     pub fn queued_count(&self) -> usize {
         self.log()
             .lines()
-            .filter(|l| l.contains("ExitTaken") && l.contains(QUEUED_MARK))
+            .filter(|l| is_exit_line(l) && l.contains(QUEUED_MARK))
             .count()
     }
 
@@ -281,4 +281,10 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         let _ = writeln!(s, "max_calls = {n}");
     }
     s
+}
+
+/// A call task's line for one exit the flow took (`... DEBUG ringdesk::runtime::call: exit
+/// call=<id> node="a" exit="b" target="c"`).
+pub fn is_exit_line(line: &str) -> bool {
+    line.contains(" ringdesk::runtime::call: exit call=")
 }
