@@ -52,6 +52,75 @@ pub fn expose_serialized<S: Serializer>(secret: &Secret, serializer: S) -> Resul
     serializer.serialize_str(&secret.0)
 }
 
+/// Why a configured secret could not be read (see [`from_config`]). Names the
+/// environment variable, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceError {
+    /// Both the value and an `_env` name were given.
+    Both,
+    /// Neither was given.
+    Missing,
+    /// The named environment variable is unset or empty.
+    EnvUnset { var: String },
+    /// Empty, too long, or not printable ASCII (it goes into headers and digests).
+    Unusable { max_len: usize },
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Both => f.write_str("give either the value or `_env`, not both"),
+            SourceError::Missing => f.write_str(
+                "missing: give the value or the name of an environment variable (`_env`)",
+            ),
+            SourceError::EnvUnset { var } => {
+                write!(f, "environment variable {var} is not set or empty")
+            }
+            SourceError::Unusable { max_len } => write!(
+                f,
+                "must be non-empty printable ASCII of at most {max_len} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// A secret as configuration gives it: exactly one of an inline value and the name of an
+/// environment variable (`token` / `token_env`), read through `env` (so tests need not
+/// touch the process environment). The value must be non-empty printable ASCII of at
+/// most `max_len` bytes.
+pub fn from_config(
+    inline: Option<&Secret>,
+    var: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    max_len: usize,
+) -> Result<Secret, SourceError> {
+    let value = match (inline, var) {
+        (Some(_), Some(_)) => return Err(SourceError::Both),
+        (None, None) => return Err(SourceError::Missing),
+        (Some(s), None) => s.clone(),
+        (None, Some(var)) => match env(var) {
+            Some(v) if !v.is_empty() => Secret::new(v),
+            _ => {
+                return Err(SourceError::EnvUnset {
+                    var: var.to_owned(),
+                })
+            }
+        },
+    };
+    let printable = value.0.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if value.is_empty() || value.0.len() > max_len || !printable {
+        return Err(SourceError::Unusable { max_len });
+    }
+    Ok(value)
+}
+
+/// Reads the process environment, for [`from_config`].
+pub fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +148,35 @@ mod tests {
             serde_json::to_string(&Wire { token: s }).unwrap(),
             r#"{"token":"tok"}"#
         );
+    }
+
+    #[test]
+    fn from_config_takes_exactly_one_source_and_checks_the_value() {
+        let env = |v: &str| (v == "SET").then(|| "from-env".to_owned());
+        let inline = Secret::new("inline");
+        assert_eq!(
+            from_config(Some(&inline), None, &env, 64).unwrap().expose(),
+            "inline"
+        );
+        assert_eq!(
+            from_config(None, Some("SET"), &env, 64).unwrap().expose(),
+            "from-env"
+        );
+        assert_eq!(
+            from_config(Some(&inline), Some("SET"), &env, 64),
+            Err(SourceError::Both)
+        );
+        assert_eq!(from_config(None, None, &env, 64), Err(SourceError::Missing));
+        let unset = from_config(None, Some("UNSET"), &env, 64).unwrap_err();
+        assert_eq!(
+            unset.to_string(),
+            "environment variable UNSET is not set or empty"
+        );
+        for bad in ["", "a\nb", "caf\u{e9}"] {
+            let err = from_config(Some(&Secret::new(bad)), None, &env, 64).unwrap_err();
+            assert_eq!(err, SourceError::Unusable { max_len: 64 });
+            assert!(!err.to_string().contains(bad) || bad.is_empty());
+        }
+        assert!(from_config(Some(&Secret::new("x".repeat(65))), None, &env, 64).is_err());
     }
 }
