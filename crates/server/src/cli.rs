@@ -56,6 +56,11 @@ pub struct AgentArgs {
     /// Admin API of the running server (default: [admin] listen from the config).
     #[arg(long, global = true, value_name = "URL")]
     pub admin: Option<String>,
+    /// File holding the admin token (default: the one `ringdesk serve` writes for this
+    /// config, [admin] token_file). The environment variable RINGDESK_ADMIN_TOKEN, when
+    /// set, is used instead.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Configuration file (TOML).
     #[arg(long, short, global = true, env = "RINGDESK_CONFIG")]
     pub config: Option<PathBuf>,

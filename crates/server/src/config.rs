@@ -4,9 +4,11 @@
 //! against the in-process Zendesk sandbox. `ringdesk config example` prints a commented
 //! example (`config.example.toml`, kept in sync by a test).
 
+mod admin;
 mod tts;
 mod tts_engines;
 
+pub use admin::{AdminConfig, AdminToken, Role};
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -27,6 +29,7 @@ pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
 pub struct Config {
     #[serde(default)]
     pub sip: SipConfig,
+    /// The admin API: address, tokens, host names (`config/admin.rs`).
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
@@ -197,26 +200,6 @@ impl OverloadConfig {
             .validate()
             .map_err(|e| anyhow::anyhow!("{origin}: [overload] {e}"))
     }
-}
-
-/// `[admin]`: the admin HTTP API and metrics.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    #[serde(default = "default_admin_listen")]
-    pub listen: SocketAddr,
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        AdminConfig {
-            listen: default_admin_listen(),
-        }
-    }
-}
-
-fn default_admin_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8089))
 }
 
 /// `[calls]`: defaults for every call.
@@ -407,6 +390,7 @@ impl Config {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
         self.overload.validate(origin)?;
+        self.admin.validate(origin, &ringdesk_secret::process_env)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)
@@ -426,6 +410,11 @@ impl Config {
             agents: self.agents.clone(),
             queues,
         }
+    }
+
+    /// Where `serve` writes a generated admin token (and the CLI reads it).
+    pub fn admin_token_file(&self) -> PathBuf {
+        self.admin.token_file(&self.store.path)
     }
 
     /// True when calls should use the in-process sandbox.

@@ -2,20 +2,31 @@
 
 use crate::cli::{AgentArgs, AgentCommand};
 use crate::config::Config;
+use crate::runtime::admin_token;
 use anyhow::{anyhow, Context, Result};
 use std::process::ExitCode;
 use std::time::Duration;
 
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
+    let config = Config::load_or_default(args.config.as_deref())?;
     let base = match &args.admin {
         Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let config = Config::load_or_default(args.config.as_deref())?;
-            format!("http://{}", config.admin.listen)
-        }
+        None => format!("http://{}", config.admin.listen),
     };
+    let token_file = args
+        .token_file
+        .clone()
+        .unwrap_or_else(|| config.admin_token_file());
+    let token = admin_token::for_client(&token_file)?;
+    let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .context("the admin token is not a valid header value")?;
+    auth.set_sensitive(true);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            auth,
+        )]))
         .build()?;
     let unreachable =
         || format!("cannot reach the admin API at {base} (is ringdesk serve running?)");
@@ -26,7 +37,8 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                 .send()
                 .await
                 .with_context(unreachable)?
-                .error_for_status()?
+                .error_for_status()
+                .map_err(refused)?
                 .json()
                 .await?;
             if json {
@@ -78,4 +90,14 @@ async fn set(
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// An error status, said plainly (401: the token is not this server's).
+fn refused(e: reqwest::Error) -> anyhow::Error {
+    match e.status().map(|s| s.as_u16()) {
+        Some(401) => anyhow!(
+            "the admin API refused the token (401): set RINGDESK_ADMIN_TOKEN or --token-file to this server's token"
+        ),
+        _ => e.into(),
+    }
 }

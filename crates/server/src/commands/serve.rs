@@ -43,10 +43,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let dialer = SipDialer::new(sip_ip);
     let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let shed = ringdesk_sip::ShedSwitch::new();
+    let (access, token_file) = admin_access(&config)?;
     let admin_state = crate::runtime::admin::AdminState {
         store: store.clone(),
         acd: acd.clone(),
         shed: shed.clone(),
+        access: Arc::new(access),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await
@@ -123,6 +125,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         "  records and outbox: {} ; admin API and metrics: http://{admin}/",
         config.store.path.display()
     );
+    match &token_file {
+        Some(path) => println!(
+            "  admin token: {} (new at every start, readable by its owner only; `ringdesk agent` reads it)",
+            path.display()
+        ),
+        None => println!("  admin tokens: [[admin.tokens]] of the config"),
+    }
     println!("Call it:");
     println!("  softphone: sip:support@{addr}  (set your caller ID to a demo customer, e.g. +5511987650101)");
     println!(
@@ -140,4 +149,35 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let _ = outbox_task.await;
     zd.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who may use the admin API: the configured tokens or, with none (loopback only, the
+/// config check makes sure), a token made now and written to the token file.
+fn admin_access(
+    config: &Config,
+) -> Result<(
+    crate::runtime::admin_access::Access,
+    Option<std::path::PathBuf>,
+)> {
+    use crate::runtime::admin_token;
+    let mut tokens = config.admin.resolve_tokens(&ringdesk_secret::process_env)?;
+    let mut written = None;
+    if tokens.is_empty() {
+        let path = config.admin_token_file();
+        let token = admin_token::generate();
+        admin_token::write(&path, &token)?;
+        tracing::info!(file = %path.display(), "admin API: no [[admin.tokens]] configured; wrote a new admin token");
+        tokens.push(crate::config::AdminToken {
+            name: "generated".into(),
+            role: crate::config::Role::Admin,
+            secret: token,
+        });
+        written = Some(path);
+    }
+    let access = crate::runtime::admin_access::Access::new(
+        tokens,
+        &config.admin.hosts,
+        config.admin.listen.ip(),
+    );
+    Ok((access, written))
 }

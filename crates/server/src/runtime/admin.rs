@@ -1,9 +1,12 @@
 //! The admin HTTP API: interaction records, the outbox (list, retry, drop), and
-//! Prometheus metrics. Listens on `[admin] listen` (loopback by default).
+//! Prometheus metrics. Listens on `[admin] listen` (loopback by default). Every route
+//! but `GET /health` needs a bearer token (`admin_access.rs` decides who may do what).
 
 use super::acd::AcdHandle;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use super::admin_access::{Access, Asked};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,6 +15,10 @@ use ringdesk_sip::ShedSwitch;
 use ringdesk_store::{EndReason, InteractionFilter, OutboxFilter, OutboxState, Store};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest request body (the API takes small JSON objects only).
+const MAX_BODY: usize = 16 * 1024;
 
 /// What the handlers reach.
 #[derive(Clone)]
@@ -20,13 +27,15 @@ pub struct AdminState {
     pub acd: AcdHandle,
     /// The load governor's switch, for the overload metrics.
     pub shed: ShedSwitch,
+    /// Tokens, roles and host names.
+    pub access: Arc<Access>,
 }
 
 /// Starts the API; returns the address it listens on.
 pub async fn serve(listen: SocketAddr, state: AdminState) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("admin API stopped: {e}");
@@ -36,6 +45,7 @@ pub async fn serve(listen: SocketAddr, state: AdminState) -> std::io::Result<Soc
 }
 
 pub fn router(state: AdminState) -> Router {
+    let access = state.access.clone();
     Router::new()
         .route("/", get(index))
         .route("/agents", get(list_agents))
@@ -47,7 +57,60 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox/{id}/retry", post(retry))
         .route("/outbox/{id}/drop", post(drop_item))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(access, guard))
+        // After the guard: a load balancer's probe needs no token, and learns nothing.
+        .route("/health", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// Refuses what `Access` refuses, logging the source and the reason (one line a
+/// fail2ban filter can match: `admin API refused source=<ip> reason=<word>`), and logs
+/// every change with the name of the token that made it.
+async fn guard(
+    State(access): State<Arc<Access>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let read_only = matches!(*request.method(), Method::GET | Method::HEAD);
+    let path: String = request.uri().path().chars().take(128).collect();
+    // Decided before any await: the request's body is not `Sync`, so no borrow of the
+    // request may live across one.
+    let decision = {
+        let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
+        access.check(Asked {
+            host: text(header::HOST),
+            authorization: text(header::AUTHORIZATION),
+            read_only,
+            content_type: text(header::CONTENT_TYPE),
+        })
+    };
+    match decision {
+        Ok(granted) => {
+            if !read_only {
+                tracing::info!(token = %granted.name, method = %request.method(), path = ?path, "admin API change");
+            }
+            next.run(request).await
+        }
+        Err(refusal) => {
+            tracing::warn!(
+                "admin API refused source={} reason={} method={} path={path:?}",
+                peer.ip(),
+                refusal.as_str(),
+                request.method()
+            );
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+            let mut response = error(status, refusal.message());
+            if status == StatusCode::UNAUTHORIZED {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"ringdesk admin\""),
+                );
+            }
+            response
+        }
+    }
 }
 
 async fn list_queues(State(s): State<AdminState>) -> Response {
@@ -98,7 +161,10 @@ async fn index() -> &'static str {
      GET  /queues\n\
      GET  /agents\n\
      POST /agents/{id}/state   {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}\n\
-     GET  /metrics\n"
+     GET  /metrics\n\
+     GET  /health   (no token)\n\
+     Every other request: Authorization: Bearer <token>; changes need role admin and a\n\
+     JSON body (Content-Type: application/json).\n"
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -266,7 +332,6 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
 mod tests {
     use super::*;
     use crate::runtime::acd::{Dialer, OfferResult};
-    use std::sync::Arc;
 
     /// Every offer fails at once (no phones in this test).
     struct Unreachable;
@@ -277,6 +342,19 @@ mod tests {
             0
         }
         fn cancel(&self, _: u64) {}
+    }
+
+    const ADMIN_TOKEN: &str = "admin-token-for-the-tests-0123456789";
+    const READ_TOKEN: &str = "read-token-for-the-tests-0123456789";
+
+    fn client(token: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {token}").parse().unwrap();
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
     }
 
     async fn start() -> (String, AcdHandle, ShedSwitch, tempfile::TempDir) {
@@ -295,6 +373,22 @@ mod tests {
                 store,
                 acd: acd.clone(),
                 shed: shed.clone(),
+                access: Arc::new(Access::new(
+                    vec![
+                        crate::config::AdminToken {
+                            name: "ops".into(),
+                            role: crate::config::Role::Admin,
+                            secret: ringdesk_secret::Secret::new(ADMIN_TOKEN),
+                        },
+                        crate::config::AdminToken {
+                            name: "wallboard".into(),
+                            role: crate::config::Role::Read,
+                            secret: ringdesk_secret::Secret::new(READ_TOKEN),
+                        },
+                    ],
+                    &["ringdesk.example.com".to_owned()],
+                    "127.0.0.1".parse().unwrap(),
+                )),
             },
         )
         .await
@@ -305,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn agents_queues_and_state_changes_over_http() {
         let (base, acd, shed, _dir) = start().await;
-        let http = reqwest::Client::new();
+        let http = client(ADMIN_TOKEN);
         let get = |path: &str| {
             let url = format!("{base}{path}");
             let http = http.clone();
@@ -371,5 +465,114 @@ mod tests {
         shed.set(true);
         let m = metrics().await;
         assert!(m.contains("\nringdesk_overload_shedding 1\n"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn without_the_right_token_role_body_and_host_nothing_changes() {
+        let (base, acd, _shed, _dir) = start().await;
+        acd.registered("ana");
+        let state = || async {
+            let a: serde_json::Value = client(READ_TOKEN)
+                .get(format!("{base}/agents"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            a[0]["state"].as_str().unwrap_or_default().to_owned()
+        };
+        let before = state().await;
+        assert_eq!(before, "available");
+        let url = format!("{base}/agents/ana/state");
+        let body = serde_json::json!({"state": "not_ready", "reason": "forged"});
+        // No token, a wrong one: 401, with the scheme to use.
+        let r = reqwest::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()["www-authenticate"],
+            "Bearer realm=\"ringdesk admin\""
+        );
+        let r = client("not-the-token-0123456789abcdef")
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        for path in ["/agents", "/interactions", "/outbox", "/metrics", "/"] {
+            let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+            assert_eq!(r.status(), 401, "GET {path}");
+        }
+        // A read-only token reads, and cannot change.
+        let r = client(READ_TOKEN)
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let r = client(READ_TOKEN)
+            .post(format!("{base}/outbox/1/drop"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        // A cross-site form post, even with the token: refused.
+        let r = client(ADMIN_TOKEN)
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("state=not_ready&reason=forged")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415);
+        let r = client(ADMIN_TOKEN)
+            .post(format!("{base}/outbox/1/retry"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415);
+        // A name this API does not answer to (DNS rebinding): refused.
+        let r = client(ADMIN_TOKEN)
+            .post(&url)
+            .header("host", "attacker.example:8089")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 421);
+        assert_eq!(state().await, before, "nothing changed");
+        // The configured name is accepted; the change goes through.
+        let r = client(ADMIN_TOKEN)
+            .post(&url)
+            .header("host", "ringdesk.example.com:8089")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(state().await, "not_ready");
+        // The health check needs nothing.
+        let r = reqwest::get(format!("{base}/health")).await.unwrap();
+        assert_eq!(
+            (r.status().as_u16(), r.text().await.unwrap()),
+            (200, "ok\n".into())
+        );
+        // Bodies are bounded.
+        let r = client(ADMIN_TOKEN)
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 64 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
     }
 }

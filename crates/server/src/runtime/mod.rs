@@ -2,6 +2,8 @@
 
 pub mod acd;
 pub mod admin;
+pub mod admin_access;
+pub mod admin_token;
 pub mod admission;
 pub mod agents;
 pub mod bridge;

@@ -10,6 +10,8 @@ pub mod bin;
 pub mod gate;
 pub mod notes;
 pub mod serve;
+#[path = "../support/serve_child.rs"]
+pub mod serve_child;
 
 pub use bin::{call, interaction, interactions, outbox, outbox_retry, CallBuilder, CallRun};
 pub use gate::{Gate, Hit, PutRule};

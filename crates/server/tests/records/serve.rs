@@ -19,6 +19,8 @@ pub struct Serve {
     stderr: Arc<Mutex<String>>,
     /// `http://127.0.0.1:<port>` of the admin API, as the server printed it.
     admin: String,
+    /// Sends the admin token the server generated.
+    http: reqwest::Client,
 }
 
 impl Serve {
@@ -62,26 +64,32 @@ path = "{}"
         let out = child.stdout.take().expect("serve stdout is piped");
         let ready = async {
             let mut lines = BufReader::new(out).lines();
-            let mut admin = None;
+            let (mut admin, mut token) = (None, None);
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some((_, url)) = line.split_once("admin API and metrics: ") {
                     admin = Some(url.trim().trim_end_matches('/').to_string());
                 }
+                if let Some((_, rest)) = line.split_once("admin token: ") {
+                    let path = rest.split(" (").next().unwrap_or_default();
+                    token = std::fs::read_to_string(path).ok();
+                }
                 if line.starts_with("Ctrl-C stops") {
                     // Keep draining stdout so the server never blocks on a full pipe.
                     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                    return admin;
+                    return admin.zip(token);
                 }
             }
             None
         };
         let started = tokio::time::timeout(START_LIMIT, ready).await;
-        let admin = started.ok().flatten();
-        let ok = admin.is_some();
+        let started = started.ok().flatten();
+        let ok = started.is_some();
+        let (admin, token) = started.unwrap_or_default();
         let mut serve = Serve {
             child,
             stderr,
-            admin: admin.unwrap_or_default(),
+            admin,
+            http: super::serve_child::admin_client(Some(token.trim())),
         };
         if !ok {
             let _ = serve.child.start_kill();
@@ -105,7 +113,7 @@ path = "{}"
     /// `GET {admin}{path}` as JSON (asserting 200).
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let url = format!("{}{path}", self.admin);
-        let r = reqwest::get(&url).await.expect("admin API answers");
+        let r = self.http.get(&url).send().await.expect("admin API answers");
         assert_eq!(r.status().as_u16(), 200, "GET {url}");
         r.json().await.expect("admin API JSON")
     }
@@ -113,7 +121,7 @@ path = "{}"
     /// `GET {admin}/metrics`.
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.admin);
-        let r = reqwest::get(&url).await.expect("admin API answers");
+        let r = self.http.get(&url).send().await.expect("admin API answers");
         assert_eq!(r.status().as_u16(), 200, "GET {url}");
         r.text().await.expect("metrics text")
     }
@@ -121,8 +129,10 @@ path = "{}"
     /// `POST {admin}{path}`; returns the status and JSON body.
     pub async fn post(&self, path: &str) -> (u16, serde_json::Value) {
         let url = format!("{}{path}", self.admin);
-        let r = reqwest::Client::new()
+        let r = self
+            .http
             .post(&url)
+            .json(&serde_json::json!({}))
             .send()
             .await
             .expect("admin API answers");

@@ -22,6 +22,10 @@ const DEMO_TOKEN: &str = "demo-api-token-not-a-secret";
 const READY: &str = "ringdesk is answering SIP calls on ";
 /// Where the same output names the admin API.
 const ADMIN: &str = "admin API and metrics: http://";
+/// Where it names the file of the admin token it generated (no `[[admin.tokens]]`).
+const TOKEN_FILE: &str = "admin token: ";
+/// What it prints instead when the config has tokens.
+const TOKENS_CONFIGURED: &str = "admin tokens: ";
 
 /// How to run the child.
 #[derive(Debug, Clone)]
@@ -39,6 +43,8 @@ pub struct ServeChild {
     child: Child,
     sip: SocketAddr,
     admin: SocketAddr,
+    /// The generated admin token, when the config has none.
+    admin_token: Option<String>,
     sandbox: Option<SandboxHandle>,
     dir: tempfile::TempDir,
     log: PathBuf,
@@ -80,7 +86,8 @@ impl ServeChild {
         let deadline = tokio::time::Instant::now() + launch.start_timeout;
         let mut seen = String::new();
         let (mut sip, mut admin) = (None, None);
-        while sip.is_none() || admin.is_none() {
+        let (mut token_seen, mut admin_token) = (false, None);
+        while sip.is_none() || admin.is_none() || !token_seen {
             let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
                 Ok(Ok(Some(line))) => line,
                 other => {
@@ -103,6 +110,14 @@ impl ServeChild {
             if let Some((_, rest)) = line.split_once(ADMIN) {
                 admin = Some(parse_addr(rest.trim_end_matches('/'), &line));
             }
+            if let Some((_, rest)) = line.split_once(TOKEN_FILE) {
+                let path = rest.split(" (").next().unwrap_or_default();
+                let text = std::fs::read_to_string(dir.path().join(path))
+                    .unwrap_or_else(|e| panic!("read the admin token file {path:?}: {e}"));
+                admin_token = Some(text.trim().to_owned());
+                token_seen = true;
+            }
+            token_seen |= line.contains(TOKENS_CONFIGURED);
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -114,10 +129,8 @@ impl ServeChild {
             dir,
             log,
             tail_lines: launch.tail_lines,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("HTTP client"),
+            http: admin_client(admin_token.as_deref()),
+            admin_token,
         }
     }
 
@@ -131,9 +144,15 @@ impl ServeChild {
         self.admin
     }
 
-    /// An HTTP client for the admin API (10 s timeout).
+    /// An HTTP client for the admin API (10 s timeout), sending the generated admin
+    /// token when the server made one.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The admin token the server generated (none when its config has tokens).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 
     /// The admin API's URL of `path` (starting with `/`).
@@ -228,6 +247,20 @@ pub fn zendesk_connector(zendesk_url: &str) -> String {
         "[connectors.zendesk]\nbase_url = {zendesk_url:?}\n\
          auth = {{ type = \"zendesk_api_token\", email = {DEMO_EMAIL:?}, token = {DEMO_TOKEN:?} }}\n"
     )
+}
+
+/// An HTTP client (10 s timeout) sending `Authorization: Bearer <token>` when given one.
+pub fn admin_client(token: Option<&str>) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().expect("token header");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .default_headers(headers)
+        .build()
+        .expect("HTTP client")
 }
 
 fn parse_addr(text: &str, line: &str) -> SocketAddr {
