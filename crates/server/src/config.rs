@@ -5,10 +5,12 @@
 //! example (`config.example.toml`, kept in sync by a test).
 
 mod admin;
+mod trunks;
 mod tts;
 mod tts_engines;
 
 pub use admin::{AdminConfig, AdminToken, Role};
+pub use trunks::{describe as trunks_description, TrunkConfig, UntrustedCalls};
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -50,6 +52,9 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     #[serde(default)]
     pub store: StoreConfig,
+    /// Trusted trunks (`[[trunks]]`, `config/trunks.rs`): whose caller ID is believed.
+    #[serde(default)]
+    pub trunks: Vec<TrunkConfig>,
     /// Agents (`[[agents]]`): they log in by registering a SIP softphone.
     #[serde(default)]
     pub agents: Vec<ringdesk_acd::AgentConfig>,
@@ -71,6 +76,9 @@ pub struct SipConfig {
     /// Ring this long before answering (0: answer at once).
     #[serde(default, with = "humantime_serde")]
     pub answer_delay: std::time::Duration,
+    /// What calls from a source that is no `[[trunks]]` get.
+    #[serde(default)]
+    pub untrusted: UntrustedCalls,
 }
 
 impl Default for SipConfig {
@@ -79,6 +87,7 @@ impl Default for SipConfig {
             listen: default_sip_listen(),
             max_calls: default_max_calls(),
             answer_delay: std::time::Duration::ZERO,
+            untrusted: UntrustedCalls::default(),
         }
     }
 }
@@ -390,6 +399,7 @@ impl Config {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
         self.overload.validate(origin)?;
+        self.trust_with(origin)?;
         self.admin.validate(origin, &ringdesk_secret::process_env)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
@@ -410,6 +420,16 @@ impl Config {
             agents: self.agents.clone(),
             queues,
         }
+    }
+
+    /// The SIP server's trust table: the trunks (loopback when none) and the policy for
+    /// other sources.
+    pub fn trust(&self) -> Result<ringdesk_sip::TrustConfig> {
+        self.trust_with("config")
+    }
+
+    fn trust_with(&self, origin: &str) -> Result<ringdesk_sip::TrustConfig> {
+        trunks::trust(&self.trunks, self.sip.untrusted, origin)
     }
 
     /// Where `serve` writes a generated admin token (and the CLI reads it).

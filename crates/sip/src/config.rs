@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 use crate::registrar_config::RegistrarConfig;
 use crate::shed::ShedSwitch;
+use crate::trust::TrustConfig;
 
 /// The runtime's routing callback: DNIS → flow name, `None` for unknown numbers.
 pub type RouteFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -88,6 +89,9 @@ pub struct SipConfig {
     /// The agent registrar: credentials, realm, expiry bounds. With no agents configured
     /// every REGISTER ends in `403 Forbidden`.
     pub registrar: RegistrarConfig,
+    /// Trusted trunks and what other sources' INVITEs get (default: loopback is the
+    /// one trunk, others are refused with `403`).
+    pub trust: TrustConfig,
 }
 
 impl SipConfig {
@@ -112,6 +116,7 @@ impl SipConfig {
             max_body: crate::MAX_SDP_BYTES,
             timer_t1: Duration::from_millis(500),
             registrar: RegistrarConfig::default(),
+            trust: TrustConfig::default(),
         }
     }
 }

@@ -18,9 +18,11 @@ pub enum SipEvent {
     IncomingCall {
         /// Handle to answer, reject or hang up the call.
         call: CallHandle,
-        /// Caller number (P-Asserted-Identity user, else From user); untrusted, may be
-        /// empty or `anonymous`.
+        /// Caller number (P-Asserted-Identity user, else From user), from a trusted trunk;
+        /// `anonymous` from any other source. May be empty or `anonymous` either way.
         ani: String,
+        /// Who sent the INVITE, and whether its word about the caller is believed.
+        caller: Box<CallerSource>,
         /// Dialled number (Request-URI user, else To user); untrusted.
         dnis: String,
         /// The flow name the router chose, `None` when no routing is configured.
@@ -123,4 +125,17 @@ pub enum SipEvent {
         /// The leg.
         leg: LegId,
     },
+}
+
+/// Where a call came from and what its sender asserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerSource {
+    /// The sender's address (top Via with `received`/`rport`).
+    pub addr: std::net::SocketAddr,
+    /// The trusted trunk it belongs to; `None` when it is no trunk (then `ani` is
+    /// `anonymous` and the identity headers were not forwarded).
+    pub trunk: Option<String>,
+    /// The trunk's verification of the number (`verstat`), e.g. `TN-Validation-Passed`;
+    /// always `None` from an untrusted source.
+    pub verstat: Option<String>,
 }

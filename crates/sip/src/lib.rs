@@ -35,6 +35,7 @@ mod secret;
 mod server;
 mod shared;
 mod shed;
+mod trust;
 mod uac;
 
 pub use call::CallHandle;
@@ -47,7 +48,7 @@ pub use contact::{
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
-pub use event::SipEvent;
+pub use event::{CallerSource, SipEvent};
 pub use headers::{
     select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
 };
@@ -71,3 +72,7 @@ pub use sdp_uac::{build_offer, parse_answer, AgentMedia, AnswerError, OFFER_TELE
 pub use secret::Secret;
 pub use server::SipServer;
 pub use shed::ShedSwitch;
+pub use trust::{verstat, Trunk, TrustConfig, Untrusted, IDENTITY_HEADERS, MAX_VERSTAT_LEN};
+
+/// CIDR networks ([`Trunk::networks`]), re-exported so users need no `ipnet` of their own.
+pub use ipnet::IpNet;

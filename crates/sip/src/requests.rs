@@ -15,11 +15,12 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallHandle, CallInner};
-use crate::event::SipEvent;
+use crate::event::{CallerSource, SipEvent};
 use crate::headers::select_headers;
 use crate::identity;
 use crate::sdp_offer::parse_offer;
 use crate::shared::Shared;
+use crate::trust::{Untrusted, IDENTITY_HEADERS};
 
 /// Serve new transactions until the server is cancelled.
 pub(crate) async fn run(
@@ -104,6 +105,16 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
     if tx.original.body.len() > config.max_body {
         return reply(tx, StatusCode::RequestEntityTooLarge, vec![]);
     }
+    let (source, _) = crate::register::source_of(&tx);
+    let trunk = config.trust.trunk_of(source.ip()).map(|t| t.name.clone());
+    if trunk.is_none() && config.trust.untrusted == Untrusted::Refuse {
+        // One line per refusal, for fail2ban (docs/security.md).
+        tracing::info!(
+            "SIP INVITE refused source={} reason=untrusted_source",
+            source.ip()
+        );
+        return reply(tx, StatusCode::Forbidden, vec![]);
+    }
     // Shedding load: refused before any work or state; logged by whoever sets the switch
     // (when shedding starts and stops), not per call.
     if config.shed.is_shedding() {
@@ -119,10 +130,20 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
             vec![Header::Unsupported(unsupported.into())],
         );
     }
-    let ani = identity::ani(
-        header_value(&tx, "P-Asserted-Identity"),
-        header_value(&tx, "From"),
-    );
+    let (ani, verstat) = match trunk {
+        Some(_) => (
+            identity::ani(
+                header_value(&tx, "P-Asserted-Identity"),
+                header_value(&tx, "From"),
+            ),
+            crate::trust::verstat(
+                ["P-Asserted-Identity", "From"]
+                    .into_iter()
+                    .filter_map(|name| header_value(&tx, name)),
+            ),
+        ),
+        None => ("anonymous".to_owned(), None),
+    };
     let dnis = identity::dnis(&tx.original.uri.to_string(), header_value(&tx, "To"));
     let Ok(route) = config.router.route(&dnis) else {
         tracing::info!(dnis = %dnis, "INVITE for an unknown number");
@@ -150,8 +171,18 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
             return overloaded(shared, tx);
         }
     };
+    let believed = |name: &str| {
+        trunk.is_some()
+            || !IDENTITY_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+    };
     let headers = select_headers(
-        tx.original.headers.iter().map(|h| (h.name(), h.value())),
+        tx.original
+            .headers
+            .iter()
+            .map(|h| (h.name(), h.value()))
+            .filter(|(name, _)| believed(name)),
         &config.forwarded_headers,
     );
     let dialog = match shared.dialog_layer.get_or_create_server_invite(
@@ -173,7 +204,12 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
         shared.dialog_layer.remove_dialog(&dialog.id());
         return overloaded(shared, tx);
     }
-    tracing::info!(call = %id, "incoming call");
+    match &trunk {
+        Some(t) => tracing::info!(call = %id, trunk = %t, "incoming call"),
+        None => {
+            tracing::info!(call = %id, source = %source.ip(), "incoming call from an untrusted source: caller ID not believed")
+        }
+    }
     let mut dialog_task = dialog;
     tokio::spawn(async move {
         let mut tx = tx;
@@ -184,6 +220,11 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
     permit.send(SipEvent::IncomingCall {
         call: CallHandle::new(call),
         ani,
+        caller: Box::new(CallerSource {
+            addr: source,
+            trunk,
+            verstat,
+        }),
         dnis,
         route,
         headers,

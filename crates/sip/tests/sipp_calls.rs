@@ -1,14 +1,15 @@
 //! End-to-end tests against SIPp (a real SIP peer we did not write), over loopback UDP and
 //! TCP: answered calls, hang-ups from both sides, CANCEL, OPTIONS, refusals (404, 488, 503,
-//! and 503 while shedding load with a call in progress), INFO DTMF and re-INVITE hold.
+//! and 503 while shedding load with a call in progress), INFO DTMF and re-INVITE hold;
+//! whose caller ID is believed (trusted trunks, sources that are none).
 
 mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use common::{sipp, Behaviour, Seen, TestRuntime};
-use ringdesk_sip::{Codec, Direction, Router, SipConfig};
+use common::{sipp, sipp_from, Behaviour, Seen, TestRuntime};
+use ringdesk_sip::{Codec, Direction, Router, SipConfig, Trunk, TrustConfig, Untrusted};
 
 fn config() -> SipConfig {
     SipConfig::new("127.0.0.1:0".parse().unwrap())
@@ -21,6 +22,7 @@ async fn basic_call_over_udp_caller_hangs_up() {
     match rt.next().await {
         Seen::Incoming {
             ani,
+            caller,
             dnis,
             route,
             headers,
@@ -28,6 +30,9 @@ async fn basic_call_over_udp_caller_hangs_up() {
             telephone_event_pt,
         } => {
             assert_eq!(ani, "+15551230000");
+            // Loopback is the one trunk of a default configuration.
+            assert_eq!(caller.trunk.as_deref(), Some("local"));
+            assert_eq!(caller.verstat, None);
             assert_eq!(dnis, "8005551212");
             assert_eq!(route, None);
             assert_eq!(codec, Codec::Pcmu);
@@ -226,4 +231,71 @@ async fn a_call_the_runtime_drops_is_refused_480() {
     assert!(matches!(rt.next().await, Seen::Incoming { .. }));
     assert_eq!(rt.drain(), vec![]);
     assert_eq!(rt.server.active_calls(), 0);
+}
+
+/// Trust only 127.0.0.1 (`pbx`); SIPp from 127.0.0.2 is no trunk.
+fn pbx_only(untrusted: Untrusted) -> SipConfig {
+    let mut cfg = config();
+    cfg.trust = TrustConfig {
+        trunks: vec![Trunk {
+            name: "pbx".into(),
+            networks: vec!["127.0.0.1/32".parse().unwrap()],
+        }],
+        untrusted,
+    };
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_is_believed_and_others_are_refused() {
+    let mut rt = TestRuntime::start(pbx_only(Untrusted::Refuse), Behaviour::Answer).await;
+    let addr = rt.server.local_addr();
+    sipp_from("reject_403.xml", addr, "1000", "u1", "127.0.0.2").await;
+    assert_eq!(rt.drain(), vec![], "a refused INVITE reaches no runtime");
+    sipp("asserted_identity.xml", addr, "1000", "u1").await;
+    match rt.next().await {
+        Seen::Incoming {
+            ani,
+            caller,
+            headers,
+            ..
+        } => {
+            assert_eq!(ani, "+12125550107", "P-Asserted-Identity from the trunk");
+            assert_eq!(caller.trunk.as_deref(), Some("pbx"));
+            assert_eq!(caller.verstat.as_deref(), Some("TN-Validation-Passed"));
+            assert_eq!(caller.addr.ip().to_string(), "127.0.0.1");
+            assert!(headers.iter().any(|(n, _)| n == "P-Asserted-Identity"));
+        }
+        other => panic!("expected an incoming call, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_caller_answered_anonymously_asserts_nothing() {
+    let mut rt = TestRuntime::start(pbx_only(Untrusted::Anonymous), Behaviour::Answer).await;
+    let addr = rt.server.local_addr();
+    sipp_from("asserted_identity.xml", addr, "1000", "u1", "127.0.0.2").await;
+    match rt.next().await {
+        Seen::Incoming {
+            ani,
+            caller,
+            headers,
+            ..
+        } => {
+            assert_eq!(ani, "anonymous");
+            assert_eq!(caller.trunk, None);
+            assert_eq!(
+                caller.verstat, None,
+                "a claimed verification is not believed"
+            );
+            assert_eq!(caller.addr.ip().to_string(), "127.0.0.2");
+            let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(
+                !names.contains(&"P-Asserted-Identity") && !names.contains(&"From"),
+                "{names:?}"
+            );
+            assert!(names.contains(&"X-Account"), "{names:?}");
+        }
+        other => panic!("expected an incoming call, got {other:?}"),
+    }
 }

@@ -101,7 +101,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             .map(|a| (a.id.clone(), a.password.clone()))
             .collect(),
         shed,
+        trust: config.trust()?,
     };
+    let trunks = crate::config::trunks_description(&voice_config.trust);
+    let voice_config_untrusted = voice_config.trust.untrusted;
     let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
@@ -109,6 +112,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let addr = server.local_addr();
     dialer.set_server(server.clone());
     println!("ringdesk is answering SIP calls on {addr} (UDP and TCP).");
+    println!("  caller ID believed from trunks: {}", trunks.join("; "));
+    if voice_config_untrusted == ringdesk_sip::Untrusted::Anonymous {
+        println!("  calls from other sources are answered as anonymous callers ([sip] untrusted)");
+        tracing::warn!("[sip] untrusted = \"anonymous\": ringdesk answers calls from any source (their caller ID is not believed); set it to \"refuse\" once your trunks are listed");
+    } else {
+        println!("  calls from other sources are refused with 403 ([sip] untrusted = \"refuse\")");
+    }
     if let Some(f) = &flows.default {
         println!("  every number runs flow `{}`", f.name());
     }

@@ -103,7 +103,7 @@ impl Access {
             return true;
         }
         let name = name.trim_end_matches('.').to_ascii_lowercase();
-        (self.localhost && name == "localhost") || self.hosts.iter().any(|h| *h == name)
+        (self.localhost && name == "localhost") || self.hosts.contains(&name)
     }
 
     /// The decision for one request.
@@ -166,10 +166,8 @@ fn is_json(content_type: &str) -> bool {
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    a.ct_eq(b).into()
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct VoiceConfig {
     pub agents: Vec<(String, ringdesk_sip::Secret)>,
     /// While on, new calls get 503 with Retry-After (the load governor's switch).
     pub shed: ShedSwitch,
+    /// Trusted trunks and what other sources get.
+    pub trust: ringdesk_sip::TrustConfig,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -33,6 +35,7 @@ pub async fn start(
     let mut sip = SipConfig::new(config.listen);
     sip.max_calls = config.max_calls;
     sip.shed = config.shed.clone();
+    sip.trust = config.trust.clone();
     let table = flows.clone();
     sip.router = Router::Callback(Arc::new(move |dnis: &str| {
         table.route(dnis).map(|f| f.name().to_string())

@@ -19,6 +19,8 @@ pub struct Options {
     pub routes: Vec<(String, PathBuf)>,
     /// `[flows] reject_unrouted`.
     pub reject_unrouted: bool,
+    /// `[sip] untrusted`: "refuse" or "anonymous".
+    pub untrusted: Option<&'static str>,
     /// More TOML appended to the config, e.g. an `[overload]` section.
     pub extra_config: Option<String>,
 }
@@ -66,6 +68,9 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     }
     if let Some(d) = &options.answer_delay {
         let _ = writeln!(s, "answer_delay = {d:?}");
+    }
+    if let Some(u) = options.untrusted {
+        let _ = writeln!(s, "untrusted = {u:?}");
     }
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
     let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));

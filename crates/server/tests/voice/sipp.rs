@@ -17,6 +17,7 @@ pub struct Sipp {
     pause: Option<Duration>,
     timeout: Duration,
     transport: &'static str,
+    local_ip: &'static str,
 }
 
 /// What a SIPp run left behind.
@@ -78,7 +79,14 @@ impl Sipp {
             pause: None,
             timeout: Duration::from_secs(90),
             transport: "u1",
+            local_ip: "127.0.0.1",
         }
+    }
+
+    /// Sends from another local address (`127.0.0.2`: a source that is no trunk).
+    pub fn source_ip(mut self, ip: &'static str) -> Sipp {
+        self.local_ip = ip;
+        self
     }
 
     /// Sets `[name]` in the scenario.
@@ -120,7 +128,7 @@ impl Sipp {
         let mut cmd = tokio::process::Command::new("sipp");
         cmd.arg("-sf")
             .arg(scenario_path(&self.scenario))
-            .args(["-m", "1", "-t", self.transport, "-i", "127.0.0.1"])
+            .args(["-m", "1", "-t", self.transport, "-i", self.local_ip])
             .args(["-p", &port.to_string(), "-mp", &media.to_string()])
             .args(["-s", &self.service])
             .args(["-timeout", &format!("{}s", self.timeout.as_secs())])

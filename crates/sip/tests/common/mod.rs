@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ringdesk_sip::{
-    CallHandle, CallId, Codec, Direction, SipConfig, SipError, SipEvent, SipServer,
+    CallHandle, CallId, CallerSource, Codec, Direction, SipConfig, SipError, SipEvent, SipServer,
 };
 use tokio::sync::mpsc;
 
@@ -33,6 +33,8 @@ pub enum Behaviour {
 pub enum Seen {
     Incoming {
         ani: String,
+        /// The sender's trunk and verification (`None` trunk: untrusted).
+        caller: CallerSource,
         dnis: String,
         route: Option<String>,
         headers: Vec<(String, String)>,
@@ -91,6 +93,7 @@ impl TestRuntime {
                     SipEvent::IncomingCall {
                         call,
                         ani,
+                        caller,
                         dnis,
                         route,
                         headers,
@@ -98,6 +101,7 @@ impl TestRuntime {
                     } => {
                         let _ = seen_tx.send(Seen::Incoming {
                             ani,
+                            caller: *caller,
                             dnis,
                             route,
                             headers,
@@ -229,6 +233,11 @@ fn scenario(name: &str) -> PathBuf {
 /// Run one SIPp call of `scenario` against `target`, dialling `service`, over `transport`
 /// (`u1` or `t1`). Fails the test when SIPp is missing or the call fails.
 pub async fn sipp(name: &str, target: SocketAddr, service: &str, transport: &str) {
+    sipp_from(name, target, service, transport, "127.0.0.1").await
+}
+
+/// [`sipp`] from another local address (`127.0.0.2`: a source that is no trunk).
+pub async fn sipp_from(name: &str, target: SocketAddr, service: &str, transport: &str, ip: &str) {
     match std::process::Command::new("sipp").arg("-v").output() {
         Ok(_) => {}
         Err(error) => panic!(
@@ -242,7 +251,7 @@ pub async fn sipp(name: &str, target: SocketAddr, service: &str, transport: &str
     let output = tokio::process::Command::new("sipp")
         .arg("-sf")
         .arg(scenario(name))
-        .args(["-m", "1", "-t", transport, "-i", "127.0.0.1", "-p", &port])
+        .args(["-m", "1", "-t", transport, "-i", ip, "-p", &port])
         .args(["-mp", &media_port, "-s", service])
         .args([
             "-timeout",

@@ -1,0 +1,164 @@
+//! `[[trunks]]` and `[sip] untrusted`: which sources' word about a caller is believed
+//! (their `P-Asserted-Identity` and verification), and what calls from any other source
+//! get. With no trunk configured, the host itself (loopback) is the one trunk, `local`.
+//! Decision 0012 says why other sources are refused by default.
+
+use anyhow::{bail, Result};
+use ringdesk_sip::{IpNet, Trunk, TrustConfig, Untrusted};
+use serde::Deserialize;
+use std::net::IpAddr;
+
+/// Most trunks, and most addresses per trunk.
+const MAX_TRUNKS: usize = 256;
+const MAX_ADDRESSES: usize = 256;
+
+/// `[[trunks]]`: a carrier or PBX that delivers calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    pub name: String,
+    /// Source addresses (`203.0.113.7`) or ranges (`203.0.113.0/24`, `2001:db8::/32`).
+    pub addresses: Vec<String>,
+}
+
+/// `[sip] untrusted`: what a call from a source that is no trunk gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UntrustedCalls {
+    /// `403 Forbidden`, logged with the source (fail2ban).
+    #[default]
+    Refuse,
+    /// Answered as an unknown caller: no caller ID, no lookup, no personal data.
+    Anonymous,
+}
+
+/// The SIP server's trust table; `origin` names the file in errors.
+pub fn trust(
+    trunks: &[TrunkConfig],
+    untrusted: UntrustedCalls,
+    origin: &str,
+) -> Result<TrustConfig> {
+    if trunks.len() > MAX_TRUNKS {
+        bail!("{origin}: at most {MAX_TRUNKS} [[trunks]]");
+    }
+    let mut out: Vec<Trunk> = Vec::new();
+    for (i, t) in trunks.iter().enumerate() {
+        let at = format!("{origin}: [[trunks]] #{} ({:?})", i + 1, t.name);
+        if t.name.is_empty()
+            || t.name.len() > 64
+            || !t
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            bail!("{at}: name must be 1-64 letters, digits, '-', '_' or '.'");
+        }
+        if out.iter().any(|o| o.name == t.name) {
+            bail!("{at}: another trunk has the same name");
+        }
+        if t.addresses.is_empty() || t.addresses.len() > MAX_ADDRESSES {
+            bail!("{at}: addresses must list 1 to {MAX_ADDRESSES} addresses or ranges");
+        }
+        let mut networks = Vec::new();
+        for a in &t.addresses {
+            let net = parse_network(a).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{at}: {a:?} is not an address or a range such as \"203.0.113.0/24\""
+                )
+            })?;
+            if net.prefix_len() == 0 {
+                bail!("{at}: {a:?} trusts every address; use [sip] untrusted = \"anonymous\" to answer anyone");
+            }
+            networks.push(net);
+        }
+        out.push(Trunk {
+            name: t.name.clone(),
+            networks,
+        });
+    }
+    if out.is_empty() {
+        out.push(Trunk::loopback());
+    }
+    Ok(TrustConfig {
+        trunks: out,
+        untrusted: match untrusted {
+            UntrustedCalls::Refuse => Untrusted::Refuse,
+            UntrustedCalls::Anonymous => Untrusted::Anonymous,
+        },
+    })
+}
+
+/// `203.0.113.7` (one address) or `203.0.113.0/24`.
+fn parse_network(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(IpNet::from(ip));
+    }
+    text.parse::<IpNet>().ok().map(|n| n.trunc())
+}
+
+/// One line per trunk for the startup message.
+pub fn describe(trust: &TrustConfig) -> Vec<String> {
+    trust
+        .trunks
+        .iter()
+        .map(|t| {
+            let nets: Vec<String> = t.networks.iter().map(ToString::to_string).collect();
+            format!("{} ({})", t.name, nets.join(", "))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunks(text: &str) -> Vec<TrunkConfig> {
+        #[derive(Deserialize)]
+        struct F {
+            trunks: Vec<TrunkConfig>,
+        }
+        toml::from_str::<F>(text).expect("valid toml").trunks
+    }
+
+    #[test]
+    fn trunks_are_addresses_and_ranges_and_loopback_when_none() {
+        let t = trust(
+            &trunks("[[trunks]]\nname = \"carrier\"\naddresses = [\"203.0.113.9/24\", \"2001:db8::1\"]\n"),
+            UntrustedCalls::Anonymous,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(t.untrusted, Untrusted::Anonymous);
+        assert_eq!(
+            describe(&t),
+            vec!["carrier (203.0.113.0/24, 2001:db8::1/128)"]
+        );
+        assert!(t.trunk_of("203.0.113.200".parse().unwrap()).is_some());
+        assert!(
+            t.trunk_of("127.0.0.1".parse().unwrap()).is_none(),
+            "loopback is no longer trusted"
+        );
+        let none = trust(&[], UntrustedCalls::default(), "t.toml").unwrap();
+        assert_eq!(none.untrusted, Untrusted::Refuse);
+        assert_eq!(describe(&none), vec!["local (127.0.0.0/8, ::1/128)"]);
+    }
+
+    #[test]
+    fn mistakes_name_the_trunk_and_the_address() {
+        for (text, want) in [
+            ("[[trunks]]\nname = \"c\"\naddresses = [\"carrier.example\"]\n", "\"carrier.example\" is not an address"),
+            ("[[trunks]]\nname = \"c\"\naddresses = [\"0.0.0.0/0\"]\n", "trusts every address"),
+            ("[[trunks]]\nname = \"c\"\naddresses = []\n", "addresses must list"),
+            ("[[trunks]]\nname = \"c d\"\naddresses = [\"10.0.0.1\"]\n", "name must be"),
+            (
+                "[[trunks]]\nname = \"c\"\naddresses = [\"10.0.0.1\"]\n[[trunks]]\nname = \"c\"\naddresses = [\"10.0.0.2\"]\n",
+                "same name",
+            ),
+        ] {
+            let err = trust(&trunks(text), UntrustedCalls::Refuse, "t.toml").unwrap_err().to_string();
+            assert!(err.starts_with("t.toml: [[trunks]] #"), "{err}");
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}

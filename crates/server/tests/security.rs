@@ -1,0 +1,208 @@
+//! End-to-end tests of what keeps ringdesk safe on a network, against the real binary:
+//! whose caller ID is believed (a trusted trunk's P-Asserted-Identity is looked up; the
+//! same claim from another source is refused or answered anonymously, with no Zendesk
+//! request), and the admin API's tokens (a network address without one does not start;
+//! the CLI uses the token `serve` generated, and a wrong one is refused).
+
+mod voice;
+
+use std::time::Duration;
+use voice::demo;
+use voice::server::{Options, Server};
+use voice::sipp::Sipp;
+
+/// How long the SIPp caller stays: past the caller lookup at the start of the flow.
+const LISTEN: Duration = Duration::from_secs(3);
+
+/// Only 127.0.0.1 is a trunk; SIPp from 127.0.0.2 is any other source.
+const PBX_TRUNK: &str = "[[trunks]]\nname = \"pbx\"\naddresses = [\"127.0.0.1\"]\n";
+
+/// The interaction records, newest first.
+async fn interactions(server: &Server) -> Vec<serde_json::Value> {
+    server
+        .http()
+        .get(server.admin_url("/interactions"))
+        .send()
+        .await
+        .expect("GET /interactions")
+        .json()
+        .await
+        .expect("interactions JSON")
+}
+
+/// Waits until the server has recorded `n` calls.
+async fn recorded(server: &Server, n: usize) -> Vec<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = interactions(server).await;
+        if list.len() >= n || tokio::time::Instant::now() >= deadline {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_caller_id_from_outside_the_trunk_is_not_looked_up() {
+    let server = Server::start(Options {
+        untrusted: Some("anonymous"),
+        extra_config: Some(PBX_TRUNK.into()),
+        ..Options::default()
+    })
+    .await;
+    // A known customer's number in P-Asserted-Identity, from a source that is no trunk.
+    let (john, _) = demo::JOHN;
+    let run = Sipp::new("asserted_media_then_bye.xml", "support")
+        .caller(john)
+        .source_ip("127.0.0.2")
+        .pause(LISTEN)
+        .run(server.sip_addr(), server.dir())
+        .await;
+    run.assert_passed("an untrusted caller is answered");
+    let list = recorded(&server, 1).await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["ani"], "anonymous", "{:#?}", list[0]);
+    assert_eq!(
+        server.sandbox().stats().total,
+        0,
+        "no Zendesk request for a caller ID nobody vouches for"
+    );
+    // The same call from the trunk is believed and looked up.
+    let run = Sipp::new("asserted_media_then_bye.xml", "support")
+        .caller(john)
+        .pause(LISTEN)
+        .run(server.sip_addr(), server.dir())
+        .await;
+    run.assert_passed("a trunk caller is answered");
+    let list = recorded(&server, 2).await;
+    let trusted = list
+        .iter()
+        .find(|r| r["ani"] != "anonymous")
+        .unwrap_or_else(|| panic!("a record with the asserted number: {list:#?}"));
+    assert!(
+        trusted["ani"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("12125550107"),
+        "{trusted:#?}"
+    );
+    let stats = server.sandbox().stats();
+    assert!(
+        stats.total > 0,
+        "the trunk's caller is looked up: {stats:#?}"
+    );
+    assert!(
+        server
+            .log()
+            .contains("incoming call from an untrusted source"),
+        "the log says which call was not believed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_only_the_trunks_may_call() {
+    let server = Server::start(Options {
+        extra_config: Some(PBX_TRUNK.into()),
+        ..Options::default()
+    })
+    .await;
+    let run = Sipp::new("reject_403.xml", "support")
+        .caller(demo::JOHN.0)
+        .source_ip("127.0.0.2")
+        .run(server.sip_addr(), server.dir())
+        .await;
+    run.assert_passed("403 for a source that is no trunk");
+    assert_eq!(server.sandbox().stats().total, 0);
+    assert!(
+        server
+            .log()
+            .contains("SIP INVITE refused source=127.0.0.2 reason=untrusted_source"),
+        "one line for fail2ban"
+    );
+}
+
+/// `ringdesk` with `args`, its stdout, stderr and exit status.
+async fn ringdesk(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringdesk"))
+        .args(args)
+        .env_remove("RINGDESK_ADMIN_TOKEN")
+        .envs(envs.iter().copied())
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run ringdesk");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_api_on_a_network_address_needs_a_token_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ringdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"0.0.0.0:0\"\n[store]\npath = {:?}\n",
+            dir.path().join("r.sqlite")
+        ),
+    )
+    .unwrap();
+    let serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringdesk"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), serve)
+        .await
+        .expect("serve exits at once")
+        .expect("run ringdesk");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it must not start: {stderr}");
+    assert!(
+        stderr.contains("[admin] listen = \"0.0.0.0:0\" is reachable from the network"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("r.sqlite").exists(), "nothing was started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_uses_the_token_serve_wrote_and_a_wrong_one_is_refused() {
+    let server = Server::start(Options::default()).await;
+    let config = server.dir().join("ringdesk.toml");
+    let config = config.to_str().expect("utf-8 path");
+    let admin = format!("http://{}", server.admin_addr());
+    let token_file = server.dir().join("ringdesk.sqlite.admin-token");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is its owner's alone");
+    let (ok, stdout, stderr) = ringdesk(
+        &["agent", "list", "--config", config, "--admin", &admin],
+        &[],
+    )
+    .await;
+    assert!(ok, "agent list with the generated token: {stderr}");
+    assert!(stdout.starts_with("ID"), "{stdout}");
+    let wrong = [("RINGDESK_ADMIN_TOKEN", "not-this-servers-token-0123456789")];
+    let (ok, _, stderr) = ringdesk(
+        &["agent", "list", "--config", config, "--admin", &admin],
+        &wrong,
+    )
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("refused the token (401)"), "{stderr}");
+    assert!(
+        !stderr.contains("not-this-servers-token"),
+        "the token is never echoed: {stderr}"
+    );
+    // Without a token the API answers nothing but its health.
+    let r = reqwest::get(server.admin_url("/interactions"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = reqwest::get(server.admin_url("/health")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
