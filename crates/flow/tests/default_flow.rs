@@ -652,3 +652,102 @@ fn a_full_queue_after_choosing_to_wait_for_an_agent_is_handled_too() {
     assert_eq!(s.play_through(), QUEUE_FULL_EN);
     assert_eq!(s.var_str("queue_result"), "full");
 }
+
+/// Ana (ticket 1001, open) calling, her caller ID believed as far as `identity` says
+/// (the runtime's `caller_identity`); returns once both lookups are answered.
+fn caller_with_identity(identity: &str, ticket: bool) -> Sim {
+    let mut st = start("+5511987654321");
+    st.extra.insert("caller_identity".into(), json!(identity));
+    let mut s = Sim::new(default_flow(), st);
+    s.play_through();
+    let (id, _) = s.expect_http();
+    let ana = json!([{ "id": 42, "name": "Ana", "locale": "en-US", "phone": "+5511987654321" }]);
+    s.respond(id, 200, &user_body(ana));
+    let (id, _) = s.expect_http();
+    let tickets = if ticket {
+        ticket_body(1001, "open", Some("normal"))
+    } else {
+        json!({ "results": [], "count": 0 }).to_string()
+    };
+    s.respond(id, 200, &tickets);
+    s
+}
+
+fn keys(s: &mut Sim, keys: &str) {
+    for k in keys.chars() {
+        s.digit(k);
+    }
+}
+
+const NOT_CONFIRMED: &str =
+    "We could not confirm your identity, so we cannot share account details by phone.";
+
+/// The note the flow posts after the caller presses 2 at the menu.
+fn note_after_hanging_up(s: &mut Sim) -> String {
+    assert!(s.play_through().contains("Press 1"));
+    s.digit('2');
+    assert_eq!(s.play_through(), "Thank you for calling. Goodbye.");
+    note_after_disconnect(s, "chose_hang_up")
+}
+
+#[test]
+fn a_caller_who_keys_in_the_ticket_number_hears_the_details() {
+    let mut s = caller_with_identity("check", true);
+    assert_eq!(
+        s.play_through(),
+        "For your security, please enter your ticket number, then press the hash key."
+    );
+    keys(&mut s, "1001#");
+    assert_eq!(
+        s.play_through(),
+        "Hello Ana. Your ticket number 1001 is open."
+    );
+    assert_eq!(s.var_str("identity_check"), "passed");
+    let note = note_after_hanging_up(&mut s);
+    assert!(note.contains("Status told: open."), "{note}");
+    assert!(note.contains("Identity check: passed."), "{note}");
+}
+
+#[test]
+fn a_failed_check_is_bounded_recorded_and_says_nothing_personal() {
+    let mut s = caller_with_identity("check", true);
+    let mut heard = vec![s.play_through()];
+    keys(&mut s, "9#");
+    heard.push(s.play_through());
+    assert_eq!(heard[1], "That number does not match.");
+    heard.push(s.play_through());
+    // No key at all is a failed try too: the second and last.
+    s.advance(Duration::from_secs(9));
+    heard.push(s.play_through());
+    assert_eq!(heard[3], NOT_CONFIRMED);
+    assert_eq!(s.var_str("identity_check"), "failed");
+    let note = note_after_hanging_up(&mut s);
+    for said in &heard {
+        assert!(!said.contains("Ana") && !said.contains("1001"), "{said}");
+    }
+    assert!(note.contains("Status told: none."), "{note}");
+    assert!(note.contains("Identity check: failed."), "{note}");
+}
+
+#[test]
+fn an_unverified_caller_hears_nothing_personal_ticket_or_not() {
+    for ticket in [true, false] {
+        let mut s = caller_with_identity("unverified", ticket);
+        assert_eq!(s.play_through(), NOT_CONFIRMED, "ticket: {ticket}");
+        assert!(!s.entered("ask_ticket_number"));
+        if ticket {
+            let note = note_after_hanging_up(&mut s);
+            assert!(note.contains("Status told: none."), "{note}");
+            assert!(!note.contains("Identity check"), "{note}");
+        }
+    }
+    // With nothing to check against, a `check` caller is told the same.
+    let mut s = caller_with_identity("check", false);
+    assert_eq!(s.play_through(), NOT_CONFIRMED);
+    // A verified caller (the runtime's default for the host's own trunk) as before.
+    let mut s = caller_with_identity("verified", false);
+    assert_eq!(
+        s.play_through(),
+        "Hello Ana. We found no open ticket for you."
+    );
+}

@@ -221,6 +221,11 @@ pub struct CallArgs {
     /// `full` exit (else `error`).
     #[arg(long)]
     pub queue_full: bool,
+    /// How far the caller ID is believed, as a trunk would make it: "verified" (name and
+    /// ticket are spoken), "check" (the caller keys in the ticket number first) or
+    /// "unverified" (nothing personal is said). See [[trunks]] personal_data.
+    #[arg(long, default_value = "verified", value_parser = ["verified", "check", "unverified"])]
+    pub identity: String,
 }
 
 /// A duration, or `never`.

@@ -10,7 +10,10 @@ mod tts;
 mod tts_engines;
 
 pub use admin::{AdminConfig, AdminToken, Role};
-pub use trunks::{describe as trunks_description, TrunkConfig, UntrustedCalls};
+pub use trunks::{
+    caller_identity, describe as trunks_description, personal_data, CallerIdentity, PersonalData,
+    TrunkConfig, UntrustedCalls, CALLER_IDENTITY_VARIABLE,
+};
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};

@@ -54,6 +54,7 @@ async fn a_forged_caller_id_from_outside_the_trunk_is_not_looked_up() {
     let (john, _) = demo::JOHN;
     let run = Sipp::new("asserted_media_then_bye.xml", "support")
         .caller(john)
+        .key("verstat", "TN-Validation-Passed")
         .source_ip("127.0.0.2")
         .pause(LISTEN)
         .run(server.sip_addr(), server.dir())
@@ -70,6 +71,7 @@ async fn a_forged_caller_id_from_outside_the_trunk_is_not_looked_up() {
     // The same call from the trunk is believed and looked up.
     let run = Sipp::new("asserted_media_then_bye.xml", "support")
         .caller(john)
+        .key("verstat", "TN-Validation-Passed")
         .pause(LISTEN)
         .run(server.sip_addr(), server.dir())
         .await;
@@ -118,6 +120,41 @@ async fn by_default_only_the_trunks_may_call() {
             .log()
             .contains("SIP INVITE refused source=127.0.0.2 reason=untrusted_source"),
         "one line for fail2ban"
+    );
+}
+
+/// A trunk whose callers' details may be spoken only when the carrier verified the
+/// number: the note says whether the status was told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_spoken_only_to_a_verified_number() {
+    let server = Server::start(Options {
+        extra_config: Some(format!("{PBX_TRUNK}personal_data = \"verified\"\n")),
+        ..Options::default()
+    })
+    .await;
+    let (john, ticket) = demo::JOHN;
+    for verstat in ["TN-Validation-Passed", "TN-Validation-Failed"] {
+        let run = Sipp::new("asserted_media_then_bye.xml", "support")
+            .caller(john)
+            .key("verstat", verstat)
+            .pause(LISTEN)
+            .run(server.sip_addr(), server.dir())
+            .await;
+        run.assert_passed(verstat);
+    }
+    let notes = server
+        .new_comments(ticket, 2, Duration::from_secs(15))
+        .await;
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes[0].body.contains("Status told: open."),
+        "{}",
+        notes[0].body
+    );
+    assert!(
+        notes[1].body.contains("Status told: none."),
+        "{}",
+        notes[1].body
     );
 }
 

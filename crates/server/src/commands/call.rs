@@ -32,7 +32,11 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("no flow is routed for called number {:?}", args.to))?,
     };
     let zd = zendesk::setup(&config, args.zendesk.as_deref()).await?;
-    let call = call_start(&config, &*zd.helpdesk, &args.from, &args.to);
+    let mut call = call_start(&config, &*zd.helpdesk, &args.from, &args.to);
+    call.extra.insert(
+        crate::config::CALLER_IDENTITY_VARIABLE.into(),
+        args.identity.as_str().into(),
+    );
     let queue = QueueScript {
         agents_logged_in: args.agents,
         agents_available: args.agents,

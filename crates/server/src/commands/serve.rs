@@ -102,6 +102,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             .collect(),
         shed,
         trust: config.trust()?,
+        personal_data: crate::config::personal_data(&config.trunks),
     };
     let trunks = crate::config::trunks_description(&voice_config.trust);
     let voice_config_untrusted = voice_config.trust.untrusted;

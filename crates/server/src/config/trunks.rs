@@ -19,6 +19,75 @@ pub struct TrunkConfig {
     pub name: String,
     /// Source addresses (`203.0.113.7`) or ranges (`203.0.113.0/24`, `2001:db8::/32`).
     pub addresses: Vec<String>,
+    /// When the default flow may speak a caller's name and ticket details.
+    #[serde(default)]
+    pub personal_data: PersonalData,
+}
+
+/// When personal data may be spoken to a trunk's caller (`[[trunks]] personal_data`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalData {
+    /// Always: the trunk is a PBX whose callers are who they say (the implicit `local`).
+    Always,
+    /// Only when the carrier verified the number (`verstat=TN-Validation-Passed`).
+    Verified,
+    /// When verified, or once the caller keyed in a check (the ticket number). The
+    /// default for a configured trunk: carriers pass on spoofed numbers.
+    #[default]
+    Check,
+}
+
+/// How far a call's caller ID is believed: the flow's `caller_identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerIdentity {
+    /// Personal data may be spoken.
+    Verified,
+    /// The caller must key in a check first.
+    Check,
+    /// Nothing personal is said.
+    Unverified,
+}
+
+impl CallerIdentity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerIdentity::Verified => "verified",
+            CallerIdentity::Check => "check",
+            CallerIdentity::Unverified => "unverified",
+        }
+    }
+}
+
+/// The start variable that tells a flow how far the caller ID is believed.
+pub const CALLER_IDENTITY_VARIABLE: &str = "caller_identity";
+
+/// The verification result that counts as a verified number (ATIS-1000074).
+pub const VERSTAT_PASSED: &str = "TN-Validation-Passed";
+
+/// The identity of a call from a trunk with `policy` (`None`: no trunk) whose carrier
+/// reported `verstat`.
+pub fn caller_identity(policy: Option<PersonalData>, verstat: Option<&str>) -> CallerIdentity {
+    let verified = verstat == Some(VERSTAT_PASSED);
+    match policy {
+        None => CallerIdentity::Unverified,
+        Some(PersonalData::Always) => CallerIdentity::Verified,
+        Some(_) if verified => CallerIdentity::Verified,
+        Some(PersonalData::Verified) => CallerIdentity::Unverified,
+        Some(PersonalData::Check) => CallerIdentity::Check,
+    }
+}
+
+/// Each trunk's `personal_data` by name (`local`: always).
+pub fn personal_data(trunks: &[TrunkConfig]) -> std::collections::HashMap<String, PersonalData> {
+    let mut out: std::collections::HashMap<String, PersonalData> = trunks
+        .iter()
+        .map(|t| (t.name.clone(), t.personal_data))
+        .collect();
+    if out.is_empty() {
+        out.insert(Trunk::loopback().name, PersonalData::Always);
+    }
+    out
 }
 
 /// `[sip] untrusted`: what a call from a source that is no trunk gets.
@@ -142,6 +211,34 @@ mod tests {
         let none = trust(&[], UntrustedCalls::default(), "t.toml").unwrap();
         assert_eq!(none.untrusted, Untrusted::Refuse);
         assert_eq!(describe(&none), vec!["local (127.0.0.0/8, ::1/128)"]);
+    }
+
+    #[test]
+    fn personal_data_needs_a_vouched_number_or_a_check() {
+        use CallerIdentity::*;
+        use PersonalData::*;
+        let passed = Some(VERSTAT_PASSED);
+        let failed = Some("TN-Validation-Failed");
+        for (policy, verstat, want) in [
+            (None, passed, Unverified),
+            (Some(Always), None, Verified),
+            (Some(Verified), passed, Verified),
+            (Some(Verified), failed, Unverified),
+            (Some(Verified), None, Unverified),
+            (Some(Check), passed, Verified),
+            (Some(Check), failed, Check),
+            (Some(Check), Some("tn-validation-passed"), Check),
+        ] {
+            assert_eq!(
+                caller_identity(policy, verstat),
+                want,
+                "{policy:?} {verstat:?}"
+            );
+        }
+        let t = trunks("[[trunks]]\nname = \"carrier\"\naddresses = [\"10.0.0.1\"]\n[[trunks]]\nname = \"pbx\"\naddresses = [\"10.0.0.2\"]\npersonal_data = \"always\"\n");
+        let p = personal_data(&t);
+        assert_eq!((p["carrier"], p["pbx"]), (Check, Always));
+        assert_eq!(personal_data(&[])["local"], Always);
     }
 
     #[test]

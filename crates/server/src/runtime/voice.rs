@@ -5,6 +5,7 @@
 use super::call::{self, Incoming, Shared};
 use super::flows::FlowTable;
 use super::msg::{InfoBody, Msg};
+use crate::config::{caller_identity, PersonalData};
 use ringdesk_sip::{CallId, Router, ShedSwitch, SipConfig, SipEvent, SipServer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ pub struct VoiceConfig {
     pub shed: ShedSwitch,
     /// Trusted trunks and what other sources get.
     pub trust: ringdesk_sip::TrustConfig,
+    /// Each trunk's `personal_data` (when the flow may speak a caller's details).
+    pub personal_data: HashMap<String, PersonalData>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -46,7 +49,13 @@ pub async fn start(
         .map(|(id, pw)| ringdesk_sip::AgentCredential::new(id.clone(), pw.clone()))
         .collect();
     let (server, events) = SipServer::bind(sip).await?;
-    let dispatcher = dispatch(events, flows, shared, config.answer_delay);
+    let dispatcher = dispatch(
+        events,
+        flows,
+        shared,
+        config.answer_delay,
+        config.personal_data,
+    );
     Ok((server, dispatcher))
 }
 
@@ -55,6 +64,7 @@ async fn dispatch(
     flows: Arc<FlowTable>,
     shared: Arc<Shared>,
     answer_delay: Duration,
+    personal_data: HashMap<String, PersonalData>,
 ) {
     let mut calls: HashMap<CallId, mpsc::UnboundedSender<Msg>> = HashMap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<CallId>();
@@ -64,7 +74,9 @@ async fn dispatch(
             ev = events.recv() => {
                 let Some(ev) = ev else { return };
                 match ev {
-                    SipEvent::IncomingCall { call, ani, dnis, headers, .. } => {
+                    SipEvent::IncomingCall { call, ani, caller, dnis, headers, .. } => {
+                        let policy = caller.trunk.as_ref().and_then(|t| personal_data.get(t).copied());
+                        let identity = caller_identity(policy, caller.verstat.as_deref());
                         let Some(flow) = flows.route(&dnis) else {
                             let _ = call.reject(404);
                             continue;
@@ -78,7 +90,7 @@ async fn dispatch(
                             if !answer_delay.is_zero() {
                                 tokio::time::sleep(answer_delay).await;
                             }
-                            let inc = Incoming { call, ani, dnis, headers };
+                            let inc = Incoming { call, ani, dnis, headers, identity };
                             call::run(shared, flow, inc, tx, rx).await;
                             let _ = done.send(id);
                         });

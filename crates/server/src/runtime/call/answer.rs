@@ -45,13 +45,18 @@ pub(super) async fn answer(
 ) -> Result<Box<Answered>, Box<Session>> {
     let call_id = inc.call.id();
     let interaction_id = uuid::Uuid::new_v4().to_string();
+    let mut extra = shared.extra.clone();
+    extra.insert(
+        crate::config::CALLER_IDENTITY_VARIABLE.into(),
+        inc.identity.as_str().into(),
+    );
     let start = CallStart {
         call_id: interaction_id.clone(),
         ani: inc.ani,
         dnis: inc.dnis,
         headers: inc.headers,
         started_at: jiff::Timestamp::now().to_string(),
-        extra: shared.extra.clone(),
+        extra,
     };
     let flow_name = flow.name().to_string();
     let mut session = Session::new(

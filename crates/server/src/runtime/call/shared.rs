@@ -35,6 +35,8 @@ pub struct Incoming {
     pub ani: String,
     pub dnis: String,
     pub headers: Vec<(String, String)>,
+    /// How far the caller ID is believed (the flow's `caller_identity`).
+    pub identity: crate::config::CallerIdentity,
 }
 
 /// Now, for the session (the call's only clock).
