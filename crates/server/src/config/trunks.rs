@@ -215,19 +215,19 @@ mod tests {
 
     #[test]
     fn personal_data_needs_a_vouched_number_or_a_check() {
-        use CallerIdentity::*;
-        use PersonalData::*;
+        use CallerIdentity as I;
+        use PersonalData as P;
         let passed = Some(VERSTAT_PASSED);
         let failed = Some("TN-Validation-Failed");
         for (policy, verstat, want) in [
-            (None, passed, Unverified),
-            (Some(Always), None, Verified),
-            (Some(Verified), passed, Verified),
-            (Some(Verified), failed, Unverified),
-            (Some(Verified), None, Unverified),
-            (Some(Check), passed, Verified),
-            (Some(Check), failed, Check),
-            (Some(Check), Some("tn-validation-passed"), Check),
+            (None, passed, I::Unverified),
+            (Some(P::Always), None, I::Verified),
+            (Some(P::Verified), passed, I::Verified),
+            (Some(P::Verified), failed, I::Unverified),
+            (Some(P::Verified), None, I::Unverified),
+            (Some(P::Check), passed, I::Verified),
+            (Some(P::Check), failed, I::Check),
+            (Some(P::Check), Some("tn-validation-passed"), I::Check),
         ] {
             assert_eq!(
                 caller_identity(policy, verstat),
@@ -237,8 +237,8 @@ mod tests {
         }
         let t = trunks("[[trunks]]\nname = \"carrier\"\naddresses = [\"10.0.0.1\"]\n[[trunks]]\nname = \"pbx\"\naddresses = [\"10.0.0.2\"]\npersonal_data = \"always\"\n");
         let p = personal_data(&t);
-        assert_eq!((p["carrier"], p["pbx"]), (Check, Always));
-        assert_eq!(personal_data(&[])["local"], Always);
+        assert_eq!((p["carrier"], p["pbx"]), (P::Check, P::Always));
+        assert_eq!(personal_data(&[])["local"], P::Always);
     }
 
     #[test]
