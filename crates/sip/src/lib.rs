@@ -13,6 +13,7 @@
 mod call;
 mod config;
 mod contact;
+mod contact_hosts;
 mod dialog_events;
 mod digest;
 mod error;
@@ -20,6 +21,7 @@ mod event;
 mod headers;
 mod identity;
 mod leg;
+mod lockout;
 mod media;
 mod nonce;
 mod outbound;
@@ -44,6 +46,7 @@ pub use contact::{
     parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
     MAX_CONTACT_URI_LEN,
 };
+pub use contact_hosts::{ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
@@ -53,6 +56,7 @@ pub use headers::{
 };
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
 pub use leg::OutboundHandle;
+pub use lockout::LockoutConfig;
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
 pub use outbound::{
     AgentFailure, LegId, OutboundCall, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
