@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::flood_config::FloodConfig;
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 use crate::registrar_config::RegistrarConfig;
 use crate::shed::ShedSwitch;
@@ -88,6 +89,8 @@ pub struct SipConfig {
     /// The agent registrar: credentials, realm, expiry bounds. With no agents configured
     /// every REGISTER ends in `403 Forbidden`.
     pub registrar: RegistrarConfig,
+    /// Flood defence: per-source rate limits and bans, stream connection caps.
+    pub flood: FloodConfig,
 }
 
 impl SipConfig {
@@ -112,6 +115,7 @@ impl SipConfig {
             max_body: crate::MAX_SDP_BYTES,
             timer_t1: Duration::from_millis(500),
             registrar: RegistrarConfig::default(),
+            flood: FloodConfig::default(),
         }
     }
 }

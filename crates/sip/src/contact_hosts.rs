@@ -44,14 +44,7 @@ impl ContactHosts {
         }
         let nets = entries
             .iter()
-            .map(|entry| {
-                let text = entry.as_ref().trim();
-                IpNet::from_str(text)
-                    .ok()
-                    .or_else(|| IpAddr::from_str(text).ok().map(IpNet::from))
-                    .map(|net| net.trunc())
-                    .ok_or_else(|| ContactHostsError::Invalid(bounded(text)))
-            })
+            .map(|entry| parse_net(entry.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ContactHosts { nets })
     }
@@ -83,8 +76,19 @@ impl ContactHosts {
     }
 }
 
+/// An IP address (a one-address range) or a CIDR range: `192.0.2.7`, `10.0.0.0/8`,
+/// `2001:db8::/32`.
+pub fn parse_net(text: &str) -> Result<IpNet, ContactHostsError> {
+    let text = text.trim();
+    IpNet::from_str(text)
+        .ok()
+        .or_else(|| IpAddr::from_str(text).ok().map(IpNet::from))
+        .map(|net| net.trunc())
+        .ok_or_else(|| ContactHostsError::Invalid(bounded(text)))
+}
+
 /// IPv4-mapped IPv6 addresses compare as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,

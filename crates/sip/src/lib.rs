@@ -14,10 +14,13 @@ mod call;
 mod config;
 mod contact;
 mod contact_hosts;
+mod counts;
 mod dialog_events;
 mod digest;
 mod error;
 mod event;
+mod flood;
+mod flood_config;
 mod headers;
 mod identity;
 mod leg;
@@ -29,6 +32,7 @@ mod register;
 mod registrar;
 mod registrar_config;
 mod registrar_task;
+mod request_guard;
 mod requests;
 mod sdp_answer;
 mod sdp_offer;
@@ -37,6 +41,7 @@ mod secret;
 mod server;
 mod shared;
 mod shed;
+mod transport_guard;
 mod uac;
 
 pub use call::CallHandle;
@@ -46,15 +51,18 @@ pub use contact::{
     parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
     MAX_CONTACT_URI_LEN,
 };
-pub use contact_hosts::{ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
+pub use contact_hosts::{parse_net, ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
+pub use counts::SecurityCounts;
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
 pub use event::SipEvent;
+pub use flood_config::{FloodConfig, Rate};
 pub use headers::{
     select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
 };
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
+pub use ipnet::IpNet;
 pub use leg::OutboundHandle;
 pub use lockout::LockoutConfig;
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
