@@ -234,33 +234,14 @@ fn secret(
     var: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret, ConfigError> {
-    let value = match (inline, var) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid(
-                name,
-                field,
-                "give either the value or `_env`, not both",
-            ))
-        }
-        (None, None) => {
-            return Err(ConfigError::invalid(
-                name,
-                field,
-                "missing: give the value or the name of an environment variable (`_env`)",
-            ))
-        }
-        (Some(s), None) => s.clone(),
-        (None, Some(var)) => match env(var) {
-            Some(v) if !v.is_empty() => Secret::new(v),
-            _ => {
-                return Err(ConfigError::MissingEnv {
-                    connector: name.to_owned(),
-                    field,
-                    var: var.to_owned(),
-                })
-            }
+    let value = ringdesk_secret::inline_or_env(inline, var, env).map_err(|error| match error {
+        ringdesk_secret::SourceError::MissingEnv(var) => ConfigError::MissingEnv {
+            connector: name.to_owned(),
+            field,
+            var,
         },
-    };
+        other => ConfigError::invalid(name, field, other.to_string()),
+    })?;
     let printable = value.expose().bytes().all(|b| (0x20..0x7f).contains(&b));
     if value.is_empty() || value.expose().len() > MAX_FIELD_LEN || !printable {
         // Describe the problem, never the value.

@@ -5,6 +5,9 @@
 //! It deserializes from a plain string (config files). It does not implement `Serialize`:
 //! writing a secret out must be explicit, with [`expose_serialized`] on the one field
 //! that needs it (an OAuth token response).
+//!
+//! A config field `x` may instead name an environment variable in `x_env`:
+//! [`inline_or_env`] takes exactly one of the two and refuses an empty value.
 
 use serde::{Deserialize, Deserializer, Serializer};
 use std::fmt;
@@ -52,6 +55,55 @@ pub fn expose_serialized<S: Serializer>(secret: &Secret, serializer: S) -> Resul
     serializer.serialize_str(&secret.0)
 }
 
+/// Why [`inline_or_env`] found no usable secret. Never carries the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceError {
+    /// Both the value and `_env` were given.
+    Both,
+    /// Neither was given.
+    Missing,
+    /// The environment variable is not set, or is empty.
+    MissingEnv(String),
+    /// The value given inline is empty.
+    Empty,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Both => f.write_str("give either the value or `_env`, not both"),
+            SourceError::Missing => f.write_str(
+                "missing: give the value or the name of an environment variable (`_env`)",
+            ),
+            SourceError::MissingEnv(var) => {
+                write!(f, "environment variable {var} is not set (or is empty)")
+            }
+            SourceError::Empty => f.write_str("must not be empty"),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// A secret written in the config (`inline`) or read from the environment variable `var`
+/// through `env`: exactly one of the two, and not empty.
+pub fn inline_or_env(
+    inline: Option<&Secret>,
+    var: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, SourceError> {
+    match (inline, var) {
+        (Some(_), Some(_)) => Err(SourceError::Both),
+        (None, None) => Err(SourceError::Missing),
+        (Some(s), None) if s.is_empty() => Err(SourceError::Empty),
+        (Some(s), None) => Ok(s.clone()),
+        (None, Some(var)) => match env(var) {
+            Some(v) if !v.is_empty() => Ok(Secret::new(v)),
+            _ => Err(SourceError::MissingEnv(var.to_owned())),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +116,38 @@ mod tests {
         assert_eq!(s.expose(), "hunter2-value");
         let v = vec![Some(s)];
         assert!(!format!("{v:?} {v:#?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn exactly_one_non_empty_source() {
+        let env = |v: &str| match v {
+            "SET" => Some("from-env".to_owned()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let inline = Secret::new("inline");
+        assert_eq!(
+            inline_or_env(Some(&inline), None, &env).unwrap().expose(),
+            "inline"
+        );
+        assert_eq!(
+            inline_or_env(None, Some("SET"), &env).unwrap().expose(),
+            "from-env"
+        );
+        assert_eq!(
+            inline_or_env(Some(&inline), Some("SET"), &env),
+            Err(SourceError::Both)
+        );
+        assert_eq!(inline_or_env(None, None, &env), Err(SourceError::Missing));
+        assert_eq!(
+            inline_or_env(Some(&Secret::default()), None, &env),
+            Err(SourceError::Empty)
+        );
+        for var in ["EMPTY", "UNSET"] {
+            let error = inline_or_env(None, Some(var), &env).unwrap_err();
+            assert_eq!(error, SourceError::MissingEnv(var.to_owned()));
+            assert!(error.to_string().contains(var));
+        }
     }
 
     #[test]
