@@ -4,9 +4,13 @@
 //! against the in-process Zendesk sandbox. `ringdesk config example` prints a commented
 //! example (`config.example.toml`, kept in sync by a test).
 
+mod agent_credentials;
+mod sip_limits;
 mod tts;
 mod tts_engines;
 
+pub use agent_credentials::{agent_credentials, process_env};
+pub use sip_limits::SipLimitsConfig;
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -68,6 +72,9 @@ pub struct SipConfig {
     /// Ring this long before answering (0: answer at once).
     #[serde(default, with = "humantime_serde")]
     pub answer_delay: std::time::Duration,
+    /// Flood defence and REGISTER lockout (`[sip.limits]`, `config/sip_limits.rs`).
+    #[serde(default)]
+    pub limits: SipLimitsConfig,
 }
 
 impl Default for SipConfig {
@@ -76,6 +83,7 @@ impl Default for SipConfig {
             listen: default_sip_listen(),
             max_calls: default_max_calls(),
             answer_delay: std::time::Duration::ZERO,
+            limits: SipLimitsConfig::default(),
         }
     }
 }
@@ -407,6 +415,9 @@ impl Config {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
         self.overload.validate(origin)?;
+        self.sip.limits.validate(origin)?;
+        agent_credentials(&self.agents, &process_env)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

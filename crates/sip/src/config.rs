@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::counts::SipCounters;
 use crate::flood_config::FloodConfig;
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 use crate::registrar_config::RegistrarConfig;
@@ -91,6 +92,9 @@ pub struct SipConfig {
     pub registrar: RegistrarConfig,
     /// Flood defence: per-source rate limits and bans, stream connection caps.
     pub flood: FloodConfig,
+    /// What the defences refused (flood guard and registrar), kept current by the server.
+    /// Keep a clone to serve metrics.
+    pub counters: SipCounters,
 }
 
 impl SipConfig {
@@ -116,6 +120,7 @@ impl SipConfig {
             timer_t1: Duration::from_millis(500),
             registrar: RegistrarConfig::default(),
             flood: FloodConfig::default(),
+            counters: SipCounters::new(),
         }
     }
 }

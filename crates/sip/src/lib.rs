@@ -52,7 +52,7 @@ pub use contact::{
     MAX_CONTACT_URI_LEN,
 };
 pub use contact_hosts::{parse_net, ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
-pub use counts::SecurityCounts;
+pub use counts::{SecurityCounts, SipCounters};
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;

@@ -27,5 +27,8 @@ pub(crate) fn admit(shared: &Shared, tx: &Transaction, in_dialog: bool) -> bool 
         };
         guard.admit(ip, kind, now)
     };
+    if verdict == Verdict::Drop {
+        shared.config.counters.set_flood(guard.counts());
+    }
     verdict == Verdict::Accept
 }

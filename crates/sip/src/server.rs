@@ -73,6 +73,7 @@ impl SipServer {
         let flood = Arc::new(Mutex::new(FloodGuard::new(config.flood.clone())));
         transport.set_whitelist(TransportGuard {
             guard: flood.clone(),
+            counters: config.counters.clone(),
             layer: Arc::downgrade(&transport.inner),
         });
         let (udp_socket, local_addr) = bind_sockets(&config).await?;
@@ -190,15 +191,7 @@ impl SipServer {
 
     /// What the flood defence and the registrar refused since the server started.
     pub fn security_counts(&self) -> SecurityCounts {
-        let flood = crate::transport_guard::lock(&self.shared.flood).counts();
-        let registrar = self.shared.registrar();
-        SecurityCounts {
-            requests_refused: flood.requests_refused,
-            bans: flood.bans,
-            connections_refused: flood.connections_refused,
-            lockouts: registrar.lockouts_started(),
-            contacts_refused: registrar.contacts_refused(),
-        }
+        self.shared.config.counters.snapshot()
     }
 
     pub(crate) fn cancel_token(&self) -> CancellationToken {

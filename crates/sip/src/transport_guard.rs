@@ -24,6 +24,8 @@ pub(crate) fn lock(guard: &Mutex<FloodGuard>) -> MutexGuard<'_, FloodGuard> {
 /// The whitelist installed on the transport layer.
 pub(crate) struct TransportGuard {
     pub(crate) guard: SharedGuard,
+    /// Where the guard's counts are published for metrics.
+    pub(crate) counters: crate::counts::SipCounters,
     /// The transport layer, to count its open stream connections (weak: the layer owns
     /// this hook).
     pub(crate) layer: Weak<TransportLayerInner>,
@@ -32,7 +34,12 @@ pub(crate) struct TransportGuard {
 #[async_trait::async_trait]
 impl TransportWhitelist for TransportGuard {
     async fn allow(&self, ip: IpAddr) -> bool {
-        lock(&self.guard).check_source(ip, Instant::now()) == Verdict::Accept
+        let mut guard = lock(&self.guard);
+        let verdict = guard.check_source(ip, Instant::now());
+        if verdict == Verdict::Drop {
+            self.counters.set_flood(guard.counts());
+        }
+        verdict == Verdict::Accept
     }
 
     async fn allow_connection(&self, ip: IpAddr) -> bool {
@@ -40,6 +47,11 @@ impl TransportWhitelist for TransportGuard {
             .layer
             .upgrade()
             .map_or((0, 0), |layer| layer.stream_connections(ip));
-        lock(&self.guard).admit_connection(ip, total, from_ip, Instant::now()) == Verdict::Accept
+        let mut guard = lock(&self.guard);
+        let verdict = guard.admit_connection(ip, total, from_ip, Instant::now());
+        if verdict == Verdict::Drop {
+            self.counters.set_flood(guard.counts());
+        }
+        verdict == Verdict::Accept
     }
 }

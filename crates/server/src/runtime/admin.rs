@@ -20,6 +20,8 @@ pub struct AdminState {
     pub acd: AcdHandle,
     /// The load governor's switch, for the overload metrics.
     pub shed: ShedSwitch,
+    /// What the SIP server's flood defence and registrar refused, for the metrics.
+    pub sip: ringdesk_sip::SipCounters,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -228,7 +230,11 @@ async fn drop_item(
     }
 }
 
-async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Response {
+async fn metrics(
+    State(AdminState {
+        store, shed, sip, ..
+    }): State<AdminState>,
+) -> Response {
     match store.outbox_counts().await {
         Ok(c) => {
             let mut out = String::from(
@@ -256,6 +262,16 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
                 "# HELP ringdesk_calls_refused_overload_total New calls refused with 503 by the load governor.\n# TYPE ringdesk_calls_refused_overload_total counter\nringdesk_calls_refused_overload_total {}\n",
                 shed.refused()
             ));
+            let sip = sip.snapshot();
+            for (name, help, n) in [
+                ("ringdesk_sip_requests_refused_total", "SIP requests and datagrams dropped unanswered: source over a per-source rate limit, or banned.", sip.requests_refused),
+                ("ringdesk_sip_bans_total", "SIP sources banned for going over a rate limit.", sip.bans),
+                ("ringdesk_sip_connections_refused_total", "TCP connections refused: source banned, or a connection cap reached.", sip.connections_refused),
+                ("ringdesk_sip_register_lockouts_total", "Agent accounts locked after failed REGISTERs.", sip.lockouts),
+                ("ringdesk_sip_register_contacts_refused_total", "REGISTERs refused: a contact pointed at a host the agent may not use.", sip.contacts_refused),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}\n"));
+            }
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -295,6 +311,7 @@ mod tests {
                 store,
                 acd: acd.clone(),
                 shed: shed.clone(),
+                sip: Default::default(),
             },
         )
         .await
