@@ -29,9 +29,15 @@ async fn wrong_passwords_lock_the_account_until_the_lockout_ends() {
     let locked_at = Instant::now();
     // Locked: the right password gets 403 too.
     let password = server.agent_spec("ana").password;
-    agent::register_with(&server, "register_refused.xml", "ana", &password, contact_port)
-        .await
-        .assert_passed("REGISTER with the right password answered 403 while locked");
+    agent::register_with(
+        &server,
+        "register_refused.xml",
+        "ana",
+        &password,
+        contact_port,
+    )
+    .await
+    .assert_passed("REGISTER with the right password answered 403 while locked");
     assert!(
         locked_at.elapsed() < LOCKOUT,
         "the locked check ran after the lockout; it proves nothing"
@@ -39,7 +45,10 @@ async fn wrong_passwords_lock_the_account_until_the_lockout_ends() {
     assert_eq!(server.agent("ana").await.state, "logged_out");
     assert!(
         server
-            .wait_metric("ringdesk_sip_register_lockouts_total 1", Duration::from_secs(5))
+            .wait_metric(
+                "ringdesk_sip_register_lockouts_total 1",
+                Duration::from_secs(5)
+            )
             .await,
         "{}",
         server.metrics().await

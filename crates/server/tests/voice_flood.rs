@@ -71,14 +71,22 @@ async fn a_flooding_source_is_banned_while_a_customer_completes_the_default_flow
         !options_answered("127.0.0.2", target, Duration::from_millis(500), 0),
         "the flooding source is still answered"
     );
-    assert!(options_answered("127.0.0.1", target, Duration::from_secs(2), 1));
+    assert!(options_answered(
+        "127.0.0.1",
+        target,
+        Duration::from_secs(2),
+        1
+    ));
     let mut n = 2;
     let answered_at = loop {
         if options_answered("127.0.0.2", target, Duration::from_millis(200), n) {
             break Instant::now();
         }
         n += 1;
-        assert!(flood_start.elapsed() < BAN + Duration::from_secs(10), "never unbanned");
+        assert!(
+            flood_start.elapsed() < BAN + Duration::from_secs(10),
+            "never unbanned"
+        );
     };
     assert!(
         answered_at >= flood_start + BAN,
