@@ -304,7 +304,7 @@ impl Registrar {
         let valid = digest::verify(&auth, "REGISTER", password);
         if let Some(c) = credential.filter(|c| self.lockouts.is_locked(&c.username, now)) {
             tracing::info!(
-                "REGISTER refused: account locked: user=\"{}\" source={source}",
+                "REGISTER refused: account locked: user={:?} source={source}",
                 bounded_to(&c.username, 64)
             );
             return RegisterReply::Forbidden;
@@ -315,17 +315,18 @@ impl Registrar {
             }
             _ => {
                 self.record_failure(source, now);
+                // Source first: the username is the client's, quoted and escaped ({:?}),
+                // so a crafted one cannot pose as another source to a log filter.
                 tracing::info!(
-                    %source,
-                    username = %bounded_to(&auth.username, 64),
-                    "REGISTER authentication failed"
+                    "REGISTER authentication failed: source={source} user={:?}",
+                    bounded_to(&auth.username, 64)
                 );
                 if let Some(c) = credential.filter(|_| !valid) {
                     let username = c.username.clone();
                     if let Some(locked) = self.lockouts.record_failure(&username, now) {
                         self.lockouts_started += 1;
                         tracing::warn!(
-                            "REGISTER account locked: user=\"{}\" source={source} failures={} locked_for={}s",
+                            "REGISTER account locked: user={:?} source={source} failures={} locked_for={}s",
                             bounded_to(&username, 64),
                             locked.failures,
                             locked.duration.as_secs_f64().ceil()
@@ -351,7 +352,7 @@ impl Registrar {
             if let Some(spec) = refused {
                 self.contacts_refused += 1;
                 tracing::warn!(
-                    "REGISTER refused: contact host not allowed: user=\"{}\" source={source} contact=\"{}\"",
+                    "REGISTER refused: contact host not allowed: user={:?} source={source} contact={:?}",
                     bounded_to(&username, 64),
                     bounded_to(&spec.uri, 128)
                 );
