@@ -2,6 +2,11 @@
 //! registers agents' softphones (digest-authenticated REGISTER) and calls agents (UAC), and
 //! turns all of it into plain events and handles for the call runtime.
 //!
+//! Defences for a public address: per-source rate limits and bans on new requests and caps
+//! on TCP connections ([`FloodConfig`]), per-account REGISTER lockout ([`LockoutConfig`]),
+//! allowed contact hosts per agent ([`ContactHosts`]); what they refused is counted in
+//! [`SipCounters`].
+//!
 //! No type of the SIP library crosses this crate's public API. The SDP offer/answer and the
 //! caller-identity extraction are pure functions, usable and tested without sockets.
 //!
