@@ -4,7 +4,8 @@
 //! [[agents]]
 //! id = "ana"
 //! name = "Ana"
-//! password = "..."          # secret: never printed
+//! password = "..."          # secret: never printed; or password_env = "ANA_SIP_PASSWORD"
+//! contact_hosts = ["10.1.0.0/16"]   # optional: where its contacts may point
 //! queues = ["support"]
 //! skills = ["pt"]
 //!
@@ -56,8 +57,16 @@ pub struct AgentConfig {
     pub id: String,
     pub name: String,
     /// SIP digest password of the agent's softphone (used by the registrar, not by this core).
+    /// Exactly one of `password` and `password_env`; see [`AgentConfig::sip_password`].
     #[serde(default)]
-    pub password: Secret,
+    pub password: Option<Secret>,
+    /// The environment variable holding the SIP password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Addresses or CIDR ranges the agent's registered contacts may point at (used by the
+    /// registrar). Empty: only the address each REGISTER comes from.
+    #[serde(default)]
+    pub contact_hosts: Vec<String>,
     /// Names of the queues the agent serves.
     pub queues: Vec<String>,
     /// Skills the agent has; a call asking for skills goes only to agents having all of them.
@@ -152,7 +161,28 @@ impl QueueConfig {
     }
 }
 
+/// Longest SIP password (printable ASCII: it goes into digest computations).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
 impl AgentConfig {
+    /// The SIP password: `password`, or the value of the environment variable named by
+    /// `password_env` (read through `env`). Exactly one must be given, and not empty.
+    pub fn sip_password(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, ConfigError> {
+        ringdesk_secret::from_config(
+            self.password.as_ref(),
+            self.password_env.as_deref(),
+            env,
+            MAX_PASSWORD_LEN,
+        )
+        .map_err(|error| ConfigError::AgentPassword {
+            agent: truncate(&self.id),
+            reason: error.to_string(),
+        })
+    }
+
     /// Checks the agent's own fields (not whether its queues exist).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.id.is_empty() || self.id.len() > MAX_ID_LEN || self.id.chars().any(char::is_control)

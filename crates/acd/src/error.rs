@@ -22,6 +22,9 @@ pub enum ConfigError {
     ZeroMaxCalls(String),
     #[error("too many {what} (at most {max})")]
     TooMany { what: &'static str, max: usize },
+    /// No usable SIP password (`password` or `password_env`); never carries the value.
+    #[error("agent {agent:?}: SIP password: {reason}")]
+    AgentPassword { agent: String, reason: String },
 }
 
 /// A call was not queued.

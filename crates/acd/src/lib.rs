@@ -13,7 +13,9 @@
 //! config.agents.push(AgentConfig {
 //!     id: "ana".into(),
 //!     name: "Ana".into(),
-//!     password: Default::default(),
+//!     password: None,
+//!     password_env: None,
+//!     contact_hosts: vec![],
 //!     queues: vec!["support".into()],
 //!     skills: vec![],
 //! });

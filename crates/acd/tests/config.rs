@@ -43,7 +43,11 @@ fn sample_parses_with_defaults() {
     assert_eq!(v.max_wait, None, "0 means no limit");
     assert_eq!(v.no_agent_check, AvailabilityCheck::Available);
     assert_eq!(v.ring_timeout, QueueConfig::default().ring_timeout);
-    assert_eq!(c.agents[0].password.expose(), "s3cret-pw");
+    let no_env = |_: &str| None;
+    assert_eq!(
+        c.agents[0].sip_password(&no_env).unwrap().expose(),
+        "s3cret-pw"
+    );
     assert!(c.agents[1].skills.is_empty());
     let acd = Acd::new(&c).unwrap();
     assert_eq!(acd.agent_name(&AgentId::new("ana")), Some("Ana Souza"));
@@ -93,4 +97,43 @@ fn invalid_configs_are_refused() {
     ));
     let c: AcdConfig = toml::from_str("[queues.q]\nmax_wait = \"30days\"\n").unwrap();
     assert!(Acd::new(&c).is_err());
+}
+
+#[test]
+fn the_sip_password_comes_from_the_file_or_the_environment_never_empty() {
+    let agent = |extra: &str| -> ringdesk_acd::AgentConfig {
+        let text = format!("[[agents]]\nid = \"ana\"\nname = \"Ana\"\nqueues = []\n{extra}");
+        toml::from_str::<AcdConfig>(&text).unwrap().agents.remove(0)
+    };
+    let env = |var: &str| match var {
+        "ANA_PW" => Some("from-env".to_owned()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    };
+    let pw = |extra: &str| {
+        agent(extra)
+            .sip_password(&env)
+            .map(|s| s.expose().to_owned())
+    };
+    assert_eq!(pw("password = \"p\"\n").unwrap(), "p");
+    assert_eq!(pw("password_env = \"ANA_PW\"\n").unwrap(), "from-env");
+    for bad in [
+        "",
+        "password = \"\"\n",
+        "password_env = \"EMPTY\"\n",
+        "password_env = \"UNSET_VAR\"\n",
+        "password = \"p\"\npassword_env = \"ANA_PW\"\n",
+    ] {
+        let error = pw(bad).unwrap_err().to_string();
+        assert!(error.contains("\"ana\""), "{bad:?}: {error}");
+        assert!(!error.contains("from-env"), "{error}");
+    }
+    assert!(pw("password_env = \"UNSET_VAR\"\n")
+        .unwrap_err()
+        .to_string()
+        .contains("UNSET_VAR"));
+    assert_eq!(
+        agent("contact_hosts = [\"10.0.0.0/8\"]\n").contact_hosts,
+        ["10.0.0.0/8"]
+    );
 }

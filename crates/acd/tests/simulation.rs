@@ -215,7 +215,9 @@ impl Sim {
             agents.push(AgentConfig {
                 id: format!("a{i}"),
                 name: format!("Agent {i}"),
-                password: ringdesk_acd::Secret::new("x"),
+                password: Some(ringdesk_acd::Secret::new("x")),
+                password_env: None,
+                contact_hosts: vec![],
                 queues,
                 skills,
             });

@@ -5,6 +5,9 @@
 //! It deserializes from a plain string (config files). It does not implement `Serialize`:
 //! writing a secret out must be explicit, with [`expose_serialized`] on the one field
 //! that needs it (an OAuth token response).
+//!
+//! A config field `x` may instead name an environment variable in `x_env`:
+//! [`from_config`] takes exactly one of the two and refuses an empty or unprintable value.
 
 use serde::{Deserialize, Deserializer, Serializer};
 use std::fmt;

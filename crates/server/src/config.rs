@@ -5,6 +5,8 @@
 //! example (`config.example.toml`, kept in sync by a test).
 
 mod admin;
+mod agent_credentials;
+mod sip_limits;
 mod trunks;
 mod tts;
 mod tts_engines;
@@ -14,6 +16,9 @@ pub use trunks::{
     caller_identity, describe as trunks_description, personal_data, CallerIdentity, PersonalData,
     TrunkConfig, UntrustedCalls, CALLER_IDENTITY_VARIABLE,
 };
+
+pub use agent_credentials::{agent_credentials, process_env};
+pub use sip_limits::SipLimitsConfig;
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -82,6 +87,9 @@ pub struct SipConfig {
     /// What calls from a source that is no `[[trunks]]` get.
     #[serde(default)]
     pub untrusted: UntrustedCalls,
+    /// Flood defence and REGISTER lockout (`[sip.limits]`, `config/sip_limits.rs`).
+    #[serde(default)]
+    pub limits: SipLimitsConfig,
 }
 
 impl Default for SipConfig {
@@ -91,6 +99,7 @@ impl Default for SipConfig {
             max_calls: default_max_calls(),
             answer_delay: std::time::Duration::ZERO,
             untrusted: UntrustedCalls::default(),
+            limits: SipLimitsConfig::default(),
         }
     }
 }
@@ -404,6 +413,9 @@ impl Config {
         self.overload.validate(origin)?;
         self.trust_with(origin)?;
         self.admin.validate(origin, &ringdesk_secret::process_env)?;
+        self.sip.limits.validate(origin)?;
+        agent_credentials(&self.agents, &process_env)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::counts::SipCounters;
+use crate::flood_config::FloodConfig;
 use crate::headers::DEFAULT_FORWARDED_HEADERS;
 use crate::registrar_config::RegistrarConfig;
 use crate::shed::ShedSwitch;
@@ -92,6 +94,11 @@ pub struct SipConfig {
     /// Trusted trunks and what other sources' INVITEs get (default: loopback is the
     /// one trunk, others are refused with `403`).
     pub trust: TrustConfig,
+    /// Flood defence: per-source rate limits and bans, stream connection caps.
+    pub flood: FloodConfig,
+    /// What the defences refused (flood guard and registrar), kept current by the server.
+    /// Keep a clone to serve metrics.
+    pub counters: SipCounters,
 }
 
 impl SipConfig {
@@ -117,6 +124,8 @@ impl SipConfig {
             timer_t1: Duration::from_millis(500),
             registrar: RegistrarConfig::default(),
             trust: TrustConfig::default(),
+            flood: FloodConfig::default(),
+            counters: SipCounters::new(),
         }
     }
 }

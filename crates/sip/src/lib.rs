@@ -2,6 +2,11 @@
 //! registers agents' softphones (digest-authenticated REGISTER) and calls agents (UAC), and
 //! turns all of it into plain events and handles for the call runtime.
 //!
+//! Defences for a public address: per-source rate limits and bans on new requests and caps
+//! on TCP connections ([`FloodConfig`]), per-account REGISTER lockout ([`LockoutConfig`]),
+//! allowed contact hosts per agent ([`ContactHosts`]); what they refused is counted in
+//! [`SipCounters`].
+//!
 //! No type of the SIP library crosses this crate's public API. The SDP offer/answer and the
 //! caller-identity extraction are pure functions, usable and tested without sockets.
 //!
@@ -13,13 +18,18 @@
 mod call;
 mod config;
 mod contact;
+mod contact_hosts;
+mod counts;
 mod dialog_events;
 mod digest;
 mod error;
 mod event;
+mod flood;
+mod flood_config;
 mod headers;
 mod identity;
 mod leg;
+mod lockout;
 mod media;
 mod nonce;
 mod outbound;
@@ -27,6 +37,7 @@ mod register;
 mod registrar;
 mod registrar_config;
 mod registrar_task;
+mod request_guard;
 mod requests;
 mod sdp_answer;
 mod sdp_offer;
@@ -35,6 +46,7 @@ mod secret;
 mod server;
 mod shared;
 mod shed;
+mod transport_guard;
 mod trust;
 mod uac;
 
@@ -45,15 +57,20 @@ pub use contact::{
     parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
     MAX_CONTACT_URI_LEN,
 };
+pub use contact_hosts::{parse_net, ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
+pub use counts::{SecurityCounts, SipCounters};
 pub use dialog_events::MAX_DTMF_BODY;
 pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
 pub use error::SipError;
 pub use event::{CallerSource, SipEvent};
+pub use flood_config::{FloodConfig, Rate};
 pub use headers::{
     select_headers, DEFAULT_FORWARDED_HEADERS, MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE,
 };
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
+pub use ipnet::IpNet;
 pub use leg::OutboundHandle;
+pub use lockout::LockoutConfig;
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
 pub use outbound::{
     AgentFailure, LegId, OutboundCall, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
@@ -73,6 +90,3 @@ pub use secret::Secret;
 pub use server::SipServer;
 pub use shed::ShedSwitch;
 pub use trust::{verstat, Trunk, TrustConfig, Untrusted, IDENTITY_HEADERS, MAX_VERSTAT_LEN};
-
-/// CIDR networks ([`Trunk::networks`]), re-exported so users need no `ipnet` of their own.
-pub use ipnet::IpNet;

@@ -1,6 +1,8 @@
-//! Digest nonces: issued with a keyed MAC and an issue time (no per-challenge state), checked
-//! for authenticity and age, and guarded against replay by remembering the last nonce count
-//! accepted per nonce (bounded). Sans-IO: the time is passed in.
+//! Digest nonces: issued with a keyed MAC, an issue time and a counter (no per-challenge
+//! state), checked for authenticity and age, and guarded against replay by remembering the
+//! last nonce count accepted per nonce (bounded). A nonce is never accepted twice: when the
+//! table is full the oldest entry is forgotten and every nonce issued up to it (used or not)
+//! becomes stale, so a forgotten nonce cannot come back. Sans-IO: the time is passed in.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,7 +11,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Most nonces remembered for replay protection; beyond it the oldest are forgotten (a
-/// forgotten nonce can no longer be used: it is answered `stale=true`).
+/// forgotten nonce, and any nonce issued before it, can no longer be used: it is answered
+/// `stale=true`).
 pub(crate) const MAX_TRACKED_NONCES: usize = 4096;
 
 /// Length of a nonce: 16 hex digits of issue time, 8 of counter, 32 of MAC.
@@ -32,9 +35,15 @@ pub(crate) struct Nonces {
     epoch: Instant,
     counter: u32,
     ttl: Duration,
-    /// nonce → (issue time, last nonce count accepted; 0 for "used without qop").
-    used: HashMap<String, (Instant, u32)>,
+    /// nonce → (issue order, last nonce count accepted; 0 for "used without qop").
+    used: HashMap<String, (IssueOrder, u32)>,
+    /// The newest issue order ever forgotten from `used`: a nonce issued at or before it
+    /// and not in `used` may have been accepted already, so it is stale.
+    forgotten: Option<IssueOrder>,
 }
+
+/// Where a nonce stands in issue order: (milliseconds since the epoch, counter).
+type IssueOrder = (u64, u32);
 
 impl Nonces {
     /// `key` must be random per process (it authenticates our nonces); `epoch` is any instant
@@ -46,6 +55,7 @@ impl Nonces {
             counter: 0,
             ttl,
             used: HashMap::new(),
+            forgotten: None,
         }
     }
 
@@ -67,7 +77,8 @@ impl Nonces {
         payload + &mac
     }
 
-    fn issued_at(&self, nonce: &str) -> Option<Instant> {
+    /// The issue order of an authentic nonce of ours.
+    fn order_of(&self, nonce: &str) -> Option<IssueOrder> {
         if nonce.len() != NONCE_LEN || !nonce.is_ascii() {
             return None;
         }
@@ -77,12 +88,20 @@ impl Nonces {
             return None;
         }
         let millis = u64::from_str_radix(payload.get(..16)?, 16).ok()?;
-        self.epoch.checked_add(Duration::from_millis(millis))
+        let counter = u32::from_str_radix(payload.get(16..)?, 16).ok()?;
+        Some((millis, counter))
+    }
+
+    fn issued_at(&self, order: IssueOrder) -> Option<Instant> {
+        self.epoch.checked_add(Duration::from_millis(order.0))
     }
 
     /// Check `nonce` presented with nonce count `nc` (`None` without qop) at `now`.
     pub(crate) fn check(&self, nonce: &str, nc: Option<u32>, now: Instant) -> NonceCheck {
-        let Some(issued) = self.issued_at(nonce) else {
+        let Some(order) = self.order_of(nonce) else {
+            return NonceCheck::Invalid;
+        };
+        let Some(issued) = self.issued_at(order) else {
             return NonceCheck::Invalid;
         };
         if now.saturating_duration_since(issued) > self.ttl {
@@ -91,32 +110,40 @@ impl Nonces {
         match (self.used.get(nonce), nc) {
             (Some(&(_, last)), Some(nc)) if nc <= last => NonceCheck::Stale,
             (Some(_), None) => NonceCheck::Stale,
-            _ => NonceCheck::Fresh,
+            (Some(_), Some(_)) => NonceCheck::Fresh,
+            // Not remembered: fresh only if issued after everything forgotten.
+            (None, _) if self.forgotten.is_some_and(|floor| order <= floor) => NonceCheck::Stale,
+            (None, _) => NonceCheck::Fresh,
         }
     }
 
     /// Remember that `nonce` was accepted with count `nc`, so it cannot be replayed.
     pub(crate) fn mark_used(&mut self, nonce: &str, nc: Option<u32>, now: Instant) {
-        let Some(issued) = self.issued_at(nonce) else {
+        let Some(order) = self.order_of(nonce) else {
             return;
         };
         if self.used.len() >= MAX_TRACKED_NONCES && !self.used.contains_key(nonce) {
-            let ttl = self.ttl;
-            self.used
-                .retain(|_, (issued, _)| now.saturating_duration_since(*issued) <= ttl);
+            // Entries past their lifetime are stale by age anyway: drop them first.
+            let (epoch, ttl) = (self.epoch, self.ttl);
+            let alive = |order: &IssueOrder| {
+                epoch
+                    .checked_add(Duration::from_millis(order.0))
+                    .is_some_and(|issued| now.saturating_duration_since(issued) <= ttl)
+            };
+            self.used.retain(|_, (order, _)| alive(order));
             if self.used.len() >= MAX_TRACKED_NONCES {
-                if let Some(oldest) = self
+                if let Some((oldest, order)) = self
                     .used
                     .iter()
-                    .min_by_key(|(_, (issued, _))| *issued)
-                    .map(|(nonce, _)| nonce.clone())
+                    .min_by_key(|(_, (order, _))| *order)
+                    .map(|(nonce, (order, _))| (nonce.clone(), *order))
                 {
                     self.used.remove(&oldest);
+                    self.forgotten = Some(self.forgotten.map_or(order, |f| f.max(order)));
                 }
             }
         }
-        self.used
-            .insert(nonce.to_owned(), (issued, nc.unwrap_or(0)));
+        self.used.insert(nonce.to_owned(), (order, nc.unwrap_or(0)));
     }
 }
 
@@ -181,5 +208,27 @@ mod tests {
             n.mark_used(&nonce, Some(1), t0);
         }
         assert!(n.used.len() <= MAX_TRACKED_NONCES);
+    }
+
+    /// Decision 0003: a nonce is never accepted twice, even once the replay table has
+    /// forgotten it (before the fix, an evicted nonce was fresh again).
+    #[test]
+    fn an_evicted_nonce_is_never_accepted_again() {
+        let (mut n, t0) = nonces();
+        let unused_old = n.issue(t0);
+        let first = n.issue(t0);
+        n.mark_used(&first, None, t0);
+        for _ in 0..MAX_TRACKED_NONCES {
+            let nonce = n.issue(t0);
+            n.mark_used(&nonce, Some(1), t0);
+        }
+        assert!(!n.used.contains_key(&first), "the first nonce was evicted");
+        assert_eq!(n.check(&first, None, t0), NonceCheck::Stale);
+        assert_eq!(n.check(&first, Some(1), t0), NonceCheck::Stale);
+        // Issued before the forgotten one: cannot be told from a used one, so stale too.
+        assert_eq!(n.check(&unused_old, Some(1), t0), NonceCheck::Stale);
+        // Nonces issued after it are unaffected.
+        let young = n.issue(t0);
+        assert_eq!(n.check(&young, Some(1), t0), NonceCheck::Fresh);
     }
 }

@@ -73,7 +73,15 @@ pub(crate) fn on_register(shared: &Arc<Shared>, tx: Transaction) {
         RegisterReply::BadRequest("too many headers")
     } else {
         match request_of(&tx) {
-            Ok(request) => shared.registrar().handle_register(Instant::now(), &request),
+            Ok(request) => {
+                let mut registrar = shared.registrar();
+                let reply = registrar.handle_register(Instant::now(), &request);
+                shared
+                    .config
+                    .counters
+                    .set_registrar(registrar.lockouts_started(), registrar.contacts_refused());
+                reply
+            }
             Err(reason) => RegisterReply::BadRequest(reason),
         }
     };

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::contact::ContactList;
 use crate::digest::{self, DigestError};
 use crate::identity::bounded_to;
+use crate::lockout::Lockouts;
 use crate::nonce::{NonceCheck, Nonces};
 use crate::registrar_config::{AgentCredential, RegistrarConfig};
 
@@ -52,8 +53,9 @@ pub enum RegisterReply {
         /// The header values, in order of preference.
         www_authenticate: Vec<String>,
     },
-    /// `403 Forbidden`: bad credentials, unknown user, someone else's AOR, or too many
-    /// failures from this source (which of these is not revealed).
+    /// `403 Forbidden`: bad credentials, unknown user, someone else's AOR, too many
+    /// failures from this source, a locked account, or a contact pointing at a host the
+    /// agent may not use (which of these is not revealed).
     Forbidden,
     /// `400 Bad Request`.
     BadRequest(&'static str),
@@ -108,6 +110,9 @@ pub struct Registrar {
     nonces: Nonces,
     bindings: HashMap<String, Vec<AgentContact>>,
     failures: HashMap<IpAddr, Failures>,
+    lockouts: Lockouts,
+    lockouts_started: u64,
+    contacts_refused: u64,
     events: VecDeque<RegistrarEvent>,
 }
 
@@ -130,6 +135,9 @@ impl Registrar {
     pub fn new(config: RegistrarConfig, key: [u8; 32], now: Instant) -> Registrar {
         Registrar {
             nonces: Nonces::new(key, now, config.nonce_ttl),
+            lockouts: Lockouts::new(config.lockout),
+            lockouts_started: 0,
+            contacts_refused: 0,
             config,
             bindings: HashMap::new(),
             failures: HashMap::new(),
@@ -146,6 +154,9 @@ impl Registrar {
     /// (reported as [`RegistrarEvent::Unregistered`]).
     pub fn set_agents(&mut self, agents: Vec<AgentCredential>) {
         self.config.agents = agents;
+        let agents = &self.config.agents;
+        self.lockouts
+            .retain(|username| agents.iter().any(|a| a.username == username));
         let known: Vec<String> = self.bindings.keys().cloned().collect();
         for agent in known {
             if !self.config.agents.iter().any(|a| a.agent == agent) {
@@ -154,6 +165,16 @@ impl Registrar {
                     .push_back(RegistrarEvent::Unregistered { agent });
             }
         }
+    }
+
+    /// Account lockouts started since the registrar was created.
+    pub fn lockouts_started(&self) -> u64 {
+        self.lockouts_started
+    }
+
+    /// REGISTERs refused because a contact pointed at a host the agent may not use.
+    pub fn contacts_refused(&self) -> u64 {
+        self.contacts_refused
     }
 
     /// The next event for the runtime, if any.
@@ -276,18 +297,42 @@ impl Registrar {
             .config
             .agents
             .iter()
-            .find(|c| c.username == auth.username);
+            .find(|c| c.username == auth.username)
+            .cloned();
+        let credential = credential.as_ref();
         let password = credential.map_or(DUMMY_PASSWORD, |c| c.password.expose());
         let valid = digest::verify(&auth, "REGISTER", password);
-        let agent = match credential {
-            Some(c) if valid && c.username == request.aor_user => c.agent.clone(),
+        if let Some(c) = credential.filter(|c| self.lockouts.is_locked(&c.username, now)) {
+            tracing::info!(
+                "REGISTER refused: account locked: user={:?} source={source}",
+                bounded_to(&c.username, 64)
+            );
+            return RegisterReply::Forbidden;
+        }
+        let (agent, username, contact_hosts) = match credential {
+            Some(c) if valid && c.username == request.aor_user => {
+                (c.agent.clone(), c.username.clone(), c.contact_hosts.clone())
+            }
             _ => {
                 self.record_failure(source, now);
+                // Source first: the username is the client's, quoted and escaped ({:?}),
+                // so a crafted one cannot pose as another source to a log filter.
                 tracing::info!(
-                    %source,
-                    username = %bounded_to(&auth.username, 64),
-                    "REGISTER authentication failed"
+                    "REGISTER authentication failed: source={source} user={:?}",
+                    bounded_to(&auth.username, 64)
                 );
+                if let Some(c) = credential.filter(|_| !valid) {
+                    let username = c.username.clone();
+                    if let Some(locked) = self.lockouts.record_failure(&username, now) {
+                        self.lockouts_started += 1;
+                        tracing::warn!(
+                            "REGISTER account locked: user={:?} source={source} failures={} locked_for={}s",
+                            bounded_to(&username, 64),
+                            locked.failures,
+                            locked.duration.as_secs_f64().ceil()
+                        );
+                    }
+                }
                 return RegisterReply::Forbidden;
             }
         };
@@ -296,6 +341,23 @@ impl Registrar {
             NonceCheck::Fresh => self.nonces.mark_used(&auth.nonce, nc, now),
             NonceCheck::Stale => return self.challenge(now, true),
             NonceCheck::Invalid => return self.challenge(now, false),
+        }
+        self.lockouts.record_success(&username);
+        if let ContactList::List(specs) = &request.contacts {
+            let default_gone = request.expires == Some(0);
+            let refused = specs.iter().find(|spec| {
+                let removal = spec.expires == Some(0) || (spec.expires.is_none() && default_gone);
+                !removal && !contact_hosts.allows(&spec.uri, source)
+            });
+            if let Some(spec) = refused {
+                self.contacts_refused += 1;
+                tracing::warn!(
+                    "REGISTER refused: contact host not allowed: user={:?} source={source} contact={:?}",
+                    bounded_to(&username, 64),
+                    bounded_to(&spec.uri, 128)
+                );
+                return RegisterReply::Forbidden;
+            }
         }
         self.apply(now, &agent, request)
     }

@@ -1,9 +1,12 @@
 //! Configuration of the agent registrar: the credential table (agent id, SIP username,
-//! password), the digest realm and algorithms, expiry bounds and the failure rate limit.
+//! password, allowed contact hosts), the digest realm and algorithms, expiry bounds, the
+//! per-source failure rate limit and the per-account lockout.
 
 use std::time::Duration;
 
+use crate::contact_hosts::ContactHosts;
 use crate::digest::DigestAlgorithm;
+use crate::lockout::LockoutConfig;
 use crate::secret::Secret;
 
 /// One agent's SIP credentials.
@@ -15,6 +18,9 @@ pub struct AgentCredential {
     pub username: String,
     /// The SIP password.
     pub password: Secret,
+    /// Where the agent's registered contacts may point (default: only the address each
+    /// REGISTER comes from). A REGISTER naming another host is refused with `403`.
+    pub contact_hosts: ContactHosts,
 }
 
 impl AgentCredential {
@@ -25,7 +31,14 @@ impl AgentCredential {
             username: agent.clone(),
             agent,
             password,
+            contact_hosts: ContactHosts::source_only(),
         }
+    }
+
+    /// The same credentials, with these allowed contact hosts.
+    pub fn with_contact_hosts(mut self, contact_hosts: ContactHosts) -> AgentCredential {
+        self.contact_hosts = contact_hosts;
+        self
     }
 }
 
@@ -55,6 +68,8 @@ pub struct RegistrarConfig {
     pub max_failures: u32,
     /// The rate-limit window. Default 60 s.
     pub failure_window: Duration,
+    /// Per-account lockout after failed authentications from any source.
+    pub lockout: LockoutConfig,
 }
 
 impl Default for RegistrarConfig {
@@ -70,6 +85,7 @@ impl Default for RegistrarConfig {
             max_contacts_per_agent: 5,
             max_failures: 10,
             failure_window: Duration::from_secs(60),
+            lockout: LockoutConfig::default(),
         }
     }
 }

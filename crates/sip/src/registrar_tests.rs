@@ -5,13 +5,19 @@ use crate::contact::{ContactList, ContactSpec};
 use crate::digest::{expected_response, DigestAlgorithm, DigestAuthorization};
 use crate::secret::Secret;
 
+/// The test network: contacts in it may be registered from any of its addresses.
+fn test_net() -> crate::ContactHosts {
+    crate::ContactHosts::parse(&["192.0.2.0/24", "10.0.0.0/8"]).unwrap()
+}
+
 fn config() -> RegistrarConfig {
     RegistrarConfig::with_agents(vec![
-        AgentCredential::new("1001", Secret::new("pw-alice")),
+        AgentCredential::new("1001", Secret::new("pw-alice")).with_contact_hosts(test_net()),
         AgentCredential {
             agent: "bob".to_owned(),
             username: "1002".to_owned(),
             password: Secret::new("pw-bob"),
+            contact_hosts: test_net(),
         },
     ])
 }
@@ -145,7 +151,7 @@ fn md5_and_sha256_registrations_succeed() {
     );
     assert_eq!(events(&mut reg), vec![registered("1001", A1)]);
 
-    let req = request("1002", &[("sip:1002@h", Some(120))], None);
+    let req = request("1002", &[("sip:1002@192.0.2.20", Some(120))], None);
     let challenge = reg.handle_register(t0, &req);
     let (nonce, alg, stale) = nonce_of(&challenge, 1);
     assert_eq!(alg, DigestAlgorithm::Sha256);
@@ -156,7 +162,10 @@ fn md5_and_sha256_registrations_succeed() {
         reg.handle_register(t0, &req),
         RegisterReply::Ok { .. }
     ));
-    assert_eq!(events(&mut reg), vec![registered("bob", "sip:1002@h")]);
+    assert_eq!(
+        events(&mut reg),
+        vec![registered("bob", "sip:1002@192.0.2.20")]
+    );
     assert_eq!(
         reg.registered_agents(),
         vec!["1001".to_owned(), "bob".to_owned()]
@@ -253,7 +262,11 @@ fn expiry_is_clamped_and_taken_from_param_then_header() {
     let (mut reg, t0) = registrar();
     let req = request(
         "1001",
-        &[(A1, Some(10)), (A2, None), ("sip:1001@c", Some(999_999))],
+        &[
+            (A1, Some(10)),
+            (A2, None),
+            ("sip:1001@192.0.2.30", Some(999_999)),
+        ],
         Some(300),
     );
     let RegisterReply::Ok { contacts } = register(&mut reg, t0, req, "pw-alice") else {
@@ -266,7 +279,7 @@ fn expiry_is_clamped_and_taken_from_param_then_header() {
         vec![
             format!("<{A1}>;expires=60"),
             format!("<{A2}>;expires=300"),
-            "<sip:1001@c>;expires=3600".to_owned(),
+            "<sip:1001@192.0.2.30>;expires=3600".to_owned(),
         ]
     );
 }
@@ -426,7 +439,10 @@ fn too_many_contacts_replace_the_oldest() {
 
 #[test]
 fn failed_attempts_are_rate_limited_per_source() {
-    let (mut reg, t0) = registrar();
+    let mut config = config();
+    config.lockout.max_failures = 0; // the per-source limit alone
+    let t0 = Instant::now();
+    let mut reg = Registrar::new(config, [42; 32], t0);
     for _ in 0..10 {
         let reply = register(&mut reg, t0, request("1001", &[(A1, None)], None), "guess");
         assert_eq!(reply, RegisterReply::Forbidden);
@@ -482,4 +498,133 @@ fn debug_output_has_no_password() {
     let debug = format!("{reg:?} {:?}", config());
     assert!(!debug.contains("pw-alice"));
     assert!(debug.contains("Secret(***)"));
+}
+
+fn from(mut req: RegisterRequest, source: &str) -> RegisterRequest {
+    req.source = source.parse().unwrap();
+    req
+}
+
+#[test]
+fn wrong_passwords_from_any_source_lock_the_account_with_backoff() {
+    let mut config = config();
+    config.lockout = crate::LockoutConfig {
+        max_failures: 3,
+        window: Duration::from_secs(600),
+        duration: Duration::from_secs(30),
+        max_duration: Duration::from_secs(3600),
+    };
+    let mut reg = Registrar::new(config, [42; 32], Instant::now());
+    let t0 = Instant::now();
+    let req = request("1001", &[(A1, None)], None);
+    // Three sources, one failure each: under the per-source limit, but the account locks.
+    for source in ["192.0.2.1:5060", "192.0.2.2:5060", "192.0.2.3:5060"] {
+        let reply = register(&mut reg, t0, from(req.clone(), source), "wrong");
+        assert_eq!(reply, RegisterReply::Forbidden);
+    }
+    assert_eq!(reg.lockouts_started(), 1);
+    // The right password is refused while locked, from anywhere.
+    let during = t0 + Duration::from_secs(29);
+    assert_eq!(
+        register(&mut reg, during, req.clone(), "pw-alice"),
+        RegisterReply::Forbidden
+    );
+    // Another account is not affected.
+    let bob = request("1002", &[("sip:1002@192.0.2.10", None)], None);
+    assert!(matches!(
+        register(&mut reg, during, bob, "pw-bob"),
+        RegisterReply::Ok { .. }
+    ));
+    // Accepted after the lockout.
+    let after = t0 + Duration::from_secs(30);
+    assert!(matches!(
+        register(&mut reg, after, req.clone(), "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    // Success resets: three more failures lock for the first duration again.
+    for _ in 0..3 {
+        register(&mut reg, after, req.clone(), "wrong");
+    }
+    assert_eq!(reg.lockouts_started(), 2);
+    let again = after + Duration::from_secs(30);
+    assert!(matches!(
+        register(&mut reg, again, req.clone(), "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    // Without a success in between, the next lockout doubles.
+    for _ in 0..3 {
+        register(&mut reg, again, req.clone(), "wrong");
+    }
+    let t = again + Duration::from_secs(30);
+    assert!(matches!(
+        register(&mut reg, t, req.clone(), "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+}
+
+#[test]
+fn lockout_backoff_doubles_without_success() {
+    let mut config = config();
+    config.lockout.max_failures = 2;
+    config.lockout.duration = Duration::from_secs(10);
+    let mut reg = Registrar::new(config, [42; 32], Instant::now());
+    let t0 = Instant::now();
+    let req = request("1001", &[(A1, None)], None);
+    for _ in 0..2 {
+        register(&mut reg, t0, req.clone(), "wrong");
+    }
+    let t1 = t0 + Duration::from_secs(10);
+    for _ in 0..2 {
+        register(&mut reg, t1, req.clone(), "wrong");
+    }
+    assert_eq!(reg.lockouts_started(), 2);
+    let still = t1 + Duration::from_secs(19);
+    assert_eq!(
+        register(&mut reg, still, req.clone(), "pw-alice"),
+        RegisterReply::Forbidden
+    );
+    let after = t1 + Duration::from_secs(20);
+    assert!(matches!(
+        register(&mut reg, after, req, "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+}
+
+#[test]
+fn contacts_must_point_at_the_source_or_an_allowed_host() {
+    let mut config = config();
+    config.agents[0].contact_hosts = crate::ContactHosts::source_only();
+    let mut reg = Registrar::new(config, [42; 32], Instant::now());
+    let t0 = Instant::now();
+    // Default: only the address the REGISTER came from (192.0.2.10).
+    let elsewhere = request("1001", &[("sip:1001@203.0.113.5:5060", None)], None);
+    assert_eq!(
+        register(&mut reg, t0, elsewhere, "pw-alice"),
+        RegisterReply::Forbidden
+    );
+    let named = request("1001", &[("sip:1001@attacker.example", None)], None);
+    assert_eq!(
+        register(&mut reg, t0, named, "pw-alice"),
+        RegisterReply::Forbidden
+    );
+    assert_eq!(reg.contacts_refused(), 2);
+    assert!(events(&mut reg).is_empty());
+    assert!(reg.contacts("1001").is_empty());
+    let own = request("1001", &[(A1, None)], None);
+    assert!(matches!(
+        register(&mut reg, t0, own, "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    // Removing a binding is always allowed.
+    let remove = request("1001", &[("sip:1001@203.0.113.5:5060", Some(0))], None);
+    assert!(matches!(
+        register(&mut reg, t0, remove, "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    // A configured range replaces the default.
+    let bob = request("1002", &[("sip:1002@192.0.2.77", None)], None);
+    assert!(matches!(
+        register(&mut reg, t0, from(bob, "198.51.100.1:5060"), "pw-bob"),
+        RegisterReply::Ok { .. }
+    ));
 }

@@ -2,7 +2,8 @@
 //! answers it directly (OPTIONS, 404, 488, 503...), hands it to its dialog (BYE, INFO,
 //! re-INVITE, UPDATE), or turns a new INVITE into a call offered to the runtime. New
 //! INVITEs get `503` with `Retry-After` at the call limit, when the event queue is full,
-//! or while the [`crate::ShedSwitch`] is on.
+//! or while the [`crate::ShedSwitch`] is on. Requests from a source over its rate limit or
+//! banned are dropped unanswered first (`request_guard`).
 
 use std::sync::Arc;
 
@@ -48,7 +49,11 @@ fn has_to_tag(tx: &Transaction) -> bool {
 
 fn dispatch(shared: &Arc<Shared>, tx: Transaction) {
     let method = tx.original.method;
-    if has_to_tag(&tx) {
+    let in_dialog = has_to_tag(&tx);
+    if !crate::request_guard::admit(shared, &tx, in_dialog) {
+        return; // over a rate limit or banned: dropped without a response
+    }
+    if in_dialog {
         match shared.dialog_layer.match_dialog(&tx) {
             Some(Dialog::Invite(mut dialog)) => {
                 tokio::spawn(async move {

@@ -19,11 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::call::CallInner;
 use crate::config::SipConfig;
+use crate::counts::SecurityCounts;
 use crate::error::SipError;
 use crate::event::SipEvent;
+use crate::flood::FloodGuard;
 use crate::registrar::{AgentContact, Registrar};
 use crate::registrar_config::AgentCredential;
 use crate::shared::Shared;
+use crate::transport_guard::TransportGuard;
 
 /// A running SIP server. Dropping it (or calling [`SipServer::shutdown`]) stops it.
 pub struct SipServer {
@@ -67,6 +70,12 @@ impl SipServer {
         };
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
+        let flood = Arc::new(Mutex::new(FloodGuard::new(config.flood.clone())));
+        transport.set_whitelist(TransportGuard {
+            guard: flood.clone(),
+            counters: config.counters.clone(),
+            layer: Arc::downgrade(&transport.inner),
+        });
         let (udp_socket, local_addr) = bind_sockets(&config).await?;
         if let Some(socket) = udp_socket {
             let udp = UdpConnection::from_socket(
@@ -121,6 +130,7 @@ impl SipServer {
             calls: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             events,
+            flood,
         });
 
         let serve_cancel = cancel.clone();
@@ -177,6 +187,11 @@ impl SipServer {
     pub fn set_agents(&self, agents: Vec<AgentCredential>) {
         self.shared.registrar().set_agents(agents);
         self.shared.registrar_changed.notify_one();
+    }
+
+    /// What the flood defence and the registrar refused since the server started.
+    pub fn security_counts(&self) -> SecurityCounts {
+        self.shared.config.counters.snapshot()
     }
 
     pub(crate) fn cancel_token(&self) -> CancellationToken {

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) registrar: Mutex<Registrar>,
     /// Wakes the registrar task after a REGISTER or a credential change.
     pub(crate) registrar_changed: tokio::sync::Notify,
+    /// Per-source rate limits and bans (shared with the transport's whitelist hook).
+    pub(crate) flood: crate::transport_guard::SharedGuard,
 }
 
 impl Shared {

@@ -15,7 +15,9 @@ pub fn agent(id: &str, queues: &[&str], skills: &[&str]) -> AgentConfig {
     AgentConfig {
         id: id.into(),
         name: id.to_uppercase(),
-        password: ringdesk_acd::Secret::new("pw"),
+        password: Some(ringdesk_acd::Secret::new("pw")),
+        password_env: None,
+        contact_hosts: vec![],
         queues: queues.iter().map(|q| q.to_string()).collect(),
         skills: skills.iter().map(|s| s.to_string()).collect(),
     }

@@ -44,11 +44,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let shed = ringdesk_sip::ShedSwitch::new();
     let (access, token_file) = admin_access(&config)?;
+    let sip_counters = ringdesk_sip::SipCounters::new();
     let admin_state = crate::runtime::admin::AdminState {
         store: store.clone(),
         acd: acd.clone(),
         shed: shed.clone(),
         access: Arc::new(access),
+        sip: sip_counters.clone(),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await
@@ -95,11 +97,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         listen: config.sip.listen,
         max_calls: config.sip.max_calls,
         answer_delay: config.sip.answer_delay,
-        agents: config
-            .agents
-            .iter()
-            .map(|a| (a.id.clone(), a.password.clone()))
-            .collect(),
+        agents: crate::config::agent_credentials(&config.agents, &crate::config::process_env)?,
+        flood: config.sip.limits.flood().context("[sip.limits] exempt")?,
+        lockout: config.sip.limits.lockout(),
+        counters: sip_counters,
         shed,
         trust: config.trust()?,
         personal_data: crate::config::personal_data(&config.trunks),

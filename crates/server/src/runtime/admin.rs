@@ -29,6 +29,8 @@ pub struct AdminState {
     pub shed: ShedSwitch,
     /// Tokens, roles and host names.
     pub access: Arc<Access>,
+    /// What the SIP server's flood defence and registrar refused, for the metrics.
+    pub sip: ringdesk_sip::SipCounters,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -294,7 +296,11 @@ async fn drop_item(
     }
 }
 
-async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Response {
+async fn metrics(
+    State(AdminState {
+        store, shed, sip, ..
+    }): State<AdminState>,
+) -> Response {
     match store.outbox_counts().await {
         Ok(c) => {
             let mut out = String::from(
@@ -322,6 +328,16 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
                 "# HELP ringdesk_calls_refused_overload_total New calls refused with 503 by the load governor.\n# TYPE ringdesk_calls_refused_overload_total counter\nringdesk_calls_refused_overload_total {}\n",
                 shed.refused()
             ));
+            let sip = sip.snapshot();
+            for (name, help, n) in [
+                ("ringdesk_sip_requests_refused_total", "SIP requests and datagrams dropped unanswered: source over a per-source rate limit, or banned.", sip.requests_refused),
+                ("ringdesk_sip_bans_total", "SIP sources banned for going over a rate limit.", sip.bans),
+                ("ringdesk_sip_connections_refused_total", "TCP connections refused: source banned, or a connection cap reached.", sip.connections_refused),
+                ("ringdesk_sip_register_lockouts_total", "Agent accounts locked after failed REGISTERs.", sip.lockouts),
+                ("ringdesk_sip_register_contacts_refused_total", "REGISTERs refused: a contact pointed at a host the agent may not use.", sip.contacts_refused),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}\n"));
+            }
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -389,6 +405,7 @@ mod tests {
                     &["ringdesk.example.com".to_owned()],
                     "127.0.0.1".parse().unwrap(),
                 )),
+                sip: Default::default(),
             },
         )
         .await

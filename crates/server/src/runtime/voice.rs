@@ -19,8 +19,14 @@ pub struct VoiceConfig {
     pub max_calls: usize,
     /// Ring this long before answering (lets a caller CANCEL; 0 answers at once).
     pub answer_delay: Duration,
-    /// Agent SIP credentials (id, password) for the registrar.
-    pub agents: Vec<(String, ringdesk_sip::Secret)>,
+    /// Agent SIP credentials (id, password, allowed contact hosts) for the registrar.
+    pub agents: Vec<ringdesk_sip::AgentCredential>,
+    /// Per-source request limits, bans and TCP connection caps (`[sip.limits]`).
+    pub flood: ringdesk_sip::FloodConfig,
+    /// Per-account REGISTER lockout (`[sip.limits] register_*`).
+    pub lockout: ringdesk_sip::LockoutConfig,
+    /// Where the SIP server publishes what its defences refused (for /metrics).
+    pub counters: ringdesk_sip::SipCounters,
     /// While on, new calls get 503 with Retry-After (the load governor's switch).
     pub shed: ShedSwitch,
     /// Trusted trunks and what other sources get.
@@ -43,11 +49,10 @@ pub async fn start(
     sip.router = Router::Callback(Arc::new(move |dnis: &str| {
         table.route(dnis).map(|f| f.name().to_string())
     }));
-    sip.registrar.agents = config
-        .agents
-        .iter()
-        .map(|(id, pw)| ringdesk_sip::AgentCredential::new(id.clone(), pw.clone()))
-        .collect();
+    sip.registrar.agents = config.agents.clone();
+    sip.registrar.lockout = config.lockout;
+    sip.flood = config.flood.clone();
+    sip.counters = config.counters.clone();
     let (server, events) = SipServer::bind(sip).await?;
     let dispatcher = dispatch(
         events,

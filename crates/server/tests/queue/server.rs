@@ -46,6 +46,8 @@ pub struct Options {
     pub wrap_up: String,
     /// `[queues.support] max_calls` (default: the server's).
     pub max_calls: Option<u32>,
+    /// More TOML appended to the config, e.g. a `[sip.limits]` section.
+    pub extra_config: Option<String>,
 }
 
 impl Options {
@@ -56,6 +58,7 @@ impl Options {
             ring_timeout: "5s".into(),
             wrap_up: "1s".into(),
             max_calls: None,
+            extra_config: None,
         }
     }
 
@@ -279,6 +282,9 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     );
     if let Some(n) = options.max_calls {
         let _ = writeln!(s, "max_calls = {n}");
+    }
+    if let Some(extra) = &options.extra_config {
+        s.push_str(extra);
     }
     s
 }

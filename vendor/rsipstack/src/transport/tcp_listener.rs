@@ -70,7 +70,7 @@ impl TcpListenerConnection {
                             break;
                         }
                     };
-                if !transport_layer_inner.is_whitelisted(remote_addr.ip()).await {
+                if !transport_layer_inner.is_connection_whitelisted(remote_addr.ip()).await {
                     debug!(remote = %remote_addr, "tcp connection rejected by whitelist");
                     continue;
                 }

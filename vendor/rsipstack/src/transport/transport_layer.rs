@@ -40,6 +40,13 @@ pub trait DomainResolver: Send + Sync {
 pub trait TransportWhitelist: Send + Sync {
     /// Return true to accept the packet/connection for the given peer IP.
     async fn allow(&self, ip: IpAddr) -> bool;
+
+    /// Return true to accept a new stream (TCP/TLS/WebSocket) connection from the given
+    /// peer IP (ringdesk patch: lets connection caps apply to streams only, not to every
+    /// UDP datagram). Defaults to [`TransportWhitelist::allow`].
+    async fn allow_connection(&self, ip: IpAddr) -> bool {
+        self.allow(ip).await
+    }
 }
 
 #[async_trait]
@@ -390,6 +397,35 @@ impl TransportLayerInner {
             Some(whitelist) => whitelist.allow(ip).await,
             None => true,
         }
+    }
+
+    /// Whether a new stream connection from `ip` is accepted (ringdesk patch).
+    pub(crate) async fn is_connection_whitelisted(&self, ip: IpAddr) -> bool {
+        let whitelist = self.whitelist.read().clone();
+        match whitelist {
+            Some(whitelist) => whitelist.allow_connection(ip).await,
+            None => true,
+        }
+    }
+
+    /// Live stream (TCP/TLS/WebSocket) connections in the connection table, and how many of
+    /// them have a peer at `ip` (ringdesk patch: for per-source connection caps).
+    pub fn stream_connections(&self, ip: IpAddr) -> (usize, usize) {
+        self.connections.with(|m| {
+            let mut total = 0;
+            let mut from_ip = 0;
+            for conn in m.values().flatten().filter(|c| c.is_stream()) {
+                total += 1;
+                if conn
+                    .get_remote_addr()
+                    .and_then(|a| a.get_socketaddr().ok())
+                    .is_some_and(|a| a.ip() == ip)
+                {
+                    from_ip += 1;
+                }
+            }
+            (total, from_ip)
+        })
     }
 
     #[cfg(all(feature = "platform-tokio", feature = "rustls"))]
