@@ -4,9 +4,11 @@
 //! against the in-process Zendesk sandbox. `ringdesk config example` prints a commented
 //! example (`config.example.toml`, kept in sync by a test).
 
+mod records;
 mod tts;
 mod tts_engines;
 
+pub use records::{cutoff, RecordsConfig};
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -47,6 +49,9 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     #[serde(default)]
     pub store: StoreConfig,
+    /// How long call records are kept (`[records]`, `config/records.rs`).
+    #[serde(default)]
+    pub records: RecordsConfig,
     /// Agents (`[[agents]]`): they log in by registering a SIP softphone.
     #[serde(default)]
     pub agents: Vec<ringdesk_acd::AgentConfig>,
@@ -407,6 +412,7 @@ impl Config {
             bail!("{origin}: [sip] max_calls must be at least 1");
         }
         self.overload.validate(origin)?;
+        self.records.validate(origin)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

@@ -256,6 +256,28 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
                 "# HELP ringdesk_calls_refused_overload_total New calls refused with 503 by the load governor.\n# TYPE ringdesk_calls_refused_overload_total counter\nringdesk_calls_refused_overload_total {}\n",
                 shed.refused()
             ));
+            let w = store.write_stats();
+            for (name, help, n) in [
+                (
+                    "ringdesk_records_write_failures_total",
+                    "Call-record writes that failed (each failed attempt: disk full, I/O error).",
+                    w.failures,
+                ),
+                (
+                    "ringdesk_records_write_retries_total",
+                    "Call-record writes attempted again after a failure.",
+                    w.retries,
+                ),
+                (
+                    "ringdesk_records_lost_total",
+                    "Call records given up on after their retries (each logged with its call id).",
+                    w.lost,
+                ),
+            ] {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}\n"
+                ));
+            }
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
