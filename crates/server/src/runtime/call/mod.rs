@@ -251,9 +251,10 @@ impl Call {
             Output::Stop { .. } => self.media.stop(&self.shared.media),
             Output::Http { id, request, .. } => {
                 let connectors = self.shared.connectors.clone();
+                let helpdesk = self.shared.helpdesk.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let outcome = http::execute_now(&connectors, &request).await;
+                    let outcome = http::execute_now(&connectors, &*helpdesk, &request).await;
                     let _ = tx.send(Msg::Http(Box::new(HttpDone { id, outcome })));
                 });
             }
