@@ -165,9 +165,13 @@ mod disk_full {
             let store = store.clone();
             tokio::spawn(async move { store.record_call_retrying(call, items, now, retry).await })
         };
-        while store.write_stats().failures < 4 {
+        for _ in 0..1000 {
+            if store.write_stats().failures >= 4 || writer.is_finished() {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        assert!(!writer.is_finished(), "the write is still being retried");
         assert!(store.get_interaction("c1").await.unwrap().is_none());
         set_max_pages(&store, Some(1_000_000));
         writer.await.unwrap().unwrap();

@@ -128,7 +128,7 @@ async fn the_database_and_its_wal_files_are_created_owner_only() {
     for suffix in ["", "-wal", "-shm"] {
         let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         assert!(p.exists(), "{}", p.display());
-        assert_eq!(mode(&p), 0o600, "{}", p.display());
+        assert_eq!(mode(&p), 0o600, "{} is {:o}", p.display(), mode(&p));
     }
     assert!(ringdesk_store::files_readable_by_others(&path).is_empty());
     drop(store);
