@@ -1,12 +1,14 @@
 //! End-to-end, data safety: a new ticket whose creation answer is lost (the sandbox
 //! applies it, then answers 504) is retried from the outbox with the same
 //! `Idempotency-Key` and exists once; `ringdesk interactions purge` removes old records
-//! only, never an outbox item still to deliver, and `--dry-run` changes nothing.
+//! only, never an outbox item still to deliver, and `--dry-run` changes nothing;
+//! `ringdesk serve` purges by `[records] keep_days` on its own, keeps its database
+//! owner-only and shows the record-write counters on /metrics.
 
 mod records;
 
 use records::bin::json_of;
-use records::{call, interactions, outbox, Gate};
+use records::{call, interactions, outbox, Gate, Serve};
 use ringdesk_store::{Interaction, OutboxItem, Store};
 use ringdesk_zendesk::sandbox::{Faults, LostResponse};
 
@@ -125,4 +127,70 @@ async fn interactions_purge_removes_old_records_but_never_a_note_still_to_delive
     assert_eq!(left, ["recent", "old-pending"]);
     let pending = outbox(&db, Some("pending")).await;
     assert_eq!(pending.len(), 1, "the undelivered note is kept");
+}
+
+/// `NAME N` of a metrics text.
+fn counter(metrics: &str, name: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_purges_old_records_keeps_its_database_private_and_counts_record_writes() {
+    let gate = Gate::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ringdesk.sqlite");
+    {
+        let store = Store::open(&db).unwrap();
+        for (id, days) in [("ancient", 400), ("fresh", 1)] {
+            let i = Interaction::new(id, "+5511987650101", "+15550100", days_ago(days));
+            store
+                .record_call(i, vec![], jiff::Timestamp::now())
+                .await
+                .unwrap();
+        }
+    }
+    let serve = Serve::start(dir.path(), &db, gate.url()).await;
+    // The first purge runs at start (default keep_days: 90).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list = serve.get_json("/interactions").await;
+        let ids: Vec<&str> = list
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|i| i["call_id"].as_str())
+            .collect();
+        if ids == ["fresh"] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not purged: {ids:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let metrics = serve.metrics().await;
+    for name in [
+        "ringdesk_records_write_failures_total",
+        "ringdesk_records_write_retries_total",
+        "ringdesk_records_lost_total",
+    ] {
+        assert_eq!(counter(&metrics, name), Some(0), "{name}: {metrics}");
+    }
+    let log = serve.kill().await;
+    assert!(log.contains("retention: purged"), "{log}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+            if let Ok(m) = std::fs::metadata(&p) {
+                let mode = m.permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
+            }
+        }
+    }
 }
