@@ -40,7 +40,7 @@ pub fn serve(
     method: &str,
     path: &str,
     body: &[u8],
-    create: impl FnOnce(&mut Inner) -> Result<Created, Response>,
+    create: impl FnOnce(&mut Inner) -> Result<Created, Box<Response>>,
 ) -> Response {
     let key = match headers.get(KEY_HEADER).map(HeaderValue::to_str) {
         None => None,
@@ -57,7 +57,7 @@ pub fn serve(
     let Some(key) = key else {
         return match create(&mut g) {
             Ok((status, body)) => json(status, body),
-            Err(r) => r,
+            Err(r) => *r,
         };
     };
     let fp = fingerprint(method, path, body);
@@ -84,7 +84,7 @@ pub fn serve(
                 }
                 tagged(json(status, body), "miss")
             }
-            Err(r) => r,
+            Err(r) => *r,
         },
     }
 }

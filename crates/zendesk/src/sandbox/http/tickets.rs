@@ -73,21 +73,21 @@ pub async fn create(
             .create_ticket(&env.ticket, user, jiff::Timestamp::now())
         {
             Ok(ticket) => created(&TicketResponse { ticket }),
-            Err(e) => Err(respond::store_error(e)),
+            Err(e) => Err(Box::new(respond::store_error(e))),
         }
     })
 }
 
 /// A 201 with `value` as JSON.
-pub fn created<T: serde::Serialize>(value: &T) -> Result<idempotent::Created, Response> {
+pub fn created<T: serde::Serialize>(value: &T) -> Result<idempotent::Created, Box<Response>> {
     serde_json::to_vec(value)
         .map(|body| (StatusCode::CREATED, body))
         .map_err(|_| {
-            respond::error(
+            Box::new(respond::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
                 "cannot encode",
-            )
+            ))
         })
 }
 

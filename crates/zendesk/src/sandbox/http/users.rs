@@ -51,7 +51,7 @@ pub async fn create(
     idempotent::serve(&shared, &headers, "POST", path, &body, |g| {
         match g.store.create_user(&env.user, jiff::Timestamp::now()) {
             Ok(user) => created(&UserResponse { user }),
-            Err(e) => Err(respond::store_error(e)),
+            Err(e) => Err(Box::new(respond::store_error(e))),
         }
     })
 }
