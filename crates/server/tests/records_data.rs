@@ -127,6 +127,20 @@ async fn interactions_purge_removes_old_records_but_never_a_note_still_to_delive
     assert_eq!(left, ["recent", "old-pending"]);
     let pending = outbox(&db, Some("pending")).await;
     assert_eq!(pending.len(), 1, "the undelivered note is kept");
+
+    // keep_days = 0 keeps records forever: purging then needs an explicit --older-than.
+    let config = dir.path().join("forever.toml");
+    std::fs::write(&config, "[records]\nkeep_days = 0\n").unwrap();
+    let mut cmd = records::bin::command();
+    cmd.args(["interactions", "purge", "--store"])
+        .arg(&db)
+        .arg("--config")
+        .arg(&config);
+    let out = cmd.output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains("--older-than"), "{stderr}");
+    assert_eq!(interactions(&db).await.len(), 2);
 }
 
 /// `NAME N` of a metrics text.

@@ -46,14 +46,13 @@ fn old_items() -> String {
 
 /// Removes what [`preview`] counts, in the caller's transaction.
 pub(crate) fn purge(conn: &Connection, before: Timestamp) -> Result<Purged, StoreError> {
-    let fail = StoreError::sql("purge");
     let kept = count_kept(conn, before)?;
     let outbox_items = conn
         .execute(
             &format!("DELETE FROM outbox WHERE id IN ({})", old_items()),
             [ms(before)],
         )
-        .map_err(fail)?;
+        .map_err(StoreError::sql("purge"))?;
     let interactions = conn
         .execute(
             &format!(
