@@ -1,6 +1,7 @@
 //! End-to-end, data safety: a new ticket whose creation answer is lost (the sandbox
 //! applies it, then answers 504) is retried from the outbox with the same
-//! `Idempotency-Key` and exists once; `ringdesk interactions purge` removes old records
+//! `Idempotency-Key` and exists once, and so is an end-user whose creation the connector
+//! retried; `ringdesk interactions purge` removes old records
 //! only, never an outbox item still to deliver, and `--dry-run` changes nothing;
 //! `ringdesk serve` purges by `[records] keep_days` on its own, keeps its database
 //! owner-only and shows the record-write counters on /metrics.
@@ -67,6 +68,54 @@ async fn a_new_ticket_whose_answer_was_lost_is_created_exactly_once() {
         "one ticket, though its creation was sent {posts} times"
     );
     assert_eq!(gate.state().stats().idempotent_replays, 1);
+}
+
+/// An unknown caller's end-user is created by an immediate request (not the outbox),
+/// which the connector retries after a 5xx: the retry carries the same key, so the
+/// caller exists once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_user_whose_creation_answer_was_lost_is_created_exactly_once() {
+    const UNKNOWN: &str = "+12125550199";
+    let gate = Gate::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ringdesk.toml");
+    std::fs::write(&config, "[calls]\nno_ticket = \"create_ticket\"\n").unwrap();
+    gate.state()
+        .set_faults(Faults {
+            lost_response: Some(LostResponse {
+                status: 503,
+                count: Some(1),
+            }),
+            method: Some("POST".into()),
+            path_prefix: Some("/api/v2/users".into()),
+            ..Faults::default()
+        })
+        .unwrap();
+    let run = call(UNKNOWN)
+        .press("2")
+        .zendesk(gate.url())
+        .config(&config)
+        .run()
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let posts = gate
+        .hits()
+        .iter()
+        .filter(|h| h.method == "POST" && h.path == "/api/v2/users.json")
+        .count();
+    assert_eq!(posts, 2, "the lost answer was retried by the connector");
+    let users: Vec<u64> = (1000..1100)
+        .filter_map(|id| gate.state().user(id))
+        .filter(|u| u.phone.as_deref() == Some(UNKNOWN))
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(
+        users.len(),
+        1,
+        "one end-user, not {}: {users:?}",
+        users.len()
+    );
+    assert_eq!(tickets_of(&gate, users[0]), 1);
 }
 
 fn days_ago(days: i64) -> jiff::Timestamp {
