@@ -6,10 +6,11 @@
 //! grown); the call's task keeps its record in memory until then. Errors that a retry
 //! cannot fix (a record over a size bound, an invalid value) are not retried.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::StoreError;
+use crate::{Recorded, StoreError};
 
 /// How long a record write keeps trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +88,79 @@ pub(crate) fn transient(e: &StoreError) -> bool {
         e,
         StoreError::Sqlite { .. } | StoreError::Busy { .. } | StoreError::Task(_)
     )
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `retry` is used up (see
+/// [`crate::Store::record_call_retrying`]).
+pub(crate) async fn write<F, Fut>(
+    counters: &Counters,
+    call_id: &str,
+    retry: RecordRetry,
+    mut attempt: F,
+) -> Result<Recorded, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Recorded, StoreError>>,
+{
+    let attempts = retry.attempts.max(1);
+    let mut failed = 0u32;
+    let mut abandoned = Abandoned {
+        counters,
+        call_id,
+        armed: false,
+    };
+    loop {
+        let e = match attempt().await {
+            Ok(recorded) => {
+                abandoned.armed = false;
+                if failed > 0 {
+                    tracing::info!(
+                        call_id,
+                        failed,
+                        "store: the call's record was written after failed attempts"
+                    );
+                }
+                return Ok(recorded);
+            }
+            Err(e) => e,
+        };
+        failed += 1;
+        if !transient(&e) || failed >= attempts {
+            abandoned.armed = false;
+            counters.lost();
+            tracing::error!(
+                call_id,
+                attempts = failed,
+                "store: the call's record could not be written and is given up: {e}"
+            );
+            return Err(e);
+        }
+        abandoned.armed = true;
+        let pause = retry.backoff(failed);
+        tracing::warn!(call_id, attempt = failed, retry_in = ?pause, "store: writing the call's record failed; retrying: {e}");
+        tokio::time::sleep(pause).await;
+        counters.retried();
+    }
+}
+
+/// A record dropped between retries (the process is stopping) is counted and logged as
+/// lost, not dropped silently.
+struct Abandoned<'a> {
+    counters: &'a Counters,
+    call_id: &'a str,
+    armed: bool,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.counters.lost();
+            tracing::error!(
+                call_id = self.call_id,
+                "store: the call's record was still being retried when the write was abandoned (shutdown); it is lost"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +254,34 @@ mod disk_full {
         assert_eq!(stats.lost, 0);
         assert!(store.get_interaction("c1").await.unwrap().is_some());
         assert_eq!(store.outbox_counts().await.unwrap().pending, 1);
+    }
+
+    #[tokio::test]
+    async fn a_record_abandoned_while_retrying_is_counted_as_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("r.sqlite")).unwrap();
+        let now = Timestamp::from_second(1_790_000_000).unwrap();
+        set_max_pages(&store, None);
+        let (call, items) = big_call("c3");
+        let retry = RecordRetry {
+            attempts: 100,
+            first_backoff: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(60),
+        };
+        let r = tokio::time::timeout(
+            Duration::from_millis(300),
+            store.record_call_retrying(call, items, now, retry),
+        )
+        .await;
+        assert!(r.is_err(), "still retrying when dropped");
+        assert_eq!(
+            store.write_stats(),
+            WriteStats {
+                failures: 1,
+                retries: 0,
+                lost: 1
+            }
+        );
     }
 
     #[tokio::test]

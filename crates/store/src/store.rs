@@ -18,7 +18,7 @@ use crate::commit::{Answer, Queue};
 use crate::db_outbox::{Outcome, Pass};
 use crate::db_retention::Purged;
 use crate::open::open_connection;
-use crate::record_retry::{transient, Counters, RecordRetry, WriteStats};
+use crate::record_retry::{Counters, RecordRetry, WriteStats};
 use crate::{
     db_interactions, db_outbox, db_outbox_admin, db_retention, migrations, perms, Interaction,
     InteractionFilter, OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, Recorded, StoreError,
@@ -171,7 +171,8 @@ impl Store {
     /// [`Store::record_call`], tried again after a failure a retry may fix (disk full,
     /// I/O error, lock timeout) as `retry` allows. Every failed attempt and every retry is
     /// counted ([`Store::write_stats`]); a record given up on is counted as lost and
-    /// logged with its call id, and the last error is returned.
+    /// logged with its call id, and the last error is returned. Dropped while retrying
+    /// (the process stops), it is counted and logged as lost too.
     pub async fn record_call_retrying(
         &self,
         interaction: Interaction,
@@ -179,32 +180,13 @@ impl Store {
         now: Timestamp,
         retry: RecordRetry,
     ) -> Result<Recorded, StoreError> {
-        let attempts = retry.attempts.max(1);
-        let mut failed = 0u32;
-        loop {
-            let result = self
-                .record_call(interaction.clone(), items.clone(), now)
-                .await;
-            let e = match result {
-                Ok(recorded) => {
-                    if failed > 0 {
-                        tracing::info!(call_id = %interaction.call_id, failed, "store: the call's record was written after failed attempts");
-                    }
-                    return Ok(recorded);
-                }
-                Err(e) => e,
-            };
-            failed += 1;
-            if !transient(&e) || failed >= attempts {
-                self.inner.writes.lost();
-                tracing::error!(call_id = %interaction.call_id, attempts = failed, outbox_items = items.len(), "store: the call's record could not be written and is given up: {e}");
-                return Err(e);
-            }
-            let pause = retry.backoff(failed);
-            tracing::warn!(call_id = %interaction.call_id, attempt = failed, retry_in = ?pause, "store: writing the call's record failed; retrying: {e}");
-            tokio::time::sleep(pause).await;
-            self.inner.writes.retried();
-        }
+        crate::record_retry::write(
+            &self.inner.writes,
+            &interaction.call_id.clone(),
+            retry,
+            || self.record_call(interaction.clone(), items.clone(), now),
+        )
+        .await
     }
 
     /// Record-write counters since the store was opened (for metrics).

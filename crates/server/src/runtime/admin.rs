@@ -270,7 +270,7 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
                 ),
                 (
                     "ringdesk_records_lost_total",
-                    "Call records given up on after their retries (each logged with its call id).",
+                    "Call records given up on after their retries or abandoned at shutdown (each logged with its call id).",
                     w.lost,
                 ),
             ] {
