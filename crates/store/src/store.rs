@@ -180,12 +180,9 @@ impl Store {
         now: Timestamp,
         retry: RecordRetry,
     ) -> Result<Recorded, StoreError> {
-        crate::record_retry::write(
-            &self.inner.writes,
-            &interaction.call_id.clone(),
-            retry,
-            || self.record_call(interaction.clone(), items.clone(), now),
-        )
+        crate::record_retry::write(&self.inner.writes, &interaction.call_id, retry, || {
+            self.record_call(interaction.clone(), items.clone(), now)
+        })
         .await
     }
 
