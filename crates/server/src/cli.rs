@@ -43,7 +43,7 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Call records: list and show.
+    /// Call records: list, show, purge.
     Interactions(InteractionsArgs),
     /// The durable outbox (post-call notes): list, retry, drop.
     Outbox(OutboxArgs),
@@ -135,6 +135,16 @@ pub enum InteractionsCommand {
     Show {
         /// The call id (first column of `list`).
         call_id: String,
+    },
+    /// Delete call records older than some days, with their delivered or dropped outbox
+    /// items; calls whose outbox items are not delivered yet are kept.
+    Purge {
+        /// Days to keep (default: [records] keep_days from the config, 90 without one).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        older_than: Option<u32>,
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -6,6 +6,7 @@
 
 mod admin;
 mod agent_credentials;
+mod records;
 mod sip_limits;
 mod trunks;
 mod tts;
@@ -18,6 +19,7 @@ pub use trunks::{
 };
 
 pub use agent_credentials::{agent_credentials, process_env};
+pub use records::{cutoff, RecordsConfig};
 pub use sip_limits::SipLimitsConfig;
 pub use tts::TtsConfig;
 
@@ -63,6 +65,9 @@ pub struct Config {
     /// Trusted trunks (`[[trunks]]`, `config/trunks.rs`): whose caller ID is believed.
     #[serde(default)]
     pub trunks: Vec<TrunkConfig>,
+    /// How long call records are kept (`[records]`, `config/records.rs`).
+    #[serde(default)]
+    pub records: RecordsConfig,
     /// Agents (`[[agents]]`): they log in by registering a SIP softphone.
     #[serde(default)]
     pub agents: Vec<ringdesk_acd::AgentConfig>,
@@ -416,6 +421,7 @@ impl Config {
         self.sip.limits.validate(origin)?;
         agent_credentials(&self.agents, &process_env)
             .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        self.records.validate(origin)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

@@ -44,6 +44,14 @@ pub trait Helpdesk: Send + Sync + std::fmt::Debug {
 
     /// Reads the answer to [`Helpdesk::delivered_check`]: was `marker` found?
     fn found(&self, body: &str, marker: &str) -> Result<bool, String>;
+
+    /// The header (name, value) that makes a `method` request to `path` idempotent on
+    /// the helpdesk, keyed by `seed` (stable across every retry of one logical request:
+    /// an outbox item's marker), for requests that create records; `None` otherwise.
+    fn idempotency_header(&self, method: &str, path: &str, seed: &str) -> Option<(String, String)> {
+        let _ = (method, path, seed);
+        None
+    }
 }
 
 /// A helpdesk ringdesk knows nothing about: no screen-pop URL, no ticket ordering, no

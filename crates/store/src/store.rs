@@ -16,10 +16,13 @@ use tokio::sync::Notify;
 
 use crate::commit::{Answer, Queue};
 use crate::db_outbox::{Outcome, Pass};
+use crate::db_retention::Purged;
 use crate::open::open_connection;
+use crate::record_retry::{Counters, RecordRetry, WriteStats};
 use crate::{
-    db_interactions, db_outbox, db_outbox_admin, migrations, Interaction, InteractionFilter,
-    OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, Recorded, StoreError, StoreOptions,
+    db_interactions, db_outbox, db_outbox_admin, db_retention, migrations, perms, Interaction,
+    InteractionFilter, OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, Recorded, StoreError,
+    StoreOptions,
 };
 
 /// Handle to the store. Cheap to clone; all clones share the connections.
@@ -36,6 +39,8 @@ struct Inner {
     /// Signalled when outbox items become deliverable (recorded, retried).
     outbox_changed: Notify,
     path: PathBuf,
+    /// Failed, retried and lost record writes.
+    writes: Counters,
 }
 
 impl std::fmt::Debug for Store {
@@ -60,8 +65,17 @@ impl Store {
     }
 
     /// Like [`Store::open`], with explicit options.
+    ///
+    /// A new database file is created readable by its owner only (0600; SQLite gives its
+    /// `-wal` and `-shm` files the same mode); an existing file, or companion, that others
+    /// may read is warned about (`perms.rs`).
     pub fn open_with(path: impl AsRef<Path>, opts: StoreOptions) -> Result<Store, StoreError> {
         let path = path.as_ref();
+        perms::create_private(path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
+        perms::warn_if_open(path);
         let mut writer = open_connection(path, &opts, false)?;
         migrations::migrate(&mut writer)?;
         let reader = open_connection(path, &opts, true)?;
@@ -72,6 +86,7 @@ impl Store {
                 reader: Mutex::new(reader),
                 outbox_changed: Notify::new(),
                 path: path.to_path_buf(),
+                writes: Counters::default(),
             }),
         })
     }
@@ -145,11 +160,35 @@ impl Store {
         let has_items = !items.is_empty();
         let recorded = self
             .write(move |c| db_interactions::record_call(c, interaction, &items, now))
-            .await?;
+            .await
+            .inspect_err(|_| self.inner.writes.failed())?;
         if has_items {
             self.inner.outbox_changed.notify_one();
         }
         Ok(recorded)
+    }
+
+    /// [`Store::record_call`], tried again after a failure a retry may fix (disk full,
+    /// I/O error, lock timeout) as `retry` allows. Every failed attempt and every retry is
+    /// counted ([`Store::write_stats`]); a record given up on is counted as lost and
+    /// logged with its call id, and the last error is returned. Dropped while retrying
+    /// (the process stops), it is counted and logged as lost too.
+    pub async fn record_call_retrying(
+        &self,
+        interaction: Interaction,
+        items: Vec<OutboxItem>,
+        now: Timestamp,
+        retry: RecordRetry,
+    ) -> Result<Recorded, StoreError> {
+        crate::record_retry::write(&self.inner.writes, &interaction.call_id, retry, || {
+            self.record_call(interaction.clone(), items.clone(), now)
+        })
+        .await
+    }
+
+    /// Record-write counters since the store was opened (for metrics).
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writes.snapshot()
     }
 
     /// One interaction by call id.
@@ -169,6 +208,18 @@ impl Store {
     /// Deletes interactions that arrived before `before` (retention). Returns how many.
     pub async fn purge_interactions(&self, before: Timestamp) -> Result<usize, StoreError> {
         self.write(move |c| db_interactions::purge(c, before)).await
+    }
+
+    /// Retention: removes call records that arrived before `before`, with their delivered
+    /// and dropped outbox items, and delivered or dropped items last changed before it. A
+    /// call with an item still to deliver (or dead, awaiting an operator) is kept whole.
+    pub async fn purge_older_than(&self, before: Timestamp) -> Result<Purged, StoreError> {
+        self.write(move |c| db_retention::purge(c, before)).await
+    }
+
+    /// What [`Store::purge_older_than`] would remove now (a dry run; nothing changes).
+    pub async fn purge_preview(&self, before: Timestamp) -> Result<Purged, StoreError> {
+        self.read(move |c| db_retention::preview(c, before)).await
     }
 
     /// One outbox item by id.
@@ -219,6 +270,12 @@ impl Store {
     /// Resolves when outbox items may have become deliverable (at most one stored wake-up).
     pub async fn outbox_changed(&self) {
         self.inner.outbox_changed.notified().await
+    }
+
+    /// Runs `f` on the write connection (tests set pragmas on it, e.g. to fill the disk).
+    #[cfg(test)]
+    pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(&lock(&self.inner.writer))
     }
 
     // ---- worker-facing operations ----

@@ -21,11 +21,15 @@ pub fn lock_path(db: &Path) -> PathBuf {
 /// Takes the lock if no other worker holds it: `Ok(None)` while another process (or
 /// another worker in this one) delivers.
 pub fn try_lock(db: &Path) -> std::io::Result<Option<WorkerLock>> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(db))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    // Owner-only like the database it sits beside (it holds nothing, but says it exists).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(crate::perms::FILE_MODE);
+    }
+    let file = options.open(lock_path(db))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(WorkerLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),
@@ -49,5 +53,14 @@ mod tests {
         );
         drop(first);
         assert!(try_lock(&db).unwrap().is_some());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(lock_path(&db))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

@@ -2,13 +2,19 @@
 //! an agent opens a ticket, how a post-call note is marked so that it can be found again,
 //! which requests go to one ticket (delivered in order), and how to check that a note
 //! already arrived after an uncertain outcome (list the ticket's comments, newest first,
-//! and look for the marker).
+//! and look for the marker), and the `Idempotency-Key` that makes creating a ticket or a
+//! user safe to retry.
 
 use ringdesk_session::{CheckRequest, Helpdesk};
 use serde_json::Value as Json;
 
 /// The line appended to a comment so that a later "already delivered?" check finds it.
 pub const MARKER_PREFIX: &str = "ringdesk-ref:";
+
+/// Zendesk's header for idempotent creation (keys are kept for 2 hours).
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// Longest `Idempotency-Key` Zendesk takes.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The start variable holding the agent-facing base URL (flows build links with it).
 pub const URL_VARIABLE: &str = "zendesk_url";
@@ -88,6 +94,27 @@ impl Helpdesk for Zendesk {
         })
     }
 
+    /// `Idempotency-Key: ringdesk-<seed>` on `POST /api/v2/tickets` and `/api/v2/users`
+    /// (the creations a retry could duplicate). The seed is reduced to letters, digits,
+    /// `-`, `_` and `.`, and the key bounded to Zendesk's 255 characters.
+    fn idempotency_header(&self, method: &str, path: &str, seed: &str) -> Option<(String, String)> {
+        let path = path.split('?').next().unwrap_or(path);
+        let creates = matches!(
+            path,
+            "/api/v2/tickets.json" | "/api/v2/tickets" | "/api/v2/users.json" | "/api/v2/users"
+        );
+        if !method.eq_ignore_ascii_case("POST") || !creates || seed.is_empty() {
+            return None;
+        }
+        let mut key = String::from("ringdesk-");
+        key.extend(
+            seed.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .take(MAX_IDEMPOTENCY_KEY - key.len()),
+        );
+        Some((IDEMPOTENCY_HEADER.to_owned(), key))
+    }
+
     fn found(&self, body: &str, marker: &str) -> Result<bool, String> {
         let needle = format!("{MARKER_PREFIX} {marker}");
         let v: Json = serde_json::from_str(body)
@@ -107,6 +134,31 @@ impl Helpdesk for Zendesk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creations_get_a_stable_bounded_idempotency_key_and_nothing_else_does() {
+        let z = Zendesk::new("");
+        let h = z.idempotency_header("POST", "/api/v2/tickets.json", "c1-1");
+        assert_eq!(h, Some(("Idempotency-Key".into(), "ringdesk-c1-1".into())));
+        assert_eq!(
+            h,
+            z.idempotency_header("post", "/api/v2/tickets.json", "c1-1")
+        );
+        assert!(z
+            .idempotency_header("POST", "/api/v2/users.json", "u")
+            .is_some());
+        assert!(z
+            .idempotency_header("PUT", "/api/v2/tickets/1.json", "c1-1")
+            .is_none());
+        assert!(z
+            .idempotency_header("POST", "/api/v2/search.json", "c1-1")
+            .is_none());
+        let (_, long) = z
+            .idempotency_header("POST", "/api/v2/tickets", &"a\r\n b".repeat(200))
+            .unwrap();
+        assert_eq!(long.len(), 255);
+        assert!(long.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    }
 
     #[test]
     fn marker_goes_inside_the_comment_body() {

@@ -14,11 +14,11 @@ use ringdesk_session::Helpdesk;
 use std::process::ExitCode;
 
 /// The simulator's HTTP: every request, durable or not, goes out at once.
-pub struct DirectHttp<'a>(pub &'a Connectors);
+pub struct DirectHttp<'a>(pub &'a Connectors, pub &'a dyn Helpdesk);
 
 impl HttpPort for DirectHttp<'_> {
     async fn execute(&self, request: &HttpRequest) -> HttpOutcome {
-        http::execute_now(self.0, request).await
+        http::execute_now(self.0, self.1, request).await
     }
 }
 
@@ -46,7 +46,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
         full: args.queue_full.then(|| queue_max_calls(&config)),
         ..QueueScript::default()
     };
-    let port = DirectHttp(&zd.connectors);
+    let port = DirectHttp(&zd.connectors, &*zd.helpdesk);
     let stdout = std::io::stdout();
     let mut sink = Printer {
         out: stdout.lock(),

@@ -13,6 +13,10 @@ fn open(args: &StoreArgs) -> Result<Store> {
         Some(p) => p.clone(),
         None => Config::load_or_default(args.config.as_deref())?.store.path,
     };
+    open_path(path)
+}
+
+fn open_path(path: std::path::PathBuf) -> Result<Store> {
     if !path.exists() {
         return Err(anyhow!(
             "no database at {} (ringdesk serve creates it; --store names another)",
@@ -73,7 +77,52 @@ pub async fn interactions(args: InteractionsArgs) -> Result<ExitCode> {
             Some(i) => print_json(&i).map(|_| ExitCode::SUCCESS),
             None => Err(anyhow!("no call {call_id:?} in the database")),
         },
+        InteractionsCommand::Purge {
+            older_than,
+            dry_run,
+        } => purge(&store, &args.store, older_than, dry_run).await,
     }
+}
+
+/// `ringdesk interactions purge`: what the server's scheduled purge does, now.
+async fn purge(
+    store: &Store,
+    args: &StoreArgs,
+    older_than: Option<u32>,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let days = match older_than {
+        Some(d) => d,
+        None => Config::load_or_default(args.config.as_deref())?
+            .records
+            .keep_days()
+            .ok_or_else(|| {
+                anyhow!("[records] keep_days = 0 keeps records forever; pass --older-than DAYS to purge anyway")
+            })?,
+    };
+    let cutoff = crate::config::cutoff(jiff::Timestamp::now(), days)?;
+    let p = if dry_run {
+        store.purge_preview(cutoff).await?
+    } else {
+        store.purge_older_than(cutoff).await?
+    };
+    if args.json {
+        return print_json(&p).map(|_| ExitCode::SUCCESS);
+    }
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    println!(
+        "{verb} {} call record(s) and {} outbox item(s) older than {days} days (arrived before {})",
+        p.interactions,
+        p.outbox_items,
+        cutoff.strftime("%Y-%m-%d %H:%M:%S UTC")
+    );
+    if p.kept_undelivered > 0 {
+        println!(
+            "kept {} older call(s): their outbox items are not delivered yet (ringdesk outbox list)",
+            p.kept_undelivered
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn outbox(args: OutboxArgs) -> Result<ExitCode> {

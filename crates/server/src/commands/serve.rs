@@ -34,6 +34,15 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         crate::runtime::outbox::spawn(&store, &zd.connectors, zd.helpdesk.clone(), async move {
             let _ = outbox_stopped.await;
         });
+    let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();
+    let retention_task = crate::runtime::retention::spawn(
+        store.clone(),
+        config.records.keep_days(),
+        crate::runtime::retention::PURGE_EVERY,
+        async move {
+            let _ = retention_stopped.await;
+        },
+    );
     let sip_ip = config.sip.listen.ip();
     if sip_ip.is_unspecified() {
         tracing::warn!(
@@ -158,7 +167,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     tracing::info!("shutting down");
     server.shutdown();
     let _ = stop_outbox.send(());
+    let _ = stop_retention.send(());
     let _ = outbox_task.await;
+    let _ = retention_task.await;
     zd.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

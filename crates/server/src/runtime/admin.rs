@@ -329,12 +329,16 @@ async fn metrics(
                 shed.refused()
             ));
             let sip = sip.snapshot();
+            let w = store.write_stats();
             for (name, help, n) in [
                 ("ringdesk_sip_requests_refused_total", "SIP requests and datagrams dropped unanswered: source over a per-source rate limit, or banned.", sip.requests_refused),
                 ("ringdesk_sip_bans_total", "SIP sources banned for going over a rate limit.", sip.bans),
                 ("ringdesk_sip_connections_refused_total", "TCP connections refused: source banned, or a connection cap reached.", sip.connections_refused),
                 ("ringdesk_sip_register_lockouts_total", "Agent accounts locked after failed REGISTERs.", sip.lockouts),
                 ("ringdesk_sip_register_contacts_refused_total", "REGISTERs refused: a contact pointed at a host the agent may not use.", sip.contacts_refused),
+                ("ringdesk_records_write_failures_total", "Call-record writes that failed (each failed attempt: disk full, I/O error).", w.failures),
+                ("ringdesk_records_write_retries_total", "Call-record writes attempted again after a failure.", w.retries),
+                ("ringdesk_records_lost_total", "Call records given up on after their retries or abandoned at shutdown (each logged with its call id).", w.lost),
             ] {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}\n"));
             }

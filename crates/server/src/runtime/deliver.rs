@@ -1,6 +1,7 @@
 //! Delivers outbox items through the configured connectors, and answers "is this note
 //! already there?" after an uncertain outcome with the helpdesk's own check (for Zendesk:
-//! read the ticket's comments and look for the item's reference marker).
+//! read the ticket's comments and look for the item's reference marker). Creations carry
+//! the helpdesk's idempotency header, keyed by the item's marker.
 
 use ringdesk_connector::{self as conn, Connectors};
 use ringdesk_session::Helpdesk;
@@ -28,12 +29,26 @@ impl Deliverer for ConnectorDeliverer {
                 }
             }
         };
+        let mut headers = item.headers.clone();
+        // The key comes from the item's marker (or id), stored with it: every attempt,
+        // before or after a restart, sends the same key, so a creation whose answer was
+        // lost is not made twice.
+        let seed = item
+            .marker
+            .clone()
+            .unwrap_or_else(|| format!("outbox-{}", entry.id));
+        if let Some(header) = self
+            .helpdesk
+            .idempotency_header(&item.method, &item.path, &seed)
+        {
+            crate::runtime::http::add_header_once(&mut headers, header);
+        }
         let req = conn::HttpRequest {
             connector: item.connector.clone(),
             method,
             path: item.path.clone(),
             query: item.query.clone(),
-            headers: item.headers.clone(),
+            headers,
             body: item.body.clone(),
             timeout: Some(ATTEMPT_BUDGET),
             retries: 0,

@@ -3,6 +3,7 @@
 
 use ringdesk_connector as conn;
 use ringdesk_flow as flow;
+use ringdesk_session::Helpdesk;
 use std::time::Duration;
 
 /// Turns a flow request into a connector request (`Err` when the method is unsupported).
@@ -43,13 +44,31 @@ pub fn to_flow(outcome: conn::HttpOutcome) -> flow::HttpOutcome {
     }
 }
 
-/// Executes a flow request right away (no outbox).
+/// Adds `header` unless a header of that name is already there (a flow's own wins).
+pub fn add_header_once(headers: &mut Vec<(String, String)>, header: (String, String)) {
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(&header.0))
+    {
+        headers.push(header);
+    }
+}
+
+/// Executes a flow request right away (no outbox). A creation gets the helpdesk's
+/// idempotency header with a fresh key, the same for every retry the connector makes.
 pub async fn execute_now(
     connectors: &conn::Connectors,
+    helpdesk: &dyn Helpdesk,
     req: &flow::HttpRequest,
 ) -> flow::HttpOutcome {
     match to_connector(req) {
-        Ok(r) => to_flow(connectors.execute(r).await),
+        Ok(mut r) => {
+            let seed = uuid::Uuid::new_v4().to_string();
+            if let Some(header) = helpdesk.idempotency_header(&req.method, &req.path, &seed) {
+                add_header_once(&mut r.headers, header);
+            }
+            to_flow(connectors.execute(r).await)
+        }
         Err(e) => flow::HttpOutcome::Failed {
             kind: flow::HttpFailureKind::Other,
             message: format!("{e}: {:?}", req.method.chars().take(16).collect::<String>()),

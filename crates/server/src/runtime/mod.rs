@@ -16,6 +16,7 @@ pub mod msg;
 pub mod outbox;
 pub mod priority;
 pub mod prompts;
+pub mod retention;
 pub mod rtp_rx;
 pub mod rtp_socket;
 pub mod voice;

@@ -92,6 +92,11 @@ impl CallBuilder {
         self.arg("--store", &path.display().to_string())
     }
 
+    /// `--config FILE`.
+    pub fn config(self, path: &Path) -> Self {
+        self.arg("--config", &path.display().to_string())
+    }
+
     /// `--deliver-for D`.
     pub fn deliver_for(self, d: &str) -> Self {
         self.arg("--deliver-for", d)
@@ -162,7 +167,7 @@ fn call_id_of(stdout: &str) -> Option<String> {
 }
 
 /// Runs `ringdesk ARGS --store FILE --json` and parses stdout.
-async fn json_of(args: &[&str], store: &Path) -> serde_json::Value {
+pub async fn json_of(args: &[&str], store: &Path) -> serde_json::Value {
     let mut cmd = command();
     cmd.args(args).arg("--store").arg(store).arg("--json");
     let out = output(cmd).await;

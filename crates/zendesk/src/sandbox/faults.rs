@@ -1,5 +1,7 @@
 //! Injectable faults: added latency, an error status for the next N requests or a
-//! fraction of them, hanging requests; optionally restricted to a path prefix or a method.
+//! fraction of them, hanging requests, lost responses (the request is applied, then an
+//! error status answers it, as from a gateway that timed out); optionally restricted to a
+//! path prefix or a method.
 //! The decision logic is pure and deterministic (a fraction is spread evenly, not random).
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,18 @@ pub struct HangFault {
     pub count: Option<u32>,
 }
 
+/// Apply matching requests, then answer them with an error status instead of their
+/// response: the client cannot tell whether the request took effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LostResponse {
+    /// The status answered instead (400-599), e.g. 504.
+    pub status: u16,
+    /// Only the next `count` matching requests (default: all).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
 /// The fault configuration (`[sandbox.faults]` in TOML, `POST /__sandbox/faults` JSON).
 /// The default injects nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -42,9 +56,12 @@ pub struct Faults {
     /// Error responses.
     #[serde(default)]
     pub error: Option<ErrorFault>,
-    /// Hanging requests (take precedence over `error`).
+    /// Hanging requests (take precedence over `lost_response` and `error`).
     #[serde(default)]
     pub hang: Option<HangFault>,
+    /// Lost responses (take precedence over `error`).
+    #[serde(default)]
+    pub lost_response: Option<LostResponse>,
     /// Only requests whose path starts with this.
     #[serde(default)]
     pub path_prefix: Option<String>,
@@ -84,6 +101,13 @@ impl Faults {
                 return Err(FaultsError::Fraction);
             }
         }
+        if self
+            .lost_response
+            .as_ref()
+            .is_some_and(|l| !(400..=599).contains(&l.status))
+        {
+            return Err(FaultsError::Status);
+        }
         let long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.len() > 256);
         if long(&self.path_prefix) || long(&self.method) {
             return Err(FaultsError::Filter);
@@ -101,6 +125,8 @@ pub enum Action {
     Error(u16),
     /// Never answer (until released).
     Hang,
+    /// Serve it, then answer this status instead of its response.
+    ServeThenError(u16),
 }
 
 /// The decision for one request.
@@ -118,6 +144,7 @@ pub struct FaultState {
     faults: Faults,
     error_left: Option<u32>,
     hang_left: Option<u32>,
+    lost_left: Option<u32>,
     matched: u64,
 }
 
@@ -127,6 +154,7 @@ impl FaultState {
         Self {
             error_left: faults.error.as_ref().and_then(|e| e.count),
             hang_left: faults.hang.as_ref().and_then(|h| h.count),
+            lost_left: faults.lost_response.as_ref().and_then(|l| l.count),
             faults,
             matched: 0,
         }
@@ -168,6 +196,17 @@ impl FaultState {
                 latency,
                 action: Action::Hang,
             };
+        }
+        if let Some(l) = &self.faults.lost_response {
+            if self.lost_left != Some(0) {
+                if let Some(n) = &mut self.lost_left {
+                    *n -= 1;
+                }
+                return Decision {
+                    latency,
+                    action: Action::ServeThenError(l.status),
+                };
+            }
         }
         let mut action = Action::Serve;
         if let Some(e) = &self.faults.error {
@@ -239,6 +278,7 @@ mod tests {
             }),
             path_prefix: Some("/api/v2/tickets".into()),
             method: Some("put".into()),
+            lost_response: None,
         });
         let other = st.decide("GET", "/api/v2/tickets/1.json");
         assert_eq!(other.action, Action::Serve);
@@ -251,6 +291,30 @@ mod tests {
             Action::Error(500)
         );
         assert_eq!(st.decide("PUT", "/api/v2/users.json").action, Action::Serve);
+    }
+
+    #[test]
+    fn lost_responses_are_served_then_answered_with_the_status() {
+        let mut st = FaultState::new(Faults {
+            lost_response: Some(LostResponse {
+                status: 504,
+                count: Some(1),
+            }),
+            method: Some("POST".into()),
+            ..Faults::default()
+        });
+        assert_eq!(
+            actions(&mut st, 2, "POST", "/api/v2/tickets.json"),
+            vec![Action::ServeThenError(504), Action::Serve]
+        );
+        let bad = Faults {
+            lost_response: Some(LostResponse {
+                status: 200,
+                count: None,
+            }),
+            ..Faults::default()
+        };
+        assert_eq!(bad.validate(), Err(FaultsError::Status));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Zendesk-compatible sandbox server (axum): the endpoints ringdesk's flows use, with
 //! Zendesk's auth schemes, response shapes and error bodies, a count-based rate limit,
-//! injectable faults, and admin endpoints under `/__sandbox/`. Seeded from a data file
+//! `Idempotency-Key` on creation, injectable faults, and admin endpoints under `/__sandbox/`. Seeded from a data file
 //! (default: the embedded demo data).
 
 mod auth;
@@ -8,6 +8,7 @@ mod config;
 pub mod data;
 pub mod faults;
 mod http;
+pub mod idempotency;
 pub mod query;
 mod ratelimit;
 mod state;
@@ -16,7 +17,7 @@ mod store;
 
 pub use config::{SandboxConfig, DEFAULT_TOKEN_TTL_SECS};
 pub use data::{ApiToken, Credentials, DataError, DataSet, OAuthClient, DEMO_DATA};
-pub use faults::{ErrorFault, Faults, FaultsError, HangFault};
+pub use faults::{ErrorFault, Faults, FaultsError, HangFault, LostResponse};
 pub use http::router;
 pub use state::{SandboxError, SandboxState};
 pub use stats::Stats;

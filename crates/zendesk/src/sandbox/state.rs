@@ -5,6 +5,7 @@ use super::auth::Tokens;
 use super::config::SandboxConfig;
 use super::data::{DataError, DataSet};
 use super::faults::{FaultState, Faults, FaultsError};
+use super::idempotency::Idempotency;
 use super::ratelimit::RateLimiter;
 use super::stats::Stats;
 use super::store::Store;
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     pub limiter: RateLimiter,
     pub faults: FaultState,
     pub stats: Stats,
+    /// Creation responses by `Idempotency-Key`.
+    pub idempotency: Idempotency,
 }
 
 pub(crate) struct Shared {
@@ -82,6 +85,7 @@ impl SandboxState {
                 limiter: RateLimiter::new(config.rate_limit_per_minute),
                 faults: FaultState::new(config.faults.clone()),
                 stats: Stats::default(),
+                idempotency: Idempotency::default(),
             }),
             release,
             initial: data,
@@ -144,7 +148,8 @@ impl SandboxState {
         self.shared.lock().tokens.expire_all();
     }
 
-    /// Back to the initial data; faults, counters, rate-limit window and tokens cleared.
+    /// Back to the initial data; faults, counters, rate-limit window, tokens and
+    /// idempotency keys cleared.
     pub fn reset(&self) {
         {
             let mut g = self.shared.lock();
@@ -153,6 +158,7 @@ impl SandboxState {
             g.limiter.reset();
             g.faults = FaultState::default();
             g.stats = Stats::default();
+            g.idempotency = Idempotency::default();
         }
         self.shared.release_hangs();
     }

@@ -20,6 +20,9 @@ pub struct Stats {
     pub hung: u64,
     /// Requests refused 401.
     pub unauthorized: u64,
+    /// Creations answered from a known `Idempotency-Key` (nothing created again).
+    #[serde(default)]
+    pub idempotent_replays: u64,
 }
 
 impl Stats {

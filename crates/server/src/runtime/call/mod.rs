@@ -45,7 +45,11 @@ pub async fn run(
     };
     let (interaction, items) = session.finish(now());
     let n = items.len();
-    if let Err(e) = Box::pin(store.record_call(interaction, items, jiff::Timestamp::now())).await {
+    // A failed write (disk full) is retried with backoff and counted; given up on, it is
+    // counted as lost (ringdesk_records_lost_total) and logged by the store too.
+    let retry = ringdesk_store::RecordRetry::default();
+    let written = store.record_call_retrying(interaction, items, jiff::Timestamp::now(), retry);
+    if let Err(e) = Box::pin(written).await {
         tracing::error!(%call_id, outbox_items = n, "the call's record and post-call requests could not be stored: {e}");
     }
 }
@@ -247,9 +251,10 @@ impl Call {
             Output::Stop { .. } => self.media.stop(&self.shared.media),
             Output::Http { id, request, .. } => {
                 let connectors = self.shared.connectors.clone();
+                let helpdesk = self.shared.helpdesk.clone();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let outcome = http::execute_now(&connectors, &request).await;
+                    let outcome = http::execute_now(&connectors, &*helpdesk, &request).await;
                     let _ = tx.send(Msg::Http(Box::new(HttpDone { id, outcome })));
                 });
             }

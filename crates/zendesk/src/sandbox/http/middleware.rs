@@ -57,6 +57,14 @@ pub async fn pipeline(State(shared): State<Arc<Shared>>, req: Request, next: Nex
             count_status(&shared, r.status());
             return r;
         }
+        Action::ServeThenError(code) => {
+            let served = next.run(req).await;
+            shared.lock().stats.faulted += 1;
+            tracing::debug!(applied = %served.status(), answered = code, "sandbox: response lost");
+            let r = respond::fault(code);
+            count_status(&shared, r.status());
+            return r;
+        }
         Action::Serve => {}
     }
     let verdict = shared.lock().limiter.check(Instant::now());

@@ -1,6 +1,7 @@
 //! The sandbox's HTTP surface: routes, the middleware pipeline and the handlers.
 
 mod admin;
+mod idempotent;
 mod middleware;
 mod oauth;
 mod paging;

@@ -1,6 +1,7 @@
 //! Ticket endpoints: show, update (comments really stored), create, comments, and a
 //! user's requested tickets.
 
+use super::idempotent;
 use super::middleware::AuthUser;
 use super::paging::{links, params, Page};
 use super::respond;
@@ -55,23 +56,39 @@ pub async fn update(
     }
 }
 
-/// `POST /api/v2/tickets.json`.
+/// `POST /api/v2/tickets.json`, honouring `Idempotency-Key`.
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     Extension(AuthUser(user)): Extension<AuthUser>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Ok(env) = serde_json::from_slice::<TicketEnvelope<NewTicket>>(&body) else {
         return respond::bad_body();
     };
-    let result = shared
-        .lock()
-        .store
-        .create_ticket(&env.ticket, user, jiff::Timestamp::now());
-    match result {
-        Ok(ticket) => (StatusCode::CREATED, Json(TicketResponse { ticket })).into_response(),
-        Err(e) => respond::store_error(e),
-    }
+    let path = "/api/v2/tickets.json";
+    idempotent::serve(&shared, &headers, "POST", path, &body, |g| {
+        match g
+            .store
+            .create_ticket(&env.ticket, user, jiff::Timestamp::now())
+        {
+            Ok(ticket) => created(&TicketResponse { ticket }),
+            Err(e) => Err(Box::new(respond::store_error(e))),
+        }
+    })
+}
+
+/// A 201 with `value` as JSON.
+pub fn created<T: serde::Serialize>(value: &T) -> Result<idempotent::Created, Box<Response>> {
+    serde_json::to_vec(value)
+        .map(|body| (StatusCode::CREATED, body))
+        .map_err(|_| {
+            Box::new(respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "cannot encode",
+            ))
+        })
 }
 
 /// `GET /api/v2/tickets/{id}/comments.json`.

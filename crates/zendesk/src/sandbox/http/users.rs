@@ -1,13 +1,14 @@
 //! User endpoints: `me`, show, create.
 
+use super::idempotent;
 use super::middleware::AuthUser;
 use super::respond;
-use super::tickets::json_id;
+use super::tickets::{created, json_id};
 use crate::sandbox::state::Shared;
 use crate::types::{NewUser, UserEnvelope, UserResponse};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use std::sync::Arc;
@@ -36,17 +37,21 @@ pub async fn show(State(shared): State<Arc<Shared>>, Path(seg): Path<String>) ->
     }
 }
 
-/// `POST /api/v2/users.json` with `{"user": {"name": ..., ...}}`.
-pub async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// `POST /api/v2/users.json` with `{"user": {"name": ..., ...}}`, honouring
+/// `Idempotency-Key`.
+pub async fn create(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Ok(env) = serde_json::from_slice::<UserEnvelope<NewUser>>(&body) else {
         return respond::bad_body();
     };
-    let result = shared
-        .lock()
-        .store
-        .create_user(&env.user, jiff::Timestamp::now());
-    match result {
-        Ok(user) => (StatusCode::CREATED, Json(UserResponse { user })).into_response(),
-        Err(e) => respond::store_error(e),
-    }
+    let path = "/api/v2/users.json";
+    idempotent::serve(&shared, &headers, "POST", path, &body, |g| {
+        match g.store.create_user(&env.user, jiff::Timestamp::now()) {
+            Ok(user) => created(&UserResponse { user }),
+            Err(e) => Err(Box::new(respond::store_error(e))),
+        }
+    })
 }
