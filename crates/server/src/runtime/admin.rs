@@ -256,6 +256,7 @@ async fn metrics(State(AdminState { store, shed, .. }): State<AdminState>) -> Re
                 "# HELP ringdesk_calls_refused_overload_total New calls refused with 503 by the load governor.\n# TYPE ringdesk_calls_refused_overload_total counter\nringdesk_calls_refused_overload_total {}\n",
                 shed.refused()
             ));
+            crate::runtime::rtp_metrics::render(&mut out);
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),

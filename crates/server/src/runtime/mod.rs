@@ -14,6 +14,7 @@ pub mod msg;
 pub mod outbox;
 pub mod priority;
 pub mod prompts;
+pub mod rtp_metrics;
 pub mod rtp_rx;
 pub mod rtp_socket;
 pub mod voice;
