@@ -45,7 +45,10 @@ pub use contact::{
     MAX_CONTACT_URI_LEN,
 };
 pub use dialog_events::MAX_DTMF_BODY;
-pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
+pub use digest::{
+    parse_authorization, verify, DigestAlgorithm, DigestAuthorization, DigestError,
+    MAX_AUTHORIZATION_LEN,
+};
 pub use error::SipError;
 pub use event::SipEvent;
 pub use headers::{
