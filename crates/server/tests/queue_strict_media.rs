@@ -5,7 +5,8 @@
 //! agent leg (the "RTP bleed" attack). Neither intruder may be heard: the agent hears the
 //! caller's tone and never the first intruder's, the caller (the recording of what it
 //! receives) hears the agent's tone and never the second intruder's, and
-//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg.
+//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg. And the
+//! learning mode: a caller and an agent behind NAT are learned from their first packets.
 
 mod queue;
 
@@ -183,4 +184,96 @@ async fn rtp_injected_from_another_source_reaches_neither_side_and_is_counted() 
         on_caller >= 100 && on_agent >= 100,
         "foreign packets counted: caller leg {on_caller}, agent leg {on_agent} (want >= 100 each); {report}"
     );
+}
+
+/// Learning mode end to end: a caller and an agent behind NAT, whose SDPs name addresses
+/// their RTP never comes from (test sockets that only listen). Each side's first packets,
+/// within the window after its answer, are learned as its source; from then on each hears
+/// the other at the address it sends from (symmetric RTP), on both legs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_behind_nat_are_learned_at_the_start_of_each_leg() {
+    let server = Server::start(Options::agents(&["ana"])).await;
+    // What each SDP names, and where each side really sends from.
+    let agent_sdp = RtpEndpoint::bind(0x0a6e_5d50);
+    let agent_rtp = RtpEndpoint::bind(0x0a6e_0002);
+    let a = agent_sdp.addr();
+    let phone = agent::phone(
+        &server,
+        "ana",
+        "agent_own_media_wait_bye.xml",
+        1,
+        Duration::ZERO,
+        &[
+            ("rtp_ip", a.ip().to_string()),
+            ("rtp_port", a.port().to_string()),
+            ("codec_pt", "0".to_string()),
+            ("codec_name", "PCMU".to_string()),
+        ],
+    );
+    agent::log_in(&server, "ana", &phone).await;
+    let caller_sdp = RtpEndpoint::bind(0x0ca1_5d50);
+    let caller_rtp = RtpEndpoint::bind(0x0ca1_0002);
+    let caller = Sipp::new("caller_own_media_hangup.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .rtp(caller_sdp.addr())
+        .key("codec_pt", 0)
+        .key("codec_name", "PCMU")
+        .pause(CALLER_HOLD)
+        .spawn("caller", Some(server.sip_addr()), server.dir());
+    // Before anything is learned, the greeting goes where the SDP says.
+    let Some(caller_leg) = caller_sdp.first_sender(MEDIA_WAIT).await else {
+        panic!(
+            "no RTP to the caller's SDP address within {MEDIA_WAIT:?}\n{}",
+            caller.wait(END_WAIT).await.report()
+        );
+    };
+    tokio::task::block_in_place(|| {
+        caller_rtp.press(caller_leg, EVENT_PT, '1', Duration::from_millis(200))
+    });
+    let caller_voice = caller_rtp.send_tone(caller_leg, Codec::Pcmu, CALLER_HZ, CALLER_TALKS);
+    let Some(agent_leg) = agent_sdp.first_sender(MEDIA_WAIT).await else {
+        panic!(
+            "nothing relayed to the agent's SDP address within {MEDIA_WAIT:?}\n{}\n{}",
+            caller.wait(END_WAIT).await.report(),
+            phone.wait(END_WAIT).await.report()
+        );
+    };
+    let agent_voice = agent_rtp.send_tone(agent_leg, Codec::Pcmu, AGENT_HZ, AGENT_TALKS);
+    tokio::task::block_in_place(|| {
+        let _ = agent_voice.join();
+        let _ = caller_voice.join();
+    });
+    let during = server.metrics().await;
+    caller
+        .wait(END_WAIT)
+        .await
+        .assert_passed("the caller talks, then hangs up");
+    phone
+        .wait(END_WAIT)
+        .await
+        .assert_passed("ana's phone answers and gets BYE");
+    let at_agent = audio_from(&agent_rtp.arrivals(), agent_leg, Codec::Pcmu, None);
+    let at_caller = audio_from(&caller_rtp.arrivals(), caller_leg, Codec::Pcmu, None);
+    let report = format!(
+        "agent (learned) got {} samples, its SDP address {} datagrams; caller got {} samples",
+        at_agent.len(),
+        agent_sdp.arrivals().len(),
+        at_caller.len(),
+    );
+    let heard = blocks_with(&at_agent, CALLER_HZ);
+    assert!(
+        heard >= MIN_TONE_BLOCKS / 2,
+        "the agent behind NAT heard the caller in {heard} blocks; {report}"
+    );
+    // (The caller is bridged as soon as it is queued: what it hears from the learned leg
+    // is the agent.)
+    let heard = blocks_with(&at_caller, AGENT_HZ);
+    assert!(
+        heard >= MIN_TONE_BLOCKS,
+        "the caller behind NAT heard the agent in {heard} blocks; {report}"
+    );
+    // Learning is not foreign traffic.
+    assert_eq!(foreign(&during, "caller"), 0, "{report}");
+    assert_eq!(foreign(&during, "agent"), 0, "{report}");
 }

@@ -50,6 +50,11 @@ impl<T> Slot<T> {
         *self.lock() = value;
     }
 
+    /// Changes the value in place (readers wait meanwhile).
+    pub fn update(&self, f: impl FnOnce(&mut T)) {
+        f(&mut self.lock());
+    }
+
     /// Runs `f` on the value (the writer waits meanwhile).
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         f(&self.lock())
@@ -109,12 +114,14 @@ pub fn relay(data: &[u8], src: Source, out: &Relay) {
 /// Relays the agent's RTP to the caller until the socket fails or the task is aborted.
 /// Strict RTP (`ringdesk_media::latch`): the agent leg, answered now, accepts packets
 /// from the address its SDP answer names (`agent_sdp`), or from the one source learned at
-/// its start; packets from anywhere else are dropped and counted. `caller_media` is the
-/// caller's codec, payload type and telephone-event payload type.
+/// its start (an agent behind NAT: the caller's audio then goes there, in `to_agent`);
+/// packets from anywhere else are dropped and counted. `caller_media` is the caller's
+/// codec, payload type and telephone-event payload type.
 pub async fn agent_to_caller(
     agent_socket: Arc<RtpSocket>,
     src: Source,
     agent_sdp: SocketAddr,
+    to_agent: Arc<Slot<Option<Arc<Relay>>>>,
     caller: Arc<RtpSocket>,
     caller_dest: Arc<Slot<Option<SocketAddr>>>,
     caller_media: (Codec, u8, Option<u8>),
@@ -129,7 +136,8 @@ pub async fn agent_to_caller(
                     return;
                 };
                 match latch.on_packet(Instant::now(), from, p.header.sequence) {
-                    LatchVerdict::Accept | LatchVerdict::Latched => {}
+                    LatchVerdict::Accept => {}
+                    LatchVerdict::Latched => redirect(&to_agent, from),
                     LatchVerdict::Learning => return,
                     LatchVerdict::Reject => {
                         rtp_metrics::foreign_packet(Leg::Agent);
@@ -150,6 +158,22 @@ pub async fn agent_to_caller(
             })
             .await;
     }
+}
+
+/// The caller's audio goes to `dest` from now on (symmetric RTP to a learned agent),
+/// unless the bridge is already down.
+fn redirect(to_agent: &Slot<Option<Arc<Relay>>>, dest: SocketAddr) {
+    to_agent.update(|relay| {
+        if let Some(current) = relay.as_ref().filter(|r| r.dest != dest) {
+            *relay = Some(Arc::new(Relay {
+                socket: current.socket.clone(),
+                dest,
+                codec: current.codec,
+                payload_type: current.payload_type,
+                telephone_event_pt: current.telephone_event_pt,
+            }));
+        }
+    });
 }
 
 #[cfg(test)]

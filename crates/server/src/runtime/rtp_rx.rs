@@ -79,6 +79,7 @@ pub async fn receive(
         if now_latched != latched {
             latched = now_latched;
             if let Some(addr) = latched {
+                tracing::debug!(%addr, "caller RTP source locked");
                 if tx.send(Msg::Latched(Box::new(addr))).is_err() {
                     return;
                 }

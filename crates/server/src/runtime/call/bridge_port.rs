@@ -72,6 +72,7 @@ impl BridgePort {
                 telephone_event_pt: m.telephone_event_pt,
             },
             m.remote_addr,
+            caller.bridge_to.clone(),
             caller.socket.clone(),
             caller.dest.clone(),
             caller.caller_media,
