@@ -5,8 +5,9 @@
 //! agent leg (the "RTP bleed" attack). Neither intruder may be heard: the agent hears the
 //! caller's tone and never the first intruder's, the caller (the recording of what it
 //! receives) hears the agent's tone and never the second intruder's, and
-//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg. And the
-//! learning mode: a caller and an agent behind NAT are learned from their first packets.
+//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg. Also the
+//! learning mode (a caller and an agent behind NAT are learned from their first packets)
+//! and a re-INVITE moving the caller's media (the old address becomes foreign).
 
 mod queue;
 
@@ -276,4 +277,70 @@ async fn sources_behind_nat_are_learned_at_the_start_of_each_leg() {
     // Learning is not foreign traffic.
     assert_eq!(foreign(&during, "caller"), 0, "{report}");
     assert_eq!(foreign(&during, "agent"), 0, "{report}");
+}
+
+/// A re-INVITE moving the caller's media to a new address: ringdesk sends there from the
+/// re-INVITE on and locks on it at its first packet; the old address, once the SDP no
+/// longer names it, is a foreign source (dropped and counted) and hears nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_to_a_new_address_moves_the_lock_and_the_old_one_is_foreign() {
+    let server = Server::start(Options::agents(&["ana"])).await;
+    let old = RtpEndpoint::bind(0x0ca1_0003);
+    let new = RtpEndpoint::bind(0x0ca1_0004);
+    let caller = Sipp::new("caller_own_media_moves.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .rtp(old.addr())
+        .key("new_port", new.addr().port())
+        .key("codec_pt", 0)
+        .key("codec_name", "PCMU")
+        .pause(Duration::from_secs(6))
+        .spawn("caller", Some(server.sip_addr()), server.dir());
+    let Some(leg) = old.first_sender(MEDIA_WAIT).await else {
+        panic!(
+            "no RTP to the caller within {MEDIA_WAIT:?}\n{}",
+            caller.wait(END_WAIT).await.report()
+        );
+    };
+    // The old address talks (and is locked on) until the re-INVITE, 2 s after the answer.
+    let before = old.send_tone(leg, Codec::Pcmu, CALLER_HZ, Duration::from_millis(1500));
+    let Some(moved_from) = new.first_sender(MEDIA_WAIT).await else {
+        panic!(
+            "nothing sent to the re-INVITE's address within {MEDIA_WAIT:?}\n{}",
+            caller.wait(END_WAIT).await.report()
+        );
+    };
+    assert_eq!(moved_from, leg);
+    let moved_at = std::time::Instant::now();
+    // The new address talks first; then the old one comes back.
+    let after = new.send_tone(leg, Codec::Pcmu, CALLER_HZ, Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stale = old.send_tone(leg, Codec::Pcmu, TO_AGENT_HZ, Duration::from_secs(3));
+    tokio::task::block_in_place(|| {
+        for t in [before, after, stale] {
+            let _ = t.join();
+        }
+    });
+    let during = server.metrics().await;
+    caller
+        .wait(END_WAIT)
+        .await
+        .assert_passed("the caller re-INVITEs, then hangs up");
+    let late_at_old = old
+        .arrivals()
+        .iter()
+        .filter(|a| a.at > moved_at + Duration::from_millis(100))
+        .count();
+    assert_eq!(
+        late_at_old, 0,
+        "the old address still got media after the re-INVITE"
+    );
+    let at_new = new.arrivals().len();
+    assert!(at_new >= 100, "{at_new} datagrams at the new address");
+    // The old address's 150 packets after the move, and none of the new one's 50.
+    let dropped = foreign(&during, "caller");
+    assert!(
+        (140..=150).contains(&dropped),
+        "{dropped} foreign packets counted (the old address sent 150 after the move, the new one 50)"
+    );
 }
