@@ -19,6 +19,7 @@ mod retry_after;
 mod secret;
 mod target;
 mod token_cache;
+mod token_response;
 
 pub use client::Connectors;
 pub use config::{
@@ -34,3 +35,4 @@ pub use retry_after::{parse_retry_after, MAX_RETRY_AFTER_LEN};
 pub use secret::Secret;
 pub use target::{build_url, TargetError};
 pub use token_cache::{CachedToken, TokenCache};
+pub use token_response::{parse_token_response, TokenResponseError, MAX_TOKEN_LEN};

@@ -8,32 +8,18 @@ use crate::request::FailureKind;
 use crate::resolve::OAuthSettings;
 use crate::secret::Secret;
 use crate::token_cache::{CachedToken, TokenCache};
-use serde::Deserialize;
+use crate::token_response::parse_token_response;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// Largest token endpoint response read.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
-/// Longest access token accepted.
-const MAX_TOKEN_LEN: usize = 8192;
 
 /// Token source of one connector.
 #[derive(Debug)]
 pub struct OAuthTokens {
     settings: OAuthSettings,
     cache: Mutex<TokenCache>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct TokenErrorBody {
-    error: String,
 }
 
 impl OAuthTokens {
@@ -125,64 +111,7 @@ impl OAuthTokens {
                     AttemptError::new(FailureKind::Other, format!("OAuth token response: {e}"))
                 }
             })?;
-        if !(200..300).contains(&status) {
-            return Err(AttemptError::new(
-                FailureKind::Other,
-                format!(
-                    "OAuth token endpoint answered HTTP {status}{}",
-                    error_code(&bytes)
-                ),
-            ));
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
-            AttemptError::new(
-                FailureKind::Other,
-                "OAuth token response is not JSON with an access_token",
-            )
-        })?;
-        let token = parsed.access_token;
-        let usable = !token.is_empty()
-            && token.len() <= MAX_TOKEN_LEN
-            && token.bytes().all(|b| (0x21..0x7f).contains(&b));
-        if !usable {
-            return Err(AttemptError::new(
-                FailureKind::Other,
-                "OAuth token response has an unusable access_token",
-            ));
-        }
-        Ok((
-            Secret::new(token),
-            parsed.expires_in.map(Duration::from_secs),
-        ))
-    }
-}
-
-/// `": <code>"` from an RFC 6749 error body when the code is a short plain word; the body
-/// itself is never echoed (it could carry anything).
-fn error_code(body: &[u8]) -> String {
-    match serde_json::from_slice::<TokenErrorBody>(body) {
-        Ok(e)
-            if !e.error.is_empty()
-                && e.error.len() <= 40
-                && e.error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
-        {
-            format!(" ({})", e.error)
-        }
-        _ => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_code_only_plain_words() {
-        assert_eq!(
-            error_code(br#"{"error":"invalid_client"}"#),
-            " (invalid_client)"
-        );
-        assert_eq!(error_code(br#"{"error":"secret=abc"}"#), "");
-        assert_eq!(error_code(b"<html>"), "");
+        parse_token_response(status, &bytes)
+            .map_err(|e| AttemptError::new(FailureKind::Other, e.to_string()))
     }
 }

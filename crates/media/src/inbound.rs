@@ -1,5 +1,5 @@
 //! The receive side of one call's media: classifies datagrams (audio, DTMF, other),
-//! applies the symmetric-RTP latch, and runs the RFC 4733 receiver.
+//! applies the strict-RTP latch ([`crate::latch`]), and runs the RFC 4733 receiver.
 
 use std::time::Instant;
 
@@ -22,8 +22,10 @@ pub enum Received<'a> {
     },
     /// A telephone-event packet (digits, if any, are in [`InboundStream::poll_dtmf`]).
     Dtmf,
-    /// Dropped: from a source the latch rejected.
+    /// Dropped: from a source other than the one the stream is locked on (count it).
     ForeignSource,
+    /// Dropped: from a source still proving itself at the start of the stream.
+    Learning,
     /// Ignored: a payload type not negotiated (comfort noise, video...), or a malformed
     /// telephone-event payload.
     Ignored,
@@ -40,11 +42,17 @@ pub struct InboundStream<A> {
 }
 
 impl<A: Copy + Eq> InboundStream<A> {
-    /// Receive `codec` audio and telephone-events on `telephone_event_pt`, sending back
-    /// to `signalled` (the SDP address) until the first packet arrives.
-    pub fn new(codec: Codec, telephone_event_pt: Option<u8>, signalled: Option<A>) -> Self {
+    /// Receive `codec` audio and telephone-events on `telephone_event_pt` on a leg
+    /// answered at `now` whose SDP names `signalled` (see [`crate::latch`] for which
+    /// sources are accepted).
+    pub fn new(
+        now: Instant,
+        codec: Codec,
+        telephone_event_pt: Option<u8>,
+        signalled: Option<A>,
+    ) -> Self {
         InboundStream {
-            latch: RemoteLatch::new(signalled),
+            latch: RemoteLatch::new(now, signalled),
             dtmf: DtmfReceiver::default(),
             codec,
             telephone_event_pt,
@@ -67,13 +75,15 @@ impl<A: Copy + Eq> InboundStream<A> {
     ) -> Result<Received<'a>, RtpError> {
         let packet = RtpPacket::parse(datagram)?;
         let header = packet.header;
+        match self.latch.on_packet(now, from, header.sequence) {
+            LatchVerdict::Accept | LatchVerdict::Latched => {}
+            LatchVerdict::Learning => return Ok(Received::Learning),
+            LatchVerdict::Reject => return Ok(Received::ForeignSource),
+        }
         let is_event = self.telephone_event_pt == Some(header.payload_type);
         let audio_codec = Codec::from_payload_type(header.payload_type);
         if !is_event && audio_codec.is_none() {
             return Ok(Received::Ignored);
-        }
-        if self.latch.on_packet(from, header.sequence) == LatchVerdict::Reject {
-            return Ok(Received::ForeignSource);
         }
         if self.remote_ssrc != Some(header.ssrc) {
             if self.remote_ssrc.is_some() {
@@ -115,6 +125,16 @@ impl<A: Copy + Eq> InboundStream<A> {
     /// Next DTMF event.
     pub fn poll_dtmf(&mut self) -> Option<DtmfEvent> {
         self.dtmf.poll_event()
+    }
+
+    /// A re-INVITE at `now` names `signalled` (a different address is learned again).
+    pub fn set_signalled(&mut self, now: Instant, signalled: Option<A>) {
+        self.latch.set_signalled(now, signalled);
+    }
+
+    /// The address the SDP names.
+    pub fn signalled(&self) -> Option<A> {
+        self.latch.signalled()
     }
 
     /// Where to send this call's packets.

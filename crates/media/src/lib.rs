@@ -4,7 +4,7 @@
 //! datagrams and `now` in and sends the bytes handed back.
 //!
 //! - [`g711`]: both laws, tables, transcoding.
-//! - [`rtp`]: packet parse/build; [`latch`]: symmetric RTP.
+//! - [`rtp`]: packet parse/build; [`latch`]: strict, symmetric RTP (which source counts).
 //! - [`dtmf`], [`dtmf_receiver`], [`dtmf_sender`], [`sip_info`]: DTMF in every form.
 //! - [`wav`], [`resample`], [`clip`]: files converted once to shared 8 kHz G.711 clips.
 //! - [`playout`], [`stream`], [`pacer`]: what each call plays, one clock per worker.

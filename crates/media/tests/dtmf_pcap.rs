@@ -77,7 +77,8 @@ fn digits_of(name: &str) -> (String, Vec<DtmfEvent>) {
     let packets = read_pcap(name);
     assert!(!packets.is_empty(), "{name}: no packets");
     let base = Instant::now();
-    let mut inbound = InboundStream::new(Codec::Pcmu, Some(101), None);
+    // The capture's SDP named the address its packets come from.
+    let mut inbound = InboundStream::new(base, Codec::Pcmu, Some(101), Some(packets[0].src));
     let mut events = Vec::new();
     for p in &packets {
         let r = inbound.handle_datagram(base + p.at, p.src, &p.udp_payload);
@@ -143,9 +144,9 @@ fn every_sipp_dtmf_capture_yields_exactly_its_digit() {
 #[test]
 fn g711a_capture_records_as_continuous_alaw_audio() {
     let packets = read_pcap("g711a.pcap");
-    let mut inbound = InboundStream::new(Codec::Pcma, Some(101), None);
-    let mut recorder = Recorder::new(Codec::Pcma);
     let base = Instant::now();
+    let mut inbound = InboundStream::new(base, Codec::Pcma, Some(101), Some(packets[0].src));
+    let mut recorder = Recorder::new(Codec::Pcma);
     let mut audio = 0;
     let mut samples = 0;
     for p in &packets {

@@ -60,7 +60,10 @@ pub use contact::{
 pub use contact_hosts::{parse_net, ContactHosts, ContactHostsError, MAX_CONTACT_HOSTS};
 pub use counts::{SecurityCounts, SipCounters};
 pub use dialog_events::MAX_DTMF_BODY;
-pub use digest::{DigestAlgorithm, DigestError, MAX_AUTHORIZATION_LEN};
+pub use digest::{
+    parse_authorization, verify, DigestAlgorithm, DigestAuthorization, DigestError,
+    MAX_AUTHORIZATION_LEN,
+};
 pub use error::SipError;
 pub use event::{CallerSource, SipEvent};
 pub use flood_config::{FloodConfig, Rate};

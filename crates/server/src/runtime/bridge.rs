@@ -1,12 +1,15 @@
 //! The bridge between a caller and an agent: relays RTP both ways, rewriting the payload
-//! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on.
+//! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on. The
+//! agent leg's packets count only from its one source (strict RTP).
 
+use super::rtp_metrics::{self, Leg};
 use super::rtp_socket::{RtpSocket, MAX_DATAGRAM};
 use ringdesk_media::g711::transcode_in_place;
-use ringdesk_media::{Codec, RtpPacket};
+use ringdesk_media::{Codec, LatchVerdict, RemoteLatch, RtpPacket};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 thread_local! {
     /// One buffer per thread for rewritten packets: no call holds one between packets.
@@ -45,6 +48,11 @@ impl<T> Slot<T> {
     /// Replaces the value.
     pub fn set(&self, value: T) {
         *self.lock() = value;
+    }
+
+    /// Changes the value in place (readers wait meanwhile).
+    pub fn update(&self, f: impl FnOnce(&mut T)) {
+        f(&mut self.lock());
     }
 
     /// Runs `f` on the value (the writer waits meanwhile).
@@ -104,18 +112,38 @@ pub fn relay(data: &[u8], src: Source, out: &Relay) {
 }
 
 /// Relays the agent's RTP to the caller until the socket fails or the task is aborted.
+/// Strict RTP (`ringdesk_media::latch`): the agent leg, answered now, accepts packets
+/// from the address its SDP answer names (`agent_sdp`), or from the one source learned at
+/// its start (an agent behind NAT: the caller's audio then goes there, in `to_agent`);
+/// packets from anywhere else are dropped and counted. `caller_media` is the caller's
+/// codec, payload type and telephone-event payload type.
 pub async fn agent_to_caller(
     agent_socket: Arc<RtpSocket>,
     src: Source,
+    agent_sdp: SocketAddr,
+    to_agent: Arc<Slot<Option<Arc<Relay>>>>,
     caller: Arc<RtpSocket>,
     caller_dest: Arc<Slot<Option<SocketAddr>>>,
-    codec: Codec,
-    payload_type: u8,
-    telephone_event_pt: Option<u8>,
+    caller_media: (Codec, u8, Option<u8>),
 ) {
+    let (codec, payload_type, telephone_event_pt) = caller_media;
+    let named = (!agent_sdp.ip().is_unspecified()).then_some(agent_sdp);
+    let mut latch = RemoteLatch::new(Instant::now(), named);
     loop {
         let _ = agent_socket
-            .recv_with(|data, _from| {
+            .recv_with(|data, from| {
+                let Ok(p) = RtpPacket::parse(data) else {
+                    return;
+                };
+                match latch.on_packet(Instant::now(), from, p.header.sequence) {
+                    LatchVerdict::Accept => {}
+                    LatchVerdict::Latched => redirect(&to_agent, from),
+                    LatchVerdict::Learning => return,
+                    LatchVerdict::Reject => {
+                        rtp_metrics::foreign_packet(Leg::Agent);
+                        return;
+                    }
+                }
                 let Some(dest) = caller_dest.with(|d| *d) else {
                     return;
                 };
@@ -130,6 +158,22 @@ pub async fn agent_to_caller(
             })
             .await;
     }
+}
+
+/// The caller's audio goes to `dest` from now on (symmetric RTP to a learned agent),
+/// unless the bridge is already down.
+fn redirect(to_agent: &Slot<Option<Arc<Relay>>>, dest: SocketAddr) {
+    to_agent.update(|relay| {
+        if let Some(current) = relay.as_ref().filter(|r| r.dest != dest) {
+            *relay = Some(Arc::new(Relay {
+                socket: current.socket.clone(),
+                dest,
+                codec: current.codec,
+                payload_type: current.payload_type,
+                telephone_event_pt: current.telephone_event_pt,
+            }));
+        }
+    });
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod priority;
 pub mod prompts;
 pub mod retention;
+pub mod rtp_metrics;
 pub mod rtp_rx;
 pub mod rtp_socket;
 pub mod voice;

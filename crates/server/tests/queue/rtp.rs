@@ -65,7 +65,12 @@ pub struct RtpEndpoint {
 impl RtpEndpoint {
     /// Binds 127.0.0.1:0 and starts receiving; `ssrc` tells the endpoints apart.
     pub fn bind(ssrc: u32) -> RtpEndpoint {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the test RTP socket");
+        RtpEndpoint::bind_on([127, 0, 0, 1].into(), ssrc)
+    }
+
+    /// Binds `ip`, any port (e.g. 127.0.0.2: a source no SDP names), and starts receiving.
+    pub fn bind_on(ip: std::net::IpAddr, ssrc: u32) -> RtpEndpoint {
+        let socket = UdpSocket::bind((ip, 0)).expect("bind the test RTP socket");
         socket
             .set_read_timeout(Some(POLL))
             .expect("socket read timeout");

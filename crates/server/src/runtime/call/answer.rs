@@ -123,11 +123,12 @@ pub(super) async fn answer(
     };
     let bridge_to = Slot::new(None);
     let dest = Slot::new(signalled);
+    let sdp_addr = Slot::new(signalled);
     let receiver = tokio::spawn(rtp_rx::receive(
         socket.clone(),
         codec,
         te_pt,
-        signalled,
+        sdp_addr.clone(),
         tx.clone(),
         bridge_to.clone(),
     ));
@@ -138,6 +139,7 @@ pub(super) async fn answer(
         socket,
         (codec, payload_type, te_pt),
         dest,
+        sdp_addr,
         bridge_to,
     );
     Ok(Box::new(Answered {

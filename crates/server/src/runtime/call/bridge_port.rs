@@ -65,18 +65,17 @@ impl BridgePort {
             payload_type: m.payload_type,
             telephone_event_pt: m.telephone_event_pt,
         })));
-        let (codec, pt, te) = caller.caller_media;
         let relay = tokio::spawn(bridge::agent_to_caller(
             agent_socket,
             Source {
                 codec: agent_codec,
                 telephone_event_pt: m.telephone_event_pt,
             },
+            m.remote_addr,
+            caller.bridge_to.clone(),
             caller.socket.clone(),
             caller.dest.clone(),
-            codec,
-            pt,
-            te,
+            caller.caller_media,
         ));
         self.up = Some(Up {
             handle: answered.handle,

@@ -29,6 +29,10 @@ pub(super) struct MediaPort {
     pub caller_media: (Codec, u8, Option<u8>),
     /// Where the caller's RTP goes (signalled, then latched).
     pub dest: Arc<Slot<Option<SocketAddr>>>,
+    /// The address the caller's SDP names (read by the receive task, for strict RTP).
+    pub signalled: Arc<Slot<Option<SocketAddr>>>,
+    /// The source the receive task locked on, if it reported one.
+    latched: Option<SocketAddr>,
     /// Where the caller's RTP is relayed when bridged (read by the receive task).
     pub bridge_to: Arc<Slot<Option<Arc<Relay>>>>,
 }
@@ -39,6 +43,7 @@ impl MediaPort {
         socket: Arc<RtpSocket>,
         caller_media: (Codec, u8, Option<u8>),
         dest: Arc<Slot<Option<SocketAddr>>>,
+        signalled: Arc<Slot<Option<SocketAddr>>>,
         bridge_to: Arc<Slot<Option<Arc<Relay>>>>,
     ) -> MediaPort {
         MediaPort {
@@ -47,6 +52,8 @@ impl MediaPort {
             socket,
             caller_media,
             dest,
+            signalled,
+            latched: None,
             bridge_to,
         }
     }
@@ -98,6 +105,24 @@ impl MediaPort {
             id: self.stream,
             addr,
         });
+    }
+
+    /// The receive task locked the caller's RTP on `addr`: ours goes there.
+    pub fn latched(&mut self, media: &MediaWorker, addr: SocketAddr) {
+        self.latched = Some(addr);
+        self.set_dest(media, Some(addr));
+    }
+
+    /// A re-INVITE names `remote` (`hold`: send nothing). A new address is learned again
+    /// by the receive task (strict RTP); the same one keeps the source locked on.
+    pub fn reinvite(&mut self, media: &MediaWorker, remote: SocketAddr, hold: bool) {
+        let named = (!remote.ip().is_unspecified()).then_some(remote);
+        if named.is_some() && named != self.signalled.with(|s| *s) {
+            self.signalled.set(named);
+            self.latched = None;
+        }
+        let dest = if hold { None } else { self.latched.or(named) };
+        self.set_dest(media, dest);
     }
 
     /// A clip finished (or was cut): the prompt it ends, when it was the last one.

@@ -189,10 +189,10 @@ impl Call {
                     Err(e) => tracing::debug!("SIP INFO without a usable digit: {e}"),
                 }
             }
-            Msg::Latched(addr) => self.media.set_dest(&self.shared.media, Some(*addr)),
-            Msg::Reinvite { remote, hold } => self
-                .media
-                .set_dest(&self.shared.media, (!hold).then_some(*remote)),
+            Msg::Latched(addr) => self.media.latched(&self.shared.media, *addr),
+            Msg::Reinvite { remote, hold } => {
+                self.media.reinvite(&self.shared.media, *remote, hold)
+            }
             Msg::AgentHangup => self.input(Input::AgentHangup),
             Msg::Http(done) => {
                 let HttpDone { id, outcome } = *done;
