@@ -30,6 +30,71 @@ async fn interactions(server: &Server) -> Vec<serde_json::Value> {
         .expect("interactions JSON")
 }
 
+/// The fail2ban filter of `docs/security.md`, as regexes (`<HOST>` → a capture).
+fn fail2ban_filter() -> Vec<regex::Regex> {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/security.md"
+    ))
+    .expect("docs/security.md");
+    let (_, rest) = doc
+        .split_once("failregex = ")
+        .expect("a failregex in docs/security.md");
+    let block = rest.split("\nignoreregex").next().unwrap_or_default();
+    block
+        .lines()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            regex::Regex::new(&l.replace("<HOST>", r"(?P<host>[0-9A-Fa-f.:]+)"))
+                .unwrap_or_else(|e| panic!("{l}: {e}"))
+        })
+        .collect()
+}
+
+/// The sources the fail2ban filter would ban for the lines of `log`.
+fn fail2ban_hosts(log: &str) -> Vec<String> {
+    let filter = fail2ban_filter();
+    log.lines()
+        .filter_map(|line| filter.iter().find_map(|re| re.captures(line)))
+        .map(|c| c["host"].to_owned())
+        .collect()
+}
+
+#[test]
+fn the_fail2ban_filter_matches_every_line_the_docs_list() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/security.md"
+    ))
+    .expect("docs/security.md");
+    let listed = doc
+        .split_once("ringdesk logs one line per refusal")
+        .and_then(|(_, rest)| rest.split("```").nth(1))
+        .expect("the list of refusal lines");
+    let lines: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.replace("<ip>", "203.0.113.9").replace(
+                "<no_token|bad_token|read_only_token|not_json|unknown_host>",
+                "bad_token",
+            )
+        })
+        .collect();
+    assert!(lines.len() >= 6, "{lines:?}");
+    for line in &lines {
+        let hosts = fail2ban_hosts(&format!(
+            "2026-12-07T10:00:00.000000Z  WARN ringdesk: {line}"
+        ));
+        assert_eq!(hosts, vec!["203.0.113.9"], "{line}");
+    }
+    // What a client may legitimately get wrong once is not a ban reason.
+    assert!(
+        fail2ban_hosts("admin API refused source=203.0.113.9 reason=read_only_token").is_empty()
+    );
+}
+
 /// Waits until the server has recorded `n` calls.
 async fn recorded(server: &Server, n: usize) -> Vec<serde_json::Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -115,11 +180,15 @@ async fn by_default_only_the_trunks_may_call() {
         .await;
     run.assert_passed("403 for a source that is no trunk");
     assert_eq!(server.sandbox().stats().total, 0);
+    let log = server.log();
     assert!(
-        server
-            .log()
-            .contains("SIP INVITE refused source=127.0.0.2 reason=untrusted_source"),
+        log.contains("SIP INVITE refused source=127.0.0.2 reason=untrusted_source"),
         "one line for fail2ban"
+    );
+    assert_eq!(
+        fail2ban_hosts(&log),
+        vec!["127.0.0.2"],
+        "docs/security.md's filter bans it"
     );
 }
 
