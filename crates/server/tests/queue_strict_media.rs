@@ -15,7 +15,7 @@ use queue::agent;
 use queue::demo::ROBERT_NORMAL;
 use queue::rtp::{Arrival, RtpEndpoint};
 use queue::server::{Options, Server};
-use queue::sipp::Sipp;
+use queue::sipp::{Sipp, SippProc};
 use queue::tone::{audio_from, blocks_with};
 use ringdesk_media::analysis::tone_ratio;
 use ringdesk_media::{Codec, RtpPacket};
@@ -68,6 +68,37 @@ fn packets_with(arrivals: &[Arrival], from: SocketAddr, freq: f64) -> usize {
         .count()
 }
 
+/// Agent ana's phone (PCMU), its SDP naming `sdp`, logged in.
+async fn pcmu_agent(server: &Server, sdp: SocketAddr) -> SippProc {
+    let phone = agent::phone(
+        server,
+        "ana",
+        "agent_own_media_wait_bye.xml",
+        1,
+        Duration::ZERO,
+        &[
+            ("rtp_ip", sdp.ip().to_string()),
+            ("rtp_port", sdp.port().to_string()),
+            ("codec_pt", "0".to_string()),
+            ("codec_name", "PCMU".to_string()),
+        ],
+    );
+    agent::log_in(server, "ana", &phone).await;
+    phone
+}
+
+/// Robert (PCMU) calling `support`, his SDP naming `sdp`; he stays `CALLER_HOLD`.
+fn pcmu_caller(server: &Server, sdp: SocketAddr) -> SippProc {
+    Sipp::new("caller_own_media_hangup.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .rtp(sdp)
+        .key("codec_pt", 0)
+        .key("codec_name", "PCMU")
+        .pause(CALLER_HOLD)
+        .spawn("caller", Some(server.sip_addr()), server.dir())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtp_injected_from_another_source_reaches_neither_side_and_is_counted() {
     let server = Server::start(Options::agents(&["ana"])).await;
@@ -76,31 +107,10 @@ async fn rtp_injected_from_another_source_reaches_neither_side_and_is_counted() 
     assert_eq!(foreign(&before, "agent"), 0);
 
     let agent_rtp = RtpEndpoint::bind(0x0a6e_0001);
-    let a = agent_rtp.addr();
-    let phone = agent::phone(
-        &server,
-        "ana",
-        "agent_own_media_wait_bye.xml",
-        1,
-        Duration::ZERO,
-        &[
-            ("rtp_ip", a.ip().to_string()),
-            ("rtp_port", a.port().to_string()),
-            ("codec_pt", "0".to_string()),
-            ("codec_name", "PCMU".to_string()),
-        ],
-    );
-    agent::log_in(&server, "ana", &phone).await;
+    let phone = pcmu_agent(&server, agent_rtp.addr()).await;
 
     let caller_rtp = RtpEndpoint::bind(0x0ca1_0001);
-    let caller = Sipp::new("caller_own_media_hangup.xml")
-        .service("support")
-        .caller(ROBERT_NORMAL)
-        .rtp(caller_rtp.addr())
-        .key("codec_pt", 0)
-        .key("codec_name", "PCMU")
-        .pause(CALLER_HOLD)
-        .spawn("caller", Some(server.sip_addr()), server.dir());
+    let caller = pcmu_caller(&server, caller_rtp.addr());
     let Some(caller_leg) = caller_rtp.first_sender(MEDIA_WAIT).await else {
         panic!(
             "no RTP to the caller within {MEDIA_WAIT:?}\n{}",
@@ -197,31 +207,10 @@ async fn sources_behind_nat_are_learned_at_the_start_of_each_leg() {
     // What each SDP names, and where each side really sends from.
     let agent_sdp = RtpEndpoint::bind(0x0a6e_5d50);
     let agent_rtp = RtpEndpoint::bind(0x0a6e_0002);
-    let a = agent_sdp.addr();
-    let phone = agent::phone(
-        &server,
-        "ana",
-        "agent_own_media_wait_bye.xml",
-        1,
-        Duration::ZERO,
-        &[
-            ("rtp_ip", a.ip().to_string()),
-            ("rtp_port", a.port().to_string()),
-            ("codec_pt", "0".to_string()),
-            ("codec_name", "PCMU".to_string()),
-        ],
-    );
-    agent::log_in(&server, "ana", &phone).await;
+    let phone = pcmu_agent(&server, agent_sdp.addr()).await;
     let caller_sdp = RtpEndpoint::bind(0x0ca1_5d50);
     let caller_rtp = RtpEndpoint::bind(0x0ca1_0002);
-    let caller = Sipp::new("caller_own_media_hangup.xml")
-        .service("support")
-        .caller(ROBERT_NORMAL)
-        .rtp(caller_sdp.addr())
-        .key("codec_pt", 0)
-        .key("codec_name", "PCMU")
-        .pause(CALLER_HOLD)
-        .spawn("caller", Some(server.sip_addr()), server.dir());
+    let caller = pcmu_caller(&server, caller_sdp.addr());
     // Before anything is learned, the greeting goes where the SDP says.
     let Some(caller_leg) = caller_sdp.first_sender(MEDIA_WAIT).await else {
         panic!(

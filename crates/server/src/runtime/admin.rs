@@ -520,56 +520,84 @@ mod tests {
             r.headers()["www-authenticate"],
             "Bearer realm=\"ringdesk admin\""
         );
-        let r = client("not-the-token-0123456789abcdef")
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
         for path in ["/agents", "/interactions", "/outbox", "/metrics", "/"] {
             let r = reqwest::get(format!("{base}{path}")).await.unwrap();
             assert_eq!(r.status(), 401, "GET {path}");
         }
-        // A read-only token reads, and cannot change.
-        let r = client(READ_TOKEN)
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        let r = client(READ_TOKEN)
-            .post(format!("{base}/outbox/1/drop"))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        // A cross-site form post, even with the token: refused.
-        let r = client(ADMIN_TOKEN)
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("state=not_ready&reason=forged")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 415);
-        let r = client(ADMIN_TOKEN)
-            .post(format!("{base}/outbox/1/retry"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 415);
-        // A name this API does not answer to (DNS rebinding): refused.
-        let r = client(ADMIN_TOKEN)
-            .post(&url)
-            .header("host", "attacker.example:8089")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 421);
+        let drop_url = format!("{base}/outbox/1/drop");
+        let retry_url = format!("{base}/outbox/1/retry");
+        let json = Some("application/json");
+        let form = Some("application/x-www-form-urlencoded");
+        let form_body = "state=not_ready&reason=forged";
+        let json_body = body.to_string();
+        // (why, token, url, Host, Content-Type, body, status)
+        let cases = [
+            (
+                "a wrong token",
+                "not-the-token-0123456789abcdef",
+                &url,
+                None,
+                json,
+                json_body.as_str(),
+                401,
+            ),
+            (
+                "a read-only token changing",
+                READ_TOKEN,
+                &url,
+                None,
+                json,
+                json_body.as_str(),
+                403,
+            ),
+            (
+                "a read-only token dropping",
+                READ_TOKEN,
+                &drop_url,
+                None,
+                json,
+                "{}",
+                403,
+            ),
+            (
+                "a cross-site form post, token and all",
+                ADMIN_TOKEN,
+                &url,
+                None,
+                form,
+                form_body,
+                415,
+            ),
+            (
+                "a change with no body type",
+                ADMIN_TOKEN,
+                &retry_url,
+                None,
+                None,
+                "",
+                415,
+            ),
+            (
+                "another site's name (DNS rebinding)",
+                ADMIN_TOKEN,
+                &url,
+                Some("attacker.example:8089"),
+                json,
+                json_body.as_str(),
+                421,
+            ),
+        ];
+        for (why, token, url, host, content_type, text, status) in cases {
+            let mut request = client(token).post(url.as_str()).body(text.to_owned());
+            if let Some(h) = host {
+                request = request.header("host", h);
+            }
+            if let Some(ct) = content_type {
+                request = request.header("content-type", ct);
+            }
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), status, "{why}");
+        }
         assert_eq!(state().await, before, "nothing changed");
         // The configured name is accepted; the change goes through.
         let r = client(ADMIN_TOKEN)
