@@ -227,6 +227,31 @@ async fn personal_data_is_spoken_only_to_a_verified_number() {
     );
 }
 
+/// A server on a network address with no trunk listed says, at start, that only the host
+/// itself may call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_address_without_trunks_is_explained_at_start() {
+    let launch = voice::serve_child::Launch {
+        rust_log: "info".into(),
+        start_timeout: Duration::from_secs(60),
+        tail_lines: 60,
+    };
+    let server = voice::serve_child::ServeChild::start(&launch, |_, dir| {
+        format!(
+            "[sip]\nlisten = \"0.0.0.0:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[store]\npath = {:?}\n",
+            dir.join("r.sqlite")
+        )
+    })
+    .await;
+    let log = server.log();
+    assert!(
+        log.contains(
+            "is reachable from the network, but no [[trunks]] is listed: only this host may call"
+        ),
+        "{log}"
+    );
+}
+
 /// `ringdesk` with `args`, its stdout, stderr and exit status.
 async fn ringdesk(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringdesk"))

@@ -129,6 +129,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         tracing::warn!("[sip] untrusted = \"anonymous\": ringdesk answers calls from any source (their caller ID is not believed); set it to \"refuse\" once your trunks are listed");
     } else {
         println!("  calls from other sources are refused with 403 ([sip] untrusted = \"refuse\")");
+        if config.trunks.is_empty() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                "[sip] listen = {addr} is reachable from the network, but no [[trunks]] is listed: only this host may call, every other source gets 403; list your carriers and PBXs in [[trunks]] (docs/security.md)"
+            );
+        }
     }
     if let Some(f) = &flows.default {
         println!("  every number runs flow `{}`", f.name());
