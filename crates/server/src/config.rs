@@ -11,6 +11,7 @@ mod sip_limits;
 mod trunks;
 mod tts;
 mod tts_engines;
+mod warnings;
 
 pub use admin::{AdminConfig, AdminToken, Role};
 pub use trunks::{

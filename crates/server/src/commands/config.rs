@@ -1,4 +1,5 @@
-//! `ringdesk config example|check`: prints the commented example, validates a file.
+//! `ringdesk config example|check`: prints the commented example, validates a file and
+//! prints what `serve` would warn about.
 
 use crate::cli::ConfigCommand;
 use crate::config::{Config, EXAMPLE};
@@ -12,7 +13,11 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Check { file } => {
-            Config::load(&file)?;
+            let config = Config::load(&file)?;
+            // Allowed, so the check passes; `serve` logs the same lines at start.
+            for warning in config.warnings() {
+                println!("{}: warning: {warning}", file.display());
+            }
             println!("{}: ok", file.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -44,10 +44,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         },
     );
     let sip_ip = config.sip.listen.ip();
-    if sip_ip.is_unspecified() {
-        tracing::warn!(
-            "[sip] listen is a wildcard address: SDP answers need a reachable address; set [sip] listen to this host's address"
-        );
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
     }
     let dialer = SipDialer::new(sip_ip);
     let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
@@ -126,14 +124,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     println!("  caller ID believed from trunks: {}", trunks.join("; "));
     if voice_config_untrusted == ringdesk_sip::Untrusted::Anonymous {
         println!("  calls from other sources are answered as anonymous callers ([sip] untrusted)");
-        tracing::warn!("[sip] untrusted = \"anonymous\": ringdesk answers calls from any source (their caller ID is not believed); set it to \"refuse\" once your trunks are listed");
     } else {
         println!("  calls from other sources are refused with 403 ([sip] untrusted = \"refuse\")");
-        if config.trunks.is_empty() && !addr.ip().is_loopback() {
-            tracing::warn!(
-                "[sip] listen = {addr} is reachable from the network, but no [[trunks]] is listed: only this host may call, every other source gets 403; list your carriers and PBXs in [[trunks]] (docs/security.md)"
-            );
-        }
     }
     if let Some(f) = &flows.default {
         println!("  every number runs flow `{}`", f.name());

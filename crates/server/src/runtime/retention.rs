@@ -46,7 +46,7 @@ pub async fn purge_once(store: &Store, keep_days: u32) {
 }
 
 /// Purges at start and every `every` until `shutdown` resolves. With `keep_days` `None`
-/// (keep forever) it only warns once and returns.
+/// (keep forever) it returns at once.
 pub fn spawn(
     store: Store,
     keep_days: Option<u32>,
@@ -54,10 +54,8 @@ pub fn spawn(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // Keep forever: nothing to do (`Config::warnings` says so at start).
         let Some(days) = keep_days else {
-            tracing::warn!(
-                "[records] keep_days = 0: call records (callers' numbers) are kept forever"
-            );
             return;
         };
         tokio::pin!(shutdown);

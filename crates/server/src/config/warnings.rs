@@ -1,0 +1,71 @@
+//! Settings that are allowed but weaken ringdesk, or will surprise an operator: one list,
+//! logged by `serve` at start and printed by `ringdesk config check`, so the two never
+//! disagree. Each warning says what happens and what to set instead.
+
+use super::{Config, UntrustedCalls};
+
+impl Config {
+    /// What `serve` would warn about with this configuration.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let sip = self.sip.listen;
+        if sip.ip().is_unspecified() {
+            out.push(
+                "[sip] listen is a wildcard address: SDP answers need a reachable address; set [sip] listen to this host's address".to_owned(),
+            );
+        }
+        match self.sip.untrusted {
+            UntrustedCalls::Anonymous => out.push(
+                "[sip] untrusted = \"anonymous\": ringdesk answers calls from any source (their caller ID is not believed); set it to \"refuse\" once your trunks are listed".to_owned(),
+            ),
+            UntrustedCalls::Refuse if self.trunks.is_empty() && !sip.ip().is_loopback() => {
+                out.push(format!(
+                    "[sip] listen = {sip} is reachable from the network, but no [[trunks]] is listed: only this host may call, every other source gets 403; list your carriers and PBXs in [[trunks]] (docs/security.md)"
+                ))
+            }
+            UntrustedCalls::Refuse => {}
+        }
+        if self.records.keep_days().is_none() {
+            out.push(
+                "[records] keep_days = 0: call records (callers' numbers) are kept forever"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warnings(text: &str) -> Vec<String> {
+        Config::parse(text, "t.toml")
+            .expect("valid config")
+            .warnings()
+    }
+
+    #[test]
+    fn the_defaults_warn_about_nothing() {
+        assert_eq!(warnings(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_weakening_setting_is_named_with_what_to_do() {
+        let w = warnings("[sip]\nlisten = \"0.0.0.0:5060\"\n");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("wildcard address"), "{w:?}");
+        assert!(
+            w[1].contains("no [[trunks]] is listed: only this host may call"),
+            "{w:?}"
+        );
+        // With a trunk listed, only the wildcard remains.
+        let w = warnings(
+            "[sip]\nlisten = \"0.0.0.0:5060\"\n[[trunks]]\nname = \"c\"\naddresses = [\"203.0.113.0/24\"]\n",
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        let w = warnings("[sip]\nuntrusted = \"anonymous\"\n[records]\nkeep_days = 0\n");
+        assert!(w[0].starts_with("[sip] untrusted = \"anonymous\""), "{w:?}");
+        assert!(w[1].starts_with("[records] keep_days = 0"), "{w:?}");
+    }
+}
