@@ -61,10 +61,7 @@ impl Trunk {
 impl TrustConfig {
     /// The trunk `ip` belongs to (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn trunk_of(&self, ip: IpAddr) -> Option<&Trunk> {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = crate::contact_hosts::canonical(ip);
         self.trunks
             .iter()
             .find(|t| t.networks.iter().any(|n| n.contains(&ip)))

@@ -4,9 +4,8 @@
 //! Decision 0012 says why other sources are refused by default.
 
 use anyhow::{bail, Result};
-use ringdesk_sip::{IpNet, Trunk, TrustConfig, Untrusted};
+use ringdesk_sip::{Trunk, TrustConfig, Untrusted};
 use serde::Deserialize;
-use std::net::IpAddr;
 
 /// Most trunks, and most addresses per trunk.
 const MAX_TRUNKS: usize = 256;
@@ -130,7 +129,7 @@ pub fn trust(
         }
         let mut networks = Vec::new();
         for a in &t.addresses {
-            let net = parse_network(a).ok_or_else(|| {
+            let net = ringdesk_sip::parse_net(a).ok().ok_or_else(|| {
                 anyhow::anyhow!(
                     "{at}: {a:?} is not an address or a range such as \"203.0.113.0/24\""
                 )
@@ -155,15 +154,6 @@ pub fn trust(
             UntrustedCalls::Anonymous => Untrusted::Anonymous,
         },
     })
-}
-
-/// `203.0.113.7` (one address) or `203.0.113.0/24`.
-fn parse_network(text: &str) -> Option<IpNet> {
-    let text = text.trim();
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(IpNet::from(ip));
-    }
-    text.parse::<IpNet>().ok().map(|n| n.trunc())
 }
 
 /// One line per trunk for the startup message.
