@@ -8,7 +8,7 @@
 //! - [`dtmf`], [`dtmf_receiver`], [`dtmf_sender`], [`sip_info`]: DTMF in every form.
 //! - [`wav`], [`resample`], [`clip`]: files converted once to shared 8 kHz G.711 clips.
 //! - [`playout`], [`stream`], [`pacer`]: what each call plays, one clock per worker.
-//! - [`inbound`]: the receive side of a call.
+//! - [`inbound`]: the receive side of a call; [`srtp`]: SRTP for SDES-keyed legs.
 //! - [`record`], [`analysis`]: helpers for tests that check what a caller heard.
 
 pub mod analysis;
@@ -25,6 +25,7 @@ pub mod record;
 pub mod resample;
 pub mod rtp;
 pub mod sip_info;
+pub mod srtp;
 pub mod stream;
 pub mod wav;
 
@@ -44,4 +45,5 @@ pub use pacer::{Pacer, StreamId, Transmit};
 pub use playout::{PlayTag, PlayoutEvent};
 pub use record::Recorder;
 pub use rtp::{RtpHeader, RtpPacket};
+pub use srtp::{SrtpError, SrtpKey, SrtpReceiver, SrtpSender, SrtpSuite};
 pub use stream::{OutboundStream, StreamConfig, StreamEvent};

@@ -13,7 +13,9 @@ use rsipstack::sip::{Header, StatusCode};
 
 use crate::error::SipError;
 use crate::media::{MediaAnswer, MediaOffer};
+use crate::sdes::{random_key, SrtpKeys};
 use crate::sdp_answer::{build_answer, SdpOrigin};
+use ringdesk_media::srtp::SrtpKey;
 
 /// Identifies one call for the lifetime of the server (never reused, not the SIP Call-ID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +49,11 @@ pub(crate) struct CallState {
     pub(crate) origin: SdpOrigin,
     /// ACK seen for the initial 200 OK.
     pub(crate) established: bool,
+    /// Our SRTP key, announced when the offer carries keys (the same for every answer in
+    /// the dialog).
+    pub(crate) key: SrtpKey,
+    /// The negotiated keys once answered, when the call's media is encrypted.
+    pub(crate) srtp: Option<SrtpKeys>,
 }
 
 /// One call as the server tracks it.
@@ -70,6 +77,8 @@ impl CallInner {
                     version: 1,
                 },
                 established: false,
+                key: random_key(),
+                srtp: None,
             }),
         }
     }
@@ -166,7 +175,7 @@ impl CallHandle {
             Phase::Answered => return Err(SipError::AlreadyAnswered(self.inner.id)),
             Phase::Ended => return Err(SipError::CallEnded(self.inner.id)),
         }
-        let answer = build_answer(&state.offer, local_rtp, state.origin);
+        let answer = build_answer(&state.offer, local_rtp, state.origin, &state.key);
         self.inner
             .dialog
             .accept(
@@ -176,6 +185,7 @@ impl CallHandle {
             .map_err(|e| self.inner.stack_error(e))?;
         state.phase = Phase::Answered;
         state.local_rtp = Some(local_rtp);
+        state.srtp = answer.srtp.clone();
         Ok(answer)
     }
 

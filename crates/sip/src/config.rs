@@ -51,6 +51,30 @@ impl fmt::Debug for Router {
     }
 }
 
+/// SIP over TLS: where to listen and what certificate to present. `Debug` never shows the
+/// key.
+#[derive(Clone)]
+pub struct TlsListen {
+    /// Address to listen on (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// The address written in Contact when it differs from `bind` (NAT, 0.0.0.0).
+    pub external: Option<SocketAddr>,
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The private key (PKCS#8 or PKCS#1), PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl fmt::Debug for TlsListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsListen")
+            .field("bind", &self.bind)
+            .field("external", &self.external)
+            .field("key_pem", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the SIP server listens and what it accepts. Build it with [`SipConfig::new`] and
 /// change fields (non-exhaustive: registrar and outbound settings will be added).
 #[derive(Debug, Clone)]
@@ -64,6 +88,8 @@ pub struct SipConfig {
     pub udp: bool,
     /// Listen on TCP.
     pub tcp: bool,
+    /// Listen on TLS too (SIPS), with this address and certificate.
+    pub tls: Option<TlsListen>,
     /// User-Agent / Server string.
     pub user_agent: String,
     /// Most concurrent calls; the next INVITE gets `503` with `Retry-After`.
@@ -109,6 +135,7 @@ impl SipConfig {
             external: None,
             udp: true,
             tcp: true,
+            tls: None,
             user_agent: concat!("ringdesk/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_calls: 100,
             retry_after_secs: 30,

@@ -15,7 +15,8 @@ use crate::call::{CallInner, Phase};
 use crate::event::SipEvent;
 use crate::media::{MediaAnswer, MediaOffer};
 use crate::sdp_answer::build_answer;
-use crate::sdp_offer::parse_offer;
+use crate::sdes::SrtpPolicy;
+use crate::sdp_offer::parse_offer_with;
 use crate::shared::Shared;
 
 /// Largest INFO body passed on as DTMF.
@@ -157,10 +158,26 @@ async fn on_session_update(
     let outcome: Outcome = {
         let mut state = call.lock();
         match (state.phase, state.local_rtp) {
-            (Phase::Answered, Some(local)) if has_body => match parse_offer(&request.body) {
+            // An encrypted call stays encrypted with the same keys (no re-keying), a plain
+            // one stays plain: the media sockets were set up for one or the other.
+            (Phase::Answered, Some(local)) if has_body => match parse_offer_with(
+                &request.body,
+                if state.srtp.is_some() {
+                    SrtpPolicy::Required
+                } else {
+                    SrtpPolicy::Off
+                },
+            ) {
+                Ok(offer)
+                    if offer.crypto.as_ref().map(|c| &c.key)
+                        != state.srtp.as_ref().map(|k| &k.receive) =>
+                {
+                    tracing::info!(call = %call.id, "refusing re-offer: SRTP keys changed");
+                    Outcome::Refused(StatusCode::NotAcceptableHere)
+                }
                 Ok(offer) => {
                     state.origin.version = state.origin.version.saturating_add(1);
-                    let answer = build_answer(&offer, local, state.origin);
+                    let answer = build_answer(&offer, local, state.origin, &state.key);
                     state.offer = offer.clone();
                     Outcome::Changed(offer, Box::new(answer))
                 }
@@ -175,7 +192,7 @@ async fn on_session_update(
             // the answer in the ACK is not read.
             (Phase::Answered, Some(local)) => {
                 state.origin.version = state.origin.version.saturating_add(1);
-                let answer = build_answer(&state.offer, local, state.origin);
+                let answer = build_answer(&state.offer, local, state.origin, &state.key);
                 Outcome::OfferAgain(answer.sdp)
             }
             _ => Outcome::Refused(StatusCode::RequestPending),

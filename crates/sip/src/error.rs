@@ -16,6 +16,10 @@ pub enum SipError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used (the message names the problem, never
+    /// the key).
+    #[error("SIP over TLS: {0}")]
+    Tls(String),
     /// The call was already answered (or rejected, or hung up).
     #[error("call {0} was already answered or ended")]
     AlreadyAnswered(crate::CallId),

@@ -21,9 +21,10 @@ use crate::error::SipError;
 use crate::event::SipEvent;
 use crate::media::Codec;
 use crate::outbound::{AgentFailure, LegId};
+use crate::sdes::{SrtpKeys, SrtpPolicy};
 use crate::sdp_answer::{build_answer, SdpOrigin};
-use crate::sdp_offer::parse_offer;
-use crate::sdp_uac::{build_offer, parse_answer};
+use crate::sdp_offer::parse_offer_with;
+use crate::sdp_uac::{build_offer, parse_answer, OfferSrtp};
 use crate::shared::Shared;
 
 /// Where a leg is.
@@ -43,6 +44,8 @@ pub(crate) struct LegState {
     pub(crate) phase: LegPhase,
     pub(crate) cancel_requested: bool,
     pub(crate) origin: SdpOrigin,
+    /// The negotiated SRTP keys once answered, when the leg is encrypted.
+    pub(crate) srtp: Option<SrtpKeys>,
 }
 
 /// One leg as the server tracks it.
@@ -51,6 +54,8 @@ pub(crate) struct LegInner {
     pub(crate) dialog: InviteDialog,
     pub(crate) local_rtp: SocketAddr,
     pub(crate) codecs: Vec<Codec>,
+    /// How SRTP was offered (policy and our key).
+    pub(crate) srtp_offer: OfferSrtp,
     pub(crate) state: Mutex<LegState>,
 }
 
@@ -61,16 +66,19 @@ impl LegInner {
         local_rtp: SocketAddr,
         codecs: Vec<Codec>,
         origin: SdpOrigin,
+        srtp_offer: OfferSrtp,
     ) -> Self {
         LegInner {
             id,
             dialog,
             local_rtp,
             codecs,
+            srtp_offer,
             state: Mutex::new(LegState {
                 phase: LegPhase::Calling,
                 cancel_requested: false,
                 origin,
+                srtp: None,
             }),
         }
     }
@@ -264,9 +272,13 @@ async fn on_final(
             emit(shared, SipEvent::AgentCancelled { leg: leg.id }).await;
             return Next::Done;
         }
-        return match parse_answer(&response.body, &leg.codecs) {
+        return match parse_answer(&response.body, &leg.codecs, &leg.srtp_offer) {
             Ok(media) => {
-                leg.lock().phase = LegPhase::Answered;
+                {
+                    let mut state = leg.lock();
+                    state.phase = LegPhase::Answered;
+                    state.srtp = media.srtp.clone();
+                }
                 tracing::info!(leg = %leg.id, "agent answered");
                 emit(shared, SipEvent::AgentAnswered { leg: leg.id, media }).await;
                 Next::Continue
@@ -383,10 +395,13 @@ async fn on_state(shared: &Shared, leg: &LegInner, state: DialogState) -> Next {
 }
 
 /// A re-INVITE or UPDATE from the agent (hold, new address): answered with our address;
-/// not reported (the runtime keeps relaying to the first answer's address).
+/// not reported (the runtime keeps relaying to the first answer's address). An encrypted
+/// leg stays encrypted with the same keys, a plain one stays plain.
 async fn on_reoffer(leg: &LegInner, body: &[u8], method: Method, handle: TransactionHandle) {
     let sdp = {
         let mut state = leg.lock();
+        let encrypted = state.srtp.is_some();
+        let key = &leg.srtp_offer.key;
         if state.phase != LegPhase::Answered {
             None
         } else if body.is_empty() {
@@ -394,15 +409,38 @@ async fn on_reoffer(leg: &LegInner, body: &[u8], method: Method, handle: Transac
                 Some(None)
             } else {
                 state.origin.version = state.origin.version.saturating_add(1);
-                Some(Some(build_offer(leg.local_rtp, &leg.codecs, state.origin)))
+                let srtp = OfferSrtp {
+                    policy: if encrypted {
+                        leg.srtp_offer.policy
+                    } else {
+                        SrtpPolicy::Off
+                    },
+                    key: key.clone(),
+                };
+                Some(Some(build_offer(
+                    leg.local_rtp,
+                    &leg.codecs,
+                    state.origin,
+                    &srtp,
+                )))
             }
         } else {
-            match parse_offer(body) {
-                Ok(offer) => {
+            let policy = if encrypted {
+                SrtpPolicy::Required
+            } else {
+                SrtpPolicy::Off
+            };
+            match parse_offer_with(body, policy) {
+                Ok(offer)
+                    if offer.crypto.as_ref().map(|c| &c.key)
+                        == state.srtp.as_ref().map(|k| &k.receive) =>
+                {
                     state.origin.version = state.origin.version.saturating_add(1);
-                    Some(Some(build_answer(&offer, leg.local_rtp, state.origin).sdp))
+                    Some(Some(
+                        build_answer(&offer, leg.local_rtp, state.origin, key).sdp,
+                    ))
                 }
-                Err(_) => None,
+                _ => None,
             }
         }
     };

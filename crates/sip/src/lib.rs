@@ -39,6 +39,7 @@ mod registrar_config;
 mod registrar_task;
 mod request_guard;
 mod requests;
+mod sdes;
 mod sdp_answer;
 mod sdp_offer;
 mod sdp_uac;
@@ -47,12 +48,13 @@ mod server;
 mod shared;
 mod shed;
 mod transport_guard;
+mod tls;
 mod trust;
 mod uac;
 
 pub use call::CallHandle;
 pub use call::CallId;
-pub use config::{RouteFn, Router, SipConfig};
+pub use config::{RouteFn, Router, SipConfig, TlsListen};
 pub use contact::{
     parse_contacts, ContactError, ContactList, ContactSpec, MAX_CONTACTS_PER_REQUEST,
     MAX_CONTACT_URI_LEN,
@@ -84,12 +86,20 @@ pub use registrar::{
     MAX_TRACKED_SOURCES,
 };
 pub use registrar_config::{AgentCredential, RegistrarConfig};
+pub use sdes::{
+    crypto_line, parse_crypto, random_key, suite_name, SdesCrypto, SrtpKeys, SrtpPolicy,
+    MAX_CRYPTO_LEN, MAX_CRYPTO_LINES,
+};
 pub use sdp_answer::{build_answer, SdpOrigin, PTIME_MS};
 pub use sdp_offer::{
-    parse_offer, SdpError, MAX_FORMATS, MAX_MEDIA_LINES, MAX_SDP_BYTES, MAX_SDP_LINES,
+    parse_offer, parse_offer_with, SdpError, MAX_FORMATS, MAX_MEDIA_LINES, MAX_SDP_BYTES,
+    MAX_SDP_LINES,
 };
-pub use sdp_uac::{build_offer, parse_answer, AgentMedia, AnswerError, OFFER_TELEPHONE_EVENT_PT};
+pub use sdp_uac::{
+    build_offer, parse_answer, AgentMedia, AnswerError, OfferSrtp, OFFER_TELEPHONE_EVENT_PT,
+};
 pub use secret::Secret;
 pub use server::SipServer;
 pub use shed::ShedSwitch;
+pub use tls::check_certificate;
 pub use trust::{verstat, Trunk, TrustConfig, Untrusted, IDENTITY_HEADERS, MAX_VERSTAT_LEN};

@@ -5,6 +5,8 @@
 
 use std::net::SocketAddr;
 
+use crate::sdes::{SdesCrypto, SrtpKeys};
+
 /// An audio codec ringdesk can send and receive (G.711 at 8 kHz).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
@@ -107,6 +109,9 @@ pub struct MediaOffer {
     pub direction: Direction,
     /// The offerer's `a=ptime`, if any.
     pub ptime_ms: Option<u32>,
+    /// The offerer's SRTP key for the chosen stream (SDES), when the call is to be
+    /// encrypted.
+    pub crypto: Option<SdesCrypto>,
     pub(crate) streams: Vec<OfferedStream>,
     pub(crate) chosen_stream: usize,
 }
@@ -137,6 +142,8 @@ pub struct MediaAnswer {
     pub direction: Direction,
     /// Packetization time we announce (always 20 ms).
     pub ptime_ms: u32,
+    /// The SRTP keys, when the media is encrypted.
+    pub srtp: Option<SrtpKeys>,
     /// The SDP text sent in the 200 OK.
     pub sdp: String,
 }

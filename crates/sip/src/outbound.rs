@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use crate::identity::bounded_to;
 use crate::media::Codec;
+use crate::sdes::SrtpPolicy;
 
 /// Most extra headers on one INVITE.
 pub const MAX_EXTRA_HEADERS: usize = 16;
@@ -53,6 +54,9 @@ pub struct OutboundCall {
     pub local_rtp: SocketAddr,
     /// Codecs in order of preference (empty: PCMU, PCMA).
     pub codecs: Vec<Codec>,
+    /// Whether the agent's media must, may or must not be encrypted (default: optional,
+    /// keys offered best-effort).
+    pub srtp: SrtpPolicy,
 }
 
 impl OutboundCall {
@@ -70,6 +74,7 @@ impl OutboundCall {
             extra_headers: Vec::new(),
             local_rtp,
             codecs: vec![Codec::Pcmu, Codec::Pcma],
+            srtp: SrtpPolicy::default(),
         }
     }
 }

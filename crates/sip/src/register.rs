@@ -20,6 +20,9 @@ use crate::shared::Shared;
 /// on which transport. An unknown source counts as `0.0.0.0:0`.
 pub(crate) fn source_of(tx: &Transaction) -> (SocketAddr, Transport) {
     let transport = match &tx.connection {
+        Some(connection) if connection.transport() == rsipstack::sip::Transport::Tls => {
+            Transport::Tls
+        }
         Some(connection) if connection.is_reliable() => Transport::Tcp,
         _ => Transport::Udp,
     };

@@ -26,6 +26,8 @@ pub enum Transport {
     Udp,
     /// TCP.
     Tcp,
+    /// TLS (SIPS): the agent is called back over the connection it registered on.
+    Tls,
 }
 
 /// A REGISTER request, reduced to what the registrar needs (built by the SIP adapter).

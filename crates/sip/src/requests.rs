@@ -19,7 +19,7 @@ use crate::call::{CallHandle, CallInner};
 use crate::event::{CallerSource, SipEvent};
 use crate::headers::select_headers;
 use crate::identity;
-use crate::sdp_offer::parse_offer;
+use crate::sdp_offer::parse_offer_with;
 use crate::shared::Shared;
 use crate::trust::{Untrusted, IDENTITY_HEADERS};
 
@@ -111,7 +111,9 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
         return reply(tx, StatusCode::RequestEntityTooLarge, vec![]);
     }
     let (source, _) = crate::register::source_of(&tx);
-    let trunk = config.trust.trunk_of(source.ip()).map(|t| t.name.clone());
+    let trunk_entry = config.trust.trunk_of(source.ip());
+    let srtp = trunk_entry.map_or(config.trust.untrusted_srtp, |t| t.srtp);
+    let trunk = trunk_entry.map(|t| t.name.clone());
     if trunk.is_none() && config.trust.untrusted == Untrusted::Refuse {
         // One line per refusal, for fail2ban (docs/security.md).
         tracing::info!(
@@ -162,7 +164,7 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
             .to_ascii_lowercase()
             .starts_with("application/sdp")
     });
-    let offer = match parse_offer(&tx.original.body) {
+    let offer = match parse_offer_with(&tx.original.body, srtp) {
         Ok(offer) if is_sdp => offer,
         Ok(_) => return reply(tx, StatusCode::NotAcceptableHere, vec![]),
         Err(error) => {
@@ -190,11 +192,23 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
             .filter(|(name, _)| believed(name)),
         &config.forwarded_headers,
     );
+    // A call that came over TLS is told to send its in-dialog requests to our TLS port.
+    let over_tls = tx
+        .connection
+        .as_ref()
+        .is_some_and(|c| c.transport() == rsipstack::sip::Transport::Tls);
+    let contact = shared
+        .tls_addr
+        .filter(|_| over_tls)
+        .and_then(|tls| {
+            rsipstack::sip::Uri::try_from(format!("sip:ringdesk@{tls};transport=tls").as_str())
+                .ok()
+        });
     let dialog = match shared.dialog_layer.get_or_create_server_invite(
         &tx,
         shared.state_sender.clone(),
         None,
-        None,
+        contact,
     ) {
         Ok(dialog) => dialog,
         Err(error) => {

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::media::{MediaAnswer, MediaOffer};
+use crate::sdes::{crypto_line, SrtpKeys};
+use ringdesk_media::srtp::SrtpKey;
 
 /// Packetization time ringdesk always announces.
 pub const PTIME_MS: u32 = 20;
@@ -23,8 +25,14 @@ pub struct SdpOrigin {
 ///
 /// The answer has one m-line per offered m-line; the chosen audio stream carries the chosen
 /// codec and, when offered, telephone-event with the offerer's payload type; every other
-/// stream is refused with port 0.
-pub fn build_answer(offer: &MediaOffer, local: SocketAddr, origin: SdpOrigin) -> MediaAnswer {
+/// stream is refused with port 0. When the offer's stream carries SRTP keys, the answer
+/// keeps its profile and announces `key` (ours, for what we send) under the offer's tag.
+pub fn build_answer(
+    offer: &MediaOffer,
+    local: SocketAddr,
+    origin: SdpOrigin,
+    key: &SrtpKey,
+) -> MediaAnswer {
     let direction = offer.direction.answer();
     let addr_type = match local.ip() {
         IpAddr::V4(_) => "IP4",
@@ -49,8 +57,9 @@ pub fn build_answer(offer: &MediaOffer, local: SocketAddr, origin: SdpOrigin) ->
         }
         let _ = write!(
             sdp,
-            "m=audio {} RTP/AVP {}",
+            "m=audio {} {} {}",
             local.port(),
+            stream.proto,
             offer.payload_type
         );
         if let Some(te) = offer.telephone_event_pt {
@@ -69,6 +78,9 @@ pub fn build_answer(offer: &MediaOffer, local: SocketAddr, origin: SdpOrigin) ->
             );
         }
         let _ = write!(sdp, "a=ptime:{PTIME_MS}\r\na={}\r\n", direction.attribute());
+        if let Some(crypto) = &offer.crypto {
+            sdp.push_str(&crypto_line(crypto.tag, crypto.suite, key));
+        }
     }
     MediaAnswer {
         local_addr: local,
@@ -78,6 +90,11 @@ pub fn build_answer(offer: &MediaOffer, local: SocketAddr, origin: SdpOrigin) ->
         telephone_event_pt: offer.telephone_event_pt,
         direction,
         ptime_ms: PTIME_MS,
+        srtp: offer.crypto.as_ref().map(|crypto| SrtpKeys {
+            suite: crypto.suite,
+            send: key.clone(),
+            receive: crypto.key.clone(),
+        }),
         sdp,
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::media::{Codec, Direction, MediaOffer, OfferedStream};
+use crate::sdes::{parse_crypto, SdesCrypto, SrtpPolicy, MAX_CRYPTO_LINES};
 
 /// Largest SDP body accepted.
 pub const MAX_SDP_BYTES: usize = 16 * 1024;
@@ -37,6 +38,9 @@ pub enum SdpError {
     /// No active RTP/AVP audio stream offers PCMU or PCMA at 8 kHz.
     #[error("SDP offer has no audio stream with PCMU or PCMA")]
     NoAcceptableCodec,
+    /// SRTP is required and no usable audio stream carries keys ringdesk accepts.
+    #[error("SDP offer has no SRTP keys ringdesk accepts, and SRTP is required")]
+    EncryptionRequired,
 }
 
 #[derive(Default)]
@@ -50,15 +54,27 @@ struct MediaSection {
     fmtp: HashMap<u8, String>,
     direction: Option<Direction>,
     ptime: Option<u32>,
+    /// The first `a=crypto` attribute ringdesk accepts, and how many were seen.
+    crypto: Option<SdesCrypto>,
+    crypto_lines: usize,
 }
 
-/// Parse an SDP offer and choose the codec ringdesk will use.
-///
-/// Picks the first `audio` m-line with a non-zero port and `RTP/AVP` profile that offers
-/// PCMU or PCMA at 8000 Hz, taking the first of the two in the offerer's order. The
-/// telephone-event payload type is kept when it is offered at 8000 Hz with events 0-15
-/// (an absent fmtp means 0-15, RFC 4733 section 7.1.1).
+/// Parse an SDP offer and choose the codec ringdesk will use, with SRTP optional (see
+/// [`parse_offer_with`]).
 pub fn parse_offer(body: &[u8]) -> Result<MediaOffer, SdpError> {
+    parse_offer_with(body, SrtpPolicy::Optional)
+}
+
+/// Parse an SDP offer under an SRTP policy and choose the codec ringdesk will use.
+///
+/// Picks the first `audio` m-line with a non-zero port that offers PCMU or PCMA at
+/// 8000 Hz, taking the first of the two in the offerer's order, whose profile and keys
+/// the policy allows: `off` takes `RTP/AVP` streams and ignores keys; `optional` also
+/// takes `RTP/SAVP` streams with an `a=crypto` ringdesk accepts (see [`crate::sdes`]),
+/// and keys offered on `RTP/AVP` (best-effort SRTP) are used; `required` takes only
+/// streams with such keys. The telephone-event payload type is kept when it is offered
+/// at 8000 Hz with events 0-15 (an absent fmtp means 0-15, RFC 4733 section 7.1.1).
+pub fn parse_offer_with(body: &[u8], policy: SrtpPolicy) -> Result<MediaOffer, SdpError> {
     if body.len() > MAX_SDP_BYTES {
         return Err(SdpError::TooLarge);
     }
@@ -104,16 +120,28 @@ pub fn parse_offer(body: &[u8]) -> Result<MediaOffer, SdpError> {
         })
         .collect();
 
+    let mut refused_plain = false;
     for (index, section) in sections.iter().enumerate() {
+        let savp = section.proto.eq_ignore_ascii_case("RTP/SAVP");
         if !section.media.eq_ignore_ascii_case("audio")
             || section.port == 0
-            || !section.proto.eq_ignore_ascii_case("RTP/AVP")
+            || !(savp || section.proto.eq_ignore_ascii_case("RTP/AVP"))
         {
             continue;
         }
+        let crypto = match policy {
+            SrtpPolicy::Off if savp => continue,
+            SrtpPolicy::Off => None,
+            SrtpPolicy::Optional | SrtpPolicy::Required => section.crypto.clone(),
+        };
+        let needs_keys = savp || policy == SrtpPolicy::Required;
         let Some((codec, payload_type)) = choose_codec(section) else {
             continue;
         };
+        if needs_keys && crypto.is_none() {
+            refused_plain = true;
+            continue;
+        }
         let ip = section
             .connection
             .or(session_conn)
@@ -125,11 +153,16 @@ pub fn parse_offer(body: &[u8]) -> Result<MediaOffer, SdpError> {
             telephone_event_pt: telephone_event(section),
             direction: section.direction.or(session_dir).unwrap_or_default(),
             ptime_ms: section.ptime,
+            crypto,
             streams,
             chosen_stream: index,
         });
     }
-    Err(SdpError::NoAcceptableCodec)
+    Err(if refused_plain && policy == SrtpPolicy::Required {
+        SdpError::EncryptionRequired
+    } else {
+        SdpError::NoAcceptableCodec
+    })
 }
 
 fn parse_m_line(value: &str) -> Result<MediaSection, SdpError> {
@@ -200,6 +233,13 @@ fn apply_attribute(section: &mut MediaSection, attr: &str) {
             }
         }
         "ptime" => section.ptime = value.trim().parse().ok(),
+        "crypto" => {
+            // Bounded: only the first few are read; the first acceptable one is used.
+            section.crypto_lines += 1;
+            if section.crypto.is_none() && section.crypto_lines <= MAX_CRYPTO_LINES {
+                section.crypto = parse_crypto(value);
+            }
+        }
         _ => {}
     }
 }

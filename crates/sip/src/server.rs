@@ -93,6 +93,10 @@ impl SipServer {
                 .map_err(|e| bind_error("tcp", local_addr, e))?;
             transport.add_transport(tcp.into());
         }
+        let tls_addr = match &config.tls {
+            Some(tls) => Some(crate::tls::listen(&transport, tls).await?),
+            None => None,
+        };
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
@@ -124,6 +128,7 @@ impl SipServer {
             registrar: Mutex::new(registrar),
             registrar_changed: tokio::sync::Notify::new(),
             local_addr,
+            tls_addr,
             config,
             dialog_layer,
             state_sender,
@@ -151,7 +156,7 @@ impl SipServer {
             state_receiver,
             cancel.clone(),
         ));
-        tracing::info!(%local_addr, udp = shared.config.udp, tcp = shared.config.tcp, "SIP server listening");
+        tracing::info!(%local_addr, udp = shared.config.udp, tcp = shared.config.tcp, tls = ?tls_addr, "SIP server listening");
         Ok((
             SipServer {
                 shared,
@@ -165,6 +170,11 @@ impl SipServer {
     /// The address the server listens on (with the port actually bound).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The TLS listener's address (as written in Contact), when SIP over TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.shared.tls_addr
     }
 
     /// Calls offered or in progress.

@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) config: SipConfig,
     /// The address bound (with the real port).
     pub(crate) local_addr: SocketAddr,
+    /// The TLS listener's address as written in Contact (external if set), when TLS is on.
+    pub(crate) tls_addr: Option<SocketAddr>,
     pub(crate) dialog_layer: Arc<DialogLayer>,
     pub(crate) state_sender: DialogStateSender,
     /// Live calls by the library's dialog id (as text).

@@ -4,6 +4,7 @@
 //! caller ID is only a claim. What such sources get is a policy: refused with `403`, or
 //! answered as an unknown caller (no caller ID, no identity headers for the flow).
 
+use crate::sdes::SrtpPolicy;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -16,6 +17,8 @@ pub struct Trunk {
     pub name: String,
     /// Addresses and ranges the trunk sends from.
     pub networks: Vec<IpNet>,
+    /// Whether its calls' media must, may or must not be encrypted.
+    pub srtp: SrtpPolicy,
 }
 
 /// What a call from a source that is no trunk gets.
@@ -33,6 +36,8 @@ pub enum Untrusted {
 pub struct TrustConfig {
     pub trunks: Vec<Trunk>,
     pub untrusted: Untrusted,
+    /// The SRTP policy for calls from sources that are no trunk (when they are answered).
+    pub untrusted_srtp: SrtpPolicy,
 }
 
 impl Default for TrustConfig {
@@ -41,6 +46,7 @@ impl Default for TrustConfig {
         TrustConfig {
             trunks: vec![Trunk::loopback()],
             untrusted: Untrusted::Refuse,
+            untrusted_srtp: SrtpPolicy::default(),
         }
     }
 }
@@ -54,6 +60,7 @@ impl Trunk {
                 "127.0.0.0/8".parse().expect("valid network"),
                 "::1/128".parse().expect("valid network"),
             ],
+            srtp: SrtpPolicy::default(),
         }
     }
 }

@@ -13,7 +13,8 @@ use crate::leg::{LegInner, OutboundHandle};
 use crate::outbound::{sanitize_display, sanitize_headers, sanitize_user, LegId, OutboundCall};
 use crate::registrar::Transport;
 use crate::sdp_answer::SdpOrigin;
-use crate::sdp_uac::build_offer;
+use crate::sdes::random_key;
+use crate::sdp_uac::{build_offer, OfferSrtp};
 use crate::server::SipServer;
 
 impl SipServer {
@@ -40,7 +41,13 @@ impl SipServer {
         let user = sanitize_user(&call.from_user);
         let caller = Uri::try_from(format!("sip:{user}@{local}").as_str())
             .map_err(|_| SipError::InvalidOutbound("caller URI"))?;
-        let our_contact = Uri::try_from(format!("sip:ringdesk@{local}").as_str())
+        // An agent on TLS is called over the connection it registered on (the stack
+        // reuses it: RFC 5626 flow), and its in-dialog requests come back to our TLS port.
+        let our_contact = match (contact.transport, shared.tls_addr) {
+            (Transport::Tls, Some(tls)) => format!("sip:ringdesk@{tls};transport=tls"),
+            _ => format!("sip:ringdesk@{local}"),
+        };
+        let our_contact = Uri::try_from(our_contact.as_str())
             .map_err(|_| SipError::InvalidOutbound("contact URI"))?;
         let display = sanitize_display(&call.from_display);
         let id = LegId(shared.next_call_id().0);
@@ -48,13 +55,21 @@ impl SipServer {
             session_id: id.0,
             version: 1,
         };
-        let offer = build_offer(call.local_rtp, &call.codecs, origin);
+        let srtp = OfferSrtp {
+            policy: call.srtp,
+            key: random_key(),
+        };
+        let offer = build_offer(call.local_rtp, &call.codecs, origin, &srtp);
         // Behind NAT (the contact names another address than the REGISTER came from), UDP
         // requests go to the source address; otherwise to the contact itself.
         let behind_nat = callee.host_with_port.host.to_string() != contact.source.ip().to_string();
         let destination = match contact.transport {
             Transport::Udp if behind_nat => Some(SipAddr {
                 r#type: Some(rsipstack::sip::Transport::Udp),
+                addr: HostWithPort::from(contact.source),
+            }),
+            Transport::Tls => Some(SipAddr {
+                r#type: Some(rsipstack::sip::Transport::Tls),
                 addr: HostWithPort::from(contact.source),
             }),
             Transport::Udp | Transport::Tcp => None,
@@ -89,6 +104,7 @@ impl SipServer {
             call.local_rtp,
             call.codecs.clone(),
             origin,
+            srtp,
         ));
         tracing::info!(leg = %id, agent = %call.agent_id, "calling agent");
         tokio::spawn(crate::leg::run(

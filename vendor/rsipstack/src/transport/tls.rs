@@ -25,6 +25,9 @@ use tokio_rustls::{
 };
 use tracing::{debug, warn};
 
+/// Longest time a TLS handshake may take on an accepted connection (ringdesk patch).
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Certificate info extracted from PEM for logging purposes
 #[derive(Debug)]
 struct CertInfo {
@@ -357,11 +360,22 @@ impl TlsListenerConnection {
                 let local_addr = listener_local_addr.clone();
 
                 crate::platform::spawn(async move {
-                    // Perform TLS handshake
-                    let tls_stream = match acceptor_clone.accept(stream).await {
-                        Ok(stream) => stream,
-                        Err(e) => {
-                            warn!(error = %e, "TLS handshake failed");
+                    // Perform TLS handshake, in bounded time (ringdesk patch: a peer
+                    // that opens connections and never finishes the handshake must not
+                    // hold them, since connection caps count only finished ones).
+                    let handshake = tokio::time::timeout(
+                        TLS_HANDSHAKE_TIMEOUT,
+                        acceptor_clone.accept(stream),
+                    )
+                    .await;
+                    let tls_stream = match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            warn!(error = %e, remote = %remote_addr, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            warn!(remote = %remote_addr, "TLS handshake timed out");
                             return;
                         }
                     };
