@@ -67,6 +67,10 @@ pub struct AgentConfig {
     /// registrar). Empty: only the address each REGISTER comes from.
     #[serde(default)]
     pub contact_hosts: Vec<String>,
+    /// Whether the agent's media must, may or must not be encrypted (`off`, `optional`,
+    /// `required`; used by the SIP dialer). Absent: `[sip] srtp`.
+    #[serde(default)]
+    pub srtp: Option<String>,
     /// Names of the queues the agent serves.
     pub queues: Vec<String>,
     /// Skills the agent has; a call asking for skills goes only to agents having all of them.

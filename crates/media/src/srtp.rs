@@ -6,10 +6,10 @@
 //!
 //! Sans-IO like the rest of the crate: bytes in, bytes out, no clock.
 
+use rtc_shared::error::Error as SharedError;
 use rtc_srtp::context::Context;
 use rtc_srtp::option::srtp_replay_protection;
 use rtc_srtp::protection_profile::ProtectionProfile;
-use rtc_shared::error::Error as SharedError;
 use thiserror::Error;
 
 /// Bytes of SDES keying material: a 16-byte AES-128 master key and a 14-byte master salt.
@@ -73,16 +73,19 @@ pub enum SrtpError {
     Exhausted,
 }
 
-fn context(
-    suite: SrtpSuite,
-    key: &SrtpKey,
-    replay: bool,
-) -> Result<Context, SrtpError> {
+fn context(suite: SrtpSuite, key: &SrtpKey, replay: bool) -> Result<Context, SrtpError> {
     let provider = rtc_crypto::default_provider().map_err(|_| SrtpError::Key)?;
     let (master, salt) = key.0.split_at(16);
     let option = replay.then(|| srtp_replay_protection(REPLAY_WINDOW));
-    Context::new(master, salt, suite.profile(), option, None, provider.crypto())
-        .map_err(|_| SrtpError::Key)
+    Context::new(
+        master,
+        salt,
+        suite.profile(),
+        option,
+        None,
+        provider.crypto(),
+    )
+    .map_err(|_| SrtpError::Key)
 }
 
 /// Protects the packets one leg sends (one SSRC or more, each with its own rollover count).
@@ -253,7 +256,11 @@ mod tests {
         block[..14].copy_from_slice(&hex("30CBBC08863D8C85D49DB34A9AE1"));
         let mut block = aes::Block::from(block);
         cipher.encrypt_block(&mut block);
-        assert_eq!(&out[12..28], &block[..], "keystream of the derived session key");
+        assert_eq!(
+            &out[12..28],
+            &block[..],
+            "keystream of the derived session key"
+        );
         assert_eq!(out.len(), 12 + 16 + 10, "header, payload, 80-bit tag");
     }
 
@@ -303,8 +310,14 @@ mod tests {
         let mut other = SrtpSender::new(suite, &key(2)).unwrap();
         other.protect(&packet(12, &[0x55; 160]), &mut wire).unwrap();
         assert_eq!(rx.unprotect(&wire, &mut back), Err(SrtpError::Auth));
-        assert_eq!(rx.unprotect(&[0xff; 5], &mut back), Err(SrtpError::Malformed));
-        assert_eq!(rx.unprotect(&wire[..14], &mut back), Err(SrtpError::Malformed));
+        assert_eq!(
+            rx.unprotect(&[0xff; 5], &mut back),
+            Err(SrtpError::Malformed)
+        );
+        assert_eq!(
+            rx.unprotect(&wire[..14], &mut back),
+            Err(SrtpError::Malformed)
+        );
         // The 32-bit tag suite works the same way with 4 bytes of overhead.
         let suite = SrtpSuite::AesCm128HmacSha1_32;
         let mut tx = SrtpSender::new(suite, &key(3)).unwrap();

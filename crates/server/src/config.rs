@@ -8,6 +8,7 @@ mod admin;
 mod agent_credentials;
 mod records;
 mod sip_limits;
+mod sip_tls;
 mod trunks;
 mod tts;
 mod tts_engines;
@@ -22,6 +23,7 @@ pub use trunks::{
 pub use agent_credentials::{agent_credentials, process_env};
 pub use records::{cutoff, RecordsConfig};
 pub use sip_limits::SipLimitsConfig;
+pub use sip_tls::{agent_srtp, key_readable_by_others, SipTlsConfig, SrtpSetting};
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -96,6 +98,13 @@ pub struct SipConfig {
     /// Flood defence and REGISTER lockout (`[sip.limits]`, `config/sip_limits.rs`).
     #[serde(default)]
     pub limits: SipLimitsConfig,
+    /// The SRTP policy of legs that set none (`[[trunks]] srtp`, `[[agents]] srtp`) and of
+    /// callers from no trunk (`config/sip_tls.rs`).
+    #[serde(default)]
+    pub srtp: SrtpSetting,
+    /// SIP over TLS (`[sip.tls]`, `config/sip_tls.rs`); off when absent.
+    #[serde(default)]
+    pub tls: Option<SipTlsConfig>,
 }
 
 impl Default for SipConfig {
@@ -106,6 +115,8 @@ impl Default for SipConfig {
             answer_delay: std::time::Duration::ZERO,
             untrusted: UntrustedCalls::default(),
             limits: SipLimitsConfig::default(),
+            srtp: SrtpSetting::default(),
+            tls: None,
         }
     }
 }
@@ -422,6 +433,15 @@ impl Config {
         self.sip.limits.validate(origin)?;
         agent_credentials(&self.agents, &process_env)
             .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        agent_srtp(&self.agents, self.sip.srtp).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        if let Some(tls) = &self.sip.tls {
+            tls.load().map_err(|e| anyhow::anyhow!("{origin}: {e:#}"))?;
+            if tls.listen == self.sip.listen {
+                bail!(
+                    "{origin}: [sip.tls] listen must differ from [sip] listen (TCP uses that port)"
+                );
+            }
+        }
         self.records.validate(origin)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
@@ -451,7 +471,7 @@ impl Config {
     }
 
     fn trust_with(&self, origin: &str) -> Result<ringdesk_sip::TrustConfig> {
-        trunks::trust(&self.trunks, self.sip.untrusted, origin)
+        trunks::trust(&self.trunks, self.sip.untrusted, self.sip.srtp, origin)
     }
 
     /// Where `serve` writes a generated admin token (and the CLI reads it).

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::call::{CallInner, Phase};
 use crate::event::SipEvent;
 use crate::media::{MediaAnswer, MediaOffer};
-use crate::sdp_answer::build_answer;
 use crate::sdes::SrtpPolicy;
+use crate::sdp_answer::build_answer;
 use crate::sdp_offer::parse_offer_with;
 use crate::shared::Shared;
 

@@ -47,8 +47,8 @@ mod secret;
 mod server;
 mod shared;
 mod shed;
-mod transport_guard;
 mod tls;
+mod transport_guard;
 mod trust;
 mod uac;
 

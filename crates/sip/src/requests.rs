@@ -197,13 +197,9 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
         .connection
         .as_ref()
         .is_some_and(|c| c.transport() == rsipstack::sip::Transport::Tls);
-    let contact = shared
-        .tls_addr
-        .filter(|_| over_tls)
-        .and_then(|tls| {
-            rsipstack::sip::Uri::try_from(format!("sip:ringdesk@{tls};transport=tls").as_str())
-                .ok()
-        });
+    let contact = shared.tls_addr.filter(|_| over_tls).and_then(|tls| {
+        rsipstack::sip::Uri::try_from(format!("sip:ringdesk@{tls};transport=tls").as_str()).ok()
+    });
     let dialog = match shared.dialog_layer.get_or_create_server_invite(
         &tx,
         shared.state_sender.clone(),

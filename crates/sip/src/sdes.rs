@@ -165,7 +165,10 @@ mod tests {
             crypto_line(c.tag, c.suite, &c.key),
             "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n"
         );
-        let c = parse_crypto("2 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR").unwrap();
+        let c = parse_crypto(
+            "2 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+        )
+        .unwrap();
         assert_eq!((c.tag, c.suite), (2, SrtpSuite::AesCm128HmacSha1_32));
     }
 

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::media::{Codec, Direction};
-use ringdesk_media::srtp::SrtpKey;
 use crate::sdp_offer::parse_offer;
+use ringdesk_media::srtp::SrtpKey;
 
 const ORIGIN: SdpOrigin = SdpOrigin {
     session_id: 42,
@@ -122,7 +122,11 @@ fn srtp_offers_get_our_key_under_their_tag_and_profile() {
             "m=audio 4000 {proto} 0\r\na=crypto:3 AES_CM_128_HMAC_SHA1_32 {theirs}\r\n"
         ));
         let answer = build_answer(&offer, "10.0.0.1:5000".parse().unwrap(), ORIGIN, &KEY);
-        assert!(answer.sdp.contains(&format!("m=audio 5000 {proto} 0\r\n")), "{}", answer.sdp);
+        assert!(
+            answer.sdp.contains(&format!("m=audio 5000 {proto} 0\r\n")),
+            "{}",
+            answer.sdp
+        );
         assert!(answer.sdp.contains(&crate::sdes::crypto_line(
             3,
             ringdesk_media::srtp::SrtpSuite::AesCm128HmacSha1_32,

@@ -175,22 +175,34 @@ fn too_large_is_reported_as_such() {
     );
 }
 
-const KEYED: &str = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n";
+const KEYED: &str =
+    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n";
 
 #[test]
 fn srtp_policy_decides_which_streams_count() {
     let savp = sdp(&format!("m=audio 4000 RTP/SAVP 0\r\n{KEYED}"));
     let offer = parse_offer_with(savp.as_bytes(), SrtpPolicy::Optional).unwrap();
     assert_eq!(offer.crypto.as_ref().map(|c| c.tag), Some(1));
-    assert_eq!(parse_offer_with(savp.as_bytes(), SrtpPolicy::Required).unwrap().crypto, offer.crypto);
+    assert_eq!(
+        parse_offer_with(savp.as_bytes(), SrtpPolicy::Required)
+            .unwrap()
+            .crypto,
+        offer.crypto
+    );
     assert_eq!(
         parse_offer_with(savp.as_bytes(), SrtpPolicy::Off),
         Err(SdpError::NoAcceptableCodec)
     );
     // Best-effort SRTP: keys on RTP/AVP are used unless SRTP is off.
     let avp_keyed = sdp(&format!("m=audio 4000 RTP/AVP 0\r\n{KEYED}"));
-    assert!(parse_offer_with(avp_keyed.as_bytes(), SrtpPolicy::Optional).unwrap().crypto.is_some());
-    assert!(parse_offer_with(avp_keyed.as_bytes(), SrtpPolicy::Off).unwrap().crypto.is_none());
+    assert!(parse_offer_with(avp_keyed.as_bytes(), SrtpPolicy::Optional)
+        .unwrap()
+        .crypto
+        .is_some());
+    assert!(parse_offer_with(avp_keyed.as_bytes(), SrtpPolicy::Off)
+        .unwrap()
+        .crypto
+        .is_none());
     // Required: plain offers, and keys ringdesk refuses, are not enough.
     let plain = sdp("m=audio 4000 RTP/AVP 0\r\n");
     assert_eq!(
@@ -203,7 +215,9 @@ fn srtp_policy_decides_which_streams_count() {
         Err(SdpError::EncryptionRequired)
     );
     // A later keyed stream is chosen over an earlier plain one when SRTP is required.
-    let both = sdp(&format!("m=audio 4000 RTP/AVP 0\r\nm=audio 5000 RTP/SAVP 8\r\n{KEYED}"));
+    let both = sdp(&format!(
+        "m=audio 4000 RTP/AVP 0\r\nm=audio 5000 RTP/SAVP 8\r\n{KEYED}"
+    ));
     let offer = parse_offer_with(both.as_bytes(), SrtpPolicy::Required).unwrap();
     assert_eq!((offer.chosen_stream, offer.codec), (1, Codec::Pcma));
     // The first of many crypto lines that parses wins; a flood of them is bounded.

@@ -184,7 +184,7 @@ mod tests {
              a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n"
         );
         // Our own offer parses as an offer of PCMU with events.
-        let parsed = parse_offer(sdp.as_bytes()).unwrap();
+        let parsed = crate::sdp_offer::parse_offer(sdp.as_bytes()).unwrap();
         assert_eq!(parsed.codec, Codec::Pcmu);
         assert_eq!(parsed.telephone_event_pt, Some(101));
     }
@@ -251,10 +251,16 @@ mod tests {
     fn srtp_offers_follow_the_policy_and_answers_must_match() {
         let local = "127.0.0.1:4000".parse().unwrap();
         let required = build_offer(local, &[], ORIGIN, &srtp(SrtpPolicy::Required));
-        assert!(required.contains("m=audio 4000 RTP/SAVP 0 8 101\r\n"), "{required}");
+        assert!(
+            required.contains("m=audio 4000 RTP/SAVP 0 8 101\r\n"),
+            "{required}"
+        );
         assert!(required.ends_with(&crypto_line(1, OFFER_SUITE, &SrtpKey([7; 30]))));
         let optional = build_offer(local, &[], ORIGIN, &srtp(SrtpPolicy::Optional));
-        assert!(optional.contains("m=audio 4000 RTP/AVP 0 8 101\r\n"), "{optional}");
+        assert!(
+            optional.contains("m=audio 4000 RTP/AVP 0 8 101\r\n"),
+            "{optional}"
+        );
         assert!(optional.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
         assert!(!build_offer(local, &[], ORIGIN, &plain()).contains("crypto"));
 
@@ -266,23 +272,43 @@ mod tests {
         )
         .unwrap();
         let keys = media.srtp.expect("keys");
-        assert_eq!(keys.send, SrtpKey([7; 30]), "we send with the key we offered");
+        assert_eq!(
+            keys.send,
+            SrtpKey([7; 30]),
+            "we send with the key we offered"
+        );
         assert_ne!(keys.receive, keys.send);
         // Optional: a plain answer is a plain leg; a keyed one is encrypted.
-        let media =
-            parse_answer(&agent_answer("RTP/AVP", ""), &[], &srtp(SrtpPolicy::Optional)).unwrap();
+        let media = parse_answer(
+            &agent_answer("RTP/AVP", ""),
+            &[],
+            &srtp(SrtpPolicy::Optional),
+        )
+        .unwrap();
         assert_eq!(media.srtp, None);
-        let media = parse_answer(&agent_answer("RTP/AVP", &keyed), &[], &srtp(SrtpPolicy::Optional))
-            .unwrap();
+        let media = parse_answer(
+            &agent_answer("RTP/AVP", &keyed),
+            &[],
+            &srtp(SrtpPolicy::Optional),
+        )
+        .unwrap();
         assert!(media.srtp.is_some());
         // Required: a plain answer, or keys for another tag or suite, end the leg.
         assert_eq!(
-            parse_answer(&agent_answer("RTP/AVP", ""), &[], &srtp(SrtpPolicy::Required)),
+            parse_answer(
+                &agent_answer("RTP/AVP", ""),
+                &[],
+                &srtp(SrtpPolicy::Required)
+            ),
             Err(AnswerError::Sdp(SdpError::EncryptionRequired))
         );
         let other_tag = format!("a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:{AGENT_KEY}\r\n");
         assert_eq!(
-            parse_answer(&agent_answer("RTP/SAVP", &other_tag), &[], &srtp(SrtpPolicy::Required)),
+            parse_answer(
+                &agent_answer("RTP/SAVP", &other_tag),
+                &[],
+                &srtp(SrtpPolicy::Required)
+            ),
             Err(AnswerError::CryptoMismatch)
         );
     }

@@ -113,6 +113,7 @@ mod tests {
                 Trunk {
                     name: "carrier".into(),
                     networks: vec!["203.0.113.0/24".parse().unwrap()],
+                    srtp: SrtpPolicy::Required,
                 },
                 Trunk {
                     name: "pbx".into(),
@@ -120,9 +121,11 @@ mod tests {
                         "192.0.2.7/32".parse().unwrap(),
                         "2001:db8::/32".parse().unwrap(),
                     ],
+                    srtp: SrtpPolicy::Off,
                 },
             ],
             untrusted: Untrusted::Refuse,
+            untrusted_srtp: SrtpPolicy::Optional,
         };
         let name = |ip: &str| config.trunk_of(ip.parse().unwrap()).map(|t| t.name.clone());
         assert_eq!(name("203.0.113.200").as_deref(), Some("carrier"));

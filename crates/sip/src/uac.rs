@@ -12,8 +12,8 @@ use crate::error::SipError;
 use crate::leg::{LegInner, OutboundHandle};
 use crate::outbound::{sanitize_display, sanitize_headers, sanitize_user, LegId, OutboundCall};
 use crate::registrar::Transport;
-use crate::sdp_answer::SdpOrigin;
 use crate::sdes::random_key;
+use crate::sdp_answer::SdpOrigin;
 use crate::sdp_uac::{build_offer, OfferSrtp};
 use crate::server::SipServer;
 

@@ -111,7 +111,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         shed,
         trust: config.trust()?,
         personal_data: crate::config::personal_data(&config.trunks),
+        tls: config.sip.tls.as_ref().map(|t| t.load()).transpose()?,
     };
+    dialer.set_srtp(
+        crate::config::agent_srtp(&config.agents, config.sip.srtp)?,
+        config.sip.srtp.into(),
+    );
     let trunks = crate::config::trunks_description(&voice_config.trust);
     let voice_config_untrusted = voice_config.trust.untrusted;
     let (server, dispatcher) = voice::start(voice_config, flows.clone(), shared)
@@ -121,6 +126,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let addr = server.local_addr();
     dialer.set_server(server.clone());
     println!("ringdesk is answering SIP calls on {addr} (UDP and TCP).");
+    if let Some(tls) = server.tls_addr() {
+        println!("  SIP over TLS: sips:support@{tls} (sip:support@{tls};transport=tls)");
+    }
+    println!(
+        "  media encryption (SRTP, SDES keys): {} by default ([sip] srtp)",
+        ringdesk_sip::SrtpPolicy::from(config.sip.srtp).as_str()
+    );
     println!("  caller ID believed from trunks: {}", trunks.join("; "));
     if voice_config_untrusted == ringdesk_sip::Untrusted::Anonymous {
         println!("  calls from other sources are answered as anonymous callers ([sip] untrusted)");

@@ -21,6 +21,9 @@ pub struct TrunkConfig {
     /// When the default flow may speak a caller's name and ticket details.
     #[serde(default)]
     pub personal_data: PersonalData,
+    /// Whether its calls' media must, may or must not be encrypted (absent: `[sip] srtp`).
+    #[serde(default)]
+    pub srtp: Option<super::SrtpSetting>,
 }
 
 /// When personal data may be spoken to a trunk's caller (`[[trunks]] personal_data`).
@@ -104,6 +107,7 @@ pub enum UntrustedCalls {
 pub fn trust(
     trunks: &[TrunkConfig],
     untrusted: UntrustedCalls,
+    srtp: super::SrtpSetting,
     origin: &str,
 ) -> Result<TrustConfig> {
     if trunks.len() > MAX_TRUNKS {
@@ -142,10 +146,14 @@ pub fn trust(
         out.push(Trunk {
             name: t.name.clone(),
             networks,
+            srtp: t.srtp.unwrap_or(srtp).into(),
         });
     }
     if out.is_empty() {
-        out.push(Trunk::loopback());
+        out.push(Trunk {
+            srtp: srtp.into(),
+            ..Trunk::loopback()
+        });
     }
     Ok(TrustConfig {
         trunks: out,
@@ -153,6 +161,7 @@ pub fn trust(
             UntrustedCalls::Refuse => Untrusted::Refuse,
             UntrustedCalls::Anonymous => Untrusted::Anonymous,
         },
+        untrusted_srtp: srtp.into(),
     })
 }
 
@@ -185,6 +194,7 @@ mod tests {
         let t = trust(
             &trunks("[[trunks]]\nname = \"carrier\"\naddresses = [\"203.0.113.9/24\", \"2001:db8::1\"]\n"),
             UntrustedCalls::Anonymous,
+            crate::config::SrtpSetting::Optional,
             "t.toml",
         )
         .unwrap();
@@ -198,7 +208,7 @@ mod tests {
             t.trunk_of("127.0.0.1".parse().unwrap()).is_none(),
             "loopback is no longer trusted"
         );
-        let none = trust(&[], UntrustedCalls::default(), "t.toml").unwrap();
+        let none = trust(&[], UntrustedCalls::default(), Default::default(), "t.toml").unwrap();
         assert_eq!(none.untrusted, Untrusted::Refuse);
         assert_eq!(describe(&none), vec!["local (127.0.0.0/8, ::1/128)"]);
     }
@@ -243,7 +253,7 @@ mod tests {
                 "same name",
             ),
         ] {
-            let err = trust(&trunks(text), UntrustedCalls::Refuse, "t.toml").unwrap_err().to_string();
+            let err = trust(&trunks(text), UntrustedCalls::Refuse, Default::default(), "t.toml").unwrap_err().to_string();
             assert!(err.starts_with("t.toml: [[trunks]] #"), "{err}");
             assert!(err.contains(want), "{text}: {err}");
         }

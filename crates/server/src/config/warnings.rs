@@ -2,7 +2,7 @@
 //! logged by `serve` at start and printed by `ringdesk config check`, so the two never
 //! disagree. Each warning says what happens and what to set instead.
 
-use super::{Config, UntrustedCalls};
+use super::{Config, SrtpSetting, UntrustedCalls};
 
 impl Config {
     /// What `serve` would warn about with this configuration.
@@ -24,6 +24,25 @@ impl Config {
                 ))
             }
             UntrustedCalls::Refuse => {}
+        }
+        let required = self.sip.srtp == SrtpSetting::Required
+            || self
+                .trunks
+                .iter()
+                .any(|t| t.srtp == Some(SrtpSetting::Required))
+            || self
+                .agents
+                .iter()
+                .any(|a| a.srtp.as_deref() == Some("required"));
+        match &self.sip.tls {
+            None if required => out.push(
+                "SRTP is required but [sip.tls] is not set: SDES keys travel in the SDP, readable by anyone who sees the SIP messages; configure [sip.tls] and have the trunks and phones use it".to_owned(),
+            ),
+            Some(tls) if super::key_readable_by_others(&tls.key) => out.push(format!(
+                "[sip.tls] key {} can be read by other users; chmod 600 it",
+                tls.key.display()
+            )),
+            _ => {}
         }
         if self.records.keep_days().is_none() {
             out.push(
@@ -67,5 +86,14 @@ mod tests {
         let w = warnings("[sip]\nuntrusted = \"anonymous\"\n[records]\nkeep_days = 0\n");
         assert!(w[0].starts_with("[sip] untrusted = \"anonymous\""), "{w:?}");
         assert!(w[1].starts_with("[records] keep_days = 0"), "{w:?}");
+        let w = warnings("[sip]\nsrtp = \"required\"\n");
+        assert!(
+            w[0].starts_with("SRTP is required but [sip.tls] is not set"),
+            "{w:?}"
+        );
+        let w = warnings(
+            "[[trunks]]\nname = \"c\"\naddresses = [\"127.0.0.1\"]\nsrtp = \"required\"\n",
+        );
+        assert!(w[0].starts_with("SRTP is required"), "{w:?}");
     }
 }

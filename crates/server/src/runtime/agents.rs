@@ -3,7 +3,9 @@
 //! keeps what the bridge needs (the leg's RTP socket and the agent's media).
 
 use super::acd::{AcdHandle, Dialer, OfferResult};
-use ringdesk_sip::{AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer};
+use ringdesk_sip::{
+    AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer, SrtpPolicy,
+};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +37,8 @@ pub struct SipDialer {
     calls: Mutex<HashMap<String, CallInfo>>,
     /// Bridged calls' agent hang-ups go to the call task.
     hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::msg::Msg>>>,
+    /// Each agent's SRTP policy (`[[agents]] srtp`), and the one for agents not listed.
+    srtp: OnceLock<(HashMap<String, SrtpPolicy>, SrtpPolicy)>,
 }
 
 fn header_value(s: &str) -> String {
@@ -49,7 +53,21 @@ impl SipDialer {
             legs: Mutex::new(HashMap::new()),
             calls: Mutex::new(HashMap::new()),
             hangups: Mutex::new(HashMap::new()),
+            srtp: OnceLock::new(),
         })
+    }
+
+    /// Sets each agent's SRTP policy and the default (once, at start).
+    pub fn set_srtp(&self, agents: HashMap<String, SrtpPolicy>, default: SrtpPolicy) {
+        let _ = self.srtp.set((agents, default));
+    }
+
+    fn srtp_of(&self, agent: &str) -> SrtpPolicy {
+        self.srtp
+            .get()
+            .map_or(SrtpPolicy::default(), |(agents, default)| {
+                agents.get(agent).copied().unwrap_or(*default)
+            })
     }
 
     pub fn set_server(&self, sip: Arc<SipServer>) {
@@ -171,6 +189,7 @@ impl SipDialer {
             local,
         );
         out.from_display = header_value(&info.caller_name);
+        out.srtp = self.srtp_of(agent);
         let mut headers = vec![
             ("X-Ringdesk-Queue".to_string(), header_value(queue)),
             ("X-Ringdesk-Caller".to_string(), header_value(&info.ani)),

@@ -196,7 +196,11 @@ mod tests {
 
     async fn relay(codec: Codec, pt: u8, te: Option<u8>) -> Relay {
         Relay {
-            socket: RtpSocket::bind([127, 0, 0, 1].into()).unwrap(),
+            socket: {
+                let s = RtpSocket::bind([127, 0, 0, 1].into(), Leg::Agent).unwrap();
+                s.secure(None).unwrap();
+                s
+            },
             dest: "127.0.0.1:9".parse().unwrap(),
             codec,
             payload_type: pt,

@@ -414,7 +414,13 @@ mod tests {
     }
 
     fn socket() -> Arc<RtpSocket> {
-        RtpSocket::bind([127, 0, 0, 1].into()).unwrap()
+        let s = RtpSocket::bind(
+            [127, 0, 0, 1].into(),
+            super::super::rtp_metrics::Leg::Caller,
+        )
+        .unwrap();
+        s.secure(None).unwrap();
+        s
     }
 
     /// Reads packets until `n` arrived (or 5 s passed); returns (ssrc, seq) pairs.

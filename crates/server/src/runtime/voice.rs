@@ -33,6 +33,8 @@ pub struct VoiceConfig {
     pub trust: ringdesk_sip::TrustConfig,
     /// Each trunk's `personal_data` (when the flow may speak a caller's details).
     pub personal_data: HashMap<String, PersonalData>,
+    /// SIP over TLS (`[sip.tls]`), when configured.
+    pub tls: Option<ringdesk_sip::TlsListen>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -45,6 +47,7 @@ pub async fn start(
     sip.max_calls = config.max_calls;
     sip.shed = config.shed.clone();
     sip.trust = config.trust.clone();
+    sip.tls = config.tls.clone();
     let table = flows.clone();
     sip.router = Router::Callback(Arc::new(move |dnis: &str| {
         table.route(dnis).map(|f| f.name().to_string())

@@ -6,6 +6,7 @@ use super::super::bridge::Slot;
 use super::super::media_worker;
 use super::super::msg::Msg;
 use super::super::prompts::Prompts;
+use super::super::rtp_metrics::Leg;
 use super::super::rtp_rx;
 use super::super::rtp_socket::RtpSocket;
 use super::media::{media_codec, MediaPort};
@@ -69,7 +70,7 @@ pub(super) async fn answer(
     );
     // One socket, one descriptor: the call's receive task reads it, the media thread
     // sends on it.
-    let socket = match RtpSocket::bind(shared.rtp_ip) {
+    let socket = match RtpSocket::bind(shared.rtp_ip, Leg::Caller) {
         Ok(socket) => socket,
         Err(e) => {
             tracing::error!(%call_id, "cannot open an RTP socket: {e}");
@@ -94,6 +95,13 @@ pub(super) async fn answer(
             return Err(Box::new(session));
         }
     };
+    // From here the leg's packets are SRTP or plain, as the SDP said (nothing passed
+    // before: the 200 OK has only just gone).
+    if let Err(e) = socket.secure(answer.srtp.as_ref()) {
+        tracing::error!(%call_id, "cannot set up SRTP: {e}");
+        let _ = inc.call.hangup().await;
+        return Err(Box::new(session));
+    }
     let codec = media_codec(answer.codec);
     let te_pt = answer.telephone_event_pt;
     let signalled = (!answer.remote_addr.ip().is_unspecified()).then_some(answer.remote_addr);
@@ -132,7 +140,7 @@ pub(super) async fn answer(
         tx.clone(),
         bridge_to.clone(),
     ));
-    tracing::info!(%call_id, codec = ?codec, %local, flow = %flow_name, "call answered");
+    tracing::info!(%call_id, codec = ?codec, srtp = socket.is_srtp(), %local, flow = %flow_name, "call answered");
     session.answered(now());
     let media = MediaPort::new(
         stream,

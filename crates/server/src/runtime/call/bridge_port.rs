@@ -4,6 +4,7 @@
 
 use super::super::bridge::{self, Relay, Source};
 use super::super::msg::Msg;
+use super::super::rtp_metrics::Leg;
 use super::super::rtp_socket::RtpSocket;
 use super::media::{media_codec, MediaPort};
 use super::shared::Shared;
@@ -46,7 +47,9 @@ impl BridgePort {
             .dialer
             .take_answered(leg, tx.clone())
             .ok_or_else(|| anyhow::anyhow!("agent leg {leg} is not answered"))?;
-        let agent_socket = match RtpSocket::new(answered.socket) {
+        let agent_socket = RtpSocket::new(answered.socket, Leg::Agent)
+            .and_then(|s| s.secure(answered.media.srtp.as_ref()).map(|()| s));
+        let agent_socket = match agent_socket {
             Ok(s) => Arc::new(s),
             Err(e) => {
                 let handle = answered.handle;
