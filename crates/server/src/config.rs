@@ -436,7 +436,7 @@ impl Config {
         agent_srtp(&self.agents, self.sip.srtp).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         if let Some(tls) = &self.sip.tls {
             tls.load().map_err(|e| anyhow::anyhow!("{origin}: {e:#}"))?;
-            if tls.listen == self.sip.listen {
+            if tls.listen == self.sip.listen && tls.listen.port() != 0 {
                 bail!(
                     "{origin}: [sip.tls] listen must differ from [sip] listen (TCP uses that port)"
                 );

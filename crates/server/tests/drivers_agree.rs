@@ -33,10 +33,6 @@ mod support {
     pub mod serve_child;
     #[path = "../queue/sipp.rs"]
     pub mod sipp;
-    /// What `baresip.rs` takes from its suite's `server` module.
-    pub mod server {
-        pub use super::serve_child::tail;
-    }
 }
 
 use common::{call, Recorded, Sandbox};

@@ -337,3 +337,128 @@ async fn the_cli_uses_the_token_serve_wrote_and_a_wrong_one_is_refused() {
     let r = reqwest::get(server.admin_url("/health")).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// SIP over TLS with SRTP required: baresip calls `sips:` with mandatory SRTP, hears the
+/// ticket status (its recording holds the whole introduction), presses 2 (RFC 4733 inside
+/// SRTP) and is hung up on over its TLS connection; a capture of the loopback shows only
+/// SRTP going to it (every packet 10 bytes longer than RTP, no frame of the greeting in
+/// clear, which a plain call carries: see `voice_baresip`). A plain-RTP offer to the same
+/// server gets 488.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_over_tls_with_srtp_hears_its_ticket_and_nothing_travels_in_clear() {
+    use voice::baresip::{Baresip, Setup};
+    let server = Server::start(Options {
+        srtp: Some("required"),
+        tls: true,
+        ..Options::default()
+    })
+    .await;
+    let tls = server.tls_addr();
+    let (caller, ticket) = demo::MICHAEL;
+    let capture = voice::capture::Capture::start();
+    let mut phone = Baresip::start_with(
+        &server.dir().join("baresip-tls"),
+        &Setup {
+            account: format!(
+                "<sip:{caller}@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand"
+            ),
+            ca_file: Some(server.dir().join("certs/sip.crt")),
+            mic: None,
+            srtp: true,
+        },
+    )
+    .await;
+    let t0 = std::time::Instant::now();
+    tokio::task::block_in_place(|| {
+        phone.command("dial", &format!("sip:support@{tls};transport=tls"))
+    });
+    tokio::time::sleep_until((t0 + Duration::from_secs(13)).into()).await;
+    tokio::task::block_in_place(|| phone.command("sndcode", "2"));
+    // "Thank you for calling. Goodbye." and ringdesk's BYE, over the TLS connection.
+    let deadline = t0 + Duration::from_secs(30);
+    while !phone.log_text().contains("terminated") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ringdesk did not hang up after 2\n{}\n{}",
+            phone.log_tail(),
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    phone.quit().await;
+    let log = phone.log_text();
+    assert!(
+        log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "baresip reports SRTP: {}",
+        phone.log_tail()
+    );
+
+    // What the caller heard, decrypted by baresip: the welcome, its status and the menu.
+    let path = phone.recording().expect("baresip wrote a recording");
+    let bytes = std::fs::read(&path).expect("read the recording");
+    let wav = ringdesk_media::wav::Wav::parse(&bytes).expect("a WAV file");
+    let pcm: Vec<i16> = wav
+        .to_mono_f32()
+        .iter()
+        .map(|&x| (x * 32767.0).clamp(-32768.0, 32767.0) as i16)
+        .collect();
+    let frames = voice::audio::frame_rms(&pcm);
+    let blocks = voice::audio::segments(&frames, voice::FRAMES_PER_SECOND);
+    let intro = voice::prompts::render(
+        &[
+            voice::prompts::WELCOME,
+            &voice::prompts::status("Michael Brown", ticket, "waiting for your reply"),
+            voice::prompts::MENU,
+        ],
+        ringdesk_media::Codec::Pcmu,
+    )
+    .await;
+    assert!(!blocks.is_empty(), "baresip heard nothing");
+    assert!(
+        blocks[0].start_s() < 1.0 && (blocks[0].len_s() - intro.sound_s()).abs() <= 0.5,
+        "welcome + status + menu heard through SRTP: {}, rendered {:.2} s; blocks:\n{}",
+        blocks[0],
+        intro.sound_s(),
+        voice::audio::describe(&blocks)
+    );
+    let notes = server
+        .new_comments(ticket, 1, Duration::from_secs(15))
+        .await;
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(
+        notes[0].body.contains("Keys pressed: 2."),
+        "the key pressed inside SRTP reached the flow: {:?}",
+        notes[0].body
+    );
+
+    // On the wire: SRTP only.
+    let to_phone = capture.udp_to(phone.rtp_ports());
+    drop(capture);
+    assert!(
+        to_phone.len() > 500,
+        "the capture saw the call's media: {} packets",
+        to_phone.len()
+    );
+    let lengths: std::collections::BTreeSet<usize> =
+        to_phone.iter().map(|d| d.payload.len()).collect();
+    assert!(
+        lengths
+            .iter()
+            .all(|&n| n == 12 + 160 + 10 || n == 12 + 4 + 10),
+        "every packet carries an SRTP tag (audio 182 bytes, events 26): {lengths:?}"
+    );
+    let greeting = voice::prompts::greeting_frames().await;
+    assert!(greeting.len() > 100, "the greeting has sound frames");
+    assert_eq!(
+        voice::prompts::frames_on_the_wire(&to_phone, &greeting),
+        0,
+        "no frame of the greeting travels in clear"
+    );
+
+    // A plain offer where SRTP is required: 488, no call.
+    Sipp::new("reject_488.xml", "support")
+        .caller(caller)
+        .run(server.sip_addr(), server.dir())
+        .await
+        .assert_passed("a plain-RTP offer is refused with 488");
+}

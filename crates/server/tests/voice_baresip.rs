@@ -28,6 +28,7 @@ async fn run_command(phone: &Baresip, command: &str, params: &str) {
 async fn baresip_hears_prompts_then_music_on_hold() {
     let server = Server::start(Options::default()).await;
     let (caller, ticket) = demo::MICHAEL;
+    let capture = voice::capture::Capture::start();
     let mut phone = Baresip::start(&server.dir().join("baresip"), caller).await;
     let t0 = Instant::now();
     run_command(
@@ -45,6 +46,17 @@ async fn baresip_hears_prompts_then_music_on_hold() {
     // quit waits for baresip to exit, so the recording is complete.
     phone.quit().await;
 
+    // A plain call carries the greeting's G.711 frames as they are (the control of the
+    // SRTP test in `security.rs`, which must find none).
+    let on_wire = voice::prompts::frames_on_the_wire(
+        &capture.udp_to(phone.rtp_ports()),
+        &prompts::greeting_frames().await,
+    );
+    drop(capture);
+    assert!(
+        on_wire > 100,
+        "the capture finds the greeting in clear on a plain call: {on_wire} frames"
+    );
     let path = phone
         .recording()
         .unwrap_or_else(|| panic!("baresip wrote no recording\n{}", phone.log_tail()));

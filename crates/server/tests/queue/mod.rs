@@ -11,6 +11,12 @@
 pub mod agent;
 #[path = "../voice/audio.rs"]
 pub mod audio;
+#[path = "../voice/baresip.rs"]
+pub mod baresip;
+#[path = "../support/capture.rs"]
+pub mod capture;
+#[path = "../support/certs.rs"]
+pub mod certs;
 #[path = "../voice/heard.rs"]
 pub mod heard;
 #[path = "../support/ports.rs"]

@@ -26,6 +26,8 @@ const ADMIN: &str = "admin API and metrics: http://";
 const TOKEN_FILE: &str = "admin token: ";
 /// What it prints instead when the config has tokens.
 const TOKENS_CONFIGURED: &str = "admin tokens: ";
+/// Where it names its SIP over TLS address, when `[sip.tls]` is set.
+const TLS: &str = "SIP over TLS: sips:support@";
 
 /// How to run the child.
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct Launch {
 pub struct ServeChild {
     child: Child,
     sip: SocketAddr,
+    tls: Option<SocketAddr>,
     admin: SocketAddr,
     /// The generated admin token, when the config has none.
     admin_token: Option<String>,
@@ -85,7 +88,7 @@ impl ServeChild {
         let mut lines = BufReader::new(stdout).lines();
         let deadline = tokio::time::Instant::now() + launch.start_timeout;
         let mut seen = String::new();
-        let (mut sip, mut admin) = (None, None);
+        let (mut sip, mut admin, mut tls) = (None, None, None);
         let (mut token_seen, mut admin_token) = (false, None);
         while sip.is_none() || admin.is_none() || !token_seen {
             let line = match tokio::time::timeout_at(deadline, lines.next_line()).await {
@@ -107,6 +110,12 @@ impl ServeChild {
             if let Some(rest) = line.strip_prefix(READY) {
                 sip = Some(parse_addr(rest, &line));
             }
+            if let Some((_, rest)) = line.split_once(TLS) {
+                tls = Some(parse_addr(
+                    rest.split(' ').next().unwrap_or_default(),
+                    &line,
+                ));
+            }
             if let Some((_, rest)) = line.split_once(ADMIN) {
                 admin = Some(parse_addr(rest.trim_end_matches('/'), &line));
             }
@@ -124,6 +133,7 @@ impl ServeChild {
         ServeChild {
             child,
             sip: sip.expect("SIP address read"),
+            tls,
             admin: admin.expect("admin address read"),
             sandbox: Some(sandbox),
             dir,
@@ -132,6 +142,11 @@ impl ServeChild {
             http: admin_client(admin_token.as_deref()),
             admin_token,
         }
+    }
+
+    /// Where ringdesk answers SIP over TLS, when its config has `[sip.tls]`.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.tls.expect("the server listens on TLS ([sip.tls])")
     }
 
     /// Where ringdesk answers SIP (UDP and TCP).

@@ -1,11 +1,13 @@
-//! baresip (Debian package `baresip`) as a caller: a throw-away config directory (no
-//! sound card: `aufile` plays silence as the microphone, `aubridge` is the speaker,
-//! `sndfile` records what the caller hears to `dump-*-dec.wav`), driven over its
-//! `ctrl_tcp` JSON/netstring interface (`dial`, `sndcode` for RFC 2833 keys, `hangup`,
-//! `quit`). The process is killed when dropped.
+//! baresip (Debian package `baresip`) as a caller or an agent's phone: a throw-away config
+//! directory (no sound card: `aufile` plays a WAV file, silence by default, as the
+//! microphone, `aubridge` is the speaker, `sndfile` records what the phone hears to
+//! `dump-*-dec.wav`), driven over its `ctrl_tcp` JSON/netstring interface (`dial`,
+//! `sndcode` for RFC 2833 keys, `hangup`, `quit`). [`Setup`] adds SIP over TLS (a CA file
+//! to trust ringdesk's certificate) and SRTP (`srtp.so`, the account's `mediaenc`). The
+//! process is killed when dropped.
 
 use super::ports::{free_port, free_rtp_port};
-use super::server::tail;
+use super::serve_child::tail;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -28,6 +30,32 @@ pub struct Baresip {
     dir: PathBuf,
     control: SocketAddr,
     log: PathBuf,
+    rtp: u16,
+}
+
+/// How a baresip is set up.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The `accounts` line, e.g. `<sip:+1555@127.0.0.1>;regint=0;audio_codecs=PCMU`.
+    pub account: String,
+    /// The CA file that makes ringdesk's TLS certificate trusted (SIP over TLS).
+    pub ca_file: Option<PathBuf>,
+    /// What the microphone says (8 kHz samples); silence when `None`.
+    pub mic: Option<Vec<i16>>,
+    /// Load the SRTP module (`mediaenc=srtp` / `srtp-mand` in the account).
+    pub srtp: bool,
+}
+
+impl Setup {
+    /// A caller with identity `caller` on plain SIP and RTP, PCMU only.
+    pub fn caller(caller: &str) -> Setup {
+        Setup {
+            account: format!("<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU"),
+            ca_file: None,
+            mic: None,
+            srtp: false,
+        }
+    }
 }
 
 /// Fails the test with an actionable message when baresip is missing.
@@ -45,8 +73,15 @@ pub fn require_baresip() {
     }
 }
 
-fn config_text(dir: &Path, sip_port: u16, control: SocketAddr, rtp: u16) -> String {
+fn config_text(dir: &Path, sip_port: u16, control: SocketAddr, rtp: u16, setup: &Setup) -> String {
     let d = dir.display();
+    let mut extra = String::new();
+    if let Some(ca) = &setup.ca_file {
+        extra.push_str(&format!("sip_cafile {}\n", ca.display()));
+    }
+    if setup.srtp {
+        extra.push_str("module srtp.so\n");
+    }
     format!(
         "poll_method epoll\n\
          sip_listen 127.0.0.1:{sip_port}\n\
@@ -67,7 +102,8 @@ fn config_text(dir: &Path, sip_port: u16, control: SocketAddr, rtp: u16) -> Stri
          module_app menu.so\n\
          module_app ctrl_tcp.so\n\
          ctrl_tcp_listen {control}\n\
-         snd_path {d}\n",
+         snd_path {d}\n\
+         {extra}",
         rtp + 3
     )
 }
@@ -75,25 +111,31 @@ fn config_text(dir: &Path, sip_port: u16, control: SocketAddr, rtp: u16) -> Stri
 impl Baresip {
     /// Starts baresip in `dir` (created) with `caller` as its identity, PCMU only.
     pub async fn start(dir: &Path, caller: &str) -> Baresip {
+        Self::start_with(dir, &Setup::caller(caller)).await
+    }
+
+    /// Starts baresip in `dir` (created) as `setup` says.
+    pub async fn start_with(dir: &Path, setup: &Setup) -> Baresip {
         require_baresip();
         std::fs::create_dir_all(dir).expect("baresip directory");
-        let silence = vec![0i16; 8000 * MIC_SECONDS];
+        let mic = setup
+            .mic
+            .clone()
+            .unwrap_or_else(|| vec![0i16; 8000 * MIC_SECONDS]);
         std::fs::write(
             dir.join("silence.wav"),
-            ringdesk_media::wav::write_pcm16_wav(&silence, 8000),
+            ringdesk_media::wav::write_pcm16_wav(&mic, 8000),
         )
         .expect("write the microphone file");
         let control = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let rtp = free_rtp_port();
         std::fs::write(
             dir.join("config"),
-            config_text(dir, free_port(), control, free_rtp_port()),
+            config_text(dir, free_port(), control, rtp, setup),
         )
         .expect("write the baresip config");
-        std::fs::write(
-            dir.join("accounts"),
-            format!("<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU\n"),
-        )
-        .expect("write the baresip accounts");
+        std::fs::write(dir.join("accounts"), format!("{}\n", setup.account))
+            .expect("write the baresip accounts");
         let log = dir.join("baresip.log");
         let out = std::fs::File::create(&log).expect("baresip log");
         let err = out.try_clone().expect("baresip log");
@@ -112,6 +154,7 @@ impl Baresip {
             dir: dir.to_path_buf(),
             control,
             log,
+            rtp,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpStream::connect(control).is_err() {
@@ -180,6 +223,16 @@ impl Baresip {
             .collect();
         found.sort();
         found.pop()
+    }
+
+    /// The UDP ports baresip receives RTP on.
+    pub fn rtp_ports(&self) -> std::ops::RangeInclusive<u16> {
+        self.rtp..=self.rtp + 3
+    }
+
+    /// Everything baresip printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The last lines baresip printed.

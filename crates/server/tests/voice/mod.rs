@@ -7,6 +7,10 @@
 
 pub mod audio;
 pub mod baresip;
+#[path = "../support/capture.rs"]
+pub mod capture;
+#[path = "../support/certs.rs"]
+pub mod certs;
 pub mod heard;
 #[path = "../support/ports.rs"]
 pub mod ports;

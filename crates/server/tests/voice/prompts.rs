@@ -79,3 +79,31 @@ pub async fn render(texts: &[&str], codec: Codec) -> Expected {
         sound_end_s: last.map_or(0, |l| l + 1) as f64 * FRAME_SECONDS,
     }
 }
+
+/// The μ-law frames with sound of the greeting ([`WELCOME`]) as ringdesk renders it: what
+/// a plain call carries on the wire, frame for frame.
+pub async fn greeting_frames() -> std::collections::HashSet<Vec<u8>> {
+    let engine = EspeakNg::new(EspeakConfig::default());
+    let req = TtsRequest::new(WELCOME, "en-US").expect("a valid TTS request");
+    let speech = engine
+        .synthesize(&req)
+        .await
+        .expect("espeak-ng renders the greeting");
+    let clip = Clip::from_pcm(&speech.samples, speech.sample_rate).expect("a clip");
+    (0..clip.frame_count())
+        .filter_map(|i| clip.frame(Codec::Pcmu, i).map(<[u8]>::to_vec))
+        // Silence is the same in any stream: only frames with sound identify the prompt.
+        .filter(|f| f.iter().any(|&b| b != 0xff && b != 0x7f))
+        .collect()
+}
+
+/// How many captured datagrams carry, as plain RTP, one of `frames`.
+pub fn frames_on_the_wire(
+    datagrams: &[super::capture::Datagram],
+    frames: &std::collections::HashSet<Vec<u8>>,
+) -> usize {
+    datagrams
+        .iter()
+        .filter(|d| d.payload.get(12..172).is_some_and(|p| frames.contains(p)))
+        .count()
+}

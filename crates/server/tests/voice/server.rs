@@ -1,7 +1,6 @@
 //! One `ringdesk serve` child process per test ([`ServeChild`]), configured for the voice
 //! tests: call limit, answer delay and DNIS routes vary per test.
 
-pub use super::serve_child::tail;
 use super::serve_child::{zendesk_connector, Launch, ServeChild};
 use std::fmt::Write as _;
 use std::ops::{Deref, DerefMut};
@@ -21,6 +20,10 @@ pub struct Options {
     pub reject_unrouted: bool,
     /// `[sip] untrusted`: "refuse" or "anonymous".
     pub untrusted: Option<&'static str>,
+    /// `[sip] srtp`: "off", "optional" or "required".
+    pub srtp: Option<&'static str>,
+    /// Listen on TLS too, with a self-signed certificate in `<dir>/certs`.
+    pub tls: bool,
     /// More TOML appended to the config, e.g. an `[overload]` section.
     pub extra_config: Option<String>,
 }
@@ -71,6 +74,17 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     }
     if let Some(u) = options.untrusted {
         let _ = writeln!(s, "untrusted = {u:?}");
+    }
+    if let Some(p) = options.srtp {
+        let _ = writeln!(s, "srtp = {p:?}");
+    }
+    if options.tls {
+        let files = super::certs::self_signed(&dir.join("certs"));
+        let _ = writeln!(
+            s,
+            "[sip.tls]\nlisten = \"127.0.0.1:0\"\ncertificate = {:?}\nkey = {:?}",
+            files.cert, files.key
+        );
     }
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
     let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
