@@ -105,6 +105,38 @@ pub struct SipConfig {
     /// SIP over TLS (`[sip.tls]`, `config/sip_tls.rs`); off when absent.
     #[serde(default)]
     pub tls: Option<SipTlsConfig>,
+    /// The digest algorithms agents' REGISTERs are challenged with, in order ("MD5",
+    /// "SHA-256"; one challenge each, RFC 8760).
+    #[serde(default = "default_digest_algorithms")]
+    pub digest_algorithms: Vec<String>,
+}
+
+fn default_digest_algorithms() -> Vec<String> {
+    vec!["MD5".into(), "SHA-256".into()]
+}
+
+impl SipConfig {
+    /// `digest_algorithms` as the registrar takes them; `origin` names the file in errors.
+    pub fn digest(&self, origin: &str) -> Result<Vec<ringdesk_sip::DigestAlgorithm>> {
+        use ringdesk_sip::DigestAlgorithm;
+        if self.digest_algorithms.is_empty() {
+            bail!("{origin}: [sip] digest_algorithms must name at least one of \"MD5\" and \"SHA-256\"");
+        }
+        let mut out: Vec<DigestAlgorithm> = Vec::new();
+        for name in &self.digest_algorithms {
+            let algorithm = match name.as_str() {
+                "MD5" => DigestAlgorithm::Md5,
+                "SHA-256" => DigestAlgorithm::Sha256,
+                other => bail!(
+                    "{origin}: [sip] digest_algorithms: {other:?} is not \"MD5\" or \"SHA-256\""
+                ),
+            };
+            if !out.contains(&algorithm) {
+                out.push(algorithm);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Default for SipConfig {
@@ -117,6 +149,7 @@ impl Default for SipConfig {
             limits: SipLimitsConfig::default(),
             srtp: SrtpSetting::default(),
             tls: None,
+            digest_algorithms: default_digest_algorithms(),
         }
     }
 }
@@ -434,6 +467,7 @@ impl Config {
         agent_credentials(&self.agents, &process_env)
             .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         agent_srtp(&self.agents, self.sip.srtp).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        self.sip.digest(origin)?;
         if let Some(tls) = &self.sip.tls {
             tls.load().map_err(|e| anyhow::anyhow!("{origin}: {e:#}"))?;
             if tls.listen == self.sip.listen && tls.listen.port() != 0 {

@@ -35,6 +35,8 @@ pub struct VoiceConfig {
     pub personal_data: HashMap<String, PersonalData>,
     /// SIP over TLS (`[sip.tls]`), when configured.
     pub tls: Option<ringdesk_sip::TlsListen>,
+    /// The digest algorithms REGISTERs are challenged with (`[sip] digest_algorithms`).
+    pub digest: Vec<ringdesk_sip::DigestAlgorithm>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -54,6 +56,7 @@ pub async fn start(
     }));
     sip.registrar.agents = config.agents.clone();
     sip.registrar.lockout = config.lockout;
+    sip.registrar.algorithms = config.digest.clone();
     sip.flood = config.flood.clone();
     sip.counters = config.counters.clone();
     let (server, events) = SipServer::bind(sip).await?;

@@ -21,6 +21,8 @@ pub struct AgentSpec {
     pub id: String,
     pub name: String,
     pub password: String,
+    /// `[[agents]] srtp` ("off", "optional", "required"), when set.
+    pub srtp: Option<&'static str>,
 }
 
 impl AgentSpec {
@@ -32,6 +34,7 @@ impl AgentSpec {
             id: id.to_owned(),
             name: format!("{name} Agent"),
             password: format!("s3cret-{id}"),
+            srtp: None,
         }
     }
 }
@@ -46,6 +49,10 @@ pub struct Options {
     pub wrap_up: String,
     /// `[queues.support] max_calls` (default: the server's).
     pub max_calls: Option<u32>,
+    /// Listen on TLS too, with a self-signed certificate in `<dir>/certs`.
+    pub tls: bool,
+    /// `[sip] digest_algorithms`, e.g. `["MD5"]` (default: the server's).
+    pub digest_algorithms: Option<&'static [&'static str]>,
     /// More TOML appended to the config, e.g. a `[sip.limits]` section.
     pub extra_config: Option<String>,
 }
@@ -58,6 +65,8 @@ impl Options {
             ring_timeout: "5s".into(),
             wrap_up: "1s".into(),
             max_calls: None,
+            tls: false,
+            digest_algorithms: None,
             extra_config: None,
         }
     }
@@ -265,6 +274,17 @@ impl Server {
 fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "[sip]\nlisten = \"127.0.0.1:0\"");
+    if let Some(algorithms) = options.digest_algorithms {
+        let _ = writeln!(s, "digest_algorithms = {algorithms:?}");
+    }
+    if options.tls {
+        let files = super::certs::self_signed(&dir.join("certs"));
+        let _ = writeln!(
+            s,
+            "[sip.tls]\nlisten = \"127.0.0.1:0\"\ncertificate = {:?}\nkey = {:?}",
+            files.cert, files.key
+        );
+    }
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
     let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
     s.push_str(&zendesk_connector(zendesk_url));
@@ -274,6 +294,9 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
             "[[agents]]\nid = {:?}\nname = {:?}\npassword = {:?}\nqueues = [\"support\"]",
             a.id, a.name, a.password
         );
+        if let Some(srtp) = a.srtp {
+            let _ = writeln!(s, "srtp = {srtp:?}");
+        }
     }
     let _ = writeln!(
         s,
