@@ -220,6 +220,49 @@ def floor_section(out):
             "ran (SIPp and the sandbox share them)."]
 
 
+def srtp_section(out):
+    rows = read_lines(os.path.join(out, "srtp.tsv"))
+    if rows is None:
+        return ["Not measured in this run."]
+    rate = [r.split("\t") for r in rows if r.startswith("rate\t")]
+    hold = [r.split("\t") for r in rows if r.startswith("hold\t")]
+    lines = [
+        "Plain RTP and SRTP (SDES, AES_CM_128_HMAC_SHA1_80) alternate in one run: each",
+        "round measures plain first, then SRTP, on the same ringdesk build.",
+        "",
+        "| load | round | plain | SRTP | SRTP / plain |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+
+    def pair(kind, rows, col, unit):
+        by = {}
+        for r in rows:
+            by.setdefault(r[2], {})[r[1]] = r
+        out_lines = []
+        for rnd in sorted(by):
+            p, q = by[rnd].get("plain"), by[rnd].get("srtp")
+            if not p or not q:
+                continue
+            try:
+                a, b = float(p[col]), float(q[col])
+                r = f"{b / a:.2f}" if a > 0 else "n/a"
+            except ValueError:
+                a, b, r = p[col], q[col], "n/a"
+            out_lines.append(f"| {kind} | {rnd} | {a} {unit} | {b} {unit} | {r} |")
+        return out_lines
+
+    lines += pair("full flow, CPU per call", rate, 6, "ms")
+    lines += pair("on hold, CPU per caller", hold, 5, "ms/s")
+    lines += pair("on hold, RSS per caller", hold, 6, "KiB")
+    failed = [r for r in rate if r[5] != "0" or r[4] != r[3]]
+    short = [r for r in hold if r[4] != r[3]]
+    lines.append("")
+    lines.append(
+        f"Full-flow calls failed in {len(failed)} of {len(rate)} steps; hold steps with fewer callers up than placed: {len(short)} of {len(hold)}."
+    )
+    return lines
+
+
 def main():
     out = sys.argv[1]
     quick = len(sys.argv) > 3 and sys.argv[3] == "1"
@@ -244,7 +287,9 @@ def main():
     s += ["", "### Call rate through IVR + queue + bridge (SIPp callers press 1, echoing SIPp agents)", ""]
     s += bridge_rate_section(out)
     s += ["", "### Concurrent bridged calls, RTP relayed both ways (ringbench talks, agents echo)", ""]
-    s += bridge_section(out) + [""]
+    s += bridge_section(out)
+    s += ["", "### The cost of SRTP (full flow and hold, plain beside SRTP)", ""]
+    s += srtp_section(out) + [""]
     print("\n".join(s))
 
 

@@ -43,6 +43,8 @@ pub struct Plan {
     /// When set, each call sends 20 ms PCMU packets (on a shared 20 ms grid) from this
     /// long after its answer until it hangs up: audio for an echoing agent to return.
     pub talk_after: Option<Duration>,
+    /// Offer SRTP (RTP/SAVP with an SDES key per call) and protect what is sent.
+    pub srtp: bool,
 }
 
 /// A bad option.
@@ -51,7 +53,7 @@ pub struct Plan {
 pub struct ArgError(pub String);
 
 pub const USAGE: &str = "usage: ringbench hold [--target 127.0.0.1:5060] [--service support] \
-[--calls N] [--rate CALLS_PER_S] [--press 1@14,1@22] [--settle S] [--measure S] \
+[--calls N] [--rate CALLS_PER_S] [--press 1@14,1@22] [--settle S] [--measure S] [--srtp on] \
 [--callers +551..,+121..] [--media-sockets N] [--bye-rate N] [--pid PID] [--late-ms 5] [--talk-after S]\n       ringbench floor [--sockets 1000] [--secs 5]";
 
 fn bad(msg: String) -> ArgError {
@@ -105,6 +107,7 @@ impl Plan {
             pid: None,
             late: Duration::from_millis(5),
             talk_after: None,
+            srtp: false,
         };
         let mut it = args.iter();
         while let Some(name) = it.next() {
@@ -131,6 +134,13 @@ impl Plan {
                 "--calls" => p.calls = num(MAX_CALLS as f64)? as usize,
                 "--rate" => p.rate = num(5000.0)?,
                 "--press" => p.presses = parse_presses(v)?,
+                "--srtp" => {
+                    p.srtp = match v.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(bad(format!("--srtp: on or off, got {v}"))),
+                    }
+                }
                 "--settle" => p.settle = secs(v, name)?,
                 "--measure" => p.measure = secs(v, name)?,
                 "--callers" => {

@@ -50,6 +50,8 @@ pub struct Call {
     /// Our DTMF stream.
     pub ssrc: u32,
     pub seq: u16,
+    /// With `--srtp on`: the `a=crypto` line offered, and what protects our packets.
+    pub srtp: Option<(String, ringdesk_media::SrtpSender)>,
 }
 
 impl Call {
@@ -68,6 +70,28 @@ impl Call {
             talk_sent: 0,
             ssrc: seed.wrapping_mul(2_654_435_761),
             seq: (seed as u16).wrapping_mul(31),
+            srtp: None,
+        }
+    }
+
+    /// Offers SRTP with a key of its own and protects what it sends.
+    pub fn with_srtp(mut self, seed: u32) -> Call {
+        let key = crate::srtp::key(seed);
+        self.srtp = Some((crate::srtp::crypto_line(&key), crate::srtp::sender(&key)));
+        self
+    }
+
+    /// `packet` as it goes on the wire (protected when the call has SRTP).
+    pub fn wire(&mut self, packet: &[u8]) -> Vec<u8> {
+        match &mut self.srtp {
+            None => packet.to_vec(),
+            Some((_, sender)) => {
+                let mut out = Vec::with_capacity(packet.len() + 10);
+                match sender.protect(packet, &mut out) {
+                    Ok(()) => out,
+                    Err(_) => packet.to_vec(),
+                }
+            }
         }
     }
 

@@ -13,6 +13,7 @@ mod procfs;
 mod report;
 mod rtp;
 mod sip_msg;
+mod srtp;
 mod stats;
 mod uac;
 

@@ -99,7 +99,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
     };
     format!(
         concat!(
-            "{{\"calls\":{},\"rate\":{},\"answered\":{},\"rejected\":{},\"rejected_503\":{},",
+            "{{\"calls\":{},\"srtp\":{},\"rate\":{},\"answered\":{},\"rejected\":{},\"rejected_503\":{},",
             "\"no_answer\":{},\"remote_bye\":{},\"bye_ok\":{},\"bye_timeout\":{},\"keys_sent\":{},\"talk_sent\":{},",
             "\"up_at_window_start\":{},\"up_at_window_end\":{},\"window_s\":{},",
             "\"rtp\":{{\"streams\":{},\"packets\":{},\"expected\":{},\"late\":{},\"late_ratio\":{},",
@@ -112,6 +112,7 @@ pub fn json(plan: &Plan, o: &Outcome, received: &[Received]) -> String {
             "\"relay_variation\":{{\"packets\":{},\"over_late\":{},\"over_late_ratio\":{},\"p50_ms\":{},\"p99_ms\":{},\"max_ms\":{}}}}}"
         ),
         calls.len(),
+        plan.srtp,
         num(plan.rate),
         answered,
         rejected,

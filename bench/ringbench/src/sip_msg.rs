@@ -50,14 +50,17 @@ impl Dialog {
     }
 }
 
-/// The INVITE with an SDP offer (PCMU, PCMA, telephone-event 101) for `media`.
-pub fn invite(d: &Dialog, branch: &str, media: SocketAddrV4) -> String {
+/// The INVITE with an SDP offer (PCMU, PCMA, telephone-event 101) for `media`; with
+/// `crypto` (an `a=crypto` line) the stream is RTP/SAVP.
+pub fn invite(d: &Dialog, branch: &str, media: SocketAddrV4, crypto: Option<&str>) -> String {
     let sdp = format!(
         "v=0\r\no=bench 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n",
+         m=audio {port} {proto} 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n{crypto}",
         ip = media.ip(),
-        port = media.port()
+        port = media.port(),
+        proto = if crypto.is_some() { "RTP/SAVP" } else { "RTP/AVP" },
+        crypto = crypto.unwrap_or_default(),
     );
     format!(
         "INVITE {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\n\
@@ -297,7 +300,7 @@ mod tests {
 
     #[test]
     fn invite_carries_offer_and_exact_length() {
-        let msg = invite(&dialog(), "z9hG4bK1", "127.0.0.1:41000".parse().unwrap());
+        let msg = invite(&dialog(), "z9hG4bK1", "127.0.0.1:41000".parse().unwrap(), None);
         let parsed = Message::parse(msg.as_bytes()).unwrap();
         assert_eq!(parsed.start, StartLine::Request("INVITE".into()));
         let len: usize = parsed.header("content-length").unwrap().parse().unwrap();

@@ -98,12 +98,12 @@ pub fn run(plan: &Plan, media: &[Arc<UdpSocket>], window: &Window) -> io::Result
             to_tag: None,
             contact: None,
         };
-        calls.push(Call::new(
-            dialog,
-            format!("z9hG4bKrbi{i}"),
-            media_idx,
-            i as u32,
-        ));
+        let call = Call::new(dialog, format!("z9hG4bKrbi{i}"), media_idx, i as u32);
+        calls.push(if plan.srtp {
+            call.with_srtp(i as u32)
+        } else {
+            call
+        });
     }
     let mut u = Uac {
         plan,
@@ -215,7 +215,8 @@ impl Uac<'_> {
                     return;
                 };
                 if let Some(c) = self.out.calls.get(i) {
-                    let msg = sip_msg::invite(&c.dialog, &c.invite_branch, media_addr);
+                    let crypto = c.srtp.as_ref().map(|(line, _)| line.as_str());
+                    let msg = sip_msg::invite(&c.dialog, &c.invite_branch, media_addr, crypto);
                     self.send(&msg);
                 }
                 self.at(now + Duration::from_millis(500), Ev::InviteTimer(i, 1));
@@ -238,7 +239,8 @@ impl Uac<'_> {
                         .media_addr(media)
                         .unwrap_or(SocketAddrV4::new([127, 0, 0, 1].into(), 9));
                     if let Some(c) = self.out.calls.get(i) {
-                        let msg = sip_msg::invite(&c.dialog, &c.invite_branch, addr);
+                        let crypto = c.srtp.as_ref().map(|(line, _)| line.as_str());
+                        let msg = sip_msg::invite(&c.dialog, &c.invite_branch, addr, crypto);
                         self.send(&msg);
                     }
                 }
@@ -349,7 +351,7 @@ impl Uac<'_> {
         c.keys_sent += 1;
         if let Some(sock) = self.media.get(c.media) {
             for p in &pkts {
-                let _ = sock.send_to(p, rm.addr);
+                let _ = sock.send_to(&c.wire(p), rm.addr);
             }
         }
     }
@@ -376,7 +378,7 @@ impl Uac<'_> {
             c.seq = c.seq.wrapping_add(1);
             c.talk_sent += 1;
             if let Some(sock) = self.media.get(c.media) {
-                let _ = sock.send_to(&p, rm.addr);
+                let _ = sock.send_to(&c.wire(&p), rm.addr);
             }
         }
     }

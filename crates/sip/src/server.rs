@@ -93,10 +93,12 @@ impl SipServer {
                 .map_err(|e| bind_error("tcp", local_addr, e))?;
             transport.add_transport(tcp.into());
         }
-        let tls_addr = match &config.tls {
+        // (bound, written in Contact)
+        let tls_addrs = match &config.tls {
             Some(tls) => Some(crate::tls::listen(&transport, tls).await?),
             None => None,
         };
+        let tls_addr = tls_addrs.map(|(_, contact)| contact);
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
@@ -151,6 +153,9 @@ impl SipServer {
             cancel.clone(),
         ));
         tokio::spawn(crate::registrar_task::run(shared.clone(), cancel.clone()));
+        if let Some((bound, _)) = tls_addrs {
+            crate::tls::wait_listening(bound).await?;
+        }
         tokio::spawn(crate::dialog_events::run(
             shared.clone(),
             state_receiver,

@@ -39,12 +39,12 @@ pub fn check_certificate(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), SipError
     Ok(())
 }
 
-/// Adds the TLS listener to `transport`; returns the address written in Contact (the
-/// external one if set, else the bound one with its real port).
+/// Adds the TLS listener to `transport`; returns the address it binds (with its real
+/// port) and the one written in Contact (the external one if set, else the bound one).
 pub(crate) async fn listen(
     transport: &TransportLayer,
     tls: &TlsListen,
-) -> Result<SocketAddr, SipError> {
+) -> Result<(SocketAddr, SocketAddr), SipError> {
     check_certificate(&tls.cert_pem, &tls.key_pem)?;
     // The library binds in its serve task: bind here first, so that a taken address is an
     // error now and port 0 becomes a real port.
@@ -64,5 +64,19 @@ pub(crate) async fn listen(
         .await
         .map_err(|e| SipError::Tls(e.to_string()))?;
     transport.add_transport(listener.into());
-    Ok(tls.external.unwrap_or(bound))
+    Ok((bound, tls.external.unwrap_or(bound)))
+}
+
+/// Waits (bounded) until the library's serve task listens on `bind`, so that the server
+/// is reachable over TLS once `bind` returns: the address can no longer be bound.
+pub(crate) async fn wait_listening(bind: SocketAddr) -> Result<(), SipError> {
+    for _ in 0..200 {
+        if std::net::TcpListener::bind(bind).is_err() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Err(SipError::Tls(format!(
+        "the TLS listener on {bind} did not start"
+    )))
 }

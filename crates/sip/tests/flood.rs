@@ -164,3 +164,67 @@ async fn a_source_over_its_connection_cap_is_refused() {
     let mut again = connect("127.0.0.2").await;
     assert!(!closed_by_server(&mut again).await);
 }
+
+/// A self-signed certificate for 127.0.0.1: (certificate PEM, key PEM).
+fn certificate() -> (Vec<u8>, Vec<u8>) {
+    let c = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    (
+        c.cert.pem().into_bytes(),
+        c.signing_key.serialize_pem().into_bytes(),
+    )
+}
+
+#[test]
+fn a_key_that_does_not_fit_the_certificate_is_refused_at_start() {
+    let (cert, key) = certificate();
+    let (_, other_key) = certificate();
+    assert!(ringdesk_sip::check_certificate(&cert, &key).is_ok());
+    let e = ringdesk_sip::check_certificate(&cert, &other_key)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not fit"), "{e}");
+    let e = ringdesk_sip::check_certificate(b"", &key)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no certificate"), "{e}");
+    let e = ringdesk_sip::check_certificate(&cert, b"garbage")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no PKCS#8"), "{e}");
+}
+
+/// A peer that opens a TLS connection and never sends a ClientHello is closed after the
+/// handshake's time limit (10 s, `vendor/rsipstack/PATCHES.md`), not held forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_handshake_that_never_finishes_is_closed() {
+    let (cert_pem, key_pem) = certificate();
+    let mut config = config(FloodConfig::default());
+    config.tls = Some(ringdesk_sip::TlsListen {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        external: None,
+        cert_pem,
+        key_pem,
+    });
+    let runtime = TestRuntime::start(config, Behaviour::Answer).await;
+    let tls = runtime.server.tls_addr().expect("listening on TLS");
+    let opened = Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(tls).await.expect("connect");
+    let mut buf = [0u8; 64];
+    // Still open well before the limit...
+    assert!(
+        tokio::time::timeout(Duration::from_secs(8), idle.read(&mut buf))
+            .await
+            .is_err(),
+        "the server closed an idle TLS connection early"
+    );
+    // ...and closed soon after it.
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("the server closed the connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let held = opened.elapsed();
+    assert!(
+        (Duration::from_secs(9)..Duration::from_secs(13)).contains(&held),
+        "closed after {held:?}"
+    );
+}
