@@ -31,7 +31,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     })?;
     let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
     let outbox_task =
-        crate::runtime::outbox::spawn(&store, &zd.connectors, zd.helpdesk.clone(), async move {
+        crate::runtime::outbox::spawn(&store, &zd.connectors, zd.helpdesk.clone(), flows.all(), async move {
             let _ = outbox_stopped.await;
         });
     let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();

@@ -46,6 +46,7 @@ pub fn note(ticket: u32, marker: &str) -> OutboxItem {
         )),
         marker: Some(marker.into()),
         created_at: t0(),
+        resume: None,
     }
 }
 
