@@ -153,7 +153,8 @@ impl Executor {
                 node: resume.node.clone(),
             });
         }
-        let mut vars = crate::vars::initial(&flow.variables, &flow.var_layout, &CallStart::default());
+        let mut vars =
+            crate::vars::initial(&flow.variables, &flow.var_layout, &CallStart::default());
         for (name, value) in &resume.variables {
             let value = vars.kept(name, value.clone());
             vars.insert(name, value);

@@ -1329,7 +1329,10 @@ fn a_resumed_handler_runs_the_rest_and_defers_again_while_the_outage_lasts() {
     let (id, _) = r.expect_http();
     r.respond(id, 200, r#"{"id": 77}"#);
     let (id, req) = r.expect_http();
-    assert_eq!((req.method.as_str(), req.path.as_str()), ("PUT", "/things/77"));
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("PUT", "/things/77")
+    );
     assert!(req.durable);
     r.event(Event::HttpDone {
         id,

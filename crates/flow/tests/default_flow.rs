@@ -819,7 +819,10 @@ fn after_an_outage_the_note_reaches_the_callers_most_recent_unsolved_ticket() {
         "{note}"
     );
     assert!(note.contains("Ended by: the caller."), "{note}");
-    assert!(note.contains("Status told: none."), "nothing was told: {note}");
+    assert!(
+        note.contains("Status told: none."),
+        "nothing was told: {note}"
+    );
     let mut r = resumed(&s, &resume);
     let (id, req) = r.expect_http();
     assert_eq!(

@@ -24,7 +24,11 @@ fn assert_rest_deferred(out: &CallOutcome) {
     let http = out.transcript.http();
     let last = http.last().expect("requests");
     assert_eq!(last.node, "lookup_user", "{http:?}");
-    assert_eq!((last.status, &last.error, last.attempts), (None, &None, 0), "{http:?}");
+    assert_eq!(
+        (last.status, &last.error, last.attempts),
+        (None, &None, 0),
+        "{http:?}"
+    );
 }
 
 /// The error path: apology, queued at priority 5, nothing the other paths say.
@@ -76,7 +80,9 @@ async fn wrong_api_token_is_401_and_the_error_path() {
     // During the call, then once more after it: a 401 is an answer, so nothing is kept.
     let http = out.transcript.http();
     assert_eq!(http.len(), 2, "{http:?}");
-    assert!(http.iter().all(|h| h.node == "lookup_user" && h.status == Some(401)));
+    assert!(http
+        .iter()
+        .all(|h| h.node == "lookup_user" && h.status == Some(401)));
     let stats = sb.state().stats();
     assert_eq!(stats.unauthorized, 2);
     assert_eq!(stats.total, 2);

@@ -9,8 +9,8 @@ mod records;
 
 use jiff::Timestamp;
 use records::notes::{count_marker, notes_on, ticket_number};
-use records::{call, interaction, outbox, Gate, Note};
 use records::Serve;
+use records::{call, interaction, outbox, Gate, Note};
 use ringdesk_zendesk::sandbox::{ErrorFault, Faults, HangFault};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -381,14 +381,22 @@ fn assert_one_note_after_the_outage(
     assert_eq!(entries.len(), 2, "{entries:#?}");
     assert_eq!(entries[0].item.ordering_key, format!("call:{call_id}"));
     let item = &entries[1];
-    assert_eq!(item.call_id.as_deref(), Some(call_id), "the note keeps its call");
+    assert_eq!(
+        item.call_id.as_deref(),
+        Some(call_id),
+        "the note keeps its call"
+    );
     assert_eq!(item.item.ordering_key, format!("ticket:{ticket}"));
     assert_eq!(item.item.method, "PUT");
     let marker = format!("{call_id}-1-1");
     assert_eq!(item.item.marker.as_deref(), Some(marker.as_str()));
     assert_eq!(count_marker(gate.state(), ticket, &marker), 1);
     for t in (1..=17u64).filter(|t| *t != ticket) {
-        assert_eq!(count_marker(gate.state(), t, &marker), 0, "note on ticket {t}");
+        assert_eq!(
+            count_marker(gate.state(), t, &marker),
+            0,
+            "note on ticket {t}"
+        );
     }
     let puts = gate
         .note_hits()
@@ -468,7 +476,11 @@ async fn zendesk_down_when_the_call_starts_the_note_reaches_the_ticket_once_it_i
         .into_iter()
         .filter(|h| h.path == "/api/v2/search.json" && h.status == Some(200))
         .collect();
-    assert_eq!(searches.len(), 2, "the user, then the ticket: {searches:#?}");
+    assert_eq!(
+        searches.len(),
+        2,
+        "the user, then the ticket: {searches:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -550,7 +562,10 @@ async fn after_an_outage_a_caller_without_a_ticket_gets_the_new_ticket_rule() {
         } else {
             Vec::new()
         };
-        if items.first().is_some_and(|i| i.attempts >= 1 && i.state == "pending") {
+        if items
+            .first()
+            .is_some_and(|i| i.attempts >= 1 && i.state == "pending")
+        {
             break items;
         }
         assert!(tokio::time::Instant::now() < deadline, "{items:#?}");

@@ -423,7 +423,13 @@ fn run_rest(mut s: Session, now: Instant, answer: HttpOutcome) -> Vec<ringdesk_s
             _ => None,
         })
         .expect("the lookup goes out now");
-    s.handle_input(now, Input::HttpDone { id, outcome: answer });
+    s.handle_input(
+        now,
+        Input::HttpDone {
+            id,
+            outcome: answer,
+        },
+    );
     while s.poll_output().is_some() {}
     assert!(s.is_finished());
     s.finish(now).1
@@ -447,13 +453,24 @@ fn an_outage_in_a_durable_handler_keeps_its_rest_in_the_outbox_and_the_rest_resu
     let kept = &items[0];
     assert_eq!(kept.ordering_key, "call:c1");
     assert_eq!(kept.marker.as_deref(), Some("c1-1"));
-    assert_eq!((kept.method.as_str(), kept.path.as_str()), ("GET", "/search"));
+    assert_eq!(
+        (kept.method.as_str(), kept.path.as_str()),
+        ("GET", "/search")
+    );
     let resume = ringdesk_flow::Resume::from_text(kept.resume.as_deref().unwrap()).unwrap();
     assert_eq!(resume.node, "look");
 
     let resumed = |answer| {
-        let s = Session::resume(durable_flow(), &resume, "c1", "c1-1", Arc::new(Desk), now, wall)
-            .expect("resumes");
+        let s = Session::resume(
+            durable_flow(),
+            &resume,
+            "c1",
+            "c1-1",
+            Arc::new(Desk),
+            now,
+            wall,
+        )
+        .expect("resumes");
         assert!(s.caller_gone());
         run_rest(s, now, answer)
     };

@@ -420,17 +420,19 @@ fn deferred_rest(call_id: &str) -> ringdesk_store::OutboxItem {
 async fn a_resumed_run_is_retried_through_the_outage_and_its_items_are_added_once() {
     let (_dir, store) = temp_store();
     let back_at = Instant::now() + Duration::from_secs(20);
-    let fake = FakeServer::new(move |entry, now| match (&entry.item.resume, now < back_at) {
-        (Some(_), true) => Step::Reject(DeliveryOutcome::Response {
-            status: 503,
-            retry_after: None,
-            body: "down".into(),
-        }),
-        // Back: the run found ticket 7 and recorded the note, and another that an
-        // earlier run of it had recorded already.
-        (Some(_), false) => Step::Resumed(vec![note(7, "c1-1-1"), note(8, "c1-1-2")]),
-        (None, _) => Step::Apply(201),
-    });
+    let fake = FakeServer::new(
+        move |entry, now| match (&entry.item.resume, now < back_at) {
+            (Some(_), true) => Step::Reject(DeliveryOutcome::Response {
+                status: 503,
+                retry_after: None,
+                body: "down".into(),
+            }),
+            // Back: the run found ticket 7 and recorded the note, and another that an
+            // earlier run of it had recorded already.
+            (Some(_), false) => Step::Resumed(vec![note(7, "c1-1-1"), note(8, "c1-1-2")]),
+            (None, _) => Step::Apply(201),
+        },
+    );
     store
         .record_call(call("c1", "+1", t0()), vec![deferred_rest("c1")], t0())
         .await
@@ -447,7 +449,11 @@ async fn a_resumed_run_is_retried_through_the_outage_and_its_items_are_added_onc
     stop(worker).await;
     let st = fake.state();
     assert!(
-        st.attempts.iter().filter(|(k, _, _)| k == "call:c1").count() > 1,
+        st.attempts
+            .iter()
+            .filter(|(k, _, _)| k == "call:c1")
+            .count()
+            > 1,
         "the run was retried while the service was down"
     );
     assert_eq!(st.applied_count.get("c1-1-1"), Some(&1));
@@ -461,6 +467,10 @@ async fn a_resumed_run_is_retried_through_the_outage_and_its_items_are_added_onc
         .iter()
         .find(|e| e.item.marker.as_deref() == Some("c1-1-1"))
         .unwrap();
-    assert_eq!(note.call_id.as_deref(), Some("c1"), "the note keeps its call");
+    assert_eq!(
+        note.call_id.as_deref(),
+        Some("c1"),
+        "the note keeps its call"
+    );
     assert_eq!(note.item.ordering_key, "ticket:7");
 }

@@ -154,9 +154,18 @@ mod tests {
         let body: Json = serde_json::from_str(&marked).unwrap();
         let text = body["ticket"]["comment"]["body"].as_str().unwrap();
         assert_eq!(z.found(&list(text), "c1-1"), Ok(true));
-        assert_eq!(z.found(&list("note\n\nringdesk-ref: c1-10"), "c1-1"), Ok(false));
-        assert_eq!(z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1"), Ok(false));
-        assert_eq!(z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1-1"), Ok(true));
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-10"), "c1-1"),
+            Ok(false)
+        );
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1"),
+            Ok(false)
+        );
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1-1"),
+            Ok(true)
+        );
         assert_eq!(z.found(&list("ringdesk-ref: c1-1\nmore"), "c1-1"), Ok(true));
     }
 

@@ -4,9 +4,9 @@
 //! the helpdesk's idempotency header, keyed by the item's marker.
 
 use ringdesk_connector::{self as conn, Connectors};
+use ringdesk_flow::Flow;
 use ringdesk_session::Helpdesk;
 use ringdesk_store::{CheckError, Deliverer, DeliveryOutcome, OutboxEntry};
-use ringdesk_flow::Flow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,14 +25,8 @@ impl Deliverer for ConnectorDeliverer {
     async fn deliver(&self, entry: &OutboxEntry) -> DeliveryOutcome {
         let item = &entry.item;
         if let Some(text) = &item.resume {
-            return super::resume::run(
-                &self.flows,
-                &self.connectors,
-                &self.helpdesk,
-                entry,
-                text,
-            )
-            .await;
+            return super::resume::run(&self.flows, &self.connectors, &self.helpdesk, entry, text)
+                .await;
         }
         let method = match item.method.parse::<conn::Method>() {
             Ok(m) => m,
