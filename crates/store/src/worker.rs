@@ -267,6 +267,14 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
                 response: None,
             },
             Attempt::Sent(mut outcome) => {
+                if let DeliveryOutcome::Resumed { items } = &outcome {
+                    // The run's items meet the bounds of a call's: else a dead letter.
+                    if let Err(e) = crate::limits::check_items(items) {
+                        outcome = DeliveryOutcome::Invalid {
+                            message: format!("the resumed run recorded an invalid item: {e}"),
+                        };
+                    }
+                }
                 let decision = policy.decide(entry.attempts, &outcome, now, jitter);
                 if let DeliveryOutcome::Resumed { items } = &mut outcome {
                     spawn = std::mem::take(items);

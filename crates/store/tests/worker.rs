@@ -473,3 +473,31 @@ async fn a_resumed_run_is_retried_through_the_outage_and_its_items_are_added_onc
     );
     assert_eq!(note.item.ordering_key, "ticket:7");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_run_that_records_an_invalid_item_is_a_dead_letter_adding_nothing() {
+    let (_dir, store) = temp_store();
+    let mut bad = note(7, "c2-1-1");
+    bad.method = String::new();
+    let fake = FakeServer::new(move |entry, _| match entry.item.resume {
+        Some(_) => Step::Resumed(vec![note(7, "c2-1-2"), bad.clone()]),
+        None => Step::Apply(201),
+    });
+    store
+        .record_call(call("c2", "+1", t0()), vec![deferred_rest("c2")], t0())
+        .await
+        .unwrap();
+    let worker = start(&store, &fake, fast_config());
+    wait_for(&store, "the rest dead", |c| c.dead == 1).await;
+    stop(worker).await;
+    let all = store.outbox_list(OutboxFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "nothing added: {all:?}");
+    assert!(
+        all[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("invalid item")),
+        "{all:?}"
+    );
+    assert!(fake.state().applied.is_empty());
+}
