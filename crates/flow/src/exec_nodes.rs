@@ -311,6 +311,9 @@ impl Executor {
         match rendered {
             Ok(request) => {
                 let id = self.next_id();
+                if self.fibers[i].durable && !request.durable {
+                    self.fibers[i].request = Some(Box::new(request.clone()));
+                }
                 self.actions.push_back(Action::Http {
                     id,
                     node: node.name.clone(),
@@ -337,6 +340,25 @@ impl Executor {
         let Activity::Http(spec) = &node.activity else {
             return;
         };
+        let request = self.fibers[i].request.take();
+        if let (Some(request), true) = (request, outcome.is_unavailable()) {
+            // A durable call_ended handler: the rest of it waits for the service.
+            match self.rest_of(i) {
+                Ok(resume) => {
+                    self.actions.push_back(Action::Defer {
+                        node: node.name.clone(),
+                        request: *request,
+                        resume,
+                    });
+                    self.fibers[i].state = FState::Done;
+                    return;
+                }
+                Err(e) => self.log(LogEntry::Error {
+                    node: node.name.clone(),
+                    message: format!("cannot defer the rest of the handler: {e}"),
+                }),
+            }
+        }
         let (status, result) = match outcome {
             HttpOutcome::Response { status, body, .. } => {
                 let result = if (200..300).contains(&status) {

@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 
-use crate::io::{Action, ActionId, AgentRef, CallStart, Event, LogEntry};
+use crate::io::{
+    Action, ActionId, AgentRef, CallStart, Event, HttpRequest, LogEntry, Resume, ResumeError,
+};
 use crate::model::{EventKind, Flow};
 use crate::vars::Variables;
 
@@ -60,6 +62,11 @@ pub(crate) struct Fiber {
     pub attempts: u32,
     pub collected: String,
     pub deadline: Option<Instant>,
+    /// A durable `call_ended` handler: a request that finds the service unavailable
+    /// defers the rest of it instead of taking its error exit.
+    pub durable: bool,
+    /// The durable handler's request awaiting its answer (named in [`Action::Defer`]).
+    pub request: Option<Box<HttpRequest>>,
 }
 
 /// Runs one call through a flow. See [`crate::io`] for the driving loop.
@@ -127,6 +134,57 @@ impl Executor {
         };
         ex.step(now);
         ex
+    }
+
+    /// Runs the rest of a durable `call_ended` handler that was deferred
+    /// ([`Action::Defer`]): the call is over, its variables are as they were, and the
+    /// handler starts again at the node that met the outage. The first actions are ready
+    /// at once; it defers again if the service is still unavailable.
+    pub fn resume(flow: Arc<Flow>, resume: &Resume, now: Instant) -> Result<Executor, ResumeError> {
+        if resume.flow != flow.name {
+            return Err(ResumeError::OtherFlow {
+                found: resume.flow.clone(),
+                expected: flow.name.clone(),
+            });
+        }
+        if !flow.nodes.contains_key(&resume.node) {
+            return Err(ResumeError::NoSuchNode {
+                flow: flow.name.clone(),
+                node: resume.node.clone(),
+            });
+        }
+        let mut vars =
+            crate::vars::initial(&flow.variables, &flow.var_layout, &CallStart::default());
+        for (name, value) in &resume.variables {
+            let value = vars.kept(name, value.clone());
+            vars.insert(name, value);
+        }
+        let mut handler = Fiber::new(false, EventKind::CallEnded.name(), resume.node.clone());
+        handler.durable = true;
+        let mut ex = Executor {
+            flow,
+            vars: Arc::new(vars),
+            actions: VecDeque::new(),
+            next_action: 0,
+            fibers: vec![handler],
+            typeahead: VecDeque::new(),
+            caller_connected: false,
+            queued: false,
+            with_agent: false,
+            agent_left: false,
+            call_ended: true,
+            finished: false,
+            started: now,
+            clock: now,
+            queued_at: None,
+            agent_at: None,
+            agent_left_at: None,
+        };
+        ex.log(LogEntry::HandlerStarted {
+            event: EventKind::CallEnded.name().to_string(),
+        });
+        ex.step(now);
+        Ok(ex)
     }
 
     /// Feeds one event. Events that answer an action no longer awaited are ignored.
@@ -350,7 +408,24 @@ impl Executor {
         self.log(LogEntry::HandlerStarted {
             event: kind.name().to_string(),
         });
-        self.fibers.push(Fiber::new(false, kind.name(), start));
+        let mut fiber = Fiber::new(false, kind.name(), start);
+        fiber.durable = kind == EventKind::CallEnded && self.flow.durable_call_ended;
+        self.fibers.push(fiber);
+    }
+
+    /// The rest of fiber `i` from its current node, with the variables as they are.
+    pub(crate) fn rest_of(&self, i: usize) -> Result<Resume, ResumeError> {
+        let resume = Resume {
+            flow: self.flow.name.clone(),
+            node: self.fibers[i].node.clone(),
+            variables: self
+                .vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        };
+        resume.to_text()?;
+        Ok(resume)
     }
 
     /// Stops a fiber: its prompt or music is stopped, pending answers are ignored.
@@ -510,6 +585,8 @@ impl Fiber {
             attempts: 0,
             collected: String::new(),
             deadline: None,
+            durable: false,
+            request: None,
         }
     }
 }

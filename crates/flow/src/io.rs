@@ -114,6 +114,15 @@ pub enum Action {
         node: String,
         queue: String,
     },
+    /// A request of a durable `call_ended` handler found the service unavailable
+    /// ([`HttpOutcome::is_unavailable`]): the handler stops here, and `resume` is the rest
+    /// of it (this node again, then on) for the runtime to keep durably and run later
+    /// ([`crate::Executor::resume`]). `request` is the one that failed. No answer expected.
+    Defer {
+        node: String,
+        request: HttpRequest,
+        resume: Resume,
+    },
     /// Hang up the caller.
     Disconnect { reason: String },
     /// Something worth showing in a transcript or log (no answer expected).
@@ -143,6 +152,79 @@ pub struct HttpRequest {
     pub durable: bool,
 }
 
+/// The rest of a durable `call_ended` handler: the flow, the node to run again, and the
+/// call's variables as they were. Text in and out ([`Resume::to_text`],
+/// [`Resume::from_text`]) so a store can keep it; both bounded by [`MAX_RESUME_BYTES`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resume {
+    /// The flow's `name`.
+    pub flow: String,
+    /// The node to run first (the request that met the outage).
+    pub node: String,
+    /// Every variable, by name.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Largest [`Resume`] as text: a call's variables are bounded (outputs, start text), so
+/// this only stops a flow that stores far more than a note needs.
+pub const MAX_RESUME_BYTES: usize = 256 * 1024;
+
+/// Why a [`Resume`] cannot be read or run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    #[error("the resume text is larger than {MAX_RESUME_BYTES} bytes")]
+    TooLarge,
+    #[error("the resume text is not valid: {0}")]
+    Invalid(String),
+    #[error("flow `{flow}` has no node `{node}` to resume at")]
+    NoSuchNode { flow: String, node: String },
+    #[error("the resume is for flow `{found}`, not `{expected}`")]
+    OtherFlow { found: String, expected: String },
+}
+
+/// Version of [`Resume`]'s text form.
+const RESUME_VERSION: u64 = 1;
+
+impl Resume {
+    /// The text form (JSON), or [`ResumeError::TooLarge`].
+    pub fn to_text(&self) -> Result<String, ResumeError> {
+        let text = serde_json::json!({
+            "v": RESUME_VERSION,
+            "flow": self.flow,
+            "node": self.node,
+            "variables": self.variables,
+        })
+        .to_string();
+        if text.len() > MAX_RESUME_BYTES {
+            return Err(ResumeError::TooLarge);
+        }
+        Ok(text)
+    }
+
+    /// Reads [`Resume::to_text`]'s output.
+    pub fn from_text(text: &str) -> Result<Resume, ResumeError> {
+        if text.len() > MAX_RESUME_BYTES {
+            return Err(ResumeError::TooLarge);
+        }
+        let bad = |what: &str| ResumeError::Invalid(what.to_string());
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ResumeError::Invalid(e.to_string()))?;
+        if v.get("v").and_then(|x| x.as_u64()) != Some(RESUME_VERSION) {
+            return Err(bad("unknown version"));
+        }
+        let text_of = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        Ok(Resume {
+            flow: text_of("flow").ok_or_else(|| bad("no flow"))?,
+            node: text_of("node").ok_or_else(|| bad("no node"))?,
+            variables: v
+                .get("variables")
+                .and_then(|x| x.as_object())
+                .cloned()
+                .ok_or_else(|| bad("no variables"))?,
+        })
+    }
+}
+
 /// The answer to an [`Action::Http`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum HttpOutcome {
@@ -164,6 +246,24 @@ pub enum HttpOutcome {
     },
     /// Accepted by the durable outbox; delivery happens later.
     Deferred,
+}
+
+impl HttpOutcome {
+    /// The service cannot answer now, and may later: no response (connection refused or
+    /// lost, timeout), or a status that says "not now" (408, 425, 429, 5xx but 501 and
+    /// 505). The outbox retries exactly these (`ringdesk_store::classify_status`; a test
+    /// in the session crate keeps the two in step). A deferred request is not unavailable.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            HttpOutcome::Response { status, .. } => {
+                matches!(status, 408 | 425 | 429 | 500 | 502..=504 | 506..=599)
+            }
+            HttpOutcome::Failed { kind, .. } => {
+                matches!(kind, HttpFailureKind::Connect | HttpFailureKind::Timeout)
+            }
+            HttpOutcome::Deferred => false,
+        }
+    }
 }
 
 /// Why an HTTP request produced no response.

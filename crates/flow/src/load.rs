@@ -53,6 +53,7 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
             .into_iter()
             .map(|(k, (s, _))| (k, s))
             .collect(),
+        durable_call_ended: parsed.durable_call_ended,
         warnings: d.into_sorted(),
         templates,
         var_layout,

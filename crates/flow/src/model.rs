@@ -250,6 +250,9 @@ pub struct Flow {
     pub(crate) variables: BTreeMap<String, VarDecl>,
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) handlers: BTreeMap<EventKind, String>,
+    /// The `call_ended` handler is declared `durable`: when one of its requests finds the
+    /// service unavailable, the rest of it is deferred ([`crate::Action::Defer`]).
+    pub(crate) durable_call_ended: bool,
     pub(crate) warnings: Vec<crate::Diagnostic>,
     /// The environment with every template of the flow compiled (once, at load).
     pub(crate) templates: crate::template::Templates,

@@ -28,6 +28,8 @@ pub(crate) struct Parsed {
     pub variables: BTreeMap<String, VarDecl>,
     pub nodes: BTreeMap<String, crate::model::Node>,
     pub handlers: BTreeMap<EventKind, (String, Pos)>,
+    /// `events: call_ended: { start: ..., durable: true }`.
+    pub durable_call_ended: bool,
     pub refs: Refs,
 }
 
@@ -123,8 +125,9 @@ pub(crate) fn parse(d: &mut Diags, source: &str) -> Option<Parsed> {
             None => d.error(node_pos(n), None, "`nodes` must be a mapping of node names"),
         },
     }
+    let mut durable_call_ended = false;
     let handlers = match f.get("events") {
-        Some(n) => parse_events(d, n),
+        Some(n) => parse_events(d, n, &mut durable_call_ended),
         None => BTreeMap::new(),
     };
     Some(Parsed {
@@ -138,6 +141,7 @@ pub(crate) fn parse(d: &mut Diags, source: &str) -> Option<Parsed> {
         variables,
         nodes,
         handlers,
+        durable_call_ended,
         refs,
     })
 }
@@ -279,7 +283,11 @@ fn typed_default(ty: VarType, n: &Node) -> Option<serde_json::Value> {
     }
 }
 
-fn parse_events(d: &mut Diags, n: &Node) -> BTreeMap<EventKind, (String, Pos)> {
+fn parse_events(
+    d: &mut Diags,
+    n: &Node,
+    durable_call_ended: &mut bool,
+) -> BTreeMap<EventKind, (String, Pos)> {
     let mut out = BTreeMap::new();
     let Some(m) = n.as_mapping() else {
         d.error(node_pos(n), None, "`events` must be a mapping");
@@ -302,7 +310,23 @@ fn parse_events(d: &mut Diags, n: &Node) -> BTreeMap<EventKind, (String, Pos)> {
         let start = match value {
             Node::Mapping(vm) => {
                 let f = Fields::new(vm, None, node_pos(value));
-                f.check_keys(d, "an event handler", &["start"]);
+                f.check_keys(d, "an event handler", &["start", "durable"]);
+                if f.bool(d, "durable", false) {
+                    if kind == EventKind::CallEnded {
+                        *durable_call_ended = true;
+                    } else {
+                        // Other handlers run while the caller is on the line: nothing
+                        // could be done later on their behalf.
+                        d.error(
+                            node_pos(value),
+                            None,
+                            format!(
+                                "only the call_ended handler can be durable, not `{}`",
+                                kind.name()
+                            ),
+                        );
+                    }
+                }
                 f.get("start")
                     .and_then(|s| scalar_str(d, s, None, "start").map(|t| (t, node_pos(s))))
             }

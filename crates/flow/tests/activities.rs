@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::*;
 use ringdesk_flow::*;
@@ -1176,4 +1177,202 @@ fn the_full_exit_is_allowed_with_every_availability_check() {
         ));
         assert!(f.warnings().is_empty(), "{check}: {:?}", f.warnings());
     }
+}
+
+/// A flow whose call_ended handler looks something up, then posts durably.
+fn durable_handler_flow(durable: bool) -> Arc<Flow> {
+    load(&format!(
+        "name: dh
+start: a
+variables:
+  found: string
+nodes:
+  a:
+    play: hi
+    next: done
+  look:
+    http:
+      connector: zendesk
+      path: /lookup
+      outputs: {{ found: \"$.id\" }}
+    exits: {{ ok: post, error: failed }}
+  post:
+    http:
+      connector: zendesk
+      method: PUT
+      path: \"/things/{{{{ found }}}}\"
+      body: note
+      durable: true
+    exits: {{ ok: done, error: done }}
+  failed:
+    set: {{ found: failed }}
+    next: done
+  done:
+    end: {{}}
+events:
+  call_ended: {{ start: look, durable: {durable} }}
+"
+    ))
+}
+
+fn answer(status: u16, body: &str) -> HttpOutcome {
+    HttpOutcome::Response {
+        status,
+        headers: vec![],
+        body: body.into(),
+        attempts: 1,
+        elapsed: Duration::ZERO,
+    }
+}
+
+fn hung_up_at_lookup(flow: Arc<Flow>) -> (Sim, ActionId) {
+    let mut s = Sim::new(flow, start("+15135557611"));
+    s.expect_play();
+    s.event(Event::CallerHangup);
+    assert!(matches!(s.next(), Action::StopPlay { .. }));
+    let (id, req) = s.expect_http();
+    assert_eq!(req.path, "/lookup");
+    (s, id)
+}
+
+#[test]
+fn a_durable_handler_defers_its_rest_when_the_service_is_unavailable() {
+    for outage in [
+        answer(503, "down"),
+        answer(429, "busy"),
+        answer(502, "bad gateway"),
+        HttpOutcome::Failed {
+            kind: HttpFailureKind::Connect,
+            message: "refused".into(),
+            attempts: 3,
+            elapsed: Duration::ZERO,
+        },
+        HttpOutcome::Failed {
+            kind: HttpFailureKind::Timeout,
+            message: "slow".into(),
+            attempts: 3,
+            elapsed: Duration::ZERO,
+        },
+    ] {
+        let (mut s, id) = hung_up_at_lookup(durable_handler_flow(true));
+        s.event(Event::HttpDone {
+            id,
+            outcome: outage.clone(),
+        });
+        let resume = match s.next() {
+            Action::Defer {
+                node,
+                request,
+                resume,
+            } => {
+                assert_eq!(node, "look");
+                assert_eq!(request.path, "/lookup");
+                resume
+            }
+            other => panic!("expected Defer after {outage:?}, got {other:?}"),
+        };
+        assert!(s.none_pending(), "{:?}", s.pending);
+        assert!(s.ex.is_finished(), "the handler stops at the outage");
+        assert!(!s.entered("failed"), "no error exit while deferring");
+        assert_eq!(resume.flow, "dh");
+        assert_eq!(resume.node, "look");
+        assert_eq!(resume.variables["hangup_by"], "caller");
+        assert_eq!(resume.variables["ani"], "+15135557611");
+        // Kept as text and read back, it is the same rest.
+        let text = resume.to_text().unwrap();
+        assert_eq!(Resume::from_text(&text).unwrap(), resume);
+    }
+}
+
+#[test]
+fn a_refusal_is_an_answer_and_a_plain_handler_never_defers() {
+    // 404 is an answer: the error exit, as always.
+    let (mut s, id) = hung_up_at_lookup(durable_handler_flow(true));
+    s.respond(id, 404, "no");
+    assert!(s.entered("failed"));
+    assert!(s.none_pending(), "{:?}", s.pending);
+    // Not durable: an outage takes the error exit.
+    let (mut s, id) = hung_up_at_lookup(durable_handler_flow(false));
+    s.respond(id, 503, "down");
+    assert!(s.entered("failed"));
+    assert!(s.none_pending(), "{:?}", s.pending);
+}
+
+#[test]
+fn a_resumed_handler_runs_the_rest_and_defers_again_while_the_outage_lasts() {
+    let flow = durable_handler_flow(true);
+    let (mut s, id) = hung_up_at_lookup(flow.clone());
+    s.respond(id, 503, "down");
+    let Action::Defer { resume, .. } = s.next() else {
+        panic!("expected Defer")
+    };
+    let resumed = |s: &Sim| {
+        let ex = Executor::resume(flow.clone(), &resume, s.now).unwrap();
+        let mut r = Sim {
+            ex,
+            now: s.now,
+            log: Vec::new(),
+            pending: Vec::new(),
+        };
+        r.drain();
+        r
+    };
+    // Still down: deferred again, from the same node.
+    let mut r = resumed(&s);
+    let (id, req) = r.expect_http();
+    assert_eq!(req.path, "/lookup");
+    r.respond(id, 500, "still down");
+    assert!(matches!(r.next(), Action::Defer { ref node, .. } if node == "look"));
+    assert!(r.ex.is_finished());
+    // Back: the rest runs to its end, the durable request with what the lookup found.
+    let mut r = resumed(&s);
+    let (id, _) = r.expect_http();
+    r.respond(id, 200, r#"{"id": 77}"#);
+    let (id, req) = r.expect_http();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("PUT", "/things/77")
+    );
+    assert!(req.durable);
+    r.event(Event::HttpDone {
+        id,
+        outcome: HttpOutcome::Deferred,
+    });
+    assert!(r.none_pending(), "{:?}", r.pending);
+    assert!(r.ex.is_finished());
+    assert_eq!(r.var_str("hangup_by"), "caller");
+}
+
+#[test]
+fn a_resume_for_another_flow_or_node_or_too_large_is_refused() {
+    let flow = durable_handler_flow(true);
+    let mut resume = Resume {
+        flow: "other".into(),
+        node: "look".into(),
+        variables: serde_json::Map::new(),
+    };
+    let now = Instant::now();
+    assert!(matches!(
+        Executor::resume(flow.clone(), &resume, now),
+        Err(ResumeError::OtherFlow { .. })
+    ));
+    resume.flow = "dh".into();
+    resume.node = "gone".into();
+    assert!(matches!(
+        Executor::resume(flow.clone(), &resume, now),
+        Err(ResumeError::NoSuchNode { .. })
+    ));
+    resume.variables.insert(
+        "big".into(),
+        serde_json::Value::String("x".repeat(MAX_RESUME_BYTES)),
+    );
+    assert_eq!(resume.to_text(), Err(ResumeError::TooLarge));
+    assert_eq!(
+        Resume::from_text(&"x".repeat(MAX_RESUME_BYTES + 1)),
+        Err(ResumeError::TooLarge)
+    );
+    assert!(matches!(
+        Resume::from_text("{\"v\":2}"),
+        Err(ResumeError::Invalid(_))
+    ));
 }

@@ -751,3 +751,178 @@ fn an_unverified_caller_hears_nothing_personal_ticket_or_not() {
         "Hello Ana. We found no open ticket for you."
     );
 }
+
+/// A caller whose lookup failed, hung up at the apology; Zendesk is still down when the
+/// call_ended handler looks the caller up again: the rest of it is deferred.
+fn outage_call(extra: &[(&str, &str)]) -> (Sim, Resume) {
+    let mut call = start("+15135557611");
+    for (k, v) in extra {
+        call.extra.insert((*k).into(), (*v).into());
+    }
+    let mut s = Sim::new(default_flow(), call);
+    s.play_through();
+    let (id, _) = s.expect_http();
+    s.respond(id, 503, "{\"error\":\"unavailable\"}");
+    let (_, said, _) = s.expect_play();
+    assert!(said.starts_with("Sorry, we cannot check"), "{said}");
+    s.event(Event::CallerHangup);
+    assert!(matches!(s.next(), Action::StopPlay { .. }));
+    // The same lookup as during the call, after it.
+    let (id, req) = s.expect_http();
+    assert_eq!(
+        req.query,
+        vec![(
+            "query".to_string(),
+            "role:end-user phone:15135557611".to_string()
+        )]
+    );
+    s.event(Event::HttpDone {
+        id,
+        outcome: HttpOutcome::Failed {
+            kind: HttpFailureKind::Connect,
+            message: "refused".into(),
+            attempts: 3,
+            elapsed: Duration::from_secs(1),
+        },
+    });
+    let resume = match s.next() {
+        Action::Defer { node, resume, .. } => {
+            assert_eq!(node, "lookup_user");
+            resume
+        }
+        other => panic!("expected Defer, got {other:?}"),
+    };
+    assert!(s.none_pending(), "{:?}", s.pending);
+    assert!(s.ex.is_finished());
+    (s, resume)
+}
+
+/// Zendesk is back: the deferred rest runs.
+fn resumed(s: &Sim, resume: &Resume) -> Sim {
+    let ex = Executor::resume(default_flow(), resume, s.now).expect("resumes");
+    let mut r = Sim {
+        ex,
+        now: s.now,
+        log: Vec::new(),
+        pending: Vec::new(),
+    };
+    r.drain();
+    r
+}
+
+#[test]
+fn after_an_outage_the_note_reaches_the_callers_most_recent_unsolved_ticket() {
+    let (s, resume) = outage_call(&[]);
+    let note = resume.variables["note"].as_str().unwrap().to_string();
+    assert!(
+        note.starts_with("Call from 15135557611 at 2026-01-01 10:00:00 UTC"),
+        "{note}"
+    );
+    assert!(note.contains("Ended by: the caller."), "{note}");
+    assert!(
+        note.contains("Status told: none."),
+        "nothing was told: {note}"
+    );
+    let mut r = resumed(&s, &resume);
+    let (id, req) = r.expect_http();
+    assert_eq!(
+        req.query[0].1, "role:end-user phone:15135557611",
+        "the flow's own lookup"
+    );
+    r.respond(
+        id,
+        200,
+        &user_body(json!([{ "id": 42, "name": "Ana", "locale": "pt-BR" }])),
+    );
+    let (id, req) = r.expect_http();
+    assert_eq!(req.query[0].1, "type:ticket status<solved requester:42");
+    assert_eq!(req.query[1].1, "updated_at");
+    r.respond(id, 200, &ticket_body(1001, "open", Some("low")));
+    let (_, req) = r.expect_http();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("PUT", "/api/v2/tickets/1001.json")
+    );
+    assert!(req.durable);
+    let body: serde_json::Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["ticket"]["comment"]["public"], false);
+    assert_eq!(
+        body["ticket"]["comment"]["body"], note,
+        "the note says what happened during the call"
+    );
+    assert!(r.log.iter().all(|l| !matches!(l, LogEntry::Error { .. })));
+}
+
+#[test]
+fn after_an_outage_the_local_format_fallback_and_shared_numbers_rules_hold() {
+    // Nobody in E.164; one user in the local format: the note goes to their ticket.
+    let (s, resume) = outage_call(&[]);
+    let mut r = resumed(&s, &resume);
+    let (id, _) = r.expect_http();
+    r.respond(id, 200, &user_body(json!([])));
+    let (id, req) = r.expect_http();
+    assert_eq!(req.query[0].1, "role:end-user phone:*5135557611");
+    r.respond(id, 200, &user_body(json!([{ "id": 9, "name": "Bo" }])));
+    let (id, _) = r.expect_http();
+    r.respond(id, 200, &ticket_body(55, "new", None));
+    let (_, req) = r.expect_http();
+    assert_eq!(req.path, "/api/v2/tickets/55.json");
+    // A shared number: no personal guess, no note.
+    let mut r = resumed(&s, &resume);
+    let (id, _) = r.expect_http();
+    r.respond(
+        id,
+        200,
+        &user_body(json!([
+            { "id": 1, "shared_phone_number": true },
+            { "id": 2, "shared_phone_number": true }
+        ])),
+    );
+    assert!(r.none_pending(), "{:?}", r.pending);
+    assert!(r.ex.is_finished());
+    assert_eq!(r.var_str("caller_kind"), "ambiguous");
+}
+
+#[test]
+fn after_an_outage_a_caller_without_a_ticket_follows_the_no_ticket_rule() {
+    // [calls] no_ticket = "nothing": a known caller with no open ticket gets no note.
+    let (s, resume) = outage_call(&[]);
+    let mut r = resumed(&s, &resume);
+    let (id, _) = r.expect_http();
+    r.respond(id, 200, &user_body(json!([{ "id": 42, "name": "Ana" }])));
+    let (id, _) = r.expect_http();
+    r.respond(id, 200, &user_body(json!([])));
+    assert!(r.none_pending(), "{:?}", r.pending);
+    assert!(r.ex.is_finished());
+    // "create_ticket": an unknown caller becomes an end-user, then a ticket holds the note.
+    let (s, resume) = outage_call(&[("no_ticket_action", "create_ticket")]);
+    let mut r = resumed(&s, &resume);
+    for _ in 0..2 {
+        let (id, _) = r.expect_http();
+        r.respond(id, 200, &user_body(json!([])));
+    }
+    let (id, req) = r.expect_http();
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "/api/v2/users.json")
+    );
+    assert!(!req.durable);
+    r.respond(id, 201, r#"{"user": {"id": 77}}"#);
+    let (_, req) = r.expect_http();
+    assert_eq!(req.path, "/api/v2/tickets.json");
+    assert!(req.durable);
+    let body: serde_json::Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["ticket"]["requester_id"], 77);
+    assert_eq!(body["ticket"]["comment"]["body"], resume.variables["note"]);
+}
+
+#[test]
+fn after_an_outage_a_refusal_ends_the_handler_without_a_guess() {
+    let (s, resume) = outage_call(&[("no_ticket_action", "create_ticket")]);
+    let mut r = resumed(&s, &resume);
+    let (id, _) = r.expect_http();
+    r.respond(id, 401, "{\"error\":\"Couldn't authenticate you\"}");
+    assert!(r.none_pending(), "nothing created: {:?}", r.pending);
+    assert!(r.ex.is_finished());
+    assert!(!r.errors().is_empty(), "the refusal is an error");
+}

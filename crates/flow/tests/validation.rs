@@ -322,3 +322,24 @@ fn unknown_queue_exits_name_full_among_the_expected() {
     let d = errors("name: x\nstart: q\nnodes:\n  q:\n    queue: { name: s }\n    exits: { queued: b, ful: b }\n  b:\n    end: {}\n");
     has(&d, "expected: queued, full, error", 6, Some("q"));
 }
+
+#[test]
+fn only_the_call_ended_handler_can_be_durable() {
+    let src = "name: d
+start: a
+nodes:
+  a:
+    play: hi
+  b:
+    end: {}
+events:
+  agent_answered: { start: b, durable: true }
+  call_ended: { start: b, durable: true }
+";
+    has(
+        &errors(src),
+        "only the call_ended handler can be durable, not `agent_answered`",
+        9,
+        None,
+    );
+}

@@ -1,7 +1,8 @@
 //! End-to-end: callers without a ticket, with `[calls] no_ticket`: by default nothing is
 //! written; with `create_ticket` a known caller gets a new ticket holding the private
 //! note, an unknown caller first gets a new end-user named after the number, and shared
-//! numbers or failed lookups never create anyone.
+//! numbers or lookups that fail never create anyone (once Zendesk answers again, the
+//! caller is looked up again first: `records_notes.rs`).
 
 mod common;
 

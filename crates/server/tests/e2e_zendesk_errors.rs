@@ -1,6 +1,9 @@
 //! End-to-end: Zendesk failures (401, 500, a hanging request, 429 with Retry-After) each
 //! take the flow's distinct error path: an apology, then an agent at normal priority;
 //! never the "unknown caller" or "no ticket" wording, and never a secret in the output.
+//! After the call, the call_ended handler looks the caller up once more: an outage (500,
+//! 429, a timeout) defers the rest of it to the outbox (`ringdesk call` without `--store`
+//! keeps it nowhere), an answer such as 401 ends it.
 
 mod common;
 
@@ -9,6 +12,24 @@ use ringdesk_zendesk::sandbox::{ErrorFault, Faults, HangFault, SandboxConfig};
 
 const JOHN: &str = "+12125550107"; // urgent open ticket 10: priority 1 when the lookup works
 const APOLOGY: &str = "Sorry, we cannot check your tickets right now. Please hold for an agent.";
+
+/// Requests the call made, its after-call lookup included.
+fn attempts(out: &CallOutcome) -> u64 {
+    out.transcript.http().iter().map(|h| h.attempts).sum()
+}
+
+/// The after-call lookup met the outage too: the rest of call_ended was deferred (the
+/// transcript's last request, answered by nobody).
+fn assert_rest_deferred(out: &CallOutcome) {
+    let http = out.transcript.http();
+    let last = http.last().expect("requests");
+    assert_eq!(last.node, "lookup_user", "{http:?}");
+    assert_eq!(
+        (last.status, &last.error, last.attempts),
+        (None, &None, 0),
+        "{http:?}"
+    );
+}
 
 /// The error path: apology, queued at priority 5, nothing the other paths say.
 fn assert_error_path(out: &CallOutcome, failed_node: &str) {
@@ -56,10 +77,15 @@ async fn wrong_api_token_is_401_and_the_error_path() {
     assert_eq!(h.status, Some(401));
     assert_eq!(h.attempts, 1, "a 401 is not retried");
     assert_eq!(out.transcript.variable("lookup_status"), Some(401.into()));
-    assert_eq!(out.transcript.http().len(), 1);
+    // During the call, then once more after it: a 401 is an answer, so nothing is kept.
+    let http = out.transcript.http();
+    assert_eq!(http.len(), 2, "{http:?}");
+    assert!(http
+        .iter()
+        .all(|h| h.node == "lookup_user" && h.status == Some(401)));
     let stats = sb.state().stats();
-    assert_eq!(stats.unauthorized, 1);
-    assert_eq!(stats.total, 1);
+    assert_eq!(stats.unauthorized, 2);
+    assert_eq!(stats.total, 2);
     assert!(!out.stdout.contains(token), "the token leaked to stdout");
     assert!(!out.stderr.contains(token), "the token leaked to stderr");
 }
@@ -88,10 +114,11 @@ async fn server_error_500_is_retried_then_the_error_path() {
     assert_eq!(h.status, Some(500));
     assert!(h.attempts >= 2, "a 500 is retried: {h:?}");
     let requests = sb.api_requests();
-    assert_eq!(requests.len() as u64, h.attempts, "{requests:?}");
+    assert_eq!(requests.len() as u64, attempts(&out), "{requests:?}");
     assert!(requests.iter().all(|r| r.status == Some(500)));
-    assert_eq!(sb.state().stats().faulted, h.attempts);
+    assert_eq!(sb.state().stats().faulted, attempts(&out));
     assert_eq!(out.transcript.variable("lookup_status"), Some(500.into()));
+    assert_rest_deferred(&out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,9 +178,11 @@ async fn rate_limited_429_with_retry_after_is_the_error_path() {
         .expect("lookup_ticket");
     assert_eq!(h.status, Some(429));
     assert_eq!(h.attempts, 1, "Retry-After beyond the budget: no retry");
+    // After the call, the caller's lookup meets the limit too: the rest is deferred.
+    assert_rest_deferred(&out);
     let stats = sb.state().stats();
-    assert_eq!(stats.rate_limited, 1);
-    assert_eq!(stats.total, 2);
+    assert_eq!(stats.rate_limited, 2);
+    assert_eq!(stats.total, 3);
     // The known caller's urgent ticket was never read, so nothing personal and no note.
     assert!(out.transcript.http().iter().all(|h| h.method == "GET"));
     assert_eq!(sb.state().comments(10).map(|c| c.len()), comments_before);
@@ -176,7 +205,8 @@ async fn injected_429_on_every_request_is_the_error_path() {
     let h = out.transcript.http_of("lookup_user").expect("lookup_user");
     assert_eq!(h.status, Some(429));
     assert_eq!(out.transcript.variable("lookup_status"), Some(429.into()));
-    assert_eq!(sb.api_requests().len() as u64, h.attempts);
+    assert_eq!(sb.api_requests().len() as u64, attempts(&out));
+    assert_rest_deferred(&out);
 }
 
 /// The four failures are told apart in the transcript (status or timeout), while the

@@ -135,6 +135,7 @@ fn note(call: &str) -> OutboxItem {
         body: Some("{\"ticket\":{\"comment\":{\"body\":\"n\"}}}".into()),
         marker: Some(format!("{call}-1")),
         created_at: jiff::Timestamp::now(),
+        resume: None,
     }
 }
 

@@ -1,17 +1,20 @@
 //! End-to-end: one call per outcome through `ringdesk call --store`, against the Zendesk
 //! sandbox over HTTP. Each checks the interaction record (`interactions show --json`) and
 //! the post-call note that the outbox delivered: private, on the caller's ticket, in the
-//! caller's language, saying what happened; and that a call whose lookups failed posts
-//! no note anywhere.
+//! caller's language, saying what happened; and that a call whose lookups failed (Zendesk
+//! down) gets its note once Zendesk is back, looked up by the flow's own rules, exactly
+//! once, across a `kill -9` of the server too.
 
 mod records;
 
 use jiff::Timestamp;
 use records::notes::{count_marker, notes_on, ticket_number};
+use records::Serve;
 use records::{call, interaction, outbox, Gate, Note};
-use ringdesk_zendesk::sandbox::{ErrorFault, Faults};
+use ringdesk_zendesk::sandbox::{ErrorFault, Faults, HangFault};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The demo admin whose API token ringdesk uses: author of the notes.
 const API_USER: u64 = 1;
@@ -312,32 +315,122 @@ async fn no_agent_logged_in_note_and_record_say_so() {
     assert_note_length_matches(&note, &rec);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zendesk_down_during_the_call_posts_no_note_anywhere_and_records_the_error() {
-    let gate = Gate::start().await;
-    gate.state()
-        .set_faults(Faults {
+/// Zendesk's API answers every request with 503 (down), or nothing is wrong (back).
+fn zendesk_down(gate: &Gate, down: bool) {
+    let faults = if down {
+        Faults {
             error: Some(ErrorFault {
                 status: 503,
                 count: None,
                 fraction: None,
             }),
-            path_prefix: Some("/api/v2/search".into()),
+            path_prefix: Some("/api/v2/".into()),
             ..Faults::default()
-        })
-        .unwrap();
-    let before: Vec<usize> = (2..=17u64)
+        }
+    } else {
+        Faults::default()
+    };
+    gate.state().set_faults(faults).expect("valid faults");
+}
+
+/// The comments on each demo ticket.
+fn comment_counts(gate: &Gate) -> Vec<usize> {
+    (1..=17u64)
         .map(|t| gate.state().comments(t).map_or(0, |c| c.len()))
-        .collect();
+        .collect()
+}
+
+/// Polls `outbox list` until it holds `n` entries, all delivered (bounded).
+async fn until_delivered(db: &std::path::Path, n: usize) -> Vec<records::bin::Entry> {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let entries = outbox(db, None).await;
+        if entries.len() == n && entries.iter().all(|e| e.state == "delivered") {
+            return entries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not delivered: {entries:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The rest of `call_id`'s call_ended handler, kept while Zendesk was down: one item
+/// ordered with its call, holding the lookup that failed.
+fn assert_the_rest_is_kept(items: &[records::bin::Entry], call_id: &str) {
+    assert_eq!(items.len(), 1, "{items:#?}");
+    let rest = &items[0];
+    assert_eq!(rest.call_id.as_deref(), Some(call_id));
+    assert_eq!(rest.item.ordering_key, format!("call:{call_id}"));
+    assert_eq!(
+        (rest.item.method.as_str(), rest.item.path.as_str()),
+        ("GET", "/api/v2/search.json")
+    );
+    assert_eq!(rest.item.marker, Some(format!("{call_id}-1")));
+}
+
+/// After the outage: the rest delivered, and the one note it recorded on `ticket`,
+/// exactly once, private, by the API user, nowhere else.
+fn assert_one_note_after_the_outage(
+    gate: &Gate,
+    entries: &[records::bin::Entry],
+    call_id: &str,
+    ticket: u64,
+) -> Note {
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    assert_eq!(entries[0].item.ordering_key, format!("call:{call_id}"));
+    let item = &entries[1];
+    assert_eq!(
+        item.call_id.as_deref(),
+        Some(call_id),
+        "the note keeps its call"
+    );
+    assert_eq!(item.item.ordering_key, format!("ticket:{ticket}"));
+    assert_eq!(item.item.method, "PUT");
+    let marker = format!("{call_id}-1-1");
+    assert_eq!(item.item.marker.as_deref(), Some(marker.as_str()));
+    assert_eq!(count_marker(gate.state(), ticket, &marker), 1);
+    for t in (1..=17u64).filter(|t| *t != ticket) {
+        assert_eq!(
+            count_marker(gate.state(), t, &marker),
+            0,
+            "note on ticket {t}"
+        );
+    }
+    let puts = gate
+        .note_hits()
+        .iter()
+        .filter(|h| h.marker.as_deref() == Some(marker.as_str()) && h.status == Some(200))
+        .count();
+    assert_eq!(puts, 1, "sent once");
+    let note = notes_on(gate.state(), ticket)
+        .into_iter()
+        .find(|n| n.marker == marker)
+        .expect("the note is on the ticket");
+    assert!(!note.public, "the note must be private: {note:#?}");
+    assert_eq!(note.author_id, API_USER);
+    note
+}
+
+/// Safety net for a state to be reached (not a timing assertion).
+const LIMIT: Duration = Duration::from_secs(90);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_down_when_the_call_starts_the_note_reaches_the_ticket_once_it_is_back() {
+    let gate = Gate::start().await;
+    zendesk_down(&gate, true);
+    let before = comment_counts(&gate);
     let dir = tempfile::tempdir().unwrap();
     let db = store(&dir);
     let run = call("+5511987650101")
         .press("1")
         .zendesk(gate.url())
         .store(&db)
+        .deliver_for("0s")
         .ok()
         .await;
-    assert!(run.stderr.contains("(0 outbox item(s))"), "{}", run.stderr);
+    assert!(run.stderr.contains("(1 outbox item(s))"), "{}", run.stderr);
     let rec = interaction(&db, &run.call_id).await;
     assert_eq!(rec["ani"], "+5511987650101");
     assert_eq!(rec["user_id"], Value::Null);
@@ -356,18 +449,173 @@ async fn zendesk_down_during_the_call_posts_no_note_anywhere_and_records_the_err
         "{rec:#}"
     );
     assert_times(&rec, true, true);
-
-    assert!(outbox(&db, None).await.is_empty());
+    assert_the_rest_is_kept(&outbox(&db, Some("pending")).await, &run.call_id);
     assert!(gate.note_hits().is_empty(), "{:#?}", gate.note_hits());
-    let after: Vec<usize> = (2..=17u64)
-        .map(|t| gate.state().comments(t).map_or(0, |c| c.len()))
+    assert_eq!(before, comment_counts(&gate), "no ticket changed");
+
+    // Zendesk is back; the server's outbox resumes the handler: the same lookups, then
+    // the note on Ana's most recently updated unsolved ticket.
+    zendesk_down(&gate, false);
+    let serve = Serve::start(dir.path(), &db, gate.url()).await;
+    let entries = until_delivered(&db, 2).await;
+    let log = serve.kill().await;
+    assert!(!log.contains("panicked"), "{log}");
+    let note = assert_one_note_after_the_outage(&gate, &entries, &run.call_id, 2);
+    assert_says(
+        &note,
+        &[
+            "Call from 5511987650101 at ",
+            "Status told: none.",
+            "Outcome: talked to an agent.",
+            "Agent: ",
+        ],
+    );
+    assert_note_length_matches(&note, &rec);
+    let searches: Vec<_> = gate
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == "/api/v2/search.json" && h.status == Some(200))
         .collect();
-    assert_eq!(before, after, "no ticket changed");
-    assert!(
+    assert_eq!(
+        searches.len(),
+        2,
+        "the user, then the ticket: {searches:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_waiting_for_zendesk_survives_kill_9_of_the_server_and_lands_once() {
+    let gate = Gate::start().await;
+    zendesk_down(&gate, true);
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(&dir);
+    let run = call("+12125550107")
+        .press("2")
+        .zendesk(gate.url())
+        .store(&db)
+        .deliver_for("0s")
+        .ok()
+        .await;
+    assert_the_rest_is_kept(&outbox(&db, None).await, &run.call_id);
+    let is_search = |h: &records::Hit| h.path == "/api/v2/search.json";
+    let during_call = gate.hits().into_iter().filter(|h| is_search(h)).count();
+
+    // The server tries while Zendesk is down, then Zendesk holds its lookups: the
+    // resumed handler is in flight when the server is killed.
+    let serve = Serve::start(dir.path(), &db, gate.url()).await;
+    gate.wait_for("the server tried the lookup again", LIMIT, |hits| {
+        hits.iter().filter(|h| is_search(h)).count() > during_call
+    })
+    .await;
+    gate.state()
+        .set_faults(Faults {
+            hang: Some(HangFault { count: None }),
+            path_prefix: Some("/api/v2/search".into()),
+            ..Faults::default()
+        })
+        .expect("valid faults");
+    gate.wait_for("a lookup held by Zendesk", LIMIT, |hits| {
+        hits.iter().any(|h| is_search(h) && h.answered.is_none())
+    })
+    .await;
+    let log = serve.kill().await;
+    assert!(!log.contains("panicked"), "{log}");
+    let left = outbox(&db, None).await;
+    assert_the_rest_is_kept(&left, &run.call_id);
+    assert_eq!(left[0].state, "in_flight", "killed mid-run: {left:#?}");
+    assert!(gate.note_hits().is_empty(), "{:#?}", gate.note_hits());
+
+    // Zendesk is back; the next server resumes the interrupted handler: one note on
+    // John's ticket.
+    zendesk_down(&gate, false);
+    let serve = Serve::start(dir.path(), &db, gate.url()).await;
+    let entries = until_delivered(&db, 2).await;
+    let log = serve.kill().await;
+    assert!(!log.contains("panicked"), "{log}");
+    let note = assert_one_note_after_the_outage(&gate, &entries, &run.call_id, 10);
+    assert_says(&note, &["Call from 12125550107 at ", "Status told: none."]);
+    assert_eq!(gate.note_hits().len(), 1, "{:#?}", gate.note_hits());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_outage_a_caller_without_a_ticket_gets_the_new_ticket_rule() {
+    const UNKNOWN: &str = "+12125550199";
+    let gate = Gate::start().await;
+    zendesk_down(&gate, true);
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(&dir);
+    let config = dir.path().join("ringdesk.toml");
+    std::fs::write(&config, "[calls]\nno_ticket = \"create_ticket\"\n").unwrap();
+    // The call, then its outbox for up to a minute: Zendesk comes back meanwhile.
+    let child = call(UNKNOWN)
+        .press("2")
+        .config(&config)
+        .zendesk(gate.url())
+        .store(&db)
+        .deliver_for("60s")
+        .spawn();
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let rest = loop {
+        // The call creates the file when it records.
+        let items = if db.exists() {
+            outbox(&db, None).await
+        } else {
+            Vec::new()
+        };
+        if items
+            .first()
+            .is_some_and(|i| i.attempts >= 1 && i.state == "pending")
+        {
+            break items;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{items:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let call_id = rest[0].call_id.clone().expect("the rest names its call");
+    assert_the_rest_is_kept(&rest, &call_id);
+    let posts = |gate: &Gate| -> Vec<(String, Option<u16>)> {
         gate.hits()
-            .iter()
-            .any(|h| h.path == "/api/v2/search.json" && h.status == Some(503)),
-        "the lookups did reach the failing Zendesk"
+            .into_iter()
+            .filter(|h| h.method == "POST")
+            .map(|h| (h.path, h.status))
+            .collect()
+    };
+    assert!(posts(&gate).is_empty(), "nobody created while down");
+
+    zendesk_down(&gate, false);
+    let out = child.wait_with_output().await.expect("ringdesk call ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let entries = until_delivered(&db, 2).await;
+    assert_eq!(
+        posts(&gate),
+        vec![
+            ("/api/v2/users.json".to_string(), Some(201)),
+            ("/api/v2/tickets.json".to_string(), Some(201)),
+        ],
+        "one end-user, one ticket"
+    );
+    let created = &entries[1];
+    assert_eq!(created.item.path, "/api/v2/tickets.json");
+    let marker = format!("{call_id}-1-1");
+    assert_eq!(created.item.marker.as_deref(), Some(marker.as_str()));
+    let user = (1000..1100)
+        .filter_map(|id| gate.state().user(id))
+        .find(|u| u.phone.as_deref() == Some(UNKNOWN))
+        .expect("a new end-user with the caller's number");
+    let tickets: Vec<_> = (1..2000)
+        .filter_map(|id| gate.state().ticket(id))
+        .filter(|t| t.requester_id == user.id)
+        .collect();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    let notes = notes_on(gate.state(), tickets[0].id);
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].marker, marker);
+    assert!(!notes[0].public);
+    assert!(
+        notes[0].body.contains("Call from 12125550199 at "),
+        "{}",
+        notes[0].body
     );
 }
 

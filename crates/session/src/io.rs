@@ -76,7 +76,8 @@ pub enum Output {
         request: HttpRequest,
     },
     /// A durable request was kept for the outbox (it leaves after the call, with the
-    /// record). Nothing to answer.
+    /// record), or a durable `call_ended` handler met an outage at `request` and the rest
+    /// of it was kept to run when the service is back. Nothing to answer.
     Deferred { node: String, request: HttpRequest },
     /// Put the caller in a queue; answer [`Input::QueueResult`], later the agent inputs.
     Enqueue {

@@ -27,11 +27,15 @@ pub struct CallRecorder {
     error_seen: bool,
     max_wait: bool,
     durable_seq: u32,
+    /// What outbox markers start with: the call id, or for a resumed run the marker of
+    /// the item it resumes (so a run repeated after a crash records the same markers).
+    marker_prefix: String,
 }
 
 impl CallRecorder {
     pub fn new(call_id: &str, ani: &str, dnis: &str, arrived_at: Timestamp) -> Self {
         CallRecorder {
+            marker_prefix: call_id.to_string(),
             rec: Interaction::new(call_id, bound(ani), bound(dnis), arrived_at),
             items: Vec::new(),
             current_activity: String::new(),
@@ -41,6 +45,12 @@ impl CallRecorder {
             max_wait: false,
             durable_seq: 0,
         }
+    }
+
+    /// Markers of the items recorded from now on start with `prefix` (a resumed run).
+    pub fn with_marker_prefix(mut self, prefix: &str) -> Self {
+        self.marker_prefix = prefix.to_string();
+        self
     }
 
     pub fn answered(&mut self, at: Timestamp) {
@@ -141,8 +151,7 @@ impl CallRecorder {
     /// The helpdesk marks its body (a note gets a reference line) so that a retry after an
     /// uncertain outcome can find the note already posted.
     pub fn durable(&mut self, helpdesk: &dyn Helpdesk, req: &HttpRequest, at: Timestamp) {
-        self.durable_seq += 1;
-        let marker = format!("{}-{}", self.rec.call_id, self.durable_seq);
+        let marker = self.next_marker();
         let body = req.body.as_deref().map(|b| helpdesk.mark_body(b, &marker));
         let ordering_key = helpdesk
             .ticket_of_path(&req.path)
@@ -158,7 +167,31 @@ impl CallRecorder {
             body,
             marker: Some(marker),
             created_at: at,
+            resume: None,
         });
+    }
+
+    /// The rest of a durable `call_ended` handler that met an outage at `req`: an item
+    /// ordered with its call, holding the request and `resume` (the run to resume).
+    pub fn deferred_rest(&mut self, req: &HttpRequest, resume: String, at: Timestamp) {
+        let marker = self.next_marker();
+        self.items.push(OutboxItem {
+            ordering_key: format!("call:{}", self.rec.call_id),
+            connector: req.connector.clone(),
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            marker: Some(marker),
+            created_at: at,
+            resume: Some(resume),
+        });
+    }
+
+    fn next_marker(&mut self) -> String {
+        self.durable_seq += 1;
+        format!("{}-{}", self.marker_prefix, self.durable_seq)
     }
 
     /// The record and the outbox items, once the flow has finished.

@@ -7,7 +7,8 @@ use crate::io::{Input, Output, Party, ScreenPop};
 use crate::record::CallRecorder;
 use jiff::Timestamp;
 use ringdesk_flow::{
-    Action, ActionId, AgentRef, CallStart, Event, Executor, Flow, HttpOutcome, QueueResult,
+    Action, ActionId, AgentRef, CallStart, Event, Executor, Flow, HttpOutcome, LogEntry,
+    QueueResult, Resume, ResumeError,
 };
 use ringdesk_store::{Interaction, OutboxItem};
 use std::collections::VecDeque;
@@ -110,6 +111,40 @@ impl Session {
         };
         s.pump(now);
         s
+    }
+
+    /// Resumes the rest of a durable `call_ended` handler kept in the outbox item marked
+    /// `marker` of call `call_id` (see [`ringdesk_flow::Executor::resume`]). The caller is
+    /// long gone; the requests the run records get markers below `marker`, the same ones
+    /// each time the same run is repeated. [`Session::finish`] gives them; an item that
+    /// carries a resume again means the service is still unavailable.
+    pub fn resume(
+        flow: Arc<Flow>,
+        resume: &Resume,
+        call_id: &str,
+        marker: &str,
+        helpdesk: Arc<dyn Helpdesk>,
+        now: Instant,
+        wall: Timestamp,
+    ) -> Result<Session, ResumeError> {
+        let ex = Executor::resume(flow, resume, now)?;
+        let recorder = CallRecorder::new(call_id, "", "", wall).with_marker_prefix(marker);
+        let mut s = Session {
+            ex,
+            recorder,
+            helpdesk,
+            config: SessionConfig {
+                defer_durable: true,
+            },
+            start: (now, wall),
+            prompts: Vec::new(),
+            music: None,
+            queue: Queue::Out,
+            caller_gone: true,
+            out: VecDeque::new(),
+        };
+        s.pump(now);
+        Ok(s)
     }
 
     /// The call was answered at `now`.
@@ -378,6 +413,21 @@ impl Session {
                     self.out.push_back(Output::Http { id, node, request });
                 }
             }
+            Action::Defer {
+                node,
+                request,
+                resume,
+            } => match resume.to_text() {
+                Ok(text) => {
+                    let at = self.wall(now);
+                    self.recorder.deferred_rest(&request, text, at);
+                    self.out.push_back(Output::Deferred { node, request });
+                }
+                Err(e) => self.out.push_back(Output::Log(LogEntry::Error {
+                    node,
+                    message: format!("the rest of the handler is lost: {e}"),
+                })),
+            },
             Action::Enqueue {
                 id,
                 node,

@@ -369,3 +369,147 @@ fn the_record_times_follow_the_virtual_clock() {
         Some("2026-12-07T10:00:12Z")
     );
 }
+
+/// A durable call_ended handler: look the ticket up, then post durably.
+const DURABLE_FLOW: &str = r#"
+name: d
+start: greet
+variables:
+  ticket_id: string
+nodes:
+  greet:
+    play: "Hello"
+    next: greet
+  look:
+    http:
+      connector: crm
+      path: /search
+      outputs: { ticket_id: "$.id" }
+    exits: { ok: note, error: done }
+  note:
+    http:
+      connector: crm
+      method: put
+      path: "/tickets/{{ ticket_id }}"
+      body: "called"
+      durable: true
+    exits: { ok: done, error: done }
+  done:
+    end: {}
+events:
+  call_ended: { start: look, durable: true }
+"#;
+
+fn durable_flow() -> Arc<Flow> {
+    Arc::new(load_str(DURABLE_FLOW, "d.yaml").expect("test flow loads"))
+}
+
+fn down() -> HttpOutcome {
+    HttpOutcome::Failed {
+        kind: ringdesk_flow::HttpFailureKind::Connect,
+        message: "refused".into(),
+        attempts: 1,
+        elapsed: Duration::ZERO,
+    }
+}
+
+/// The rest of `session`, run to its end with `answer` for its one live request.
+fn run_rest(mut s: Session, now: Instant, answer: HttpOutcome) -> Vec<ringdesk_store::OutboxItem> {
+    let outs: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
+    let id = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Http { id, request, .. } if request.path == "/search" => Some(*id),
+            _ => None,
+        })
+        .expect("the lookup goes out now");
+    s.handle_input(
+        now,
+        Input::HttpDone {
+            id,
+            outcome: answer,
+        },
+    );
+    while s.poll_output().is_some() {}
+    assert!(s.is_finished());
+    s.finish(now).1
+}
+
+#[test]
+fn an_outage_in_a_durable_handler_keeps_its_rest_in_the_outbox_and_the_rest_resumes() {
+    let now = Instant::now();
+    let wall = "2026-12-07T10:00:00Z".parse().unwrap();
+    let mut s = Session::new(
+        durable_flow(),
+        start(),
+        Arc::new(Desk),
+        SessionConfig::default(),
+        now,
+        wall,
+    );
+    s.handle_input(now, Input::CallerHangup);
+    let items = run_rest(s, now, down());
+    assert_eq!(items.len(), 1, "{items:?}");
+    let kept = &items[0];
+    assert_eq!(kept.ordering_key, "call:c1");
+    assert_eq!(kept.marker.as_deref(), Some("c1-1"));
+    assert_eq!(
+        (kept.method.as_str(), kept.path.as_str()),
+        ("GET", "/search")
+    );
+    let resume = ringdesk_flow::Resume::from_text(kept.resume.as_deref().unwrap()).unwrap();
+    assert_eq!(resume.node, "look");
+
+    let resumed = |answer| {
+        let s = Session::resume(
+            durable_flow(),
+            &resume,
+            "c1",
+            "c1-1",
+            Arc::new(Desk),
+            now,
+            wall,
+        )
+        .expect("resumes");
+        assert!(s.caller_gone());
+        run_rest(s, now, answer)
+    };
+    // Still down: the run keeps a rest again (the worker retries the item itself).
+    let again = resumed(down());
+    assert!(again.iter().all(|i| i.resume.is_some()), "{again:?}");
+    // Back: the note, marked below the item's marker, ordered by its ticket; the same
+    // markers each time the same run is repeated.
+    let ok = HttpOutcome::Response {
+        status: 200,
+        headers: vec![],
+        body: r#"{"id": 7}"#.into(),
+        attempts: 1,
+        elapsed: Duration::ZERO,
+    };
+    let items = resumed(ok.clone());
+    assert_eq!(items, resumed(ok));
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].resume, None);
+    assert_eq!(items[0].ordering_key, "ticket:7");
+    assert_eq!(items[0].marker.as_deref(), Some("c1-1-1"));
+    assert_eq!(items[0].body.as_deref(), Some("called [c1-1-1]"));
+}
+
+#[test]
+fn the_flow_defers_on_exactly_what_the_outbox_retries() {
+    use ringdesk_store::{classify_status, StatusClass};
+    for status in 100..=999u16 {
+        let outcome = HttpOutcome::Response {
+            status,
+            headers: vec![],
+            body: String::new(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        };
+        let retried = matches!(
+            classify_status(status),
+            StatusClass::Retry | StatusClass::RetryUncertain
+        );
+        assert_eq!(outcome.is_unavailable(), retried, "status {status}");
+    }
+}

@@ -5,7 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{named_params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::codec::{from_json, ms, ms_to_secs, opt_ms, opt_ts, secs_to_ms, to_json, ts};
-use crate::limits::{bound_interaction, check_item, MAX_ITEMS_PER_CALL};
+use crate::limits::{bound_interaction, check_items};
 use crate::{db_outbox, EndReason, Interaction, InteractionFilter, OutboxItem, StoreError};
 
 /// What [`record_call`] wrote.
@@ -27,16 +27,7 @@ pub(crate) fn record_call(
     now: Timestamp,
 ) -> Result<Recorded, StoreError> {
     let mut i = bound_interaction(interaction)?;
-    if items.len() > MAX_ITEMS_PER_CALL {
-        return Err(StoreError::TooLarge {
-            what: "outbox items per call",
-            size: items.len(),
-            max: MAX_ITEMS_PER_CALL,
-        });
-    }
-    for item in items {
-        check_item(item)?;
-    }
+    check_items(items)?;
     if i.wait_seconds.is_none() {
         i.wait_seconds = i.derived_wait_seconds();
     }

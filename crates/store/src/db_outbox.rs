@@ -11,7 +11,7 @@ use crate::{OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
 
 const COLUMNS: &str = "id, call_id, ordering_key, connector, method, path, query, headers, body,
     marker, state, attempts, next_attempt_at, created_at, updated_at, delivered_at, last_status,
-    last_error, last_response";
+    last_error, last_response, resume";
 
 /// States that hold back later items of the same key, as an SQL list.
 pub(crate) const BLOCKING: &str = "('pending', 'in_flight', 'uncertain')";
@@ -29,9 +29,9 @@ pub(crate) fn insert(
     let changed = conn
         .prepare_cached(
             "INSERT INTO outbox (call_id, ordering_key, connector, method, path, query, headers,
-                body, marker, state, attempts, next_attempt_at, created_at, updated_at)
+                body, marker, state, attempts, next_attempt_at, created_at, updated_at, resume)
              VALUES (:call_id, :key, :connector, :method, :path, :query, :headers, :body, :marker,
-                'pending', 0, :now, :created_at, :now)
+                'pending', 0, :now, :created_at, :now, :resume)
              ON CONFLICT (marker) WHERE marker IS NOT NULL DO NOTHING",
         )
         .and_then(|mut stmt| {
@@ -47,6 +47,7 @@ pub(crate) fn insert(
                 ":marker": item.marker,
                 ":now": ms(now),
                 ":created_at": ms(item.created_at),
+                ":resume": item.resume,
             })
         })
         .map_err(StoreError::sql("insert outbox item"))?;
@@ -219,6 +220,10 @@ pub(crate) struct Outcome {
     pub id: i64,
     pub finish: Finish,
     pub defer: Option<(String, Timestamp)>,
+    /// New items the attempt produced (a resumed flow run), added when the result is
+    /// stored, under `call_id`.
+    pub spawn: Vec<OutboxItem>,
+    pub call_id: Option<String>,
 }
 
 /// What one worker pass did.
@@ -243,7 +248,13 @@ pub(crate) fn pass(
 ) -> Result<Pass, StoreError> {
     let mut pass = Pass::default();
     for o in outcomes {
-        pass.finished.push(finish(conn, o.id, o.finish, now)?);
+        let stored = finish(conn, o.id, o.finish, now)?;
+        if stored {
+            for item in &o.spawn {
+                insert(conn, o.call_id.as_deref(), item, now)?;
+            }
+        }
+        pass.finished.push(stored);
         if let Some((connector, until)) = o.defer {
             // Retry-After speaks for the whole account: hold the connector's other items too.
             defer_connector(conn, &connector, until)?;
@@ -328,6 +339,7 @@ struct RawEntry {
     last_status: Option<i64>,
     last_error: Option<String>,
     last_response: Option<String>,
+    resume: Option<String>,
 }
 
 impl RawEntry {
@@ -352,6 +364,7 @@ impl RawEntry {
             last_status: r.get(16)?,
             last_error: r.get(17)?,
             last_response: r.get(18)?,
+            resume: r.get(19)?,
         })
     }
 
@@ -378,6 +391,7 @@ impl RawEntry {
                 body: self.body,
                 marker: self.marker,
                 created_at: ts(self.created_at)?,
+                resume: self.resume,
             },
             state,
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
@@ -411,6 +425,7 @@ mod tests {
             body: Some("{}".into()),
             marker: Some(marker),
             created_at: t(0),
+            resume: None,
         }
     }
 

@@ -22,7 +22,7 @@ pub const MAX_PATH_LEN: usize = 4096;
 pub const MAX_PAIRS: usize = 64;
 /// Largest total size of query parameters or headers per request.
 pub const MAX_PAIRS_BYTES: usize = 16 * 1024;
-/// Largest request body.
+/// Largest request body (and largest kept rest of a flow handler, `resume`).
 pub const MAX_BODY_LEN: usize = 1024 * 1024;
 /// Largest response body kept for a dead item.
 pub const MAX_KEPT_RESPONSE: usize = 8 * 1024;
@@ -62,6 +62,18 @@ pub(crate) fn bound_interaction(mut i: Interaction) -> Result<Interaction, Store
     Ok(i)
 }
 
+/// Rejects a call's outbox items: too many, or one of them invalid ([`check_item`]).
+pub(crate) fn check_items(items: &[OutboxItem]) -> Result<(), StoreError> {
+    if items.len() > MAX_ITEMS_PER_CALL {
+        return Err(StoreError::TooLarge {
+            what: "outbox items per call",
+            size: items.len(),
+            max: MAX_ITEMS_PER_CALL,
+        });
+    }
+    items.iter().try_for_each(check_item)
+}
+
 /// Rejects an outbox item that is empty where it must not be, or too large.
 pub(crate) fn check_item(item: &OutboxItem) -> Result<(), StoreError> {
     for (what, value) in [
@@ -84,6 +96,9 @@ pub(crate) fn check_item(item: &OutboxItem) -> Result<(), StoreError> {
     check_pairs("headers", &item.headers)?;
     if let Some(body) = &item.body {
         bound("body", body, MAX_BODY_LEN)?;
+    }
+    if let Some(resume) = &item.resume {
+        bound("resume", resume, MAX_BODY_LEN)?;
     }
     if let Some(marker) = &item.marker {
         if marker.is_empty() {

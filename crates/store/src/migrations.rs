@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_interactions.sql"),
     include_str!("../migrations/0002_outbox.sql"),
     include_str!("../migrations/0003_outbox_waiting.sql"),
+    include_str!("../migrations/0004_outbox_resume.sql"),
 ];
 
 /// The schema version this build writes.

@@ -28,6 +28,11 @@ pub struct OutboxItem {
     pub marker: Option<String>,
     /// When the item was created.
     pub created_at: Timestamp,
+    /// The rest of a flow run to resume after this request (a `call_ended` handler declared
+    /// `durable` that met an outage), as text the deliverer reads; `None` for a plain
+    /// request. When set, the item's request is the one that found the service down, and
+    /// delivering it means resuming the run: the requests it records become new items.
+    pub resume: Option<String>,
 }
 
 impl fmt::Debug for OutboxItem {
@@ -43,6 +48,7 @@ impl fmt::Debug for OutboxItem {
             .field("body_len", &self.body.as_ref().map(String::len))
             .field("marker", &self.marker)
             .field("created_at", &self.created_at)
+            .field("resume_len", &self.resume.as_ref().map(String::len))
             .finish()
     }
 }

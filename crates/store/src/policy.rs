@@ -23,6 +23,11 @@ pub enum DeliveryOutcome {
     Timeout { message: String },
     /// The request cannot be made at all (unknown connector, invalid URL): permanent.
     Invalid { message: String },
+    /// The item resumed a flow run ([`crate::OutboxItem::resume`]) and the run finished:
+    /// delivered. The requests the run recorded become new items, written in the same
+    /// transaction as the item's result (a marker already stored is not added again, so a
+    /// run repeated after a crash adds nothing twice).
+    Resumed { items: Vec<crate::OutboxItem> },
 }
 
 /// What to do with the item after an attempt.
@@ -132,6 +137,7 @@ impl RetryPolicy {
             DeliveryOutcome::ConnectFailed { .. } => (None, false),
             DeliveryOutcome::Timeout { .. } => (None, true),
             DeliveryOutcome::Invalid { .. } => return Decision::Dead,
+            DeliveryOutcome::Resumed { .. } => return Decision::Delivered,
         };
         if self.max_attempts.is_some_and(|max| attempt >= max) {
             return Decision::Dead;

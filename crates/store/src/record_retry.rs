@@ -208,6 +208,7 @@ mod disk_full {
             body: Some("x".repeat(64 * 1024)),
             marker: Some(format!("{id}-1")),
             created_at: now,
+            resume: None,
         };
         (
             Interaction::new(id, "+5511987650101", "+15550100", now),

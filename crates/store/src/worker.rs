@@ -247,6 +247,7 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
         let policy = &self.config.policy;
         let jitter: f64 = rng.gen();
         let mut defer_until = None;
+        let mut spawn = Vec::new();
         let finish = match attempt {
             Attempt::FoundDelivered => Finish {
                 state: OutboxState::Delivered,
@@ -265,8 +266,19 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
                 error: Some(message),
                 response: None,
             },
-            Attempt::Sent(outcome) => {
+            Attempt::Sent(mut outcome) => {
+                if let DeliveryOutcome::Resumed { items } = &outcome {
+                    // The run's items meet the bounds of a call's: else a dead letter.
+                    if let Err(e) = crate::limits::check_items(items) {
+                        outcome = DeliveryOutcome::Invalid {
+                            message: format!("the resumed run recorded an invalid item: {e}"),
+                        };
+                    }
+                }
                 let decision = policy.decide(entry.attempts, &outcome, now, jitter);
+                if let DeliveryOutcome::Resumed { items } = &mut outcome {
+                    spawn = std::mem::take(items);
+                }
                 let (status, error, response, retry_after) = describe(outcome);
                 match decision {
                     Decision::Delivered => Finish {
@@ -311,6 +323,8 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             id: entry.id,
             finish,
             defer: defer_until.map(|until| (entry.item.connector.clone(), until)),
+            spawn,
+            call_id: entry.call_id.clone(),
         }
     }
 
@@ -363,6 +377,7 @@ fn describe(outcome: DeliveryOutcome) -> (Option<u16>, Option<String>, Option<St
         DeliveryOutcome::Invalid { message } => {
             (None, Some(format!("invalid: {message}")), None, false)
         }
+        DeliveryOutcome::Resumed { .. } => (None, None, None, false),
     }
 }
 

@@ -399,3 +399,105 @@ async fn a_panicking_deliverer_leaves_the_item_uncertain_not_stuck() {
         ["p", "q"]
     );
 }
+
+/// The rest of a call's handler kept for later (its request is the lookup that failed).
+fn deferred_rest(call_id: &str) -> ringdesk_store::OutboxItem {
+    ringdesk_store::OutboxItem {
+        ordering_key: format!("call:{call_id}"),
+        connector: "zendesk".into(),
+        method: "GET".into(),
+        path: "/api/v2/search.json".into(),
+        query: vec![("query".into(), "role:end-user phone:15135557611".into())],
+        headers: vec![],
+        body: None,
+        marker: Some(format!("{call_id}-1")),
+        created_at: t0(),
+        resume: Some("{\"v\":1}".into()),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_run_is_retried_through_the_outage_and_its_items_are_added_once() {
+    let (_dir, store) = temp_store();
+    let back_at = Instant::now() + Duration::from_secs(20);
+    let fake = FakeServer::new(
+        move |entry, now| match (&entry.item.resume, now < back_at) {
+            (Some(_), true) => Step::Reject(DeliveryOutcome::Response {
+                status: 503,
+                retry_after: None,
+                body: "down".into(),
+            }),
+            // Back: the run found ticket 7 and recorded the note, and another that an
+            // earlier run of it had recorded already.
+            (Some(_), false) => Step::Resumed(vec![note(7, "c1-1-1"), note(8, "c1-1-2")]),
+            (None, _) => Step::Apply(201),
+        },
+    );
+    store
+        .record_call(call("c1", "+1", t0()), vec![deferred_rest("c1")], t0())
+        .await
+        .unwrap();
+    store
+        .record_call(call("c0", "+1", t0()), vec![note(8, "c1-1-2")], t0())
+        .await
+        .unwrap();
+    let worker = start(&store, &fake, fast_config());
+    wait_for(&store, "the rest and its notes delivered", |c| {
+        c.delivered == 3 && c.backlog() == 0
+    })
+    .await;
+    stop(worker).await;
+    {
+        let st = fake.state();
+        let tries = st
+            .attempts
+            .iter()
+            .filter(|(k, _, _)| k == "call:c1")
+            .count();
+        assert!(tries > 1, "the run was retried while the service was down");
+        assert_eq!(st.applied_count.get("c1-1-1"), Some(&1));
+        assert_eq!(st.applied_count.get("c1-1-2"), Some(&1), "added once");
+    }
+    let all = store.outbox_list(OutboxFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    let rest = all.iter().find(|e| e.item.resume.is_some()).unwrap();
+    assert_eq!(rest.state, OutboxState::Delivered);
+    let note = all
+        .iter()
+        .find(|e| e.item.marker.as_deref() == Some("c1-1-1"))
+        .unwrap();
+    assert_eq!(
+        note.call_id.as_deref(),
+        Some("c1"),
+        "the note keeps its call"
+    );
+    assert_eq!(note.item.ordering_key, "ticket:7");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_run_that_records_an_invalid_item_is_a_dead_letter_adding_nothing() {
+    let (_dir, store) = temp_store();
+    let mut bad = note(7, "c2-1-1");
+    bad.method = String::new();
+    let fake = FakeServer::new(move |entry, _| match entry.item.resume {
+        Some(_) => Step::Resumed(vec![note(7, "c2-1-2"), bad.clone()]),
+        None => Step::Apply(201),
+    });
+    store
+        .record_call(call("c2", "+1", t0()), vec![deferred_rest("c2")], t0())
+        .await
+        .unwrap();
+    let worker = start(&store, &fake, fast_config());
+    wait_for(&store, "the rest dead", |c| c.dead == 1).await;
+    stop(worker).await;
+    let all = store.outbox_list(OutboxFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "nothing added: {all:?}");
+    assert!(
+        all[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("invalid item")),
+        "{all:?}"
+    );
+    assert!(fake.state().applied.is_empty());
+}

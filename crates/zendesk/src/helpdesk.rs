@@ -125,15 +125,49 @@ impl Helpdesk for Zendesk {
                 list.iter().any(|c| {
                     c.get("body")
                         .and_then(|b| b.as_str())
-                        .is_some_and(|b| b.contains(&needle))
+                        .is_some_and(|b| has_marker(b, &needle))
                 })
             }))
     }
 }
 
+/// `body` holds `needle` as a whole marker: `c1-1` is not found in a body marked
+/// `c1-10`, nor in one marked `c1-1-1` (a resumed handler's note).
+fn has_marker(body: &str, needle: &str) -> bool {
+    body.match_indices(needle).any(|(at, _)| {
+        !body[at + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marker_is_found_whole_and_never_as_the_start_of_a_longer_one() {
+        let z = Zendesk::new("");
+        let list = |body: &str| serde_json::json!({"comments": [{"body": body}]}).to_string();
+        let marked = z.mark_body(r#"{"ticket":{"comment":{"body":"note"}}}"#, "c1-1");
+        let body: Json = serde_json::from_str(&marked).unwrap();
+        let text = body["ticket"]["comment"]["body"].as_str().unwrap();
+        assert_eq!(z.found(&list(text), "c1-1"), Ok(true));
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-10"), "c1-1"),
+            Ok(false)
+        );
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1"),
+            Ok(false)
+        );
+        assert_eq!(
+            z.found(&list("note\n\nringdesk-ref: c1-1-1"), "c1-1-1"),
+            Ok(true)
+        );
+        assert_eq!(z.found(&list("ringdesk-ref: c1-1\nmore"), "c1-1"), Ok(true));
+    }
 
     #[test]
     fn creations_get_a_stable_bounded_idempotency_key_and_nothing_else_does() {

@@ -12,6 +12,7 @@ use ringdesk_connector::Connectors;
 use ringdesk_flow::{CallStart, HttpOutcome, HttpRequest};
 use ringdesk_session::Helpdesk;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The simulator's HTTP: every request, durable or not, goes out at once.
 pub struct DirectHttp<'a>(pub &'a Connectors, pub &'a dyn Helpdesk);
@@ -53,6 +54,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
         json: args.json,
         verbose: args.verbose,
     };
+    let resumable = vec![Arc::clone(&flow)];
     let mut sim = Simulator::new(
         flow,
         call,
@@ -70,7 +72,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode> {
     drop(sink);
     let result = match (&args.store, record) {
         (Some(path), Some((interaction, items))) => {
-            record_and_deliver(path, interaction, items, &zd, args.deliver_for).await
+            record_and_deliver(path, interaction, items, &zd, resumable, args.deliver_for).await
         }
         _ => Ok(()),
     };
@@ -86,6 +88,7 @@ async fn record_and_deliver(
     interaction: ringdesk_store::Interaction,
     items: Vec<ringdesk_store::OutboxItem>,
     zd: &zendesk::ZendeskSetup,
+    flows: Vec<Arc<ringdesk_flow::Flow>>,
     deliver_for: std::time::Duration,
 ) -> Result<()> {
     use crate::runtime::outbox;
@@ -101,7 +104,14 @@ async fn record_and_deliver(
         path.display()
     );
     if n > 0 {
-        let left = outbox::drain(&store, &zd.connectors, zd.helpdesk.clone(), deliver_for).await?;
+        let left = outbox::drain(
+            &store,
+            &zd.connectors,
+            zd.helpdesk.clone(),
+            flows,
+            deliver_for,
+        )
+        .await?;
         let counts = store.outbox_counts().await?;
         eprintln!(
             "outbox: {} delivered, {} dead, {} waiting{}",

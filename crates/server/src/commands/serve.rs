@@ -30,10 +30,15 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         anyhow::anyhow!("cannot open the store {}: {e}", config.store.path.display())
     })?;
     let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
-    let outbox_task =
-        crate::runtime::outbox::spawn(&store, &zd.connectors, zd.helpdesk.clone(), async move {
+    let outbox_task = crate::runtime::outbox::spawn(
+        &store,
+        &zd.connectors,
+        zd.helpdesk.clone(),
+        flows.all(),
+        async move {
             let _ = outbox_stopped.await;
-        });
+        },
+    );
     let (stop_retention, retention_stopped) = tokio::sync::oneshot::channel::<()>();
     let retention_task = crate::runtime::retention::spawn(
         store.clone(),

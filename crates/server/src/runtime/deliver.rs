@@ -4,10 +4,11 @@
 //! the helpdesk's idempotency header, keyed by the item's marker.
 
 use ringdesk_connector::{self as conn, Connectors};
+use ringdesk_flow::Flow;
 use ringdesk_session::Helpdesk;
 use ringdesk_store::{CheckError, Deliverer, DeliveryOutcome, OutboxEntry};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Time budget of one delivery attempt (the outbox worker retries, not the connector).
 const ATTEMPT_BUDGET: Duration = Duration::from_secs(15);
@@ -16,11 +17,17 @@ const ATTEMPT_BUDGET: Duration = Duration::from_secs(15);
 pub struct ConnectorDeliverer {
     pub connectors: Connectors,
     pub helpdesk: Arc<dyn Helpdesk>,
+    /// The flows a deferred handler may be resumed in (by name).
+    pub flows: Vec<Arc<Flow>>,
 }
 
 impl Deliverer for ConnectorDeliverer {
     async fn deliver(&self, entry: &OutboxEntry) -> DeliveryOutcome {
         let item = &entry.item;
+        if let Some(text) = &item.resume {
+            return super::resume::run(&self.flows, &self.connectors, &self.helpdesk, entry, text)
+                .await;
+        }
         let method = match item.method.parse::<conn::Method>() {
             Ok(m) => m,
             Err(e) => {
@@ -54,18 +61,11 @@ impl Deliverer for ConnectorDeliverer {
             retries: 0,
         };
         match self.connectors.execute(req).await {
-            conn::HttpOutcome::Response(r) => {
-                let retry_after = r
-                    .headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
-                    .and_then(|(_, v)| conn::parse_retry_after(v, SystemTime::now()));
-                DeliveryOutcome::Response {
-                    status: r.status,
-                    retry_after,
-                    body: r.body,
-                }
-            }
+            conn::HttpOutcome::Response(r) => DeliveryOutcome::Response {
+                status: r.status,
+                retry_after: super::resume::retry_after(&r.headers),
+                body: r.body,
+            },
             conn::HttpOutcome::Failure(f) => match f.kind {
                 conn::FailureKind::Connect => DeliveryOutcome::ConnectFailed { message: f.message },
                 conn::FailureKind::Timeout => DeliveryOutcome::Timeout { message: f.message },
@@ -78,6 +78,11 @@ impl Deliverer for ConnectorDeliverer {
 
     async fn already_delivered(&self, entry: &OutboxEntry) -> Result<bool, CheckError> {
         let item = &entry.item;
+        if item.resume.is_some() {
+            // A resumed run changes nothing by itself (reads, and items it records under
+            // markers of its own): running it again is safe.
+            return Ok(false);
+        }
         let (Some(marker), Some(check)) = (&item.marker, self.helpdesk.delivered_check(&item.path))
         else {
             // Nothing to look for: at-least-once.

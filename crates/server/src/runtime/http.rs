@@ -61,10 +61,21 @@ pub async fn execute_now(
     helpdesk: &dyn Helpdesk,
     req: &flow::HttpRequest,
 ) -> flow::HttpOutcome {
+    let seed = uuid::Uuid::new_v4().to_string();
+    execute_keyed(connectors, helpdesk, req, &seed).await
+}
+
+/// Executes a flow request right away; a creation's idempotency key is derived from
+/// `seed` (a resumed handler passes the same seed each time the same run is repeated).
+pub async fn execute_keyed(
+    connectors: &conn::Connectors,
+    helpdesk: &dyn Helpdesk,
+    req: &flow::HttpRequest,
+    seed: &str,
+) -> flow::HttpOutcome {
     match to_connector(req) {
         Ok(mut r) => {
-            let seed = uuid::Uuid::new_v4().to_string();
-            if let Some(header) = helpdesk.idempotency_header(&req.method, &req.path, &seed) {
+            if let Some(header) = helpdesk.idempotency_header(&req.method, &req.path, seed) {
                 add_header_once(&mut r.headers, header);
             }
             to_flow(connectors.execute(r).await)

@@ -16,6 +16,7 @@ pub mod msg;
 pub mod outbox;
 pub mod priority;
 pub mod prompts;
+pub mod resume;
 pub mod retention;
 pub mod rtp_metrics;
 pub mod rtp_rx;

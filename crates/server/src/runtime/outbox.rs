@@ -4,16 +4,19 @@
 use super::deliver::ConnectorDeliverer;
 use anyhow::Result;
 use ringdesk_connector::Connectors;
+use ringdesk_flow::Flow;
 use ringdesk_session::Helpdesk;
 use ringdesk_store::{OutboxWorker, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Starts the worker as a task; it stops when `shutdown` resolves.
+/// Starts the worker as a task; it stops when `shutdown` resolves. `flows` are those a
+/// deferred `call_ended` handler may be resumed in.
 pub fn spawn(
     store: &Store,
     connectors: &Connectors,
     helpdesk: Arc<dyn Helpdesk>,
+    flows: Vec<Arc<Flow>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     let worker = OutboxWorker::new(
@@ -21,6 +24,7 @@ pub fn spawn(
         Arc::new(ConnectorDeliverer {
             connectors: connectors.clone(),
             helpdesk,
+            flows,
         }),
     );
     tokio::spawn(async move {
@@ -36,10 +40,11 @@ pub async fn drain(
     store: &Store,
     connectors: &Connectors,
     helpdesk: Arc<dyn Helpdesk>,
+    flows: Vec<Arc<Flow>>,
     limit: Duration,
 ) -> Result<bool> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = spawn(store, connectors, helpdesk, async move {
+    let task = spawn(store, connectors, helpdesk, flows, async move {
         let _ = stop_rx.await;
     });
     let deadline = tokio::time::Instant::now() + limit;

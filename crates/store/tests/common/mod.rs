@@ -46,6 +46,7 @@ pub fn note(ticket: u32, marker: &str) -> OutboxItem {
         )),
         marker: Some(marker.into()),
         created_at: t0(),
+        resume: None,
     }
 }
 
@@ -80,6 +81,8 @@ pub enum Step {
     ApplyThenHang,
     /// The deliverer panics (a bug in it) without applying.
     Panic,
+    /// A resumed flow run finished and recorded these items (nothing applied).
+    Resumed(Vec<OutboxItem>),
 }
 
 type Script = Box<dyn FnMut(&OutboxEntry, tokio::time::Instant) -> Step + Send>;
@@ -170,6 +173,7 @@ impl Deliverer for FakeServer {
                 std::future::pending().await
             }
             Step::Panic => panic!("deliverer bug"),
+            Step::Resumed(items) => DeliveryOutcome::Resumed { items },
         }
     }
 
