@@ -254,6 +254,24 @@ def srtp_section(out):
     lines += pair("full flow, CPU per call", rate, 6, "ms")
     lines += pair("on hold, CPU per caller", hold, 5, "ms/s")
     lines += pair("on hold, RSS per caller", hold, 6, "KiB")
+    try:
+        with open(os.path.join(out, "srtp-cost.json")) as f:
+            cost = json.load(f)
+        floor_us = None
+        try:
+            with open(os.path.join(out, "floor.json")) as f:
+                floor_us = json.load(f).get("cpu_us_per_packet")
+        except (OSError, ValueError):
+            pass
+        lines.append("")
+        lines.append(
+            f"Per packet in isolation (`ringbench srtp-cost`, one thread): protect {cost['protect_ns']} ns, "
+            f"unprotect {cost['unprotect_ns']} ns"
+            + (f"; the kernel's own cost of one UDP send here (`ringbench floor`): {floor_us} µs" if floor_us else "")
+            + "."
+        )
+    except (OSError, ValueError, KeyError):
+        pass
     failed = [r for r in rate if r[5] != "0" or r[4] != r[3]]
     short = [r for r in hold if r[4] != r[3]]
     lines.append("")

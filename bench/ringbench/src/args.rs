@@ -54,7 +54,7 @@ pub struct ArgError(pub String);
 
 pub const USAGE: &str = "usage: ringbench hold [--target 127.0.0.1:5060] [--service support] \
 [--calls N] [--rate CALLS_PER_S] [--press 1@14,1@22] [--settle S] [--measure S] [--srtp on] \
-[--callers +551..,+121..] [--media-sockets N] [--bye-rate N] [--pid PID] [--late-ms 5] [--talk-after S]\n       ringbench floor [--sockets 1000] [--secs 5]";
+[--callers +551..,+121..] [--media-sockets N] [--bye-rate N] [--pid PID] [--late-ms 5] [--talk-after S]\n       ringbench floor [--sockets 1000] [--secs 5]\n       ringbench srtp-cost";
 
 fn bad(msg: String) -> ArgError {
     ArgError(msg)

@@ -2,7 +2,9 @@
 //! over loopback with its own tiny SIP UAC, presses keys into music on hold, measures
 //! RTP timing of every stream with kernel timestamps, the delay from the 200 OK to the
 //! first RTP packet, and ringdesk's CPU and memory; prints one JSON object on stdout.
-//! `ringbench floor` measures what one RTP-sized UDP send costs the kernel here.
+//! `ringbench floor` measures what one RTP-sized UDP send costs the kernel here;
+//! `ringbench srtp-cost` what protecting and unprotecting one 20 ms G.711 packet costs
+//! (ringdesk's own SRTP sender and receiver, one thread).
 
 mod args;
 mod call;
@@ -55,6 +57,10 @@ fn main() {
                 2
             }
         },
+        Some((cmd, _)) if cmd == "srtp-cost" => {
+            println!("{}", srtp::cost());
+            0
+        }
         _ => {
             eprintln!("{}", args::USAGE);
             2

@@ -76,10 +76,15 @@ fn the_fail2ban_filter_matches_every_line_the_docs_list() {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            l.replace("<ip>", "203.0.113.9").replace(
-                "<no_token|bad_token|read_only_token|not_json|unknown_host>",
-                "bad_token",
-            )
+            l.replace("<ip>", "203.0.113.9")
+                .replace(
+                    "<no_token|bad_token|read_only_token|not_json|unknown_host>",
+                    "bad_token",
+                )
+                .replace(
+                    "<untrusted_source|trunk_auth_failed|malformed_authorization>",
+                    "trunk_auth_failed",
+                )
         })
         .collect();
     assert!(lines.len() >= 6, "{lines:?}");
@@ -461,4 +466,53 @@ async fn baresip_over_tls_with_srtp_hears_its_ticket_and_nothing_travels_in_clea
         .run(server.sip_addr(), server.dir())
         .await
         .assert_passed("a plain-RTP offer is refused with 488");
+}
+
+/// A carrier that authenticates: the trunk 127.0.0.1 has digest credentials, so an INVITE
+/// is challenged (401) and answered only with the right password; a wrong one gets 403,
+/// no call, and the fail2ban line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_with_credentials_must_answer_the_digest_challenge() {
+    let server = Server::start(Options {
+        extra_config: Some(
+            "[[trunks]]\nname = \"carrier\"\naddresses = [\"127.0.0.1\"]\nusername = \"ringdesk\"\npassword = \"carrier-secret-123\"\n"
+                .into(),
+        ),
+        ..Options::default()
+    })
+    .await;
+    let (john, _) = demo::JOHN;
+    Sipp::new("auth_then_bye.xml", "support")
+        .caller(john)
+        .auth("ringdesk", "carrier-secret-123")
+        .pause(LISTEN)
+        .run(server.sip_addr(), server.dir())
+        .await
+        .assert_passed("the carrier answers the challenge and its call is answered");
+    assert_eq!(recorded(&server, 1).await.len(), 1, "one call recorded");
+    Sipp::new("auth_refused.xml", "support")
+        .caller(john)
+        .auth("ringdesk", "a-guess")
+        .run(server.sip_addr(), server.dir())
+        .await
+        .assert_passed("a wrong password is refused with 403");
+    // The plain INVITE with no credentials at all is challenged, never answered.
+    Sipp::new("reject_401.xml", "support")
+        .caller(john)
+        .run(server.sip_addr(), server.dir())
+        .await
+        .assert_passed("an INVITE without credentials is challenged");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(recorded(&server, 1).await.len(), 1, "no other call recorded");
+    assert!(
+        server
+            .log()
+            .contains("SIP INVITE refused source=127.0.0.1 reason=trunk_auth_failed"),
+        "the refusal is logged"
+    );
+    assert_eq!(
+        fail2ban_hosts(&server.log()),
+        vec!["127.0.0.1"],
+        "the fail2ban filter bans the source of the wrong password, once"
+    );
 }

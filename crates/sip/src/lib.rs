@@ -49,6 +49,7 @@ mod shared;
 mod shed;
 mod tls;
 mod transport_guard;
+mod trunk_auth;
 mod trust;
 mod uac;
 
@@ -102,4 +103,5 @@ pub use secret::Secret;
 pub use server::SipServer;
 pub use shed::ShedSwitch;
 pub use tls::check_certificate;
+pub use trunk_auth::{TrunkAuthVerdict, TrunkCredentials};
 pub use trust::{verstat, Trunk, TrustConfig, Untrusted, IDENTITY_HEADERS, MAX_VERSTAT_LEN};

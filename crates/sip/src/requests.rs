@@ -20,6 +20,7 @@ use crate::event::{CallerSource, SipEvent};
 use crate::headers::select_headers;
 use crate::identity;
 use crate::sdp_offer::parse_offer_with;
+use crate::trunk_auth::TrunkAuthVerdict;
 use crate::shared::Shared;
 use crate::trust::{Untrusted, IDENTITY_HEADERS};
 
@@ -121,6 +122,28 @@ fn on_new_invite(shared: &Arc<Shared>, tx: Transaction) {
             source.ip()
         );
         return reply(tx, StatusCode::Forbidden, vec![]);
+    }
+    // A trunk with credentials authenticates every new call (digest, 401 challenge).
+    if let Some(credentials) = trunk_entry.and_then(|t| t.credentials.as_ref()) {
+        let verdict = shared.trunk_auth().check(
+            std::time::Instant::now(),
+            credentials,
+            header_value(&tx, "Authorization"),
+        );
+        match verdict {
+            TrunkAuthVerdict::Accept => {}
+            TrunkAuthVerdict::Challenge(values) => {
+                let headers = values
+                    .into_iter()
+                    .map(|value| Header::WwwAuthenticate(value.into()))
+                    .collect();
+                return reply(tx, StatusCode::Unauthorized, headers);
+            }
+            TrunkAuthVerdict::Refuse(reason) => {
+                tracing::info!("SIP INVITE refused source={} reason={reason}", source.ip());
+                return reply(tx, StatusCode::Forbidden, vec![]);
+            }
+        }
     }
     // Shedding load: refused before any work or state; logged by whoever sets the switch
     // (when shedding starts and stops), not per call.

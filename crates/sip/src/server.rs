@@ -121,6 +121,8 @@ impl SipServer {
         let dialog_layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let (state_sender, state_receiver) = dialog_layer.new_dialog_state_channel();
         let (events, events_rx) = mpsc::channel(config.event_capacity);
+        let config_realm = config.registrar.realm.clone();
+        let config_algorithms = config.registrar.algorithms.clone();
         let registrar = Registrar::new(
             config.registrar.clone(),
             rand::random::<[u8; 32]>(),
@@ -138,6 +140,12 @@ impl SipServer {
             next_id: AtomicU64::new(0),
             events,
             flood,
+            trunk_auth: Mutex::new(crate::trunk_auth::TrunkAuth::new(
+                &config_realm,
+                config_algorithms,
+                rand::random::<[u8; 32]>(),
+                std::time::Instant::now(),
+            )),
         });
 
         let serve_cancel = cancel.clone();

@@ -34,11 +34,19 @@ pub(crate) struct Shared {
     pub(crate) registrar_changed: tokio::sync::Notify,
     /// Per-source rate limits and bans (shared with the transport's whitelist hook).
     pub(crate) flood: crate::transport_guard::SharedGuard,
+    /// Digest challenges of trunks with credentials.
+    pub(crate) trunk_auth: Mutex<crate::trunk_auth::TrunkAuth>,
 }
 
 impl Shared {
     pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<String, Arc<CallInner>>> {
         self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn trunk_auth(&self) -> MutexGuard<'_, crate::trunk_auth::TrunkAuth> {
+        self.trunk_auth
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -5,6 +5,7 @@
 //! answered as an unknown caller (no caller ID, no identity headers for the flow).
 
 use crate::sdes::SrtpPolicy;
+use crate::trunk_auth::TrunkCredentials;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -19,6 +20,9 @@ pub struct Trunk {
     pub networks: Vec<IpNet>,
     /// Whether its calls' media must, may or must not be encrypted.
     pub srtp: SrtpPolicy,
+    /// Digest credentials its INVITEs must answer a challenge with (carriers that
+    /// authenticate); `None`: identified by address only.
+    pub credentials: Option<TrunkCredentials>,
 }
 
 /// What a call from a source that is no trunk gets.
@@ -61,6 +65,7 @@ impl Trunk {
                 "::1/128".parse().expect("valid network"),
             ],
             srtp: SrtpPolicy::default(),
+            credentials: None,
         }
     }
 }
@@ -114,6 +119,7 @@ mod tests {
                     name: "carrier".into(),
                     networks: vec!["203.0.113.0/24".parse().unwrap()],
                     srtp: SrtpPolicy::Required,
+                    credentials: None,
                 },
                 Trunk {
                     name: "pbx".into(),
@@ -122,6 +128,7 @@ mod tests {
                         "2001:db8::/32".parse().unwrap(),
                     ],
                     srtp: SrtpPolicy::Off,
+                    credentials: None,
                 },
             ],
             untrusted: Untrusted::Refuse,

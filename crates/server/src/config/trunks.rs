@@ -4,7 +4,7 @@
 //! Decision 0012 says why other sources are refused by default.
 
 use anyhow::{bail, Result};
-use ringdesk_sip::{Trunk, TrustConfig, Untrusted};
+use ringdesk_sip::{Trunk, TrunkCredentials, TrustConfig, Untrusted};
 use serde::Deserialize;
 
 /// Most trunks, and most addresses per trunk.
@@ -24,6 +24,50 @@ pub struct TrunkConfig {
     /// Whether its calls' media must, may or must not be encrypted (absent: `[sip] srtp`).
     #[serde(default)]
     pub srtp: Option<super::SrtpSetting>,
+    /// Digest username its INVITEs must authenticate with (carriers that authenticate);
+    /// with it, exactly one of `password` and `password_env`.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<ringdesk_secret::Secret>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+/// Longest trunk password accepted.
+const MAX_PASSWORD: usize = 256;
+
+/// A trunk's digest credentials, when it has a username (`env` reads `password_env`).
+fn credentials(
+    t: &TrunkConfig,
+    at: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<TrunkCredentials>> {
+    let Some(username) = &t.username else {
+        if t.password.is_some() || t.password_env.is_some() {
+            bail!("{at}: a password needs a username");
+        }
+        return Ok(None);
+    };
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'))
+    {
+        bail!("{at}: username must be 1-64 printable characters, no quotes or backslashes");
+    }
+    let password = ringdesk_secret::from_config(
+        t.password.as_ref(),
+        t.password_env.as_deref(),
+        env,
+        MAX_PASSWORD,
+    )
+    .map_err(|e| anyhow::anyhow!("{at}: password: {e}"))?;
+    Ok(Some(TrunkCredentials {
+        username: username.clone(),
+        password,
+    }))
 }
 
 /// When personal data may be spoken to a trunk's caller (`[[trunks]] personal_data`).
@@ -110,6 +154,17 @@ pub fn trust(
     srtp: super::SrtpSetting,
     origin: &str,
 ) -> Result<TrustConfig> {
+    trust_with_env(trunks, untrusted, srtp, origin, &ringdesk_secret::process_env)
+}
+
+/// [`trust`], reading `password_env` variables through `env`.
+pub fn trust_with_env(
+    trunks: &[TrunkConfig],
+    untrusted: UntrustedCalls,
+    srtp: super::SrtpSetting,
+    origin: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<TrustConfig> {
     if trunks.len() > MAX_TRUNKS {
         bail!("{origin}: at most {MAX_TRUNKS} [[trunks]]");
     }
@@ -147,6 +202,7 @@ pub fn trust(
             name: t.name.clone(),
             networks,
             srtp: t.srtp.unwrap_or(srtp).into(),
+            credentials: credentials(t, &at, env)?,
         });
     }
     if out.is_empty() {
@@ -256,6 +312,38 @@ mod tests {
             let err = trust(&trunks(text), UntrustedCalls::Refuse, Default::default(), "t.toml").unwrap_err().to_string();
             assert!(err.starts_with("t.toml: [[trunks]] #"), "{err}");
             assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_trunk_with_a_username_needs_a_password_and_gets_credentials() {
+        let env = |name: &str| (name == "CARRIER_PW").then(|| "from-the-env".to_owned());
+        let t = trust_with_env(
+            &trunks("[[trunks]]\nname = \"c\"\naddresses = [\"192.0.2.1\"]\nusername = \"ringdesk\"\npassword_env = \"CARRIER_PW\"\n"),
+            UntrustedCalls::Refuse,
+            Default::default(),
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        let creds = t.trunks[0].credentials.as_ref().expect("credentials");
+        assert_eq!((creds.username.as_str(), creds.password.expose()), ("ringdesk", "from-the-env"));
+        for (text, want) in [
+            ("username = \"ringdesk\"\n", "password"),
+            ("password = \"x\"\n", "needs a username"),
+            ("username = \"a\\\"b\"\npassword = \"x\"\n", "username"),
+            ("username = \"ringdesk\"\npassword_env = \"UNSET_SURELY\"\n", "UNSET_SURELY"),
+        ] {
+            let e = trust_with_env(
+                &trunks(&format!("[[trunks]]\nname = \"c\"\naddresses = [\"192.0.2.1\"]\n{text}")),
+                UntrustedCalls::Refuse,
+                Default::default(),
+                "t.toml",
+                &env,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("t.toml") && e.contains(want), "{text}: {e}");
         }
     }
 }

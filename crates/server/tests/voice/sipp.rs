@@ -18,6 +18,8 @@ pub struct Sipp {
     timeout: Duration,
     transport: &'static str,
     local_ip: &'static str,
+    /// `-au`/`-ap`: credentials for `[authentication]`.
+    auth: Option<(String, String)>,
 }
 
 /// What a SIPp run left behind.
@@ -80,7 +82,14 @@ impl Sipp {
             timeout: Duration::from_secs(90),
             transport: "u1",
             local_ip: "127.0.0.1",
+            auth: None,
         }
+    }
+
+    /// Digest credentials for the scenario's `[authentication]` (SIPp `-au`/`-ap`).
+    pub fn auth(mut self, user: &str, password: &str) -> Sipp {
+        self.auth = Some((user.to_owned(), password.to_owned()));
+        self
     }
 
     /// Sends from another local address (`127.0.0.2`: a source that is no trunk).
@@ -142,6 +151,9 @@ impl Sipp {
         }
         for (k, v) in &self.keys {
             cmd.args(["-key", k, v]);
+        }
+        if let Some((user, password)) = &self.auth {
+            cmd.args(["-au", user, "-ap", password]);
         }
         let output = cmd
             .arg(target.to_string())
