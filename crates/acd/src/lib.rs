@@ -16,6 +16,7 @@
 //!     password: None,
 //!     password_env: None,
 //!     contact_hosts: vec![],
+//!     srtp: None,
 //!     queues: vec!["support".into()],
 //!     skills: vec![],
 //! });

@@ -218,6 +218,7 @@ impl Sim {
                 password: Some(ringdesk_acd::Secret::new("x")),
                 password_env: None,
                 contact_hosts: vec![],
+                srtp: None,
                 queues,
                 skills,
             });

@@ -503,7 +503,11 @@ async fn a_trunk_with_credentials_must_answer_the_digest_challenge() {
         .await
         .assert_passed("an INVITE without credentials is challenged");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(recorded(&server, 1).await.len(), 1, "no other call recorded");
+    assert_eq!(
+        recorded(&server, 1).await.len(),
+        1,
+        "no other call recorded"
+    );
     assert!(
         server
             .log()

@@ -20,8 +20,8 @@ use crate::event::{CallerSource, SipEvent};
 use crate::headers::select_headers;
 use crate::identity;
 use crate::sdp_offer::parse_offer_with;
-use crate::trunk_auth::TrunkAuthVerdict;
 use crate::shared::Shared;
+use crate::trunk_auth::TrunkAuthVerdict;
 use crate::trust::{Untrusted, IDENTITY_HEADERS};
 
 /// Serve new transactions until the server is cancelled.

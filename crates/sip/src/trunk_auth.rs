@@ -153,7 +153,11 @@ mod tests {
         // A nonce past its lifetime is stale.
         let late = answer(&ch[0], "trunk-password-1234", 2);
         assert!(matches!(
-            a.check(t0 + NONCE_TTL + Duration::from_secs(1), &creds(), Some(&late)),
+            a.check(
+                t0 + NONCE_TTL + Duration::from_secs(1),
+                &creds(),
+                Some(&late)
+            ),
             TrunkAuthVerdict::Challenge(_)
         ));
         // A forged nonce is not ours: challenged, never accepted.

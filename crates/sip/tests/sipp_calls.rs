@@ -240,8 +240,11 @@ fn pbx_only(untrusted: Untrusted) -> SipConfig {
         trunks: vec![Trunk {
             name: "pbx".into(),
             networks: vec!["127.0.0.1/32".parse().unwrap()],
+            srtp: ringdesk_sip::SrtpPolicy::Optional,
+            credentials: None,
         }],
         untrusted,
+        untrusted_srtp: ringdesk_sip::SrtpPolicy::Optional,
     };
     cfg
 }

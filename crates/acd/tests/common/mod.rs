@@ -18,6 +18,7 @@ pub fn agent(id: &str, queues: &[&str], skills: &[&str]) -> AgentConfig {
         password: Some(ringdesk_acd::Secret::new("pw")),
         password_env: None,
         contact_hosts: vec![],
+        srtp: None,
         queues: queues.iter().map(|q| q.to_string()).collect(),
         skills: skills.iter().map(|s| s.to_string()).collect(),
     }

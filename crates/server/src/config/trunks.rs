@@ -154,7 +154,13 @@ pub fn trust(
     srtp: super::SrtpSetting,
     origin: &str,
 ) -> Result<TrustConfig> {
-    trust_with_env(trunks, untrusted, srtp, origin, &ringdesk_secret::process_env)
+    trust_with_env(
+        trunks,
+        untrusted,
+        srtp,
+        origin,
+        &ringdesk_secret::process_env,
+    )
 }
 
 /// [`trust`], reading `password_env` variables through `env`.
@@ -327,15 +333,23 @@ mod tests {
         )
         .unwrap();
         let creds = t.trunks[0].credentials.as_ref().expect("credentials");
-        assert_eq!((creds.username.as_str(), creds.password.expose()), ("ringdesk", "from-the-env"));
+        assert_eq!(
+            (creds.username.as_str(), creds.password.expose()),
+            ("ringdesk", "from-the-env")
+        );
         for (text, want) in [
             ("username = \"ringdesk\"\n", "password"),
             ("password = \"x\"\n", "needs a username"),
             ("username = \"a\\\"b\"\npassword = \"x\"\n", "username"),
-            ("username = \"ringdesk\"\npassword_env = \"UNSET_SURELY\"\n", "UNSET_SURELY"),
+            (
+                "username = \"ringdesk\"\npassword_env = \"UNSET_SURELY\"\n",
+                "UNSET_SURELY",
+            ),
         ] {
             let e = trust_with_env(
-                &trunks(&format!("[[trunks]]\nname = \"c\"\naddresses = [\"192.0.2.1\"]\n{text}")),
+                &trunks(&format!(
+                    "[[trunks]]\nname = \"c\"\naddresses = [\"192.0.2.1\"]\n{text}"
+                )),
                 UntrustedCalls::Refuse,
                 Default::default(),
                 "t.toml",
