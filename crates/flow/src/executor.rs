@@ -113,12 +113,19 @@ impl Executor {
             &start,
         ));
         let main = Fiber::new(true, "main", flow.start.clone());
-        let mut ex = Executor {
+        let mut ex = Executor::with(flow, vars, main, now);
+        ex.step(now);
+        ex
+    }
+
+    /// An executor at `now` running `fiber` alone, its caller connected, nothing done yet.
+    fn with(flow: Arc<Flow>, vars: crate::template::Vars, fiber: Fiber, now: Instant) -> Executor {
+        Executor {
             flow,
             vars,
             actions: VecDeque::new(),
             next_action: 0,
-            fibers: vec![main],
+            fibers: vec![fiber],
             typeahead: VecDeque::new(),
             caller_connected: true,
             queued: false,
@@ -131,9 +138,7 @@ impl Executor {
             queued_at: None,
             agent_at: None,
             agent_left_at: None,
-        };
-        ex.step(now);
-        ex
+        }
     }
 
     /// Runs the rest of a durable `call_ended` handler that was deferred
@@ -161,25 +166,9 @@ impl Executor {
         }
         let mut handler = Fiber::new(false, EventKind::CallEnded.name(), resume.node.clone());
         handler.durable = true;
-        let mut ex = Executor {
-            flow,
-            vars: Arc::new(vars),
-            actions: VecDeque::new(),
-            next_action: 0,
-            fibers: vec![handler],
-            typeahead: VecDeque::new(),
-            caller_connected: false,
-            queued: false,
-            with_agent: false,
-            agent_left: false,
-            call_ended: true,
-            finished: false,
-            started: now,
-            clock: now,
-            queued_at: None,
-            agent_at: None,
-            agent_left_at: None,
-        };
+        let mut ex = Executor::with(flow, Arc::new(vars), handler, now);
+        ex.caller_connected = false;
+        ex.call_ended = true;
         ex.log(LogEntry::HandlerStarted {
             event: EventKind::CallEnded.name().to_string(),
         });

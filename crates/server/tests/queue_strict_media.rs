@@ -417,14 +417,7 @@ async fn an_agent_on_tls_with_srtp_is_bridged_to_a_plain_rtp_caller() {
         heard >= MIN_TONE_BLOCKS,
         "the caller heard the agent's {AGENT_HZ} Hz in {heard} blocks of 100 ms"
     );
-    let path = phone.recording().expect("baresip wrote a recording");
-    let bytes = std::fs::read(&path).expect("read the recording");
-    let wav = ringdesk_media::wav::Wav::parse(&bytes).expect("a WAV file");
-    let at_agent: Vec<i16> = wav
-        .to_mono_f32()
-        .iter()
-        .map(|&x| (x * 32767.0).clamp(-32768.0, 32767.0) as i16)
-        .collect();
+    let at_agent = phone.heard_pcm();
     let heard = blocks_with(&at_agent, CALLER_HZ);
     assert!(
         heard >= MIN_TONE_BLOCKS,
@@ -433,17 +426,5 @@ async fn an_agent_on_tls_with_srtp_is_bridged_to_a_plain_rtp_caller() {
     // Only SRTP went to the agent's phone: every packet carries the 80-bit tag.
     let to_phone = capture.udp_to(phone.rtp_ports());
     drop(capture);
-    assert!(
-        to_phone.len() > 100,
-        "{} packets to the agent",
-        to_phone.len()
-    );
-    let lengths: std::collections::BTreeSet<usize> =
-        to_phone.iter().map(|d| d.payload.len()).collect();
-    assert!(
-        lengths
-            .iter()
-            .all(|&n| n == 12 + 160 + 10 || n == 12 + 4 + 10),
-        "every packet to the agent is SRTP: {lengths:?}"
-    );
+    queue::capture::assert_all_srtp(&to_phone, 100, "ringdesk to the agent's phone");
 }

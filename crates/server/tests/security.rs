@@ -399,14 +399,7 @@ async fn baresip_over_tls_with_srtp_hears_its_ticket_and_nothing_travels_in_clea
     );
 
     // What the caller heard, decrypted by baresip: the welcome, its status and the menu.
-    let path = phone.recording().expect("baresip wrote a recording");
-    let bytes = std::fs::read(&path).expect("read the recording");
-    let wav = ringdesk_media::wav::Wav::parse(&bytes).expect("a WAV file");
-    let pcm: Vec<i16> = wav
-        .to_mono_f32()
-        .iter()
-        .map(|&x| (x * 32767.0).clamp(-32768.0, 32767.0) as i16)
-        .collect();
+    let pcm = phone.heard_pcm();
     let frames = voice::audio::frame_rms(&pcm);
     let blocks = voice::audio::segments(&frames, voice::FRAMES_PER_SECOND);
     let intro = voice::prompts::render(
@@ -439,19 +432,7 @@ async fn baresip_over_tls_with_srtp_hears_its_ticket_and_nothing_travels_in_clea
     // On the wire: SRTP only.
     let to_phone = capture.udp_to(phone.rtp_ports());
     drop(capture);
-    assert!(
-        to_phone.len() > 500,
-        "the capture saw the call's media: {} packets",
-        to_phone.len()
-    );
-    let lengths: std::collections::BTreeSet<usize> =
-        to_phone.iter().map(|d| d.payload.len()).collect();
-    assert!(
-        lengths
-            .iter()
-            .all(|&n| n == 12 + 160 + 10 || n == 12 + 4 + 10),
-        "every packet carries an SRTP tag (audio 182 bytes, events 26): {lengths:?}"
-    );
+    voice::capture::assert_all_srtp(&to_phone, 500, "ringdesk to the caller");
     let greeting = voice::prompts::greeting_frames().await;
     assert!(greeting.len() > 100, "the greeting has sound frames");
     assert_eq!(

@@ -57,23 +57,12 @@ async fn baresip_hears_prompts_then_music_on_hold() {
         on_wire > 100,
         "the capture finds the greeting in clear on a plain call: {on_wire} frames"
     );
-    let path = phone
-        .recording()
-        .unwrap_or_else(|| panic!("baresip wrote no recording\n{}", phone.log_tail()));
-    let bytes = std::fs::read(&path).expect("read the recording");
-    let wav = ringdesk_media::wav::Wav::parse(&bytes).expect("the recording is a WAV file");
-    assert_eq!(wav.format.sample_rate, 8000, "recorded at 8 kHz");
-    let pcm: Vec<i16> = wav
-        .to_mono_f32()
-        .iter()
-        .map(|&x| (x * 32767.0).clamp(-32768.0, 32767.0) as i16)
-        .collect();
+    let pcm = phone.heard_pcm();
     let frames = audio::frame_rms(&pcm);
     let seconds = frames.len() as f64 * audio::FRAME_SECONDS;
     let blocks = audio::segments(&frames, FRAMES_PER_SECOND);
     eprintln!(
-        "baresip recorded {seconds:.1} s ({}); blocks:\n{}",
-        path.display(),
+        "baresip recorded {seconds:.1} s; blocks:\n{}",
         audio::describe(&blocks)
     );
     assert!(

@@ -114,6 +114,25 @@ impl Capture {
     }
 }
 
+/// Checks that at least `at_least` datagrams were captured and that each one is SRTP: a
+/// 20 ms G.711 packet or an RFC 4733 event plus the 80-bit tag (plain RTP is 10 bytes
+/// shorter); `what` names the stream in the message.
+pub fn assert_all_srtp(datagrams: &[Datagram], at_least: usize, what: &str) {
+    assert!(
+        datagrams.len() >= at_least,
+        "{what}: {} packets captured, expected at least {at_least}",
+        datagrams.len()
+    );
+    let lengths: std::collections::BTreeSet<usize> =
+        datagrams.iter().map(|d| d.payload.len()).collect();
+    assert!(
+        lengths
+            .iter()
+            .all(|&n| n == 12 + 160 + 10 || n == 12 + 4 + 10),
+        "{what}: every packet carries an SRTP tag (audio 182 bytes, events 26): {lengths:?}"
+    );
+}
+
 impl Drop for Capture {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);

@@ -225,6 +225,20 @@ impl Baresip {
         found.pop()
     }
 
+    /// What the phone heard, as 8 kHz samples (the recording; panics when there is none).
+    pub fn heard_pcm(&self) -> Vec<i16> {
+        let path = self
+            .recording()
+            .unwrap_or_else(|| panic!("baresip wrote no recording\n{}", self.log_tail()));
+        let bytes = std::fs::read(&path).expect("read the recording");
+        let wav = ringdesk_media::wav::Wav::parse(&bytes).expect("the recording is a WAV file");
+        assert_eq!(wav.format.sample_rate, 8000, "recorded at 8 kHz");
+        wav.to_mono_f32()
+            .iter()
+            .map(|&x| (x * 32767.0).clamp(-32768.0, 32767.0) as i16)
+            .collect()
+    }
+
     /// The UDP ports baresip receives RTP on.
     pub fn rtp_ports(&self) -> std::ops::RangeInclusive<u16> {
         self.rtp..=self.rtp + 3
