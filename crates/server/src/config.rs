@@ -6,6 +6,8 @@
 
 mod admin;
 mod agent_credentials;
+#[cfg(test)]
+mod mutations;
 mod records;
 mod sip_limits;
 mod sip_tls;
