@@ -20,6 +20,27 @@ use std::sync::Arc;
 /// Largest request body (the API takes small JSON objects only).
 const MAX_BODY: usize = 16 * 1024;
 
+/// The OpenAPI description of this API, served at `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Every route of [`router`], as (method, path): the OpenAPI description must list exactly
+/// these (a unit test compares them; an end-to-end test calls each on a running server).
+/// Adding a route means adding it here and to `openapi.json`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/agents"),
+    ("GET", "/queues"),
+    ("POST", "/agents/{id}/state"),
+    ("GET", "/interactions"),
+    ("GET", "/interactions/{call_id}"),
+    ("GET", "/outbox"),
+    ("POST", "/outbox/{id}/retry"),
+    ("POST", "/outbox/{id}/drop"),
+    ("GET", "/metrics"),
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+];
+
 /// What the handlers reach.
 #[derive(Clone)]
 pub struct AdminState {
@@ -59,9 +80,17 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox/{id}/retry", post(retry))
         .route("/outbox/{id}/drop", post(drop_item))
         .route("/metrics", get(metrics))
+        // An unknown path: one recognisable answer (tests tell it from an unknown id),
+        // behind the guard like the rest.
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .layer(axum::middleware::from_fn_with_state(access, guard))
-        // After the guard: a load balancer's probe needs no token, and learns nothing.
+        // After the guard: a load balancer's probe needs no token, and learns nothing;
+        // the API's description is no secret.
         .route("/health", get(|| async { "ok\n" }))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -165,6 +194,7 @@ async fn index() -> &'static str {
      POST /agents/{id}/state   {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}\n\
      GET  /metrics\n\
      GET  /health   (no token)\n\
+     GET  /openapi.json   (no token: this API described in OpenAPI 3.1)\n\
      Every other request: Authorization: Bearer <token>; changes need role admin and a\n\
      JSON body (Content-Type: application/json).\n"
 }
@@ -416,6 +446,80 @@ mod tests {
         .await
         .unwrap();
         (format!("http://{addr}"), acd, shed, dir)
+    }
+
+    /// The (method, path) pairs the OpenAPI description lists.
+    fn described() -> std::collections::BTreeSet<(String, String)> {
+        let spec: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(spec["openapi"], "3.1.0");
+        let mut out = std::collections::BTreeSet::new();
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("a path item") {
+                assert!(
+                    operation["summary"].is_string() && operation["responses"].is_object(),
+                    "{method} {path} has a summary and responses"
+                );
+                out.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_openapi_description_lists_exactly_the_routes() {
+        let routes: std::collections::BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(described(), routes);
+    }
+
+    /// Each described operation exists on the running server (a request with the admin
+    /// token never gets the unknown-route answer or 405), and an undescribed path does
+    /// not; the description itself is served without a token.
+    #[tokio::test]
+    async fn every_described_operation_is_served() {
+        let (base, _acd, _shed, _dir) = start().await;
+        let http = client(ADMIN_TOKEN);
+        for (method, path) in described() {
+            let url = format!(
+                "{base}{}",
+                path.replace("{id}", "1").replace("{call_id}", "x")
+            );
+            let request = match method.as_str() {
+                "GET" => http.get(&url),
+                "POST" => http
+                    .post(&url)
+                    .json(&serde_json::json!({"state": "available"})),
+                other => panic!("{other} {path}: a method the test does not send"),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert_ne!(status, 405, "{method} {path}");
+            assert!(
+                !body.contains("no such route"),
+                "{method} {path}: {status} {body}"
+            );
+        }
+        let r = http
+            .get(format!("{base}/no/such/thing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert!(r.text().await.unwrap().contains("no such route"));
+        let anonymous = reqwest::get(format!("{base}/openapi.json")).await.unwrap();
+        assert_eq!(anonymous.status(), 200);
+        assert_eq!(anonymous.text().await.unwrap(), OPENAPI);
+        // Unknown paths stay behind the guard.
+        assert_eq!(
+            reqwest::get(format!("{base}/no/such/thing"))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
     }
 
     #[tokio::test]
