@@ -63,6 +63,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         shed: shed.clone(),
         access: Arc::new(access),
         sip: sip_counters.clone(),
+        sessions: Default::default(),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await

@@ -74,6 +74,16 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The configuration word (`read`, `admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// A token read from the config or the environment.
 #[derive(Debug, Clone)]
 pub struct AdminToken {

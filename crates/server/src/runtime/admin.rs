@@ -3,7 +3,8 @@
 //! but `GET /health` needs a bearer token (`admin_access.rs` decides who may do what).
 
 use super::acd::AcdHandle;
-use super::admin_access::{Access, Asked};
+use super::admin_access::{Access, Asked, Refusal};
+use super::admin_session::{self, Sessions};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -26,7 +27,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// Every route of [`router`], as (method, path): the OpenAPI description must list exactly
 /// these (a unit test compares them; an end-to-end test calls each on a running server).
 /// Adding a route means adding it here and to `openapi.json`.
-pub const ROUTES: &[(&str, &str)] = &[
+#[cfg(test)]
+const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/agents"),
     ("GET", "/queues"),
@@ -39,7 +41,22 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),
+    ("GET", "/events"),
+    ("POST", "/session"),
+    ("DELETE", "/session"),
+    ("GET", "/wallboard"),
+    ("GET", "/wallboard.js"),
 ];
+
+/// The wallboard page and its script (embedded: ringdesk needs no web server or Node.js).
+pub const WALLBOARD: &str = include_str!("wallboard.html");
+pub const WALLBOARD_JS: &str = include_str!("wallboard.js");
+/// The wallboard's content security policy: its own script only, no framing, requests to
+/// this origin only.
+const WALLBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+/// How often the event stream looks for a change (it sends only changes, and a comment
+/// every 15 s to keep proxies from closing it).
+const EVENTS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the handlers reach.
 #[derive(Clone)]
@@ -52,6 +69,8 @@ pub struct AdminState {
     pub access: Arc<Access>,
     /// What the SIP server's flood defence and registrar refused, for the metrics.
     pub sip: ringdesk_sip::SipCounters,
+    /// Browser sessions (the wallboard), made from a token by `POST /session`.
+    pub sessions: Arc<Sessions>,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -68,7 +87,7 @@ pub async fn serve(listen: SocketAddr, state: AdminState) -> std::io::Result<Soc
 }
 
 pub fn router(state: AdminState) -> Router {
-    let access = state.access.clone();
+    let access = (state.access.clone(), state.sessions.clone());
     Router::new()
         .route("/", get(index))
         .route("/agents", get(list_agents))
@@ -80,6 +99,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox/{id}/retry", post(retry))
         .route("/outbox/{id}/drop", post(drop_item))
         .route("/metrics", get(metrics))
+        .route("/events", get(events))
         // An unknown path: one recognisable answer (tests tell it from an unknown id),
         // behind the guard like the rest.
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
@@ -91,6 +111,10 @@ pub fn router(state: AdminState) -> Router {
             "/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
+        // The page holds no data: it asks for a token, then reads through its session.
+        .route("/wallboard", get(wallboard))
+        .route("/wallboard.js", get(wallboard_js))
+        .route("/session", post(log_in).delete(log_out))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -99,7 +123,7 @@ pub fn router(state: AdminState) -> Router {
 /// fail2ban filter can match: `admin API refused source=<ip> reason=<word>`), and logs
 /// every change with the name of the token that made it.
 async fn guard(
-    State(access): State<Arc<Access>>,
+    State((access, sessions)): State<(Arc<Access>, Arc<Sessions>)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -110,11 +134,16 @@ async fn guard(
     // request may live across one.
     let decision = {
         let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let session = text(header::COOKIE)
+            .and_then(admin_session::from_cookie_header)
+            .and_then(|id| sessions.check(id, std::time::Instant::now()));
         access.check(Asked {
             host: text(header::HOST),
             authorization: text(header::AUTHORIZATION),
             read_only,
             content_type: text(header::CONTENT_TYPE),
+            session: session.as_ref(),
+            origin: text(header::ORIGIN),
         })
     };
     match decision {
@@ -142,6 +171,133 @@ async fn guard(
             response
         }
     }
+}
+
+/// `POST /session` `{"token": "..."}`: a session cookie for the token's role (the Host
+/// is checked, the body must be JSON, a wrong token is logged like any refusal).
+async fn log_in(
+    State(s): State<AdminState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !text(header::HOST).is_some_and(|h| s.access.host_allowed(h)) {
+        return refused(peer, Refusal::Host, "POST", "/session");
+    }
+    let json = text(header::CONTENT_TYPE)
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return refused(peer, Refusal::NotJson, "POST", "/session");
+    }
+    #[derive(Deserialize)]
+    struct Login {
+        token: String,
+    }
+    let Ok(login) = serde_json::from_slice::<Login>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "expected {\"token\": \"...\"}");
+    };
+    match s.access.token(login.token.trim()) {
+        Ok(granted) => {
+            tracing::info!(token = %granted.name, source = %peer.ip(), "admin API session opened");
+            let role = granted.role;
+            let id = s.sessions.create(granted, std::time::Instant::now());
+            let cookie = admin_session::set_cookie(&id, false);
+            (
+                [(header::SET_COOKIE, cookie)],
+                Json(serde_json::json!({ "role": role.as_str() })),
+            )
+                .into_response()
+        }
+        Err(refusal) => refused(peer, refusal, "POST", "/session"),
+    }
+}
+
+/// `DELETE /session`: ends the session the cookie names, and clears the cookie.
+async fn log_out(State(s): State<AdminState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(id) = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(admin_session::from_cookie_header)
+    {
+        s.sessions.end(id);
+    }
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, admin_session::clear_cookie())],
+    )
+        .into_response()
+}
+
+/// The refusal line (fail2ban) and answer for a request the guard did not see.
+fn refused(peer: SocketAddr, refusal: Refusal, method: &str, path: &str) -> Response {
+    tracing::warn!(
+        "admin API refused source={} reason={} method={method} path={path:?}",
+        peer.ip(),
+        refusal.as_str()
+    );
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    error(status, refusal.message())
+}
+
+async fn wallboard() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, WALLBOARD_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WALLBOARD,
+    )
+        .into_response()
+}
+
+async fn wallboard_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WALLBOARD_JS,
+    )
+        .into_response()
+}
+
+/// What the wallboard shows: queues, agents, the outbox's health.
+async fn snapshot(s: &AdminState) -> serde_json::Value {
+    let outbox = match s.store.outbox_counts().await {
+        Ok(c) => {
+            serde_json::json!({ "backlog": c.backlog(), "dead": c.dead, "uncertain": c.uncertain })
+        }
+        Err(_) => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "queues": s.acd.queues().await,
+        "agents": s.acd.agents().await,
+        "outbox": outbox,
+    })
+}
+
+/// `GET /events`: Server-Sent Events, one `snapshot` event at once and one at each change
+/// (looked for every second).
+async fn events(State(s): State<AdminState>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let stream = futures_util::stream::unfold((s, None::<String>), |(s, last)| async move {
+        loop {
+            if last.is_some() {
+                tokio::time::sleep(EVENTS_EVERY).await;
+            }
+            let data = snapshot(&s).await.to_string();
+            if last.as_deref() != Some(data.as_str()) {
+                let event = Event::default().event("snapshot").data(data.clone());
+                return Some((Ok::<_, std::convert::Infallible>(event), (s, Some(data))));
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response()
 }
 
 async fn list_queues(State(s): State<AdminState>) -> Response {
@@ -195,6 +351,9 @@ async fn index() -> &'static str {
      GET  /metrics\n\
      GET  /health   (no token)\n\
      GET  /openapi.json   (no token: this API described in OpenAPI 3.1)\n\
+     GET  /events   (Server-Sent Events: queues, agents, outbox at each change)\n\
+     POST /session {\"token\": \"...\"} / DELETE /session   (a browser session cookie)\n\
+     GET  /wallboard   (the supervisor's live page)\n\
      Every other request: Authorization: Bearer <token>; changes need role admin and a\n\
      JSON body (Content-Type: application/json).\n"
 }
@@ -441,6 +600,7 @@ mod tests {
                     "127.0.0.1".parse().unwrap(),
                 )),
                 sip: Default::default(),
+                sessions: Default::default(),
             },
         )
         .await
@@ -491,10 +651,16 @@ mod tests {
                 "POST" => http
                     .post(&url)
                     .json(&serde_json::json!({"state": "available"})),
+                "DELETE" => http.delete(&url),
                 other => panic!("{other} {path}: a method the test does not send"),
             };
             let response = request.send().await.unwrap();
             let status = response.status();
+            if path == "/events" {
+                // A stream: its headers are enough.
+                assert_eq!(status, 200);
+                continue;
+            }
             let body = response.text().await.unwrap();
             assert_ne!(status, 405, "{method} {path}");
             assert!(
@@ -520,6 +686,171 @@ mod tests {
                 .status(),
             401
         );
+    }
+
+    /// The session cookie of a `POST /session` answer (asserting its flags).
+    fn session_cookie(response: &reqwest::Response) -> String {
+        let set = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .expect("a Set-Cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"),
+            "{set}"
+        );
+        set.split(';').next().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_token_opens_a_session_the_wallboard_reads_through() {
+        let (base, acd, _shed, _dir) = start().await;
+        let http = reqwest::Client::new();
+        let login = |token: &str, content_type: &str, host: Option<&str>| {
+            let mut r = http
+                .post(format!("{base}/session"))
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(serde_json::json!({ "token": token }).to_string());
+            if let Some(host) = host {
+                r = r.header(reqwest::header::HOST, host);
+            }
+            r.send()
+        };
+        // Refusals: unknown token, a form post, a foreign Host; no cookie in any.
+        for (token, ct, host, status) in [
+            ("not-a-token", "application/json", None, 401),
+            (READ_TOKEN, "application/x-www-form-urlencoded", None, 415),
+            (READ_TOKEN, "application/json", Some("evil.example"), 421),
+        ] {
+            let r = login(token, ct, host).await.unwrap();
+            assert_eq!(r.status(), status, "{token} {ct} {host:?}");
+            assert!(r.headers().get(reqwest::header::SET_COOKIE).is_none());
+        }
+        let read = login(READ_TOKEN, "application/json", None).await.unwrap();
+        assert_eq!(read.status(), 200);
+        let read = session_cookie(&read);
+        let with = |cookie: &str, r: reqwest::RequestBuilder| {
+            r.header(reqwest::header::COOKIE, cookie.to_owned())
+        };
+        assert_eq!(
+            with(&read, http.get(format!("{base}/agents")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let change = |cookie: &str, origin: &str| {
+            with(cookie, http.post(format!("{base}/agents/ana/state")))
+                .header(reqwest::header::ORIGIN, origin.to_owned())
+                .json(&serde_json::json!({"state": "available"}))
+                .send()
+        };
+        assert_eq!(
+            change(&read, &base).await.unwrap().status(),
+            403,
+            "a read session cannot change"
+        );
+        let admin = session_cookie(&login(ADMIN_TOKEN, "application/json", None).await.unwrap());
+        assert_eq!(
+            change(&admin, "https://evil.example")
+                .await
+                .unwrap()
+                .status(),
+            403,
+            "cross-origin"
+        );
+        acd.registered("ana");
+        assert_eq!(
+            change(&admin, &base).await.unwrap().status(),
+            200,
+            "same origin"
+        );
+
+        // The event stream: a snapshot at once, another when something changes.
+        let mut stream = with(&read, http.get(format!("{base}/events")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        assert!(stream.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        let mut seen = String::new();
+        let mut next_snapshot = async |seen: &mut String| -> serde_json::Value {
+            loop {
+                if let Some(end) = seen.find("\n\n") {
+                    let event: String = seen.drain(..end + 2).collect();
+                    if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                        assert!(event.contains("event: snapshot"), "{event}");
+                        return serde_json::from_str(data).unwrap();
+                    }
+                    continue;
+                }
+                let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk())
+                    .await
+                    .expect("an event within 5 s")
+                    .unwrap()
+                    .expect("the stream stays open");
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        };
+        let first = next_snapshot(&mut seen).await;
+        assert_eq!(first["queues"][0]["name"], "support");
+        assert_eq!(first["agents"][0]["state"], "available");
+        assert_eq!(first["outbox"]["backlog"], 0);
+        let r = with(&admin, http.post(format!("{base}/agents/ana/state")))
+            .header(reqwest::header::ORIGIN, base.clone())
+            .json(&serde_json::json!({"state": "not_ready", "reason": "lunch"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let second = next_snapshot(&mut seen).await;
+        assert_eq!(second["agents"][0]["state"], "not_ready");
+
+        // Signed out: the session no longer reads, and the cookie is cleared.
+        let out = with(&read, http.delete(format!("{base}/session")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 204);
+        assert!(out.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"));
+        assert_eq!(
+            with(&read, http.get(format!("{base}/agents")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        // The page itself loads without a session, under a strict content policy.
+        let page = http.get(format!("{base}/wallboard")).send().await.unwrap();
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<script src=\"/wallboard.js\">") && html.contains("aria-live"));
+        let js = http
+            .get(format!("{base}/wallboard.js"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(js.contains("EventSource(\"/events\")") && !js.contains("innerHTML"));
     }
 
     #[tokio::test]

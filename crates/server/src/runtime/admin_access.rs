@@ -1,6 +1,7 @@
 //! Who may use the admin API, as one pure decision per request: the `Host` it names
-//! (DNS rebinding), its bearer token and the token's role, and for changes a JSON body
-//! (a cross-site form post cannot send one, nor the `Authorization` header).
+//! (DNS rebinding), its bearer token (or a browser session made from one: the wallboard)
+//! and the token's role, and for changes a JSON body (a cross-site form post cannot send
+//! one, nor the `Authorization` header) and, for a session, no foreign `Origin`.
 //! `admin.rs` applies it to every route but `GET /health`.
 
 use crate::config::{AdminToken, Role};
@@ -24,6 +25,11 @@ pub struct Asked<'a> {
     /// `GET` or `HEAD`: reads; anything else changes something.
     pub read_only: bool,
     pub content_type: Option<&'a str>,
+    /// The browser session the request's cookie names, when it is live (used only when no
+    /// `Authorization` header is sent).
+    pub session: Option<&'a Granted>,
+    /// The `Origin` header, if any.
+    pub origin: Option<&'a str>,
 }
 
 /// Why a request is refused. `as_str` is the word logged (for fail2ban) and returned.
@@ -39,6 +45,8 @@ pub enum Refusal {
     ReadOnly,
     /// A change without a JSON body type.
     NotJson,
+    /// A change made with a session cookie from a page of another origin.
+    CrossOrigin,
 }
 
 impl Refusal {
@@ -49,6 +57,7 @@ impl Refusal {
             Refusal::BadToken => "bad_token",
             Refusal::ReadOnly => "read_only_token",
             Refusal::NotJson => "not_json",
+            Refusal::CrossOrigin => "cross_origin",
         }
     }
 
@@ -58,7 +67,7 @@ impl Refusal {
         match self {
             Refusal::Host => 421,
             Refusal::NoToken | Refusal::BadToken => 401,
-            Refusal::ReadOnly => 403,
+            Refusal::ReadOnly | Refusal::CrossOrigin => 403,
             Refusal::NotJson => 415,
         }
     }
@@ -71,6 +80,7 @@ impl Refusal {
             Refusal::BadToken => "unknown token",
             Refusal::ReadOnly => "this token may only read (role = \"read\")",
             Refusal::NotJson => "changes take a JSON body (Content-Type: application/json)",
+            Refusal::CrossOrigin => "a session's changes must come from the API's own pages",
         }
     }
 }
@@ -111,10 +121,36 @@ impl Access {
         if !asked.host.is_some_and(|h| self.host_allowed(h)) {
             return Err(Refusal::Host);
         }
-        let presented = asked
-            .authorization
-            .and_then(bearer)
-            .ok_or(Refusal::NoToken)?;
+        let granted = match (asked.authorization, asked.session) {
+            (Some(authorization), _) => {
+                self.token(bearer(authorization).ok_or(Refusal::NoToken)?)?
+            }
+            (None, Some(session)) => {
+                // SameSite=Strict already keeps the cookie off other sites' requests;
+                // a change must also not come from a page of another origin.
+                let foreign = asked
+                    .origin
+                    .is_some_and(|o| !self.host_allowed(origin_host(o)));
+                if !asked.read_only && foreign {
+                    return Err(Refusal::CrossOrigin);
+                }
+                session.clone()
+            }
+            (None, None) => return Err(Refusal::NoToken),
+        };
+        if !asked.read_only {
+            if granted.role != Role::Admin {
+                return Err(Refusal::ReadOnly);
+            }
+            if !asked.content_type.is_some_and(is_json) {
+                return Err(Refusal::NotJson);
+            }
+        }
+        Ok(granted)
+    }
+
+    /// Who `presented` (a bearer token) is.
+    pub fn token(&self, presented: &str) -> Result<Granted, Refusal> {
         // Every token is compared, in constant time each: the answer's timing says
         // nothing about how much of a token was right.
         let mut found = None;
@@ -124,19 +160,17 @@ impl Access {
             }
         }
         let token = found.ok_or(Refusal::BadToken)?;
-        if !asked.read_only {
-            if token.role != Role::Admin {
-                return Err(Refusal::ReadOnly);
-            }
-            if !asked.content_type.is_some_and(is_json) {
-                return Err(Refusal::NotJson);
-            }
-        }
         Ok(Granted {
             name: token.name.clone(),
             role: token.role,
         })
     }
+}
+
+/// `scheme://host[:port]` → `host[:port]` (an `Origin` header; `null` stays as it is and
+/// names no host of ours).
+fn origin_host(origin: &str) -> &str {
+    origin.split_once("://").map_or(origin, |(_, rest)| rest)
 }
 
 /// `host:port`, `[v6]:port`, `[v6]` or `host` → the host part.
@@ -206,6 +240,8 @@ mod tests {
             authorization: auth,
             read_only,
             content_type: ct,
+            session: None,
+            origin: None,
         }
     }
 
@@ -303,9 +339,53 @@ mod tests {
             authorization: Some(&admin),
             read_only: true,
             content_type: None,
+            session: None,
+            origin: None,
         };
         assert_eq!(a.check(no_host), Err(Refusal::Host));
         // Not on loopback: localhost is some other machine's name for itself.
         assert!(!access("10.0.0.5", &[]).host_allowed("localhost:8089"));
+    }
+
+    #[test]
+    fn a_session_reads_and_changes_as_its_token_but_never_from_another_origin() {
+        let a = access("127.0.0.1", &[]);
+        let admin = Granted {
+            name: "ops".into(),
+            role: Role::Admin,
+        };
+        let read = Granted {
+            name: "wallboard".into(),
+            role: Role::Read,
+        };
+        let with = |session, read_only, origin| Asked {
+            host: Some("127.0.0.1:8089"),
+            authorization: None,
+            read_only,
+            content_type: Some("application/json"),
+            session,
+            origin,
+        };
+        assert_eq!(a.check(with(Some(&read), true, None)), Ok(read.clone()));
+        assert_eq!(
+            a.check(with(Some(&read), false, Some("http://127.0.0.1:8089"))),
+            Err(Refusal::ReadOnly)
+        );
+        assert_eq!(
+            a.check(with(Some(&admin), false, Some("http://127.0.0.1:8089"))),
+            Ok(admin.clone())
+        );
+        for foreign in ["https://evil.example", "null", "http://localhost.evil:8089"] {
+            assert_eq!(
+                a.check(with(Some(&admin), false, Some(foreign))),
+                Err(Refusal::CrossOrigin),
+                "{foreign}"
+            );
+        }
+        assert_eq!(a.check(with(None, true, None)), Err(Refusal::NoToken));
+        // A bearer header wins over a session: a wrong token is not rescued by a cookie.
+        let mut asked = with(Some(&admin), true, None);
+        asked.authorization = Some("Bearer wrong-token");
+        assert_eq!(a.check(asked), Err(Refusal::BadToken));
     }
 }

@@ -3,6 +3,7 @@
 pub mod acd;
 pub mod admin;
 pub mod admin_access;
+pub mod admin_session;
 pub mod admin_token;
 pub mod admission;
 pub mod agents;
