@@ -162,6 +162,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         "  records and outbox: {} ; admin API and metrics: http://{admin}/",
         config.store.path.display()
     );
+    println!("  wallboard: http://{admin}/wallboard  (sign in with an admin API token)");
     match &token_file {
         Some(path) => println!(
             "  admin token: {} (new at every start, readable by its owner only; `ringdesk agent` reads it)",
