@@ -299,6 +299,19 @@ async fn serve_admin_api_shows_a_dead_note_and_its_retry_delivers_it() {
     assert_eq!(gauge(&metrics, "delivered"), Some(0), "{metrics}");
     let rec = serve.get_json(&format!("/interactions/{ana}")).await;
     assert_eq!(rec["ticket_id"], "2");
+    // The wallboard's stream lists it (what was asked, never the note itself).
+    let snap = serve.first_snapshot().await;
+    let listed = &snap["outbox"]["dead_items"];
+    assert_eq!(listed[0]["id"], id, "{snap:#}");
+    assert_eq!(
+        listed[0]["request"], "PUT /api/v2/tickets/2.json",
+        "{snap:#}"
+    );
+    assert_eq!(listed[0]["last_status"], 401);
+    assert!(
+        !snap.to_string().contains("Call from"),
+        "no note text: {snap}"
+    );
 
     gate.state().clear_faults();
     let (status, entry) = serve.post(&format!("/outbox/{id}/retry")).await;

@@ -264,12 +264,40 @@ async fn wallboard_js() -> Response {
         .into_response()
 }
 
-/// What the wallboard shows: queues, agents, the outbox's health.
+/// Dead outbox items the wallboard lists (with retry and drop), newest first.
+const WALLBOARD_DEAD_ITEMS: u32 = 20;
+
+/// What the wallboard shows: queues, agents, the outbox's health and its dead items
+/// (what was asked, never the body: a note holds personal data).
 async fn snapshot(s: &AdminState) -> serde_json::Value {
+    let dead = s
+        .store
+        .outbox_list(OutboxFilter {
+            states: vec![OutboxState::Dead],
+            ordering_key: None,
+            limit: Some(WALLBOARD_DEAD_ITEMS),
+        })
+        .await
+        .unwrap_or_default();
+    let dead: Vec<serde_json::Value> = dead
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "request": format!("{} {}", e.item.method, e.item.path),
+                "attempts": e.attempts,
+                "last_status": e.last_status,
+                "last_error": e.last_error.as_deref().map(|t| t.chars().take(200).collect::<String>()),
+            })
+        })
+        .collect();
     let outbox = match s.store.outbox_counts().await {
-        Ok(c) => {
-            serde_json::json!({ "backlog": c.backlog(), "dead": c.dead, "uncertain": c.uncertain })
-        }
+        Ok(c) => serde_json::json!({
+            "backlog": c.backlog(),
+            "dead": c.dead,
+            "uncertain": c.uncertain,
+            "dead_items": dead,
+        }),
         Err(_) => serde_json::Value::Null,
     };
     serde_json::json!({
@@ -802,6 +830,7 @@ mod tests {
         assert_eq!(first["queues"][0]["name"], "support");
         assert_eq!(first["agents"][0]["state"], "available");
         assert_eq!(first["outbox"]["backlog"], 0);
+        assert_eq!(first["outbox"]["dead_items"], serde_json::json!([]));
         let r = with(&admin, http.post(format!("{base}/agents/ana/state")))
             .header(reqwest::header::ORIGIN, base.clone())
             .json(&serde_json::json!({"state": "not_ready", "reason": "lunch"}))

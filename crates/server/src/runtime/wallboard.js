@@ -58,7 +58,45 @@
       ? o.backlog + " waiting to be delivered, " + o.dead + " failed for good" +
         (o.uncertain ? ", " + o.uncertain + " being checked" : "")
       : "unknown";
+    const dead = $("dead");
+    dead.replaceChildren();
+    const items = (o && o.dead_items) || [];
+    $("dead-table").hidden = items.length === 0;
+    for (const d of items) {
+      const tr = el("tr");
+      tr.dataset.item = String(d.id);
+      tr.append(el("td", d.request));
+      tr.append(el("td", String(d.attempts)));
+      tr.append(el("td", (d.last_status ? d.last_status + " " : "") + (d.last_error || "")));
+      const td = el("td");
+      for (const [label, verb] of [["Retry", "retry"], ["Drop", "drop"]]) {
+        const b = el("button", label);
+        b.type = "button";
+        b.setAttribute("aria-label", label + " " + d.request);
+        b.addEventListener("click", () => act(d.id, verb));
+        td.append(b);
+      }
+      tr.append(td);
+      dead.append(tr);
+    }
     $("status").textContent = "Live. Updated " + new Date().toLocaleTimeString() + ".";
+  }
+
+  // Retry or drop a dead item (needs an admin token's session); the next snapshot shows
+  // the result.
+  async function act(id, verb) {
+    $("action-error").textContent = "";
+    const r = await fetch("/outbox/" + encodeURIComponent(id) + "/" + verb, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+      credentials: "same-origin",
+    });
+    if (!r.ok) {
+      $("action-error").textContent = r.status === 403
+        ? "This token may only read: sign in with an admin token to " + verb + "."
+        : "Could not " + verb + " (" + r.status + ").";
+    }
   }
 
   function signedIn(yes) {

@@ -118,6 +118,32 @@ path = "{}"
         r.json().await.expect("admin API JSON")
     }
 
+    /// The first `snapshot` event of `GET {admin}/events` (the wallboard's stream), as
+    /// JSON.
+    pub async fn first_snapshot(&self) -> serde_json::Value {
+        let url = format!("{}/events", self.admin);
+        let mut r = self.http.get(&url).send().await.expect("admin API answers");
+        assert_eq!(r.status().as_u16(), 200, "GET {url}");
+        let mut seen = String::new();
+        loop {
+            // Complete events only: the text before the last blank line.
+            let complete = seen.rfind("\n\n").map_or("", |end| &seen[..end]);
+            if let Some(data) = complete
+                .split("\n\n")
+                .find(|e| e.contains("event: snapshot"))
+                .and_then(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+            {
+                return serde_json::from_str(data).expect("snapshot JSON");
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), r.chunk())
+                .await
+                .expect("a snapshot within 10 s")
+                .expect("the stream reads")
+                .expect("the stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
     /// `GET {admin}/metrics`.
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.admin);
