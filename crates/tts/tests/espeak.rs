@@ -205,11 +205,7 @@ async fn missing_binary_is_a_clear_error() {
 #[tokio::test]
 async fn hung_engine_is_killed_at_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("fake-espeak");
-    std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n").unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
+    let script = fake_program(dir.path(), "exec sleep 60\n");
     let engine = EspeakNg::new(EspeakConfig {
         program: script,
         timeout: Duration::from_millis(300),
@@ -241,19 +237,14 @@ async fn non_wav_output_is_rejected() {
 async fn concurrency_is_bounded() {
     // A fake espeak-ng that records how many copies run at once.
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("fake-espeak");
     let log = dir.path().join("log");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho start >> {log}\nsleep 0.3\necho end >> {log}\nexit 1\n",
+    let script = fake_program(
+        dir.path(),
+        &format!(
+            "echo start >> {log}\nsleep 0.3\necho end >> {log}\nexit 1\n",
             log = log.display()
         ),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
+    );
     let engine = std::sync::Arc::new(EspeakNg::new(EspeakConfig {
         program: script,
         max_concurrent: 2,
@@ -269,10 +260,11 @@ async fn concurrency_is_bounded() {
         })
         .collect();
     for t in tasks {
-        assert!(matches!(
-            t.await.unwrap(),
-            Err(TtsError::EngineFailed { .. })
-        ));
+        let outcome = t.await.unwrap();
+        assert!(
+            matches!(outcome, Err(TtsError::EngineFailed { .. })),
+            "{outcome:?}"
+        );
     }
     let events = std::fs::read_to_string(&log).unwrap();
     let (mut running, mut most) = (0i32, 0i32);
@@ -283,4 +275,39 @@ async fn concurrency_is_bounded() {
     assert_eq!(events.lines().count(), 12);
     // Never more than the limit (without it, all six would overlap).
     assert!((1..=2).contains(&most), "{events}");
+}
+
+/// Writes an executable shell script `fake-espeak` into `dir` and returns its
+/// path once it is known to run.
+///
+/// Other tests in this binary spawn processes at the same time; a fork taken
+/// while the script's write handle was open keeps that handle until its exec,
+/// and executing the script meanwhile fails with "text file busy" (ETXTBSY).
+/// A probe run (`FAKE_PROBE=1` exits at once) is retried until exec succeeds;
+/// after that no writable handle can exist, so the engine's spawns are safe.
+fn fake_program(dir: &std::path::Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("fake-espeak");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n[ -n \"$FAKE_PROBE\" ] && exit 0\n{body}"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match std::process::Command::new(&script)
+            .env("FAKE_PROBE", "1")
+            .status()
+        {
+            Ok(status) => {
+                assert!(status.success(), "probe of {}: {status}", script.display());
+                return script;
+            }
+            Err(e) if e.raw_os_error() == Some(26) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("cannot run {}: {e}", script.display()),
+        }
+    }
 }
