@@ -8,6 +8,7 @@ mod admin;
 mod agent_credentials;
 #[cfg(test)]
 mod mutations;
+mod desk;
 mod records;
 mod sip_limits;
 mod sip_tls;
@@ -23,6 +24,7 @@ pub use trunks::{
 };
 
 pub use agent_credentials::{agent_credentials, process_env};
+pub use desk::DeskConfig;
 pub use records::{cutoff, RecordsConfig};
 pub use sip_limits::SipLimitsConfig;
 pub use sip_tls::{agent_srtp, key_readable_by_others, SipTlsConfig, SrtpSetting};
@@ -73,6 +75,9 @@ pub struct Config {
     /// How long call records are kept (`[records]`, `config/records.rs`).
     #[serde(default)]
     pub records: RecordsConfig,
+    /// The agent desktop (`[desk]`, `config/desk.rs`).
+    #[serde(default)]
+    pub desk: DeskConfig,
     /// Agents (`[[agents]]`): they log in by registering a SIP softphone.
     #[serde(default)]
     pub agents: Vec<ringdesk_acd::AgentConfig>,
@@ -479,6 +484,7 @@ impl Config {
             }
         }
         self.records.validate(origin)?;
+        self.desk.validate(origin)?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

@@ -19,10 +19,84 @@ pub struct CheckRequest {
     pub query: Vec<(String, String)>,
 }
 
+/// What the agent desktop shows of a ticket (read by [`Helpdesk::read_ticket`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketSummary {
+    pub subject: Option<String>,
+    /// The helpdesk's status word (`open`, `pending`, ...).
+    pub status: Option<String>,
+    /// The status for a person (`Open`, `Pending: waiting for the customer`).
+    pub status_words: Option<String>,
+    pub priority: Option<String>,
+    /// The requester's helpdesk id (its name comes from the call: the caller).
+    pub requester_id: Option<String>,
+}
+
+/// A request that writes an agent's note on a ticket (through the outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteRequest {
+    pub method: String,
+    /// Below the connector's base URL.
+    pub path: String,
+    pub body: String,
+}
+
+/// Longest text kept of a ticket field for the agent desktop (subject, comment).
+pub const MAX_SUMMARY_CHARS: usize = 2_000;
+
 /// One helpdesk's conventions. `ringdesk_zendesk::helpdesk::Zendesk` is the one shipped.
 pub trait Helpdesk: Send + Sync + std::fmt::Debug {
     /// Short name for logs (`zendesk`).
     fn name(&self) -> &str;
+
+    /// The connector that reaches it (the flows' connector of the same name).
+    fn connector(&self) -> &str {
+        self.name()
+    }
+
+    /// The read of a ticket's summary for the agent desktop; `None` when unsupported or
+    /// `ticket_id` is not a ticket id.
+    fn ticket_read(&self, ticket_id: &str) -> Option<CheckRequest> {
+        let _ = ticket_id;
+        None
+    }
+
+    /// Reads the answer to [`Helpdesk::ticket_read`] (texts bounded by
+    /// [`MAX_SUMMARY_CHARS`]).
+    fn read_ticket(&self, body: &str) -> Result<TicketSummary, String> {
+        let _ = body;
+        Err("not supported".into())
+    }
+
+    /// The read of a ticket's comments, for the last public one.
+    fn comments_read(&self, ticket_id: &str) -> Option<CheckRequest> {
+        let _ = ticket_id;
+        None
+    }
+
+    /// The last public comment in the answer to [`Helpdesk::comments_read`].
+    fn last_public_comment(&self, body: &str) -> Result<Option<String>, String> {
+        let _ = body;
+        Ok(None)
+    }
+
+    /// Where an agent searches the helpdesk for `ani` (an unknown caller).
+    fn search_url(&self, ani: &str) -> Option<String> {
+        let _ = ani;
+        None
+    }
+
+    /// Where an agent creates a ticket.
+    fn new_ticket_url(&self) -> Option<String> {
+        None
+    }
+
+    /// The request that adds `text` by `author` as a private note on `ticket_id` (the
+    /// desktop's wrap-up note); `None` when unsupported.
+    fn agent_note(&self, ticket_id: &str, author: &str, text: &str) -> Option<NoteRequest> {
+        let _ = (ticket_id, author, text);
+        None
+    }
 
     /// Variables every call starts with (e.g. the helpdesk's agent-facing base URL).
     fn start_variables(&self) -> Vec<(String, Json)>;

@@ -45,6 +45,14 @@ pub struct ScreenPop {
     pub ticket_id: String,
     /// Empty when the helpdesk or the ticket is unknown.
     pub ticket_url: String,
+    /// The call's language (`language`), e.g. `en-US`.
+    pub language: String,
+    /// What the caller chose in the menu (`menu_choice`), empty when nothing.
+    pub menu_choice: String,
+    /// The ticket's status and priority as the flow read them (`ticket_status`,
+    /// `ticket_priority`): why the call has its queue priority.
+    pub ticket_status: String,
+    pub ticket_priority: String,
 }
 
 /// Something for the driver to do.

@@ -492,6 +492,10 @@ impl Session {
             caller_name: text("user_name"),
             ticket_id,
             ticket_url,
+            language: text("language"),
+            menu_choice: text("menu_choice"),
+            ticket_status: text("ticket_status"),
+            ticket_priority: text("ticket_priority"),
         }
     }
 }

@@ -76,7 +76,7 @@ pub use headers::{
 pub use identity::{ani, dnis, user_part_of_header, user_part_of_uri, MAX_IDENTITY_LEN};
 pub use ipnet::IpNet;
 pub use leg::OutboundHandle;
-pub use lockout::LockoutConfig;
+pub use lockout::{Locked, LockoutConfig, Lockouts};
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
 pub use outbound::{
     AgentFailure, LegId, OutboundCall, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,

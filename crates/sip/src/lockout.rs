@@ -1,8 +1,8 @@
-//! Per-account lockout (sans-IO): after `max_failures` failed REGISTER authentications for
-//! one account within `window`, from any source, the account is locked for `duration`;
-//! each further lockout doubles the time, up to `max_duration`. While locked, even the right
-//! password is refused. A successful registration forgets the account's failures and
-//! backoff.
+//! Per-account lockout (sans-IO): after `max_failures` failed authentications of one
+//! account (REGISTER, or the agent desktop's sign-in, each with its own table) within
+//! `window`, from any source, the account is locked for `duration`; each further lockout
+//! doubles the time, up to `max_duration`. While locked, even the right password is
+//! refused. A success forgets the account's failures and backoff.
 //!
 //! Only configured accounts are tracked (failures for unknown usernames lock nothing), so
 //! memory is bounded by the agent table. No clock: every call takes `now`.
@@ -37,11 +37,11 @@ impl Default for LockoutConfig {
 
 /// A lockout that just began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Locked {
+pub struct Locked {
     /// Failures that led to it.
-    pub(crate) failures: u32,
+    pub failures: u32,
     /// How long it lasts.
-    pub(crate) duration: Duration,
+    pub duration: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -56,13 +56,13 @@ struct Account {
 
 /// Failure counts and lockouts of every configured account.
 #[derive(Debug, Default)]
-pub(crate) struct Lockouts {
+pub struct Lockouts {
     config: LockoutConfig,
     accounts: HashMap<String, Account>,
 }
 
 impl Lockouts {
-    pub(crate) fn new(config: LockoutConfig) -> Lockouts {
+    pub fn new(config: LockoutConfig) -> Lockouts {
         Lockouts {
             config,
             accounts: HashMap::new(),
@@ -70,17 +70,25 @@ impl Lockouts {
     }
 
     /// Whether `username` is locked at `now`.
-    pub(crate) fn is_locked(&self, username: &str, now: Instant) -> bool {
+    pub fn is_locked(&self, username: &str, now: Instant) -> bool {
         self.accounts
             .get(username)
             .and_then(|a| a.locked_until)
             .is_some_and(|until| now < until)
     }
 
+    /// When `username`'s lockout ends, if it is locked at `now`.
+    pub fn locked_until(&self, username: &str, now: Instant) -> Option<Instant> {
+        self.accounts
+            .get(username)
+            .and_then(|a| a.locked_until)
+            .filter(|until| now < *until)
+    }
+
     /// Count one failed authentication of the configured account `username`; returns the
     /// lockout it starts, if any. Failures while locked are not counted (the lockout does
     /// not grow while an attacker keeps trying; the next one, after it, is doubled).
-    pub(crate) fn record_failure(&mut self, username: &str, now: Instant) -> Option<Locked> {
+    pub fn record_failure(&mut self, username: &str, now: Instant) -> Option<Locked> {
         let config = self.config;
         if config.max_failures == 0 || self.is_locked(username, now) {
             return None;
@@ -113,12 +121,12 @@ impl Lockouts {
     }
 
     /// `username` registered successfully: forget its failures and backoff.
-    pub(crate) fn record_success(&mut self, username: &str) {
+    pub fn record_success(&mut self, username: &str) {
         self.accounts.remove(username);
     }
 
     /// Forget accounts no longer configured.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.accounts.retain(|name, _| keep(name));
     }
 }

@@ -186,6 +186,23 @@ impl Store {
         .await
     }
 
+    /// Adds one durable request for `call_id`, which may still be in progress (the agent
+    /// desktop's wrap-up note). An item whose marker is already stored is not added
+    /// again. Wakes the outbox worker. Returns the item's id and whether it is new.
+    pub async fn outbox_add(
+        &self,
+        call_id: &str,
+        item: OutboxItem,
+        now: Timestamp,
+    ) -> Result<(i64, bool), StoreError> {
+        let call_id = call_id.to_owned();
+        let added = self
+            .write(move |c| crate::db_outbox::insert(c, Some(&call_id), &item, now))
+            .await?;
+        self.inner.outbox_changed.notify_one();
+        Ok(added)
+    }
+
     /// Record-write counters since the store was opened (for metrics).
     pub fn write_stats(&self) -> WriteStats {
         self.inner.writes.snapshot()

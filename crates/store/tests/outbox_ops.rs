@@ -157,3 +157,27 @@ async fn json_output_redacts_header_values() {
     assert_eq!(e.item.headers, note(1, "a").headers);
     assert!(!format!("{e:?}").contains("s3cr3t"));
 }
+
+#[tokio::test]
+async fn an_item_added_to_a_call_joins_its_ticket_order_once() {
+    let (_dir, store) = temp_store();
+    // Added while the call is still in progress (no record yet), then recorded.
+    let (early, fresh) = store.outbox_add("c1", note(1, "wrap"), t0()).await.unwrap();
+    assert!(fresh);
+    let (again, fresh) = store.outbox_add("c1", note(1, "wrap"), at(1)).await.unwrap();
+    assert_eq!((again, fresh), (early, false), "the same marker is one item");
+    store
+        .record_call(call("c1", "+1", t0()), vec![note(1, "end")], at(2))
+        .await
+        .unwrap();
+    let key1 = store
+        .outbox_list(OutboxFilter {
+            ordering_key: Some("ticket:1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(key1.len(), 2);
+    assert_eq!(key1[0].id, early, "delivered in the order added");
+    assert_eq!(store.outbox_counts().await.unwrap().pending, 2);
+}

@@ -5,7 +5,7 @@
 //! and look for the marker), and the `Idempotency-Key` that makes creating a ticket or a
 //! user safe to retry.
 
-use ringdesk_session::{CheckRequest, Helpdesk};
+use ringdesk_session::{CheckRequest, Helpdesk, NoteRequest, TicketSummary};
 use serde_json::Value as Json;
 
 /// The line appended to a comment so that a later "already delivered?" check finds it.
@@ -113,6 +113,34 @@ impl Helpdesk for Zendesk {
                 .take(MAX_IDEMPOTENCY_KEY - key.len()),
         );
         Some((IDEMPOTENCY_HEADER.to_owned(), key))
+    }
+
+    fn ticket_read(&self, ticket_id: &str) -> Option<CheckRequest> {
+        crate::desk::ticket_read(ticket_id)
+    }
+
+    fn read_ticket(&self, body: &str) -> Result<TicketSummary, String> {
+        crate::desk::read_ticket(body)
+    }
+
+    fn comments_read(&self, ticket_id: &str) -> Option<CheckRequest> {
+        crate::desk::comments_read(ticket_id)
+    }
+
+    fn last_public_comment(&self, body: &str) -> Result<Option<String>, String> {
+        crate::desk::last_public_comment(body)
+    }
+
+    fn search_url(&self, ani: &str) -> Option<String> {
+        crate::desk::search_url(&self.agent_url, ani)
+    }
+
+    fn new_ticket_url(&self) -> Option<String> {
+        crate::desk::new_ticket_url(&self.agent_url)
+    }
+
+    fn agent_note(&self, ticket_id: &str, author: &str, text: &str) -> Option<NoteRequest> {
+        crate::desk::agent_note(ticket_id, author, text)
     }
 
     fn found(&self, body: &str, marker: &str) -> Result<bool, String> {

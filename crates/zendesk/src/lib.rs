@@ -5,6 +5,7 @@
 //! ordering by ticket, the "already delivered?" check).
 
 pub mod client;
+pub mod desk;
 pub mod helpdesk;
 pub mod sandbox;
 mod secret;

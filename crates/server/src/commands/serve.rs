@@ -6,6 +6,8 @@ use crate::config::Config;
 use crate::runtime::acd::AcdHandle;
 use crate::runtime::agents::SipDialer;
 use crate::runtime::call::Shared;
+use crate::runtime::desk::DeskHub;
+use crate::runtime::desk_api::{DeskState, Logins};
 use crate::runtime::flows::FlowTable;
 use crate::runtime::media_worker::MediaWorker;
 use crate::runtime::prompts::Prompts;
@@ -52,18 +54,32 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let dialer = SipDialer::new(sip_ip);
+    let desk = DeskHub::new(zd.connectors.clone(), zd.helpdesk.clone(), store.clone());
+    let dialer = SipDialer::new(sip_ip, desk.clone());
     let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let shed = ringdesk_sip::ShedSwitch::new();
     let (access, token_file) = admin_access(&config)?;
+    let access = Arc::new(access);
     let sip_counters = ringdesk_sip::SipCounters::new();
+    let agents = crate::config::agent_credentials(&config.agents, &crate::config::process_env)?;
+    let passwords = agents
+        .iter()
+        .map(|a| (a.agent.clone(), a.password.clone()))
+        .collect();
     let admin_state = crate::runtime::admin::AdminState {
         store: store.clone(),
         acd: acd.clone(),
         shed: shed.clone(),
-        access: Arc::new(access),
+        access: access.clone(),
         sip: sip_counters.clone(),
         sessions: Default::default(),
+        desk: DeskState::new(
+            desk.clone(),
+            acd.clone(),
+            access,
+            Logins::new(passwords, config.sip.limits.lockout()),
+            config.desk.reasons.clone(),
+        ),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await
@@ -88,6 +104,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         connectors: zd.connectors.clone(),
         acd: acd.clone(),
         dialer: dialer.clone(),
+        desk,
         store: store.clone(),
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &*zd.helpdesk, "", "").extra,
@@ -110,7 +127,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         listen: config.sip.listen,
         max_calls: config.sip.max_calls,
         answer_delay: config.sip.answer_delay,
-        agents: crate::config::agent_credentials(&config.agents, &crate::config::process_env)?,
+        agents,
         flood: config.sip.limits.flood().context("[sip.limits] exempt")?,
         lockout: config.sip.limits.lockout(),
         counters: sip_counters,
@@ -163,6 +180,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         config.store.path.display()
     );
     println!("  wallboard: http://{admin}/wallboard  (sign in with an admin API token)");
+    println!("  agent desktop: http://{admin}/desk  (agents sign in with their id and SIP password)");
     match &token_file {
         Some(path) => println!(
             "  admin token: {} (new at every start, readable by its owner only; `ringdesk agent` reads it)",

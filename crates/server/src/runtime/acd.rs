@@ -53,6 +53,12 @@ pub struct AgentView {
     pub name: String,
     pub state: String,
     pub reason: Option<String>,
+    /// The call ringing or bridged to the agent, or in wrap-up the call just ended.
+    pub call: Option<String>,
+    /// How long the agent has been in this state (`None` before its first change).
+    pub seconds_in_state: Option<f64>,
+    /// In wrap-up: how long until the agent is available again.
+    pub wrap_up_left_seconds: Option<f64>,
 }
 
 /// One queue as the admin API shows it.
@@ -95,6 +101,7 @@ enum Cmd {
         reply: oneshot::Sender<Result<(), String>>,
     },
     Agents(oneshot::Sender<Vec<AgentView>>),
+    Agent(String, oneshot::Sender<Option<AgentView>>),
     Queues(oneshot::Sender<Vec<QueueView>>),
     OfferResult {
         call: String,
@@ -191,6 +198,13 @@ impl AcdHandle {
         rx.await.unwrap_or_default()
     }
 
+    /// One agent (`None` when not configured).
+    pub async fn agent(&self, id: &str) -> Option<AgentView> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self.tx.send(Cmd::Agent(id.to_string(), reply));
+        rx.await.ok().flatten()
+    }
+
     pub async fn agents(&self) -> Vec<AgentView> {
         let (reply, rx) = oneshot::channel();
         let _ = self.tx.send(Cmd::Agents(reply));
@@ -235,6 +249,10 @@ struct Task {
     ringing: HashMap<(String, String), u64>,
     /// Answered offers: call → leg.
     answered_legs: HashMap<String, u64>,
+    /// When each agent's state last changed.
+    since: HashMap<String, Instant>,
+    /// Each agent's last offered call and its queue (for wrap-up).
+    last_call: HashMap<String, (String, String)>,
 }
 
 async fn run(
@@ -250,6 +268,8 @@ async fn run(
         calls: HashMap::new(),
         ringing: HashMap::new(),
         answered_legs: HashMap::new(),
+        since: HashMap::new(),
+        last_call: HashMap::new(),
     };
     loop {
         let wake = t.acd.poll_timeout().map(tokio::time::Instant::from_std);
@@ -267,6 +287,41 @@ async fn run(
 }
 
 impl Task {
+    /// One agent as the API shows it; `None` when not configured.
+    fn view(&self, id: &AgentId, now: Instant) -> Option<AgentView> {
+        let state = self.acd.agent_state(id)?;
+        let (name, reason) = state_view(&state);
+        let since = self.since.get(id.as_str()).copied();
+        let last = self.last_call.get(id.as_str());
+        let (call, wrap_up_left_seconds) = match &state {
+            AgentState::Reserved { call } | AgentState::Busy { call } => {
+                (Some(call.to_string()), None)
+            }
+            AgentState::WrapUp => {
+                let wrap_up = last
+                    .and_then(|(_, queue)| self.acd.queue_config(queue))
+                    .map(|q| q.wrap_up);
+                let left = match (wrap_up, since) {
+                    (Some(w), Some(s)) => {
+                        Some(w.saturating_sub(now.saturating_duration_since(s)).as_secs_f64())
+                    }
+                    _ => None,
+                };
+                (last.map(|(c, _)| c.clone()), left)
+            }
+            _ => (None, None),
+        };
+        Some(AgentView {
+            id: id.to_string(),
+            name: self.acd.agent_name(id).unwrap_or_default().to_string(),
+            state: name,
+            reason,
+            call,
+            seconds_in_state: since.map(|s| now.saturating_duration_since(s).as_secs_f64()),
+            wrap_up_left_seconds,
+        })
+    }
+
     fn handle(&mut self, cmd: Cmd) {
         let now = Instant::now();
         match cmd {
@@ -370,23 +425,11 @@ impl Task {
             }
             Cmd::Agents(reply) => {
                 let ids: Vec<AgentId> = self.acd.agent_ids().cloned().collect();
-                let list = ids
-                    .iter()
-                    .map(|id| {
-                        let (state, reason) = self
-                            .acd
-                            .agent_state(id)
-                            .map(|s| state_view(&s))
-                            .unwrap_or(("unknown".into(), None));
-                        AgentView {
-                            id: id.to_string(),
-                            name: self.acd.agent_name(id).unwrap_or_default().to_string(),
-                            state,
-                            reason,
-                        }
-                    })
-                    .collect();
+                let list = ids.iter().filter_map(|id| self.view(id, now)).collect();
                 let _ = reply.send(list);
+            }
+            Cmd::Agent(id, reply) => {
+                let _ = reply.send(self.view(&AgentId::new(id), now));
             }
             Cmd::Queues(reply) => {
                 let names: Vec<String> = self.acd.queue_names().map(str::to_string).collect();
@@ -434,6 +477,8 @@ impl Task {
         while let Some(out) = self.acd.poll_output() {
             match out {
                 Output::Offer { call, agent, queue } => {
+                    self.last_call
+                        .insert(agent.to_string(), (call.to_string(), queue.clone()));
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     if let Some(tx) = self.calls.get(call.as_str()) {
                         let _ = tx.send(QueueEvent::Offered(Box::new(AgentRef {
@@ -478,6 +523,7 @@ impl Task {
                     agent, from, to, ..
                 } => {
                     tracing::info!(agent = %agent, ?from, ?to, "agent state");
+                    self.since.insert(agent.to_string(), Instant::now());
                 }
                 Output::Announce { .. } | Output::Abandoned { .. } | Output::CallEnded { .. } => {}
             }

@@ -46,6 +46,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/session"),
     ("GET", "/wallboard"),
     ("GET", "/wallboard.js"),
+    ("GET", "/desk"),
+    ("GET", "/desk.js"),
+    ("POST", "/desk/session"),
+    ("DELETE", "/desk/session"),
+    ("GET", "/desk/events"),
+    ("POST", "/desk/state"),
+    ("POST", "/desk/note"),
 ];
 
 /// The wallboard page and its script (embedded: ringdesk needs no web server or Node.js).
@@ -71,6 +78,8 @@ pub struct AdminState {
     pub sip: ringdesk_sip::SipCounters,
     /// Browser sessions (the wallboard), made from a token by `POST /session`.
     pub sessions: Arc<Sessions>,
+    /// The agent desktop (its own sessions, from agents' passwords).
+    pub desk: super::desk_api::DeskState,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -116,7 +125,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/wallboard.js", get(wallboard_js))
         .route("/session", post(log_in).delete(log_out))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state.clone())
+        // The agent desktop guards itself (an agent's session, not a token).
+        .merge(
+            super::desk_api::routes()
+                .layer(DefaultBodyLimit::max(MAX_BODY))
+                .with_state(state.desk),
+        )
 }
 
 /// Refuses what `Access` refuses, logging the source and the reason (one line a
@@ -135,7 +150,7 @@ async fn guard(
     let decision = {
         let text = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
         let session = text(header::COOKIE)
-            .and_then(admin_session::from_cookie_header)
+            .and_then(|h| admin_session::from_cookie_header(h, admin_session::COOKIE))
             .and_then(|id| sessions.check(id, std::time::Instant::now()));
         access.check(Asked {
             host: text(header::HOST),
@@ -203,7 +218,7 @@ async fn log_in(
             tracing::info!(token = %granted.name, source = %peer.ip(), "admin API session opened");
             let role = granted.role;
             let id = s.sessions.create(granted, std::time::Instant::now());
-            let cookie = admin_session::set_cookie(&id, false);
+            let cookie = admin_session::set_cookie(admin_session::COOKIE, &id, false);
             (
                 [(header::SET_COOKIE, cookie)],
                 Json(serde_json::json!({ "role": role.as_str() })),
@@ -219,19 +234,19 @@ async fn log_out(State(s): State<AdminState>, headers: axum::http::HeaderMap) ->
     if let Some(id) = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(admin_session::from_cookie_header)
+        .and_then(|h| admin_session::from_cookie_header(h, admin_session::COOKIE))
     {
         s.sessions.end(id);
     }
     (
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, admin_session::clear_cookie())],
+        [(header::SET_COOKIE, admin_session::clear_cookie(admin_session::COOKIE))],
     )
         .into_response()
 }
 
 /// The refusal line (fail2ban) and answer for a request the guard did not see.
-fn refused(peer: SocketAddr, refusal: Refusal, method: &str, path: &str) -> Response {
+pub(super) fn refused(peer: SocketAddr, refusal: Refusal, method: &str, path: &str) -> Response {
     tracing::warn!(
         "admin API refused source={} reason={} method={method} path={path:?}",
         peer.ip(),
@@ -382,11 +397,12 @@ async fn index() -> &'static str {
      GET  /events   (Server-Sent Events: queues, agents, outbox at each change)\n\
      POST /session {\"token\": \"...\"} / DELETE /session   (a browser session cookie)\n\
      GET  /wallboard   (the supervisor's live page)\n\
+     GET  /desk   (the agent desktop: agents sign in with their SIP password)\n\
      Every other request: Authorization: Bearer <token>; changes need role admin and a\n\
      JSON body (Content-Type: application/json).\n"
 }
 
-fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+pub(super) fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (
         status,
         Json(serde_json::json!({ "error": message.to_string() })),
@@ -605,13 +621,7 @@ mod tests {
         .unwrap();
         let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
         let shed = ShedSwitch::new();
-        let addr = serve(
-            "127.0.0.1:0".parse().unwrap(),
-            AdminState {
-                store,
-                acd: acd.clone(),
-                shed: shed.clone(),
-                access: Arc::new(Access::new(
+        let access = Arc::new(Access::new(
                     vec![
                         crate::config::AdminToken {
                             name: "ops".into(),
@@ -626,9 +636,32 @@ mod tests {
                     ],
                     &["ringdesk.example.com".to_owned()],
                     "127.0.0.1".parse().unwrap(),
-                )),
+                ));
+        let connectors =
+            ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
+        let hub = super::super::desk::DeskHub::new(
+            connectors,
+            Arc::new(ringdesk_session::NoHelpdesk),
+            store.clone(),
+        );
+        let passwords = [("ana".to_string(), ringdesk_secret::Secret::new("p"))].into();
+        let desk = super::super::desk_api::DeskState::new(
+            hub,
+            acd.clone(),
+            access.clone(),
+            super::super::desk_api::Logins::new(passwords, Default::default()),
+            vec!["Break".into()],
+        );
+        let addr = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            AdminState {
+                store,
+                acd: acd.clone(),
+                shed: shed.clone(),
+                access,
                 sip: Default::default(),
                 sessions: Default::default(),
+                desk,
             },
         )
         .await

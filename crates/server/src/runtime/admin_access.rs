@@ -116,6 +116,12 @@ impl Access {
         (self.localhost && name == "localhost") || self.hosts.contains(&name)
     }
 
+    /// Whether `origin` (an `Origin` header) is a page of another site: a session's
+    /// changes must come from the API's own pages.
+    pub fn foreign_origin(&self, origin: Option<&str>) -> bool {
+        origin.is_some_and(|o| !self.host_allowed(origin_host(o)))
+    }
+
     /// The decision for one request.
     pub fn check(&self, asked: Asked<'_>) -> Result<Granted, Refusal> {
         if !asked.host.is_some_and(|h| self.host_allowed(h)) {
@@ -192,7 +198,7 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn is_json(content_type: &str) -> bool {
+pub fn is_json(content_type: &str) -> bool {
     content_type
         .split(';')
         .next()

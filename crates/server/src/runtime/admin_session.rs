@@ -1,40 +1,50 @@
-//! Browser sessions for the admin pages (the wallboard): a page cannot send an
-//! `Authorization` header with `EventSource`, so a supervisor exchanges a token for a
-//! session cookie (`POST /session`). The cookie's value is 32 random bytes; the session
-//! keeps the token's name and role, expires after a fixed time, and can be ended
-//! (`DELETE /session`). Bounded: the oldest sessions are forgotten beyond the cap. Time is
-//! passed in.
+//! Browser sessions for the pages: a page cannot send an `Authorization` header with
+//! `EventSource`, so a supervisor exchanges a token for a session cookie (`POST
+//! /session`, the wallboard), and an agent their password (`POST /desk/session`, the
+//! desktop). The cookie's value is 32 random bytes; the session keeps who it is (a
+//! token's name and role, or an agent id), expires after a fixed time, and can be ended.
+//! Bounded: the oldest sessions are forgotten beyond the cap. Time is passed in.
 
 use super::admin_access::Granted;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The cookie's name.
+/// The admin pages' cookie.
 pub const COOKIE: &str = "ringdesk_session";
+/// The agent desktop's cookie (a separate name: an agent and a supervisor may share a
+/// browser).
+pub const DESK_COOKIE: &str = "ringdesk_desk";
 /// How long a session lasts.
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// Most sessions kept at once; beyond it the oldest is ended.
 const MAX_SESSIONS: usize = 1024;
 
-struct Entry {
-    granted: Granted,
+struct Entry<T> {
+    granted: T,
     created: Instant,
 }
 
-/// The live sessions.
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Entry>>,
+/// The live sessions, each holding who it is (`T`).
+pub struct Sessions<T = Granted> {
+    map: Mutex<HashMap<String, Entry<T>>>,
 }
 
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+impl<T> Default for Sessions<T> {
+    fn default() -> Self {
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Sessions<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<T>>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A new session for `granted`; returns the cookie value.
-    pub fn create(&self, granted: Granted, now: Instant) -> String {
+    pub fn create(&self, granted: T, now: Instant) -> String {
         let id: String = rand::random::<[u8; 32]>()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -61,7 +71,7 @@ impl Sessions {
     }
 
     /// Who the session `id` belongs to, while it lasts.
-    pub fn check(&self, id: &str, now: Instant) -> Option<Granted> {
+    pub fn check(&self, id: &str, now: Instant) -> Option<T> {
         if id.len() != 64 {
             return None;
         }
@@ -78,31 +88,39 @@ impl Sessions {
     pub fn end(&self, id: &str) {
         self.lock().remove(id);
     }
+
+    /// Ends every session whose holder `f` picks; returns how many.
+    pub fn end_where(&self, mut f: impl FnMut(&T) -> bool) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, e| !f(&e.granted));
+        before - map.len()
+    }
 }
 
-/// The session cookie's value in a `Cookie` header, if any.
-pub fn from_cookie_header(header: &str) -> Option<&str> {
+/// The value of the cookie `cookie` in a `Cookie` header, if any.
+pub fn from_cookie_header<'a>(header: &'a str, cookie: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.trim())
 }
 
 /// The `Set-Cookie` value of a new session: the browser sends it back only to this
 /// origin (`SameSite=Strict`), never to scripts (`HttpOnly`), and only over TLS when the
 /// API is served over TLS (`secure`).
-pub fn set_cookie(id: &str, secure: bool) -> String {
+pub fn set_cookie(cookie: &str, id: &str, secure: bool) -> String {
     format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{cookie}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         LIFETIME.as_secs(),
         if secure { "; Secure" } else { "" }
     )
 }
 
 /// The `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+pub fn clear_cookie(cookie: &str) -> String {
+    format!("{cookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 #[cfg(test)]
@@ -119,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_session_lasts_its_lifetime_and_ends_when_asked() {
-        let s = Sessions::default();
+        let s: Sessions = Sessions::default();
         let t0 = Instant::now();
         let id = s.create(granted(), t0);
         assert_eq!(id.len(), 64);
@@ -133,8 +151,19 @@ mod tests {
     }
 
     #[test]
+    fn sessions_of_one_holder_can_all_be_ended() {
+        let s: Sessions<String> = Sessions::default();
+        let t0 = Instant::now();
+        let (a1, a2) = (s.create("ana".into(), t0), s.create("ana".into(), t0));
+        let b = s.create("bob".into(), t0);
+        assert_eq!(s.end_where(|who| who == "ana"), 2);
+        assert_eq!((s.check(&a1, t0), s.check(&a2, t0)), (None, None));
+        assert_eq!(s.check(&b, t0).as_deref(), Some("bob"));
+    }
+
+    #[test]
     fn sessions_are_bounded_and_the_oldest_goes_first() {
-        let s = Sessions::default();
+        let s: Sessions = Sessions::default();
         let t0 = Instant::now();
         let first = s.create(granted(), t0);
         for i in 1..=MAX_SESSIONS as u64 {
@@ -147,13 +176,18 @@ mod tests {
     #[test]
     fn the_cookie_is_read_from_a_header_and_set_with_its_flags() {
         assert_eq!(
-            from_cookie_header("a=1; ringdesk_session=abc ; b=2"),
+            from_cookie_header("a=1; ringdesk_session=abc ; b=2", COOKIE),
             Some("abc")
         );
-        assert_eq!(from_cookie_header("ringdesk_sessionx=1"), None);
-        let c = set_cookie("abc", false);
+        assert_eq!(from_cookie_header("ringdesk_sessionx=1", COOKIE), None);
+        assert_eq!(
+            from_cookie_header("ringdesk_session=a; ringdesk_desk=b", DESK_COOKIE),
+            Some("b")
+        );
+        let c = set_cookie(COOKIE, "abc", false);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
-        assert!(set_cookie("abc", true).ends_with("; Secure"));
-        assert!(clear_cookie().contains("Max-Age=0"));
+        assert!(set_cookie(COOKIE, "abc", true).ends_with("; Secure"));
+        assert!(clear_cookie(DESK_COOKIE).starts_with("ringdesk_desk=;"));
+        assert!(clear_cookie(COOKIE).contains("Max-Age=0"));
     }
 }

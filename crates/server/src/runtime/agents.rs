@@ -3,15 +3,13 @@
 //! keeps what the bridge needs (the leg's RTP socket and the agent's media).
 
 use super::acd::{AcdHandle, Dialer, OfferResult};
+use super::desk::DeskHub;
 use ringdesk_sip::{
     AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer, SrtpPolicy,
 };
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// Who is calling and why, for the agent's screen pop (built by the call session).
-pub use ringdesk_session::ScreenPop as CallInfo;
 
 /// An answered agent leg, ready to bridge.
 pub struct AnsweredLeg {
@@ -34,7 +32,8 @@ pub struct SipDialer {
     sip: OnceLock<Arc<SipServer>>,
     rtp_ip: IpAddr,
     legs: Mutex<HashMap<u64, Leg>>,
-    calls: Mutex<HashMap<String, CallInfo>>,
+    /// Each call's screen pop (shared with the agent desktop).
+    desk: Arc<DeskHub>,
     /// Bridged calls' agent hang-ups go to the call task.
     hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::msg::Msg>>>,
     /// Each agent's SRTP policy (`[[agents]] srtp`), and the one for agents not listed.
@@ -46,12 +45,12 @@ fn header_value(s: &str) -> String {
 }
 
 impl SipDialer {
-    pub fn new(rtp_ip: IpAddr) -> Arc<SipDialer> {
+    pub fn new(rtp_ip: IpAddr, desk: Arc<DeskHub>) -> Arc<SipDialer> {
         Arc::new(SipDialer {
             sip: OnceLock::new(),
             rtp_ip,
             legs: Mutex::new(HashMap::new()),
-            calls: Mutex::new(HashMap::new()),
+            desk,
             hangups: Mutex::new(HashMap::new()),
             srtp: OnceLock::new(),
         })
@@ -72,19 +71,6 @@ impl SipDialer {
 
     pub fn set_server(&self, sip: Arc<SipServer>) {
         let _ = self.sip.set(sip);
-    }
-
-    /// What to show the agent for `call`.
-    pub fn set_call_info(&self, call: &str, info: CallInfo) {
-        if let Ok(mut m) = self.calls.lock() {
-            m.insert(call.to_string(), info);
-        }
-    }
-
-    pub fn forget_call(&self, call: &str) {
-        if let Ok(mut m) = self.calls.lock() {
-            m.remove(call);
-        }
     }
 
     /// Takes an answered leg for bridging; `tx` then hears the agent's hang-up.
@@ -167,12 +153,8 @@ impl SipDialer {
             .set_nonblocking(true)
             .map_err(|e| format!("RTP socket: {e}"))?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
-        let info = self
-            .calls
-            .lock()
-            .ok()
-            .and_then(|m| m.get(call).cloned())
-            .unwrap_or_default();
+        self.desk.offered(call);
+        let info = self.desk.pop(call);
         let from_user: String = info
             .ani
             .chars()

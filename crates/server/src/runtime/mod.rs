@@ -10,6 +10,8 @@ pub mod agents;
 pub mod bridge;
 pub mod call;
 pub mod deliver;
+pub mod desk;
+pub mod desk_api;
 pub mod flows;
 pub mod http;
 pub mod media_worker;

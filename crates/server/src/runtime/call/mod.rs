@@ -270,7 +270,9 @@ impl Call {
                 pop,
                 ..
             } => {
-                self.shared.dialer.set_call_info(&self.interaction_id, pop);
+                self.shared
+                    .desk
+                    .queued(&self.interaction_id, pop, &queue, priority);
                 return Some(Slow::Enqueue {
                     id,
                     queue,
@@ -378,7 +380,7 @@ impl Call {
     async fn close(&mut self) {
         self.session.end(now());
         self.perform_all().await;
-        self.shared.dialer.forget_call(&self.interaction_id);
+        self.shared.desk.ended(&self.interaction_id);
         self.media.remove(&self.shared.media);
         if !self.session.caller_gone() {
             let _ = self.handle.hangup().await;

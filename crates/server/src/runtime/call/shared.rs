@@ -19,6 +19,8 @@ pub struct Shared {
     /// The queue (routing core task) and the agent dialer.
     pub acd: AcdHandle,
     pub dialer: Arc<SipDialer>,
+    /// What agents are shown of each queued call (phones' headers, the desktop).
+    pub desk: Arc<super::super::desk::DeskHub>,
     /// Interaction records and the durable outbox.
     pub store: ringdesk_store::Store,
     /// Address RTP sockets bind to.

@@ -1,0 +1,617 @@
+//! The agent desktop's HTTP API and page, on the admin API's listener but outside its
+//! token guard: an agent signs in with their id and SIP password (`POST /desk/session`,
+//! a session cookie of its own; a failure limit per agent), follows their state and the
+//! call offered to them (`GET /desk/events`, Server-Sent Events), changes their state
+//! (`POST /desk/state`: the same state machine as the admin API and the SIP phone) and
+//! saves the wrap-up note (`POST /desk/note`). The agent is always the session's: no
+//! request names another agent. A new sign-in of the same agent ends its other sessions.
+
+use super::acd::{AcdHandle, AgentView};
+use super::admin::{error, refused};
+use super::admin_access::{is_json, Access, Refusal};
+use super::admin_session::{self, Sessions, DESK_COOKIE};
+use super::desk::{DeskHub, NoteError};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ringdesk_acd::RequestedState;
+use ringdesk_secret::Secret;
+use ringdesk_sip::{LockoutConfig, Lockouts};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The page and its script, embedded.
+pub const DESK: &str = include_str!("desk.html");
+pub const DESK_JS: &str = include_str!("desk.js");
+/// The page's content security policy (as the wallboard's).
+const DESK_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+/// How often the event stream looks at the agent (it sends only changes).
+const EVENTS_EVERY: Duration = Duration::from_millis(250);
+/// Longest agent id and password taken at sign-in.
+const MAX_ID: usize = 64;
+const MAX_PASSWORD: usize = 256;
+
+/// What the desktop's handlers reach.
+#[derive(Clone)]
+pub struct DeskState {
+    pub hub: Arc<DeskHub>,
+    pub acd: AcdHandle,
+    /// Host names (the same as the admin API's) and the origin check.
+    pub access: Arc<Access>,
+    /// Desktop sessions, each holding its agent's id.
+    pub sessions: Arc<Sessions<String>>,
+    pub logins: Arc<Logins>,
+    /// The not-ready reasons an agent picks from (`[desk] reasons`).
+    pub reasons: Arc<Vec<String>>,
+}
+
+impl DeskState {
+    pub fn new(
+        hub: Arc<DeskHub>,
+        acd: AcdHandle,
+        access: Arc<Access>,
+        logins: Logins,
+        reasons: Vec<String>,
+    ) -> DeskState {
+        DeskState {
+            hub,
+            acd,
+            access,
+            sessions: Arc::default(),
+            logins: Arc::new(logins),
+            reasons: Arc::new(reasons),
+        }
+    }
+}
+
+/// Agents' passwords (their SIP passwords) and failed sign-ins.
+pub struct Logins {
+    passwords: HashMap<String, Secret>,
+    lockouts: Mutex<Lockouts>,
+}
+
+impl Logins {
+    pub fn new(passwords: HashMap<String, Secret>, lockout: LockoutConfig) -> Logins {
+        Logins {
+            passwords,
+            lockouts: Mutex::new(Lockouts::new(lockout)),
+        }
+    }
+
+    /// Checks `agent`'s `password` at `now`: `Ok`, `Err(None)` for a wrong pair, or
+    /// `Err(Some(until))` while the agent is locked out.
+    fn check(&self, agent: &str, password: &str, now: Instant) -> Result<(), Option<Instant>> {
+        let mut lockouts = self.lockouts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = lockouts.locked_until(agent, now) {
+            return Err(Some(until));
+        }
+        // Compared in constant time, and compared even for an unknown agent, so the
+        // answer's timing does not tell which agents exist.
+        let (known, expected) = match self.passwords.get(agent) {
+            Some(p) => (true, p.expose()),
+            None => (false, "\u{0}never a password"),
+        };
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), password.as_bytes()).into();
+        if known && same {
+            lockouts.record_success(agent);
+            return Ok(());
+        }
+        if known {
+            if let Some(locked) = lockouts.record_failure(agent, now) {
+                tracing::warn!(
+                    agent,
+                    failures = locked.failures,
+                    "agent desktop sign-in locked for {:?} after failed passwords",
+                    locked.duration
+                );
+            }
+        }
+        Err(None)
+    }
+}
+
+pub fn routes() -> Router<DeskState> {
+    Router::new()
+        .route("/desk", get(page))
+        .route("/desk.js", get(script))
+        .route("/desk/session", post(sign_in).delete(sign_out))
+        .route("/desk/events", get(events))
+        .route("/desk/state", post(set_state))
+        .route("/desk/note", post(save_note))
+}
+
+async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, DESK_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        DESK,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        DESK_JS,
+    )
+        .into_response()
+}
+
+fn text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The signed-in agent of a request, or the refusal to answer with. A change (`change`)
+/// also needs a JSON body and no foreign `Origin`.
+fn agent_of(
+    s: &DeskState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    change: bool,
+    path: &str,
+) -> Result<String, Response> {
+    let method = if change { "POST" } else { "GET" };
+    if !text(headers, header::HOST).is_some_and(|h| s.access.host_allowed(h)) {
+        return Err(refused(peer, Refusal::Host, method, path));
+    }
+    if change {
+        if !text(headers, header::CONTENT_TYPE).is_some_and(is_json) {
+            return Err(refused(peer, Refusal::NotJson, method, path));
+        }
+        if s.access.foreign_origin(text(headers, header::ORIGIN)) {
+            return Err(refused(peer, Refusal::CrossOrigin, method, path));
+        }
+    }
+    text(headers, header::COOKIE)
+        .and_then(|h| admin_session::from_cookie_header(h, DESK_COOKIE))
+        .and_then(|id| s.sessions.check(id, Instant::now()))
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "sign in first"))
+}
+
+/// `POST /desk/session {"agent": "ana", "password": "..."}`.
+async fn sign_in(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    const PATH: &str = "/desk/session";
+    if !text(&headers, header::HOST).is_some_and(|h| s.access.host_allowed(h)) {
+        return refused(peer, Refusal::Host, "POST", PATH);
+    }
+    if !text(&headers, header::CONTENT_TYPE).is_some_and(is_json)
+        || s.access.foreign_origin(text(&headers, header::ORIGIN))
+    {
+        return refused(peer, Refusal::NotJson, "POST", PATH);
+    }
+    #[derive(Deserialize)]
+    struct SignIn {
+        agent: String,
+        password: String,
+    }
+    let Ok(form) = serde_json::from_slice::<SignIn>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"agent\": \"...\", \"password\": \"...\"}",
+        );
+    };
+    let agent = form.agent.trim();
+    if agent.is_empty() || agent.len() > MAX_ID || form.password.len() > MAX_PASSWORD {
+        return error(StatusCode::UNAUTHORIZED, "wrong agent or password");
+    }
+    let now = Instant::now();
+    match s.logins.check(agent, &form.password, now) {
+        Ok(()) => {}
+        Err(Some(until)) => {
+            let secs = until.saturating_duration_since(now).as_secs().max(1);
+            tracing::warn!(
+                "admin API refused source={} reason=desk_locked method=POST path={PATH:?}",
+                peer.ip()
+            );
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many failed sign-ins for this agent; try again in {secs} s"),
+            );
+            if let Ok(v) = secs.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        Err(None) => {
+            tracing::warn!(
+                "admin API refused source={} reason=desk_password method=POST path={PATH:?}",
+                peer.ip()
+            );
+            return error(StatusCode::UNAUTHORIZED, "wrong agent or password");
+        }
+    }
+    let agent = agent.to_string();
+    let ended = s.sessions.end_where(|a| *a == agent);
+    let id = s.sessions.create(agent.clone(), now);
+    let name = s
+        .acd
+        .agent(&agent)
+        .await
+        .map(|a| a.name)
+        .unwrap_or_default();
+    tracing::info!(agent, source = %peer.ip(), replaced = ended, "agent desktop signed in");
+    (
+        [(
+            header::SET_COOKIE,
+            admin_session::set_cookie(DESK_COOKIE, &id, false),
+        )],
+        Json(serde_json::json!({ "agent": agent, "name": name })),
+    )
+        .into_response()
+}
+
+/// `DELETE /desk/session`: ends the session and clears the cookie.
+async fn sign_out(State(s): State<DeskState>, headers: HeaderMap) -> Response {
+    if let Some(id) = text(&headers, header::COOKIE)
+        .and_then(|h| admin_session::from_cookie_header(h, DESK_COOKIE))
+    {
+        s.sessions.end(id);
+    }
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, admin_session::clear_cookie(DESK_COOKIE))],
+    )
+        .into_response()
+}
+
+/// The desktop's snapshot for `agent`.
+async fn snapshot(s: &DeskState, agent: &AgentView) -> serde_json::Value {
+    let phase = match agent.state.as_str() {
+        "reserved" => Some("ringing"),
+        "busy" => Some("talking"),
+        "wrap_up" => Some("wrap_up"),
+        _ => None,
+    };
+    let call = match (phase, &agent.call) {
+        (Some(phase), Some(call)) => s.hub.view(call, phase),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({ "agent": agent, "reasons": *s.reasons, "call": call })
+}
+
+/// `GET /desk/events`: a snapshot at every change; `ended` when the session is over
+/// (signed out, signed in elsewhere, expired).
+async fn events(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let agent = match agent_of(&s, peer, &headers, false, "/desk/events") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(cookie) = text(&headers, header::COOKIE)
+        .and_then(|h| admin_session::from_cookie_header(h, DESK_COOKIE))
+        .map(str::to_string)
+    else {
+        return error(StatusCode::UNAUTHORIZED, "sign in first");
+    };
+    struct Follow {
+        s: DeskState,
+        agent: String,
+        cookie: String,
+        last: Option<String>,
+        over: bool,
+    }
+    let start = Follow {
+        s,
+        agent,
+        cookie,
+        last: None,
+        over: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut f| async move {
+        if f.over {
+            return None;
+        }
+        loop {
+            if f.last.is_some() {
+                tokio::time::sleep(EVENTS_EVERY).await;
+            }
+            if f.s.sessions.check(&f.cookie, Instant::now()).is_none() {
+                f.over = true;
+                let event = Event::default()
+                    .event("ended")
+                    .data(r#"{"reason":"signed out, signed in elsewhere or expired"}"#);
+                return Some((Ok::<_, std::convert::Infallible>(event), f));
+            }
+            let Some(view) = f.s.acd.agent(&f.agent).await else {
+                return None;
+            };
+            let data = snapshot(&f.s, &view).await.to_string();
+            if f.last.as_deref() != Some(data.as_str()) {
+                let event = Event::default().event("desk").data(data.clone());
+                f.last = Some(data);
+                return Some((Ok(event), f));
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// `POST /desk/state {"state": "available"}` or `{"state": "not_ready", "reason": "Break"}`.
+async fn set_state(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let agent = match agent_of(&s, peer, &headers, true, "/desk/state") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    #[derive(Deserialize)]
+    struct Change {
+        state: String,
+        reason: Option<String>,
+    }
+    let Ok(change) = serde_json::from_slice::<Change>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}",
+        );
+    };
+    let requested = match (change.state.as_str(), change.reason) {
+        ("available", _) => RequestedState::Available,
+        ("not_ready", Some(reason)) if s.reasons.contains(&reason) => {
+            RequestedState::NotReady { reason }
+        }
+        ("not_ready", _) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("pick a reason: {}", s.reasons.join(", ")),
+            )
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "state: available or not_ready"),
+    };
+    match s.acd.set_state(&agent, requested).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::CONFLICT, e),
+    }
+}
+
+/// `POST /desk/note {"call": "...", "text": "..."}`: the wrap-up note of the agent's
+/// current call, or of the call they are wrapping up.
+async fn save_note(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let agent = match agent_of(&s, peer, &headers, true, "/desk/note") {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    #[derive(Deserialize)]
+    struct Note {
+        call: String,
+        text: String,
+    }
+    let Ok(note) = serde_json::from_slice::<Note>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"call\": \"...\", \"text\": \"...\"}",
+        );
+    };
+    let Some(view) = s.acd.agent(&agent).await else {
+        return error(StatusCode::UNAUTHORIZED, "sign in first");
+    };
+    let theirs = matches!(view.state.as_str(), "busy" | "wrap_up")
+        && view.call.as_deref() == Some(note.call.as_str());
+    if !theirs {
+        return error(
+            StatusCode::CONFLICT,
+            "a note can be saved during the call or its wrap-up only",
+        );
+    }
+    match s.hub.save_note(&note.call, &view.name, &note.text).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "state": "queued" })),
+        )
+            .into_response(),
+        Err(e) => {
+            let status = match e {
+                NoteError::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
+                NoteError::Empty => StatusCode::BAD_REQUEST,
+                NoteError::NoTicket | NoteError::Unsupported => StatusCode::UNPROCESSABLE_ENTITY,
+                NoteError::UnknownCall | NoteError::AlreadySaved => StatusCode::CONFLICT,
+                NoteError::Store => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            error(status, e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The desktop's API over real HTTP: sign-in, lockout, one session per agent, state
+    //! changes limited to the configured reasons, the origin check, notes only for the
+    //! agent's own call.
+    use super::*;
+    use crate::runtime::acd::Dialer;
+
+    struct Unreachable;
+    impl Dialer for Unreachable {
+        fn offer(&self, _: &str, _: &str, _: &str, _: &str, _: AcdHandle) -> u64 {
+            0
+        }
+        fn cancel(&self, _: u64) {}
+    }
+
+    async fn start() -> (String, AcdHandle, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ringdesk_store::Store::open(dir.path().join("r.sqlite")).unwrap();
+        let config = crate::config::Config::parse(
+            "[[agents]]\nid = \"ana\"\nname = \"Ana\"\npassword = \"right\"\nqueues = [\"support\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
+        let connectors = ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
+        let hub = DeskHub::new(connectors, Arc::new(ringdesk_session::NoHelpdesk), store);
+        let access = Arc::new(Access::new(Vec::new(), &[], "127.0.0.1".parse().unwrap()));
+        let lockout = LockoutConfig {
+            max_failures: 3,
+            ..LockoutConfig::default()
+        };
+        let passwords = [("ana".to_string(), Secret::new("right"))].into();
+        let state = DeskState::new(
+            hub,
+            acd.clone(),
+            access,
+            Logins::new(passwords, lockout),
+            vec!["Break".into()],
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = routes()
+            .with_state(state)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), acd, dir)
+    }
+
+    async fn sign_in(base: &str, password: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{base}/desk/session"))
+            .json(&serde_json::json!({ "agent": "ana", "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn cookie(r: &reqwest::Response) -> String {
+        let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        set.split(';').next().unwrap().to_string()
+    }
+
+    async fn post(base: &str, path: &str, cookie: &str, body: serde_json::Value) -> u16 {
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header(header::COOKIE, cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    #[tokio::test]
+    async fn wrong_passwords_are_refused_then_lock_the_agent() {
+        let (base, _acd, _dir) = start().await;
+        let r = sign_in(&base, "wrong").await;
+        assert_eq!(r.status(), 401);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "wrong agent or password");
+        for _ in 0..2 {
+            assert_eq!(sign_in(&base, "wrong").await.status(), 401);
+        }
+        let locked = sign_in(&base, "right").await;
+        assert_eq!(locked.status(), 429, "locked: even the right password");
+        assert!(locked.headers().contains_key(header::RETRY_AFTER));
+        // An unknown agent is told the same as a wrong password.
+        let r = reqwest::Client::new()
+            .post(format!("{base}/desk/session"))
+            .json(&serde_json::json!({ "agent": "zed", "password": "right" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn a_new_sign_in_ends_the_other_session_and_changes_are_the_agents_own() {
+        let (base, acd, _dir) = start().await;
+        acd.registered("ana");
+        let first = cookie(&sign_in(&base, "right").await);
+        let r = sign_in(&base, "right").await;
+        assert_eq!(r.status(), 200);
+        let second = cookie(&r);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!((body["agent"].as_str(), body["name"].as_str()), (Some("ana"), Some("Ana")));
+        let not_ready = serde_json::json!({ "state": "not_ready", "reason": "Break" });
+        assert_eq!(post(&base, "/desk/state", &first, not_ready.clone()).await, 401);
+        assert_eq!(post(&base, "/desk/state", &second, not_ready).await, 204);
+        assert_eq!(acd.agent("ana").await.unwrap().reason.as_deref(), Some("Break"));
+        let unknown_reason = serde_json::json!({ "state": "not_ready", "reason": "Nap" });
+        assert_eq!(post(&base, "/desk/state", &second, unknown_reason).await, 400);
+        // A page of another site cannot make the browser change the agent's state.
+        let foreign = reqwest::Client::new()
+            .post(format!("{base}/desk/state"))
+            .header(header::COOKIE, &second)
+            .header(header::ORIGIN, "https://evil.example")
+            .json(&serde_json::json!({ "state": "available" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 403);
+        assert_eq!(acd.agent("ana").await.unwrap().state, "not_ready");
+        // No call: no note.
+        let note = serde_json::json!({ "call": "c1", "text": "hello" });
+        assert_eq!(post(&base, "/desk/note", &second, note).await, 409);
+        let ready = serde_json::json!({ "state": "available" });
+        assert_eq!(post(&base, "/desk/state", &second, ready).await, 204);
+        assert_eq!(acd.agent("ana").await.unwrap().state, "available");
+        // Signed out: the cookie is worth nothing.
+        let out = reqwest::Client::new()
+            .delete(format!("{base}/desk/session"))
+            .header(header::COOKIE, &second)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 204);
+        let ready = serde_json::json!({ "state": "available" });
+        assert_eq!(post(&base, "/desk/state", &second, ready).await, 401);
+    }
+
+    #[tokio::test]
+    async fn the_event_stream_needs_a_session_and_ends_when_it_does() {
+        let (base, acd, _dir) = start().await;
+        acd.registered("ana");
+        let events = reqwest::get(format!("{base}/desk/events")).await.unwrap();
+        assert_eq!(events.status(), 401);
+        let c = cookie(&sign_in(&base, "right").await);
+        let mut stream = reqwest::Client::new()
+            .get(format!("{base}/desk/events"))
+            .header(header::COOKIE, &c)
+            .send()
+            .await
+            .unwrap();
+        let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+        assert!(first.starts_with("event: desk"), "{first}");
+        assert!(first.contains(r#""state":"available""#), "{first}");
+        assert!(first.contains(r#""reasons":["Break"]"#), "{first}");
+        // Signing in again elsewhere ends this stream with `ended`.
+        sign_in(&base, "right").await;
+        let mut rest = String::new();
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            rest.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(rest.contains("event: ended"), "{rest}");
+    }
+}
