@@ -6,9 +6,9 @@
 
 mod admin;
 mod agent_credentials;
+mod desk;
 #[cfg(test)]
 mod mutations;
-mod desk;
 mod records;
 mod sip_limits;
 mod sip_tls;

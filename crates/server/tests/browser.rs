@@ -1,7 +1,9 @@
 //! Browser tests: the pages `ringdesk serve` ships, in Debian's Chromium driven by
 //! playwright-core (`tests/browser/`, installed by `scripts/test`). The wallboard: a
 //! supervisor signs in with the keyboard on a phone-sized screen; a caller who waits in
-//! the queue appears on it and disappears when they hang up, without a reload.
+//! the queue appears on it and disappears when they hang up, without a reload. The agent
+//! desktop: an agent signs in, goes Ready, sees the caller's ticket while the desk phone
+//! rings and talks, and saves a wrap-up note that reaches the ticket.
 
 mod queue;
 
@@ -19,8 +21,10 @@ use tokio::process::{Child, ChildStdout, Command};
 const SHOW_WAIT: Duration = Duration::from_secs(30);
 /// How long the caller waits in the queue before hanging up.
 const CALLER_WAITS: Duration = Duration::from_secs(8);
+/// How long the caller talks to the agent before hanging up.
+const CALLER_TALKS: Duration = Duration::from_secs(8);
 
-/// The wallboard in Chromium, and the lines its driver prints.
+/// A page in Chromium, and the lines its driver prints.
 struct Wallboard {
     child: Child,
     lines: tokio::io::Lines<BufReader<ChildStdout>>,
@@ -29,6 +33,11 @@ struct Wallboard {
 
 impl Wallboard {
     async fn open(base: &str, token: &str) -> Wallboard {
+        Wallboard::driver("wallboard.mjs", &[base, token]).await
+    }
+
+    /// Runs the Node driver `script` with `args`.
+    async fn driver(script: &str, args: &[&str]) -> Wallboard {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
         assert!(
             Path::new("/usr/bin/chromium").exists(),
@@ -39,9 +48,8 @@ impl Wallboard {
             "the browser tests need playwright-core: (cd crates/server/tests/browser && npm ci) (scripts/test does)"
         );
         let mut child = Command::new("node")
-            .arg(dir.join("wallboard.mjs"))
-            .arg(base)
-            .arg(token)
+            .arg(dir.join(script))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -62,7 +70,7 @@ impl Wallboard {
             let line = match tokio::time::timeout_at(deadline, self.lines.next_line()).await {
                 Ok(Ok(Some(line))) => line,
                 other => panic!(
-                    "the wallboard did not show {what} within {SHOW_WAIT:?} ({other:?}); it showed:\n{}",
+                    "the page did not show {what} within {SHOW_WAIT:?} ({other:?}); it showed:\n{}",
                     self.seen.join("\n")
                 ),
             };
@@ -76,6 +84,18 @@ impl Wallboard {
                 return line;
             }
         }
+    }
+
+    /// Sends the driver a command and waits for it to be done.
+    async fn command(&mut self, command: &str) {
+        let stdin = self.child.stdin.as_mut().expect("the driver's stdin");
+        stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .await
+            .expect("the driver reads commands");
+        let word = command.split(' ').next().unwrap_or_default().to_string();
+        self.until(&format!("`{command}` done"), |l| l == format!("did {word}"))
+            .await;
     }
 
     async fn close(mut self) {
@@ -94,16 +114,7 @@ impl Wallboard {
 async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     let server = Server::start(Options::agents(&["ana"])).await;
     // Ana is signed in but not ready: a caller who asks for an agent waits in the queue.
-    let phone = agent::phone(
-        &server,
-        "ana",
-        "agent_answer_hangup.xml",
-        1,
-        Duration::ZERO,
-        &[],
-    );
-    agent::log_in(&server, "ana", &phone).await;
-    server.must_set_state("ana", "not_ready").await;
+    let _phone = agent::signed_in_not_ready(&server, "ana", "agent_answer_hangup.xml").await;
 
     let token = server.admin_token().expect("the generated admin token");
     let mut board = Wallboard::open(&server.admin_url(""), token).await;
@@ -134,4 +145,85 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
         .await
         .assert_passed("the caller waits, then hangs up");
     board.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends_the_note() {
+    let server = Server::start(Options::agents(&["ana"]).wrap_up("60s")).await;
+    // Ana's desk phone rings for 2 s, answers, and talks until the caller hangs up.
+    let _phone = agent::signed_in_not_ready(&server, "ana", "agent_ring_answer_wait_bye.xml").await;
+    let password = server.agent_spec("ana").password;
+    let mut desk = Wallboard::driver("desk.mjs", &[&server.admin_url(""), "ana", &password]).await;
+    desk.until("the signed-in desktop", |l| l == "signed-in")
+        .await;
+    let overflow = desk
+        .until("whether it fits", |l| l.starts_with("overflow="))
+        .await;
+    assert_eq!(
+        overflow, "overflow=false",
+        "no sideways scrolling on 360 px"
+    );
+    desk.until("not ready", |l| l.starts_with("status=Not ready"))
+        .await;
+    desk.command("ready").await;
+    desk.until("ready", |l| l == "status=Ready").await;
+
+    // Robert has one unsolved ticket: #13, "Request a product catalog", new.
+    let caller = Sipp::new("caller_press1_hangup.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .pause(CALLER_TALKS)
+        .spawn("caller", Some(server.sip_addr()), server.dir());
+    desk.until("the phone ringing", |l| l == "call=Incoming call")
+        .await;
+    desk.until("the ticket's subject", |l| {
+        l == "ticket subject=Request a product catalog"
+    })
+    .await;
+    desk.until("the ticket's status", |l| l == "ticket status=New")
+        .await;
+    desk.command("overflow").await;
+    assert_eq!(
+        desk.seen
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("overflow="))
+            .map(String::as_str),
+        Some("overflow=false"),
+        "the call card fits a 360 px screen"
+    );
+    desk.until("the call answered", |l| l == "call=On a call")
+        .await;
+    desk.until("the wrap-up after the caller left", |l| l == "call=Wrap-up")
+        .await;
+    desk.command("note Sent the catalog by email; customer happy.")
+        .await;
+    desk.until("the note saved", |l| {
+        l == "note=Note saved: it will be added to ticket #13"
+    })
+    .await;
+    desk.command("done").await;
+    desk.until("ready again", |l| l == "status=Ready").await;
+    desk.until("no call", |l| l == "call=none").await;
+    caller
+        .wait(Duration::from_secs(60))
+        .await
+        .assert_passed("the caller talks, then hangs up");
+
+    // The note reaches the ticket through the outbox: private, with the agent's name.
+    let wanted = "Wrap-up by Ana Agent:\nSent the catalog by email; customer happy.";
+    let deadline = tokio::time::Instant::now() + SHOW_WAIT;
+    loop {
+        let comments = server.sandbox().state().comments(13).unwrap_or_default();
+        if let Some(c) = comments.iter().find(|c| c.body.starts_with(wanted)) {
+            assert!(!c.public, "the wrap-up note is private");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no wrap-up note on ticket 13: {comments:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    desk.close().await;
 }

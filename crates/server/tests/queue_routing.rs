@@ -342,16 +342,7 @@ fn first_block_from(blocks: &[audio::Segment], frame: usize) -> (audio::Segment,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_caller_to_a_queue_capped_at_two_hears_the_apology_and_chooses() {
     let server = Server::start(Options::agents(&["ana"]).max_calls(2)).await;
-    let phone = agent::phone(
-        &server,
-        "ana",
-        "agent_answer_hangup.xml",
-        1,
-        Duration::ZERO,
-        &[],
-    );
-    agent::log_in(&server, "ana", &phone).await;
-    server.must_set_state("ana", "not_ready").await;
+    let phone = agent::signed_in_not_ready(&server, "ana", "agent_answer_hangup.xml").await;
 
     let first = caller_until_bye(&server, "caller-0", ROBERT_NORMAL);
     server.wait_queued(1, QUEUE_WAIT).await;

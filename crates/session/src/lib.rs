@@ -29,7 +29,9 @@ mod io;
 mod record;
 mod session;
 
-pub use helpdesk::{CheckRequest, Helpdesk, NoHelpdesk, NoteRequest, TicketSummary, MAX_SUMMARY_CHARS};
+pub use helpdesk::{
+    CheckRequest, Helpdesk, NoHelpdesk, NoteRequest, TicketSummary, MAX_SUMMARY_CHARS,
+};
 pub use io::{Input, Output, Party, ScreenPop};
 pub use record::CallRecorder;
 pub use session::{Session, SessionConfig};

@@ -164,8 +164,15 @@ async fn an_item_added_to_a_call_joins_its_ticket_order_once() {
     // Added while the call is still in progress (no record yet), then recorded.
     let (early, fresh) = store.outbox_add("c1", note(1, "wrap"), t0()).await.unwrap();
     assert!(fresh);
-    let (again, fresh) = store.outbox_add("c1", note(1, "wrap"), at(1)).await.unwrap();
-    assert_eq!((again, fresh), (early, false), "the same marker is one item");
+    let (again, fresh) = store
+        .outbox_add("c1", note(1, "wrap"), at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again, fresh),
+        (early, false),
+        "the same marker is one item"
+    );
     store
         .record_call(call("c1", "+1", t0()), vec![note(1, "end")], at(2))
         .await

@@ -89,7 +89,11 @@ pub(crate) fn last_public_comment(body: &str) -> Result<Option<String>, String> 
         .iter()
         .filter(|c| c.get("public").and_then(Json::as_bool) == Some(true))
         .max_by(|a, b| {
-            let at = |c: &Json| c.get("created_at").and_then(Json::as_str).map(str::to_owned);
+            let at = |c: &Json| {
+                c.get("created_at")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned)
+            };
             at(a).cmp(&at(b))
         });
     Ok(newest.and_then(|c| text(c, "body")))
@@ -171,7 +175,10 @@ mod tests {
             {"body":"first","public":true,"created_at":"2026-01-01T00:00:00Z"},
             {"body":"internal","public":false,"created_at":"2026-01-03T00:00:00Z"},
             {"body":"latest","public":true,"created_at":"2026-01-02T00:00:00Z"}]}"#;
-        assert_eq!(last_public_comment(body).unwrap().as_deref(), Some("latest"));
+        assert_eq!(
+            last_public_comment(body).unwrap().as_deref(),
+            Some("latest")
+        );
         assert_eq!(last_public_comment(r#"{"comments":[]}"#).unwrap(), None);
         assert!(last_public_comment("[]").is_err());
     }
@@ -197,7 +204,10 @@ mod tests {
     #[test]
     fn the_note_is_private_and_names_its_author() {
         let n = agent_note("5", "Ana Agent", "Replaced the \"toner\".").unwrap();
-        assert_eq!((n.method.as_str(), n.path.as_str()), ("PUT", "/api/v2/tickets/5.json"));
+        assert_eq!(
+            (n.method.as_str(), n.path.as_str()),
+            ("PUT", "/api/v2/tickets/5.json")
+        );
         let v: Json = serde_json::from_str(&n.body).unwrap();
         assert_eq!(v["ticket"]["comment"]["public"], false);
         assert_eq!(

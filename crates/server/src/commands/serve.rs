@@ -180,7 +180,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         config.store.path.display()
     );
     println!("  wallboard: http://{admin}/wallboard  (sign in with an admin API token)");
-    println!("  agent desktop: http://{admin}/desk  (agents sign in with their id and SIP password)");
+    println!(
+        "  agent desktop: http://{admin}/desk  (agents sign in with their id and SIP password)"
+    );
     match &token_file {
         Some(path) => println!(
             "  admin token: {} (new at every start, readable by its owner only; `ringdesk agent` reads it)",

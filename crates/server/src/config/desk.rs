@@ -70,7 +70,13 @@ mod tests {
         assert_eq!(c.desk.reasons, ["Break", "Lunch", "Meeting", "Training"]);
         let c = Config::parse("[desk]\nreasons = [\"Coaching\"]\n", "d.toml").unwrap();
         assert_eq!(c.desk.reasons, ["Coaching"]);
-        for bad in ["[]", "[\"\"]", "[\"a\", \"a\"]", "[\" a\"]", "[\"a\\u0007\"]"] {
+        for bad in [
+            "[]",
+            "[\"\"]",
+            "[\"a\", \"a\"]",
+            "[\" a\"]",
+            "[\"a\\u0007\"]",
+        ] {
             let err = Config::parse(&format!("[desk]\nreasons = {bad}\n"), "d.toml")
                 .unwrap_err()
                 .to_string();

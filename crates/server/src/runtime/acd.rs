@@ -302,9 +302,10 @@ impl Task {
                     .and_then(|(_, queue)| self.acd.queue_config(queue))
                     .map(|q| q.wrap_up);
                 let left = match (wrap_up, since) {
-                    (Some(w), Some(s)) => {
-                        Some(w.saturating_sub(now.saturating_duration_since(s)).as_secs_f64())
-                    }
+                    (Some(w), Some(s)) => Some(
+                        w.saturating_sub(now.saturating_duration_since(s))
+                            .as_secs_f64(),
+                    ),
                     _ => None,
                 };
                 (last.map(|(c, _)| c.clone()), left)

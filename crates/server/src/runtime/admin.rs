@@ -58,9 +58,9 @@ const ROUTES: &[(&str, &str)] = &[
 /// The wallboard page and its script (embedded: ringdesk needs no web server or Node.js).
 pub const WALLBOARD: &str = include_str!("wallboard.html");
 pub const WALLBOARD_JS: &str = include_str!("wallboard.js");
-/// The wallboard's content security policy: its own script only, no framing, requests to
-/// this origin only.
-const WALLBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+/// The pages' content security policy (wallboard, agent desktop): their own script only,
+/// no framing, requests to this origin only.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 /// How often the event stream looks for a change (it sends only changes, and a comment
 /// every 15 s to keep proxies from closing it).
 const EVENTS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -240,7 +240,10 @@ async fn log_out(State(s): State<AdminState>, headers: axum::http::HeaderMap) ->
     }
     (
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, admin_session::clear_cookie(admin_session::COOKIE))],
+        [(
+            header::SET_COOKIE,
+            admin_session::clear_cookie(admin_session::COOKIE),
+        )],
     )
         .into_response()
 }
@@ -256,27 +259,39 @@ pub(super) fn refused(peer: SocketAddr, refusal: Refusal, method: &str, path: &s
     error(status, refusal.message())
 }
 
-async fn wallboard() -> Response {
+/// An embedded page, under the pages' content security policy.
+pub(super) fn page(html: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, WALLBOARD_CSP),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
-        WALLBOARD,
+        html,
     )
         .into_response()
 }
 
-async fn wallboard_js() -> Response {
+/// An embedded page's script.
+pub(super) fn script(js: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
-        WALLBOARD_JS,
+        js,
     )
         .into_response()
+}
+
+async fn wallboard() -> Response {
+    page(WALLBOARD)
+}
+
+async fn wallboard_js() -> Response {
+    script(WALLBOARD_JS)
 }
 
 /// Dead outbox items the wallboard lists (with retry and drop), newest first.
@@ -622,23 +637,22 @@ mod tests {
         let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
         let shed = ShedSwitch::new();
         let access = Arc::new(Access::new(
-                    vec![
-                        crate::config::AdminToken {
-                            name: "ops".into(),
-                            role: crate::config::Role::Admin,
-                            secret: ringdesk_secret::Secret::new(ADMIN_TOKEN),
-                        },
-                        crate::config::AdminToken {
-                            name: "wallboard".into(),
-                            role: crate::config::Role::Read,
-                            secret: ringdesk_secret::Secret::new(READ_TOKEN),
-                        },
-                    ],
-                    &["ringdesk.example.com".to_owned()],
-                    "127.0.0.1".parse().unwrap(),
-                ));
-        let connectors =
-            ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
+            vec![
+                crate::config::AdminToken {
+                    name: "ops".into(),
+                    role: crate::config::Role::Admin,
+                    secret: ringdesk_secret::Secret::new(ADMIN_TOKEN),
+                },
+                crate::config::AdminToken {
+                    name: "wallboard".into(),
+                    role: crate::config::Role::Read,
+                    secret: ringdesk_secret::Secret::new(READ_TOKEN),
+                },
+            ],
+            &["ringdesk.example.com".to_owned()],
+            "127.0.0.1".parse().unwrap(),
+        ));
+        let connectors = ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
         let hub = super::super::desk::DeskHub::new(
             connectors,
             Arc::new(ringdesk_session::NoHelpdesk),

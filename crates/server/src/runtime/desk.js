@@ -28,8 +28,10 @@
   function link(id, url, text) {
     const a = $(id);
     if (text) a.textContent = text;
-    if (url) a.href = url; else a.removeAttribute("href");
-    a.hidden = !url;
+    // Only web links: a helpdesk URL is configuration, but never a script.
+    const safe = typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+    if (safe) a.href = safe; else a.removeAttribute("href");
+    a.hidden = !safe;
   }
 
   function setText(id, text) {

@@ -218,7 +218,9 @@ impl DeskHub {
         match self.connectors.execute(request).await {
             conn::HttpOutcome::Response(r) if r.status == 200 => Ok(r.body),
             conn::HttpOutcome::Response(r) => Err(format!("the helpdesk answered {}", r.status)),
-            conn::HttpOutcome::Failure(f) => Err(format!("the helpdesk did not answer: {:?}", f.kind)),
+            conn::HttpOutcome::Failure(f) => {
+                Err(format!("the helpdesk did not answer: {:?}", f.kind))
+            }
         }
     }
 
@@ -236,7 +238,10 @@ impl DeskHub {
         let summary = match ticket.and_then(|body| self.helpdesk.read_ticket(&body)) {
             Ok(s) => s,
             Err(e) => {
-                tracing::info!(helpdesk = self.helpdesk.name(), "ticket summary not read: {e}");
+                tracing::info!(
+                    helpdesk = self.helpdesk.name(),
+                    "ticket summary not read: {e}"
+                );
                 return Ticket::Failed("could not load the ticket".into());
             }
         };
@@ -340,7 +345,11 @@ impl DeskHub {
             created_at: jiff::Timestamp::now(),
             resume: None,
         };
-        match self.store.outbox_add(call, item, jiff::Timestamp::now()).await {
+        match self
+            .store
+            .outbox_add(call, item, jiff::Timestamp::now())
+            .await
+        {
             Ok(_) => {
                 if let Some(c) = self.lock().calls.get_mut(call) {
                     c.note = Some(text.to_string());

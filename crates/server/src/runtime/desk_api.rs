@@ -28,8 +28,6 @@ use std::time::{Duration, Instant};
 /// The page and its script, embedded.
 pub const DESK: &str = include_str!("desk.html");
 pub const DESK_JS: &str = include_str!("desk.js");
-/// The page's content security policy (as the wallboard's).
-const DESK_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 /// How often the event stream looks at the agent (it sends only changes).
 const EVENTS_EVERY: Duration = Duration::from_millis(250);
 /// Longest agent id and password taken at sign-in.
@@ -127,31 +125,14 @@ pub fn routes() -> Router<DeskState> {
 }
 
 async fn page() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, DESK_CSP),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        DESK,
-    )
-        .into_response()
+    super::admin::page(DESK)
 }
 
 async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        DESK_JS,
-    )
-        .into_response()
+    super::admin::script(DESK_JS)
 }
 
-fn text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -163,23 +144,23 @@ fn agent_of(
     headers: &HeaderMap,
     change: bool,
     path: &str,
-) -> Result<String, Response> {
+) -> Result<String, Box<Response>> {
     let method = if change { "POST" } else { "GET" };
     if !text(headers, header::HOST).is_some_and(|h| s.access.host_allowed(h)) {
-        return Err(refused(peer, Refusal::Host, method, path));
+        return Err(Box::new(refused(peer, Refusal::Host, method, path)));
     }
     if change {
         if !text(headers, header::CONTENT_TYPE).is_some_and(is_json) {
-            return Err(refused(peer, Refusal::NotJson, method, path));
+            return Err(Box::new(refused(peer, Refusal::NotJson, method, path)));
         }
         if s.access.foreign_origin(text(headers, header::ORIGIN)) {
-            return Err(refused(peer, Refusal::CrossOrigin, method, path));
+            return Err(Box::new(refused(peer, Refusal::CrossOrigin, method, path)));
         }
     }
     text(headers, header::COOKIE)
         .and_then(|h| admin_session::from_cookie_header(h, DESK_COOKIE))
         .and_then(|id| s.sessions.check(id, Instant::now()))
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "sign in first"))
+        .ok_or_else(|| Box::new(error(StatusCode::UNAUTHORIZED, "sign in first")))
 }
 
 /// `POST /desk/session {"agent": "ana", "password": "..."}`.
@@ -298,7 +279,7 @@ async fn events(
     use axum::response::sse::{Event, KeepAlive, Sse};
     let agent = match agent_of(&s, peer, &headers, false, "/desk/events") {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(cookie) = text(&headers, header::COOKIE)
         .and_then(|h| admin_session::from_cookie_header(h, DESK_COOKIE))
@@ -335,9 +316,7 @@ async fn events(
                     .data(r#"{"reason":"signed out, signed in elsewhere or expired"}"#);
                 return Some((Ok::<_, std::convert::Infallible>(event), f));
             }
-            let Some(view) = f.s.acd.agent(&f.agent).await else {
-                return None;
-            };
+            let view = f.s.acd.agent(&f.agent).await?;
             let data = snapshot(&f.s, &view).await.to_string();
             if f.last.as_deref() != Some(data.as_str()) {
                 let event = Event::default().event("desk").data(data.clone());
@@ -360,7 +339,7 @@ async fn set_state(
 ) -> Response {
     let agent = match agent_of(&s, peer, &headers, true, "/desk/state") {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     #[derive(Deserialize)]
     struct Change {
@@ -402,7 +381,7 @@ async fn save_note(
 ) -> Response {
     let agent = match agent_of(&s, peer, &headers, true, "/desk/note") {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     #[derive(Deserialize)]
     struct Note {
@@ -505,7 +484,10 @@ mod tests {
 
     fn cookie(r: &reqwest::Response) -> String {
         let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
         set.split(';').next().unwrap().to_string()
     }
 
@@ -553,13 +535,25 @@ mod tests {
         assert_eq!(r.status(), 200);
         let second = cookie(&r);
         let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!((body["agent"].as_str(), body["name"].as_str()), (Some("ana"), Some("Ana")));
+        assert_eq!(
+            (body["agent"].as_str(), body["name"].as_str()),
+            (Some("ana"), Some("Ana"))
+        );
         let not_ready = serde_json::json!({ "state": "not_ready", "reason": "Break" });
-        assert_eq!(post(&base, "/desk/state", &first, not_ready.clone()).await, 401);
+        assert_eq!(
+            post(&base, "/desk/state", &first, not_ready.clone()).await,
+            401
+        );
         assert_eq!(post(&base, "/desk/state", &second, not_ready).await, 204);
-        assert_eq!(acd.agent("ana").await.unwrap().reason.as_deref(), Some("Break"));
+        assert_eq!(
+            acd.agent("ana").await.unwrap().reason.as_deref(),
+            Some("Break")
+        );
         let unknown_reason = serde_json::json!({ "state": "not_ready", "reason": "Nap" });
-        assert_eq!(post(&base, "/desk/state", &second, unknown_reason).await, 400);
+        assert_eq!(
+            post(&base, "/desk/state", &second, unknown_reason).await,
+            400
+        );
         // A page of another site cannot make the browser change the agent's state.
         let foreign = reqwest::Client::new()
             .post(format!("{base}/desk/state"))

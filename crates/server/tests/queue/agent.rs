@@ -58,3 +58,12 @@ pub async fn log_in(server: &Server, id: &str, phone: &SippProc) {
         .assert_passed(&format!("REGISTER of {id}"));
     server.wait_agent_state(id, "available", STATE_WAIT).await;
 }
+
+/// Starts agent `id`'s phone (`scenario`, one call), logs the agent in and sets them not
+/// ready: a caller who asks for an agent waits in the queue until the test says.
+pub async fn signed_in_not_ready(server: &Server, id: &str, scenario: &str) -> SippProc {
+    let phone = phone(server, id, scenario, 1, Duration::ZERO, &[]);
+    log_in(server, id, &phone).await;
+    server.must_set_state(id, "not_ready").await;
+    phone
+}
