@@ -1,8 +1,8 @@
 //! What the agent desktop knows of each call offered to an agent: the screen pop the call
 //! session made (caller, language, menu choice, the ticket as the flow read it), the
 //! queue and when the caller joined it, the ticket's summary and last public comment read
-//! through the helpdesk's connector when the call is first offered, and the wrap-up note
-//! the agent saved (sent through the durable outbox).
+//! through the helpdesk's connector when a desktop first shows the call (no desktop, no
+//! read), and the wrap-up note the agent saved (sent through the durable outbox).
 //!
 //! One table for both kinds of agent: the SIP dialer reads the screen pop from it for the
 //! INVITE's headers, the desktop for its page. Bounded: calls are forgotten an hour after
@@ -170,14 +170,21 @@ impl DeskHub {
             .unwrap_or_default()
     }
 
-    /// The call is offered to an agent: its ticket is read now, once.
-    pub fn offered(self: &Arc<Self>, call: &str) {
+    /// The call is offered to an agent (its wait ends).
+    pub fn offered(&self, call: &str) {
+        if let Some(c) = self.lock().calls.get_mut(call) {
+            c.offered_at.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Reads the ticket of `call` once, when a desktop first shows it: no agent looking,
+    /// no read (the helpdesk's API quota is the calls' first).
+    fn read_once(self: &Arc<Self>, call: &str) {
         let ticket_id = {
             let mut t = self.lock();
             let Some(c) = t.calls.get_mut(call) else {
                 return;
             };
-            c.offered_at.get_or_insert_with(Instant::now);
             if c.reading || c.ticket != Ticket::Loading {
                 return;
             }
@@ -255,8 +262,10 @@ impl DeskHub {
         }
     }
 
-    /// What the desktop shows of `call` in `phase` (`ringing`, `talking`, `wrap_up`).
-    pub fn view(&self, call: &str, phase: &str) -> Json {
+    /// What the desktop shows of `call` in `phase` (`ringing`, `talking`, `wrap_up`);
+    /// the first view starts reading the call's ticket.
+    pub fn view(self: &Arc<Self>, call: &str, phase: &str) -> Json {
+        self.read_once(call);
         let t = self.lock();
         let Some(c) = t.calls.get(call) else {
             return json!({ "id": call, "phase": phase, "caller": "", "caller_name": "",
@@ -367,4 +376,148 @@ impl DeskHub {
 
 fn opt(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The table agents are shown: unknown callers get search links and no note, a
+    //! ticket that cannot be read says so, notes are checked, stored once and bounded,
+    //! and the table never grows past its cap.
+    use super::*;
+    use ringdesk_zendesk::helpdesk::Zendesk;
+
+    fn hub(dir: &tempfile::TempDir) -> Arc<DeskHub> {
+        let store = Store::open(dir.path().join("d.sqlite")).unwrap();
+        // No `zendesk` connector: every ticket read fails, as during an outage.
+        let connectors = conn::Connectors::from_config(&Default::default()).unwrap();
+        DeskHub::new(
+            connectors,
+            Arc::new(Zendesk::new("https://acme.zendesk.com")),
+            store,
+        )
+    }
+
+    fn pop(ani: &str, ticket: &str) -> ScreenPop {
+        ScreenPop {
+            ani: ani.into(),
+            caller_name: "Robert".into(),
+            ticket_id: ticket.into(),
+            language: "en-US".into(),
+            menu_choice: "1".into(),
+            ..ScreenPop::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_caller_gets_search_links_and_no_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = hub(&dir);
+        hub.queued("c1", pop("+1 312 555 0199", ""), "support", 5);
+        let v = hub.view("c1", "ringing");
+        assert_eq!(v["ticket"], Json::Null);
+        assert_eq!(
+            v["search_url"],
+            "https://acme.zendesk.com/agent/search/1?q=13125550199"
+        );
+        assert_eq!(
+            v["new_ticket_url"],
+            "https://acme.zendesk.com/agent/tickets/new/1"
+        );
+        assert_eq!(
+            (v["language"].as_str(), v["menu_choice"].as_str()),
+            (Some("en-US"), Some("1"))
+        );
+        assert_eq!(
+            hub.save_note("c1", "Ana", "hello").await,
+            Err(NoteError::NoTicket)
+        );
+        assert_eq!(
+            hub.save_note("nope", "Ana", "hello").await,
+            Err(NoteError::UnknownCall)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ticket_that_cannot_be_read_says_so_and_the_note_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = hub(&dir);
+        let known = ScreenPop {
+            ticket_url: "https://acme.zendesk.com/agent/tickets/13".into(),
+            ..pop("+13125550109", "13")
+        };
+        hub.queued("c2", known, "support", 3);
+        hub.offered("c2");
+        let v = hub.view("c2", "ringing");
+        assert_eq!(v["ticket"]["loaded"], false);
+        assert_eq!(v["ticket"]["error"], Json::Null, "being read");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hub.view("c2", "ringing")["ticket"]["error"].is_null() {
+            assert!(Instant::now() < deadline, "the failed read is shown");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let v = hub.view("c2", "ringing");
+        assert_eq!(v["ticket"]["error"], "could not load the ticket");
+        assert_eq!(
+            v["ticket"]["url"],
+            "https://acme.zendesk.com/agent/tickets/13"
+        );
+        assert!(v["waited_seconds"].as_f64().is_some());
+
+        assert_eq!(
+            hub.save_note("c2", "Ana", "  ").await,
+            Err(NoteError::Empty)
+        );
+        let long = "x".repeat(MAX_NOTE_CHARS + 1);
+        assert_eq!(
+            hub.save_note("c2", "Ana", &long).await,
+            Err(NoteError::TooLong)
+        );
+        hub.ended("c2");
+        hub.save_note("c2", "Ana Agent", "Sent the catalog.")
+            .await
+            .unwrap();
+        assert_eq!(
+            hub.save_note("c2", "Ana Agent", "again").await,
+            Err(NoteError::AlreadySaved)
+        );
+        assert_eq!(
+            hub.view("c2", "wrap_up")["note"]["text"],
+            "Sent the catalog."
+        );
+        let items = hub
+            .store
+            .outbox_list(ringdesk_store::OutboxFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 1);
+        let item = &items[0].item;
+        assert_eq!(
+            (
+                item.method.as_str(),
+                item.path.as_str(),
+                item.ordering_key.as_str()
+            ),
+            ("PUT", "/api/v2/tickets/13.json", "ticket:13")
+        );
+        let body = item.body.as_deref().unwrap();
+        assert!(
+            body.contains("Wrap-up by Ana Agent:\\nSent the catalog."),
+            "{body}"
+        );
+        assert!(body.contains("ringdesk-ref: c2-desk"), "{body}");
+        assert_eq!(items[0].call_id.as_deref(), Some("c2"));
+    }
+
+    #[tokio::test]
+    async fn the_table_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = hub(&dir);
+        for i in 0..MAX_CALLS + 10 {
+            hub.queued(&format!("c{i}"), pop("+1", ""), "support", 5);
+        }
+        let t = hub.lock();
+        assert!(t.calls.len() <= MAX_CALLS);
+        assert!(!t.calls.contains_key("c0"), "the oldest went first");
+        assert!(t.calls.contains_key(&format!("c{}", MAX_CALLS + 9)));
+    }
 }
