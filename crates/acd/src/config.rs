@@ -107,6 +107,13 @@ pub struct QueueConfig {
     /// [`crate::EnqueueError::QueueFull`] (calls already with an agent do not count).
     #[serde(default = "default_max_calls")]
     pub max_calls: u32,
+    /// The service level's target: a call answered within it counts as answered in time
+    /// (the wallboard's share of calls answered in time).
+    #[serde(
+        default = "default_service_level",
+        deserialize_with = "duration_de::duration"
+    )]
+    pub service_level: Duration,
 }
 
 fn default_ring_timeout() -> Duration {
@@ -115,6 +122,10 @@ fn default_ring_timeout() -> Duration {
 
 fn default_wrap_up() -> Duration {
     Duration::from_secs(10)
+}
+
+fn default_service_level() -> Duration {
+    Duration::from_secs(20)
 }
 
 fn default_max_calls() -> u32 {
@@ -130,6 +141,7 @@ impl Default for QueueConfig {
             max_wait: None,
             no_agent_check: AvailabilityCheck::Off,
             max_calls: DEFAULT_MAX_CALLS,
+            service_level: default_service_level(),
         }
     }
 }
@@ -157,6 +169,9 @@ impl QueueConfig {
             if d > MAX_DURATION {
                 return Err(bad("max_wait"));
             }
+        }
+        if self.service_level < Duration::from_secs(1) || self.service_level > MAX_DURATION {
+            return Err(bad("service_level"));
         }
         if self.max_calls == 0 {
             return Err(ConfigError::ZeroMaxCalls(name.to_owned()));

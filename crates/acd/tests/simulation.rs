@@ -189,6 +189,7 @@ impl Sim {
                         AvailabilityCheck::Off
                     },
                     max_calls: 1_000,
+                    service_level: Duration::from_secs(20),
                 },
             );
         }

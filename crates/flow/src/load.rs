@@ -40,7 +40,15 @@ pub fn load_str(source: &str, origin: &str) -> Result<Flow, LoadError> {
     // What the flow's templates read of each variable: a call keeps no more of its values.
     let reads = Reads::of_flow(parsed.nodes.values().map(|n| &n.activity), &parsed.language);
     let var_layout = std::sync::Arc::new(VarLayout::new(&parsed.variables, &reads));
+    let lines = parsed
+        .refs
+        .node_pos
+        .iter()
+        .map(|(n, p)| (n.clone(), p.line))
+        .collect();
+    let node_source = crate::graph::node_sources(source, &lines);
     Ok(Flow {
+        node_source,
         name: parsed.name,
         description: parsed.description,
         start: start.unwrap_or_default(),

@@ -258,6 +258,8 @@ pub struct Flow {
     pub(crate) templates: crate::template::Templates,
     /// The slots of a call's variables and what the flow reads of each (worked out at load).
     pub(crate) var_layout: std::sync::Arc<crate::vars::VarLayout>,
+    /// Each node's line and text in the file (for pictures: [`Flow::graph`]).
+    pub(crate) node_source: BTreeMap<String, (usize, String)>,
 }
 
 impl fmt::Debug for Flow {

@@ -119,6 +119,26 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     let token = server.admin_token().expect("the generated admin token");
     let mut board = Wallboard::open(&server.admin_url(""), token).await;
     board.until("the signed-in board", |l| l == "ready").await;
+    // The flow picture: one step per node of the flow the server runs.
+    let flows: serde_json::Value = reqwest::Client::new()
+        .get(server.admin_url("/flows"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /flows")
+        .json()
+        .await
+        .expect("flows JSON");
+    let nodes = flows[0]["nodes"]
+        .as_array()
+        .expect("the default flow's nodes")
+        .len();
+    assert!(nodes > 20, "{flows}");
+    board
+        .until("the flow's steps", |l| l == format!("flow nodes={nodes}"))
+        .await;
+    board.until("the step picked", |l| l == "detail=menu").await;
+    board.until("its definition", |l| l == "source=menu:").await;
     let overflow = board
         .until("whether it fits the screen", |l| l.starts_with("overflow="))
         .await;
@@ -127,6 +147,11 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
         "no sideways scrolling on a 360 px screen"
     );
     board.until("an empty queue", |l| l == "waiting=0").await;
+    board
+        .until("no service level before the first call", |l| {
+            l == "service level=–"
+        })
+        .await;
     board
         .until("ana not ready", |l| l == "agent ana=not ready")
         .await;
@@ -139,7 +164,26 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     board
         .until("the caller waiting", |l| l == "waiting=1")
         .await;
+    board
+        .until("the call in progress, waiting", |l| {
+            l == "calls=1 in all: 0 in the flow, 1 waiting for an agent, 0 with an agent"
+        })
+        .await;
     board.until("the caller gone", |l| l == "waiting=0").await;
+    // Hanging up while waiting is an abandoned call: none of today's calls was answered
+    // in time.
+    board
+        .until("the abandoned call", |l| l == "abandoned=1")
+        .await;
+    board
+        .until("the service level", |l| l == "service level=0 %")
+        .await;
+    board
+        .until("no call in progress", |l| l.starts_with("calls=0 in all"))
+        .await;
+    board
+        .until("the caller counted at the menu", |l| l == "node menu=1")
+        .await;
     caller
         .wait(Duration::from_secs(60))
         .await
@@ -225,5 +269,47 @@ async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Today's figures count the call answered, within the service level (it rang 2 s).
+    let token = server.admin_token().expect("the generated admin token");
+    let queues: serde_json::Value = reqwest::Client::new()
+        .get(server.admin_url("/queues"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /queues")
+        .json()
+        .await
+        .expect("queues JSON");
+    let support = &queues[0];
+    assert_eq!(
+        (&support["answered_today"], &support["abandoned_today"]),
+        (&serde_json::json!(1), &serde_json::json!(0)),
+        "{queues}"
+    );
+    assert_eq!(support["service_level"], 1.0, "{queues}");
+
+    // A wrong password is refused on the page, and the password field gets the focus.
+    let url = server.admin_url("");
+    let mut wrong = Wallboard::driver("desk.mjs", &[&url, "ana", "not-her-password"]).await;
+    wrong
+        .until("the refusal", |l| {
+            l == "sign-in refused=wrong agent or password"
+        })
+        .await;
+    wrong.until("the focus", |l| l == "focus=password").await;
+    wrong.close().await;
+    // Ana signs in on a second screen: the first is signed out and says why.
+    let mut second = Wallboard::driver("desk.mjs", &[&url, "ana", &password]).await;
+    second
+        .until("the second screen", |l| l == "signed-in")
+        .await;
+    desk.until("the first screen signed out", |l| l == "signed-out")
+        .await;
+    desk.until("why", |l| {
+        l.starts_with("alert=") && l.contains("signed in elsewhere")
+    })
+    .await;
+    second.close().await;
     desk.close().await;
 }

@@ -56,7 +56,15 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     let desk = DeskHub::new(zd.connectors.clone(), zd.helpdesk.clone(), store.clone());
     let dialer = SipDialer::new(sip_ip, desk.clone());
-    let acd = AcdHandle::spawn(&config.acd(), dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let acd_config = config.acd();
+    let acd = AcdHandle::spawn(&acd_config, dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let sl = |queue: &str| {
+        acd_config
+            .queues
+            .get(queue)
+            .map_or(std::time::Duration::from_secs(20), |q| q.service_level)
+    };
+    acd.seed_today(crate::runtime::queue_stats::from_records(&store, sl).await);
     let shed = ringdesk_sip::ShedSwitch::new();
     let (access, token_file) = admin_access(&config)?;
     let access = Arc::new(access);
@@ -66,6 +74,11 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         .iter()
         .map(|a| (a.agent.clone(), a.password.clone()))
         .collect();
+    let sip_server = Arc::new(std::sync::OnceLock::new());
+    let all_flows = flows.all();
+    let flow_counts = Arc::new(crate::runtime::flow_stats::FlowCounts::new(
+        all_flows.iter().map(|f| &**f),
+    ));
     let admin_state = crate::runtime::admin::AdminState {
         store: store.clone(),
         acd: acd.clone(),
@@ -73,6 +86,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         access: access.clone(),
         sip: sip_counters.clone(),
         sessions: Default::default(),
+        sip_server: sip_server.clone(),
+        flows: Arc::new(all_flows),
+        flow_counts: flow_counts.clone(),
         desk: DeskState::new(
             desk.clone(),
             acd.clone(),
@@ -105,6 +121,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         acd: acd.clone(),
         dialer: dialer.clone(),
         desk,
+        flow_counts,
         store: store.clone(),
         rtp_ip: sip_ip,
         extra: crate::commands::call::call_start(&config, &*zd.helpdesk, "", "").extra,
@@ -149,6 +166,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let server = Arc::new(server);
     let addr = server.local_addr();
     dialer.set_server(server.clone());
+    let _ = sip_server.set(server.clone());
     println!("ringdesk is answering SIP calls on {addr} (UDP and TCP).");
     if let Some(tls) = server.tls_addr() {
         println!("  SIP over TLS: sips:support@{tls} (sip:support@{tls};transport=tls)");

@@ -3,6 +3,7 @@
 //! carries out its outputs (ring an agent through a [`Dialer`], tell a waiting call its
 //! agent answered).
 
+use super::queue_stats::Today;
 use ringdesk_acd::{
     Acd, AcdConfig, AgentId, AgentState, AvailabilityCheck as Check, CallId, EnqueueError,
     EnqueueRequest, Output, Party, RequestedState,
@@ -10,7 +11,7 @@ use ringdesk_acd::{
 use ringdesk_flow::{AgentRef, AvailabilityCheck, QueueFailure, QueueInfo, QueueResult};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// What a queued call hears from the queue. Kept small (the agent boxed): every call's
@@ -72,6 +73,15 @@ pub struct QueueView {
     pub agents_available: u32,
     /// `[queues.<name>] max_calls`: calls waiting or ringing beyond it are refused.
     pub max_calls: u32,
+    /// Today (since local midnight): calls answered, abandoned while waiting, and timed
+    /// out at `max_wait`.
+    pub answered_today: u32,
+    pub abandoned_today: u32,
+    pub timed_out_today: u32,
+    /// The share of today's calls answered within `service_level_seconds` (`None`
+    /// before the first).
+    pub service_level: Option<f64>,
+    pub service_level_seconds: f64,
 }
 
 enum Cmd {
@@ -102,6 +112,8 @@ enum Cmd {
     },
     Agents(oneshot::Sender<Vec<AgentView>>),
     Agent(String, oneshot::Sender<Option<AgentView>>),
+    /// Today's counts so far (from the records, at start).
+    Seed(Box<Today>),
     Queues(oneshot::Sender<Vec<QueueView>>),
     OfferResult {
         call: String,
@@ -198,6 +210,11 @@ impl AcdHandle {
         rx.await.unwrap_or_default()
     }
 
+    /// Starts today's queue counts from `today` (built from the day's records at start).
+    pub fn seed_today(&self, today: Today) {
+        let _ = self.tx.send(Cmd::Seed(Box::new(today)));
+    }
+
     /// One agent (`None` when not configured).
     pub async fn agent(&self, id: &str) -> Option<AgentView> {
         let (reply, rx) = oneshot::channel();
@@ -253,6 +270,10 @@ struct Task {
     since: HashMap<String, Instant>,
     /// Each agent's last offered call and its queue (for wrap-up).
     last_call: HashMap<String, (String, String)>,
+    /// The queue of each call in the routing core.
+    queue_of: HashMap<String, String>,
+    /// Today's answered, abandoned and timed-out calls per queue.
+    today: Today,
 }
 
 async fn run(
@@ -270,6 +291,8 @@ async fn run(
         answered_legs: HashMap::new(),
         since: HashMap::new(),
         last_call: HashMap::new(),
+        queue_of: HashMap::new(),
+        today: Today::new(today()),
     };
     loop {
         let wake = t.acd.poll_timeout().map(tokio::time::Instant::from_std);
@@ -286,7 +309,25 @@ async fn run(
     }
 }
 
+/// Today's date where ringdesk runs (the queues' counts start again at local midnight).
+fn today() -> jiff::civil::Date {
+    jiff::Zoned::now().date()
+}
+
 impl Task {
+    /// Counts an outcome of `call` in today's figures of its queue (`f` gets the counts,
+    /// the day, the queue and its service-level target).
+    fn count(&mut self, call: &str, f: impl FnOnce(&mut Today, jiff::civil::Date, &str, Duration)) {
+        let Some(queue) = self.queue_of.get(call).cloned() else {
+            return;
+        };
+        let target = self
+            .acd
+            .queue_config(&queue)
+            .map_or(Duration::from_secs(20), |c| c.service_level);
+        f(&mut self.today, today(), &queue, target);
+    }
+
     /// One agent as the API shows it; `None` when not configured.
     fn view(&self, id: &AgentId, now: Instant) -> Option<AgentView> {
         let state = self.acd.agent_state(id)?;
@@ -340,6 +381,7 @@ impl Task {
                     .with_skills(skills);
                 let result = match self.acd.enqueue(now, req) {
                     Ok(()) => {
+                        self.queue_of.insert(call.clone(), queue.clone());
                         self.calls.insert(call, events);
                         QueueResult::Queued
                     }
@@ -394,8 +436,9 @@ impl Task {
                 tracing::debug!(call, ?by, "call leaves the queue");
                 self.calls.remove(&call);
                 self.answered_legs.remove(&call);
-                let id = CallId::new(call);
+                let id = CallId::new(call.clone());
                 if self.acd.has_call(&id) {
+                    // The call's queue is forgotten once the core reports its end.
                     let r = match by {
                         Party::Caller => self.acd.caller_abandoned(now, &id),
                         other => self.acd.call_ended(now, &id, other),
@@ -403,6 +446,8 @@ impl Task {
                     if let Err(e) = r {
                         tracing::warn!(call = %id, "leaving the queue: {e}");
                     }
+                } else {
+                    self.queue_of.remove(&call);
                 }
             }
             Cmd::Registered(a) => {
@@ -432,15 +477,23 @@ impl Task {
             Cmd::Agent(id, reply) => {
                 let _ = reply.send(self.view(&AgentId::new(id), now));
             }
+            Cmd::Seed(today) => self.today = *today,
             Cmd::Queues(reply) => {
                 let names: Vec<String> = self.acd.queue_names().map(str::to_string).collect();
                 let list = names
                     .into_iter()
                     .filter_map(|name| {
                         let i = self.acd.queue_info(now, &name, None)?;
-                        let max_calls = self.acd.queue_config(&name)?.max_calls;
+                        let config = self.acd.queue_config(&name)?;
+                        let (max_calls, target) = (config.max_calls, config.service_level);
+                        let day = self.today.get(today(), &name);
                         Some(QueueView {
                             max_calls,
+                            answered_today: day.answered,
+                            abandoned_today: day.abandoned,
+                            timed_out_today: day.timed_out,
+                            service_level: day.service_level(),
+                            service_level_seconds: target.as_secs_f64(),
                             calls_queued: i.calls_queued,
                             oldest_wait_seconds: i.oldest_wait.map(|d| d.as_secs_f64()),
                             estimated_wait_seconds: i.estimated_wait.map(|d| d.as_secs_f64()),
@@ -502,7 +555,14 @@ impl Task {
                         self.dialer.cancel(leg);
                     }
                 }
-                Output::Answered { call, agent, .. } => {
+                Output::Answered {
+                    call,
+                    agent,
+                    waited,
+                } => {
+                    self.count(call.as_str(), |t, day, q, sl| {
+                        t.answered(day, q, waited, sl)
+                    });
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     let leg = self.answered_legs.get(call.as_str()).copied().unwrap_or(0);
                     if let Some(tx) = self.calls.get(call.as_str()) {
@@ -516,6 +576,8 @@ impl Task {
                     }
                 }
                 Output::MaxWaitReached { call, .. } => {
+                    self.count(call.as_str(), |t, day, q, _| t.timed_out(day, q));
+                    self.queue_of.remove(call.as_str());
                     if let Some(tx) = self.calls.remove(call.as_str()) {
                         let _ = tx.send(QueueEvent::MaxWait);
                     }
@@ -526,7 +588,14 @@ impl Task {
                     tracing::info!(agent = %agent, ?from, ?to, "agent state");
                     self.since.insert(agent.to_string(), Instant::now());
                 }
-                Output::Announce { .. } | Output::Abandoned { .. } | Output::CallEnded { .. } => {}
+                Output::Abandoned { call, .. } => {
+                    self.count(call.as_str(), |t, day, q, _| t.abandoned(day, q));
+                    self.queue_of.remove(call.as_str());
+                }
+                Output::CallEnded { call, .. } => {
+                    self.queue_of.remove(call.as_str());
+                }
+                Output::Announce { .. } => {}
             }
         }
     }

@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/agents"),
     ("GET", "/queues"),
+    ("GET", "/flows"),
     ("POST", "/agents/{id}/state"),
     ("GET", "/interactions"),
     ("GET", "/interactions/{call_id}"),
@@ -80,6 +81,11 @@ pub struct AdminState {
     pub sessions: Arc<Sessions>,
     /// The agent desktop (its own sessions, from agents' passwords).
     pub desk: super::desk_api::DeskState,
+    /// The SIP server, once bound (for the calls in progress).
+    pub sip_server: Arc<std::sync::OnceLock<Arc<ringdesk_sip::SipServer>>>,
+    /// The configured flows (their pictures) and today's calls per node.
+    pub flows: Arc<Vec<Arc<ringdesk_flow::Flow>>>,
+    pub flow_counts: Arc<super::flow_stats::FlowCounts>,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -101,6 +107,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/", get(index))
         .route("/agents", get(list_agents))
         .route("/queues", get(list_queues))
+        .route("/flows", get(list_flows))
         .route("/agents/{id}/state", post(set_agent_state))
         .route("/interactions", get(list_interactions))
         .route("/interactions/{call_id}", get(show_interaction))
@@ -330,9 +337,39 @@ async fn snapshot(s: &AdminState) -> serde_json::Value {
         }),
         Err(_) => serde_json::Value::Null,
     };
+    let queues = s.acd.queues().await;
+    let agents = s.acd.agents().await;
+    // Calls in progress: waiting or ringing in a queue, talking to an agent, and the rest
+    // (in the flow: greeting, menu, lookups).
+    let queued: u32 = queues.iter().map(|q| q.calls_queued).sum();
+    let talking = agents.iter().filter(|a| a.state == "busy").count();
+    let calls = s.sip_server.get().map(|sip| {
+        let all = sip.active_calls();
+        serde_json::json!({
+            "in_progress": all,
+            "queued": queued,
+            "talking": talking,
+            "in_flow": all.saturating_sub(queued as usize + talking),
+        })
+    });
+    // Who each busy agent is talking to (the caller's number and name).
+    let agents: Vec<serde_json::Value> = agents
+        .iter()
+        .map(|a| {
+            let mut v = serde_json::to_value(a).unwrap_or_default();
+            if let (Some(call), Some(o)) = (&a.call, v.as_object_mut()) {
+                let pop = s.desk.hub.pop(call);
+                o.insert("caller".into(), pop.ani.into());
+                o.insert("caller_name".into(), pop.caller_name.into());
+            }
+            v
+        })
+        .collect();
     serde_json::json!({
-        "queues": s.acd.queues().await,
-        "agents": s.acd.agents().await,
+        "queues": queues,
+        "agents": agents,
+        "calls": calls,
+        "flows_today": s.flow_counts.today(jiff::Zoned::now().date()),
         "outbox": outbox,
     })
 }
@@ -346,16 +383,60 @@ async fn events(State(s): State<AdminState>) -> Response {
             if last.is_some() {
                 tokio::time::sleep(EVENTS_EVERY).await;
             }
-            let data = snapshot(&s).await.to_string();
-            if last.as_deref() != Some(data.as_str()) {
-                let event = Event::default().event("snapshot").data(data.clone());
-                return Some((Ok::<_, std::convert::Infallible>(event), (s, Some(data))));
+            let snap = snapshot(&s).await;
+            let key = without_clocks(&snap);
+            if last.as_deref() != Some(key.as_str()) {
+                let event = Event::default().event("snapshot").data(snap.to_string());
+                return Some((Ok::<_, std::convert::Infallible>(event), (s, Some(key))));
             }
         }
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response()
+}
+
+/// A snapshot as text without the figures that change every second (an agent's time in
+/// state and wrap-up left): the event streams send a snapshot when the rest changes, and
+/// the pages count those figures on from the last one.
+pub(super) fn without_clocks(v: &serde_json::Value) -> String {
+    let mut v = v.clone();
+    let strip = |a: &mut serde_json::Value| {
+        if let Some(o) = a.as_object_mut() {
+            o.remove("seconds_in_state");
+            o.remove("wrap_up_left_seconds");
+        }
+    };
+    if let Some(list) = v.get_mut("agents").and_then(|a| a.as_array_mut()) {
+        list.iter_mut().for_each(strip);
+    }
+    if let Some(agent) = v.get_mut("agent") {
+        strip(agent);
+    }
+    v.to_string()
+}
+
+/// Every configured flow as a graph (nodes, exits, each node's text in the file and how
+/// many calls entered it today), for the wallboard's picture.
+async fn list_flows(State(s): State<AdminState>) -> Response {
+    let today = s.flow_counts.today(jiff::Zoned::now().date());
+    let flows: Vec<serde_json::Value> = s
+        .flows
+        .iter()
+        .map(|f| {
+            let counts = today.get(f.name());
+            let mut v = serde_json::to_value(f.graph()).unwrap_or_default();
+            if let Some(nodes) = v.get_mut("nodes").and_then(|n| n.as_array_mut()) {
+                for n in nodes {
+                    let name = n["name"].as_str().unwrap_or_default().to_string();
+                    let count = counts.and_then(|c| c.get(&name)).copied().unwrap_or(0);
+                    n["today"] = count.into();
+                }
+            }
+            v
+        })
+        .collect();
+    Json(flows).into_response()
 }
 
 async fn list_queues(State(s): State<AdminState>) -> Response {
@@ -405,6 +486,7 @@ async fn index() -> &'static str {
      POST /outbox/{id}/drop\n\
      GET  /queues\n\
      GET  /agents\n\
+     GET  /flows   (every flow as a graph, with today's calls per node)\n\
      POST /agents/{id}/state   {\"state\": \"available\" | \"not_ready\", \"reason\": \"...\"}\n\
      GET  /metrics\n\
      GET  /health   (no token)\n\
@@ -676,6 +758,15 @@ mod tests {
                 sip: Default::default(),
                 sessions: Default::default(),
                 desk,
+                sip_server: Default::default(),
+                flows: Arc::new(vec![Arc::new(
+                    ringdesk_flow::load_str(
+                        include_str!("../../../../flows/zendesk-ticket-status.yaml"),
+                        "default.yaml",
+                    )
+                    .unwrap(),
+                )]),
+                flow_counts: Arc::new(super::super::flow_stats::FlowCounts::new([])),
             },
         )
         .await

@@ -37,6 +37,12 @@
       row("Calls waiting", q.calls_queued, "calls_queued");
       row("Oldest wait", seconds(q.oldest_wait_seconds), "oldest_wait");
       row("Estimated wait", seconds(q.estimated_wait_seconds), "estimated_wait");
+      row("Answered today", q.answered_today, "answered_today");
+      row("Abandoned today", q.abandoned_today, "abandoned_today");
+      if (q.timed_out_today) row("Waited too long today", q.timed_out_today, "timed_out_today");
+      row("Service level (" + seconds(q.service_level_seconds) + ")",
+        q.service_level === null || q.service_level === undefined
+          ? "–" : Math.round(q.service_level * 100) + " %", "service_level");
       row("Agents signed in", q.agents_logged_in, "agents_logged_in");
       row("Agents available", q.agents_available, "agents_available");
       card.append(dl);
@@ -50,9 +56,23 @@
       tr.append(el("th", a.name));
       tr.firstChild.scope = "row";
       tr.append(el("td", a.state.replace("_", " "), "state-" + a.state));
-      tr.append(el("td", a.reason || ""));
+      tr.append(el("td", a.reason || (a.call ? (a.caller_name || a.caller || "a caller") : "")));
+      const since = el("td");
+      since.dataset.field = "time_in_state";
+      if (typeof a.seconds_in_state === "number") {
+        since.dataset.since = String(Date.now() - a.seconds_in_state * 1000);
+      }
+      tr.append(since);
       agents.append(tr);
     }
+    tick();
+    flowsToday = snap.flows_today || {};
+    if (flows.length) countFlow();
+    const c = snap.calls;
+    $("calls").textContent = c
+      ? c.in_progress + " in all: " + c.in_flow + " in the flow, " + c.queued +
+        " waiting for an agent, " + c.talking + " with an agent"
+      : "unknown";
     const o = snap.outbox;
     $("outbox").textContent = o
       ? o.backlog + " waiting to be delivered, " + o.dead + " failed for good" +
@@ -82,6 +102,184 @@
     $("status").textContent = "Live. Updated " + new Date().toLocaleTimeString() + ".";
   }
 
+  // The flow picture: GET /flows once (the graph), each snapshot's `flows_today` for the
+  // counts. Layered top to bottom by distance from the start (then from each event
+  // handler's first step); a step is a focusable button showing its definition.
+  const SVG = "http://www.w3.org/2000/svg";
+  const W = 150, H = 44, GX = 24, GY = 46, PAD = 12;
+  let flows = [];
+  let flowName = null;
+  let flowsToday = {};
+
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function short(text, n) {
+    return text.length > n ? text.slice(0, n - 1) + "…" : text;
+  }
+
+  function layout(flow) {
+    const byName = new Map(flow.nodes.map((n) => [n.name, n]));
+    const depth = new Map();
+    const order = [];
+    let base = 0;
+    for (const root of [flow.start, ...flow.handlers.map((h) => h[1])]) {
+      if (!byName.has(root) || depth.has(root)) continue;
+      depth.set(root, base);
+      order.push(root);
+      const todo = [root];
+      let deepest = base;
+      while (todo.length) {
+        const name = todo.shift();
+        const d = depth.get(name);
+        deepest = Math.max(deepest, d);
+        for (const [, target] of byName.get(name).exits) {
+          if (byName.has(target) && !depth.has(target)) {
+            depth.set(target, d + 1);
+            order.push(target);
+            todo.push(target);
+          }
+        }
+      }
+      base = deepest + 1;
+    }
+    for (const n of flow.nodes) {
+      if (!depth.has(n.name)) { depth.set(n.name, base); order.push(n.name); }
+    }
+    const rows = new Map();
+    for (const name of order) {
+      const d = depth.get(name);
+      if (!rows.has(d)) rows.set(d, []);
+      rows.get(d).push(name);
+    }
+    const pos = new Map();
+    let widest = 1;
+    for (const [d, names] of rows) {
+      widest = Math.max(widest, names.length);
+      names.forEach((name, i) => pos.set(name, { x: PAD + i * (W + GX), y: PAD + d * (H + GY) }));
+    }
+    const deepest = Math.max(0, ...rows.keys());
+    return { byName, pos, width: 2 * PAD + widest * (W + GX) - GX, height: 2 * PAD + (deepest + 1) * (H + GY) - GY };
+  }
+
+  function drawFlow() {
+    const flow = flows.find((f) => f.name === flowName);
+    const pic = $("flow-svg");
+    pic.replaceChildren();
+    $("node-detail").hidden = true;
+    if (!flow) return;
+    const { byName, pos, width, height } = layout(flow);
+    pic.setAttribute("width", width);
+    pic.setAttribute("height", height);
+    pic.setAttribute("viewBox", "0 0 " + width + " " + height);
+    for (const n of flow.nodes) {
+      const a = pos.get(n.name);
+      for (const [exit, target] of n.exits) {
+        const b = pos.get(target);
+        if (!b) continue;
+        const x1 = a.x + W / 2, y1 = a.y + H, x2 = b.x + W / 2, y2 = b.y;
+        const bend = y2 > y1 ? (y2 - y1) / 2 : 60;
+        pic.append(svg("path", {
+          class: "edge",
+          d: "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + bend) + " " + x2 + "," + (y2 - bend) + " " + x2 + "," + y2,
+        }));
+        pic.append(svg("text", { class: "exit", x: (x1 + x2) / 2 + 3, y: (y1 + y2) / 2 }, short(exit, 14)));
+      }
+    }
+    for (const n of flow.nodes) {
+      const p = pos.get(n.name);
+      const g = svg("g", {
+        class: "node" + (n.name === flow.start ? " start" : ""),
+        transform: "translate(" + p.x + "," + p.y + ")",
+        tabindex: 0,
+        role: "button",
+        "aria-pressed": "false",
+      });
+      g.dataset.node = n.name;
+      g.append(svg("rect", { width: W, height: H }));
+      g.append(svg("text", { x: 8, y: 17 }, short(n.name, 21)));
+      g.append(svg("text", { x: 8, y: 34, class: "sub" }, ""));
+      const open = () => showNode(flow, byName.get(n.name));
+      g.addEventListener("click", open);
+      g.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); }
+      });
+      pic.append(g);
+    }
+    countFlow();
+  }
+
+  function todayOf(node) {
+    return ((flowsToday || {})[flowName] || {})[node] || 0;
+  }
+
+  function countFlow() {
+    for (const g of document.querySelectorAll("#flow-svg [data-node]")) {
+      const n = flows.find((f) => f.name === flowName).nodes.find((x) => x.name === g.dataset.node);
+      const today = todayOf(n.name);
+      g.dataset.today = String(today);
+      g.querySelector(".sub").textContent = n.activity + " · " + today + " today";
+      g.setAttribute("aria-label", n.name + ": " + n.activity + ", " + today + " calls today");
+    }
+    const open = $("node-detail").dataset.node;
+    if (open && !$("node-detail").hidden) {
+      const flow = flows.find((f) => f.name === flowName);
+      const node = flow && flow.nodes.find((x) => x.name === open);
+      if (node) $("node-facts").textContent = facts(node);
+    }
+  }
+
+  function facts(node) {
+    const exits = node.exits.map(([e, t]) => e + " → " + t).join(", ");
+    return node.activity + ", line " + node.line + ". Calls today: " + todayOf(node.name) +
+      ". Exits: " + (exits || "none") + ".";
+  }
+
+  function showNode(flow, node) {
+    for (const g of document.querySelectorAll("#flow-svg [data-node]")) {
+      g.setAttribute("aria-pressed", String(g.dataset.node === node.name));
+    }
+    const box = $("node-detail");
+    box.dataset.node = node.name;
+    $("node-name").textContent = node.name;
+    $("node-facts").textContent = facts(node);
+    $("node-source").textContent = node.source;
+    box.hidden = false;
+  }
+
+  async function loadFlows() {
+    const r = await fetch("/flows", { credentials: "same-origin" });
+    if (!r.ok) return;
+    flows = await r.json();
+    const pick = $("flow-pick");
+    pick.replaceChildren();
+    for (const f of flows) {
+      const o = el("option", f.name);
+      o.value = f.name;
+      pick.append(o);
+    }
+    $("flow-pick-label").hidden = flows.length < 2;
+    flowName = flows.length ? flows[0].name : null;
+    drawFlow();
+  }
+
+  $("flow-pick").addEventListener("change", () => {
+    flowName = $("flow-pick").value;
+    drawFlow();
+  });
+
+  // Times in state count on between snapshots (the server sends one only on a change).
+  function tick() {
+    for (const td of document.querySelectorAll("[data-since]")) {
+      td.textContent = seconds((Date.now() - Number(td.dataset.since)) / 1000);
+    }
+  }
+  setInterval(tick, 1000);
+
   // Retry or drop a dead item (needs an admin token's session); the next snapshot shows
   // the result.
   async function act(id, verb) {
@@ -110,6 +308,7 @@
     if (source) source.close();
     source = new EventSource("/events");
     source.addEventListener("snapshot", (e) => {
+      if ($("board").hidden) loadFlows();
       signedIn(true);
       draw(JSON.parse(e.data));
     });

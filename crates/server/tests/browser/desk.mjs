@@ -2,7 +2,8 @@
 // keyboard only on a phone-sized screen, then prints what the page shows, one line per
 // change (polled every 200 ms), and runs the commands that arrive on stdin.
 // Lines printed:
-//   signed-in | overflow=<true|false> (the page scrolls sideways)
+//   signed-in | sign-in refused=<the alert> and focus=<focused field> (then it quits)
+//   | overflow=<true|false> (the page scrolls sideways)
 //   | status=<status line> | call=<phase text>|none | ticket subject=<text>
 //   | ticket status=<status in words> | note=<note status> | alert=<error shown>
 //   | signed-out (the login form is back) | did <command word> | error <text>
@@ -56,9 +57,14 @@ try {
     return (out && out.checkVisibility()) || document.getElementById("alert").textContent;
   }, null, ACT);
   if (!(await signOut.isVisible())) {
-    throw new Error("sign-in failed: " + (await page.locator("#alert").textContent()));
+    // Refused (wrong password, locked): said, and the driver ends without an error.
+    say("sign-in refused=" + (await page.locator("#alert").textContent()).trim());
+    const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+    say("focus=" + focused);
+    commands.unshift("quit");
+  } else {
+    say("signed-in");
   }
-  say("signed-in");
   const overflow = () => page.evaluate(() =>
     document.documentElement.scrollWidth > document.documentElement.clientWidth);
   say("overflow=" + (await overflow()));

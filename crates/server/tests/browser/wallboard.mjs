@@ -1,7 +1,10 @@
 // Drives the wallboard in Debian's Chromium (playwright-core): signs in with the token
 // using only the keyboard, then reports what the page shows, one line per change, until
 // "quit" arrives on stdin:
-//   ready | waiting=<n> (the support queue's calls waiting) | agent <id>=<state text>
+//   ready | waiting=<n> (the support queue's calls waiting) | abandoned=<n> | answered=<n>
+//   | service level=<text> | calls=<calls in progress text> | agent <id>=<state text>
+//   | flow nodes=<steps drawn> | detail=<the step shown> | source=<its first line>
+//   | node menu=<calls that entered the step `menu` today>
 //   | overflow=<true|false> (a phone-sized viewport scrolls sideways) | error <text>
 // Usage: node wallboard.mjs <base url> <token>
 import { chromium } from "playwright-core";
@@ -28,12 +31,27 @@ try {
   const waiting = page.locator('[data-queue="support"] [data-field="calls_queued"]');
   await waiting.waitFor({ timeout: 15000 });
   say("ready");
+  // The flow picture: one element per step; Enter on a focused step shows its definition.
+  const steps = page.locator("#flow-svg [data-node]");
+  await steps.first().waitFor({ timeout: 15000 });
+  say("flow nodes=" + (await steps.count()));
+  await page.locator('#flow-svg [data-node="menu"]').focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#node-detail").waitFor({ state: "visible", timeout: 15000 });
+  say("detail=" + (await page.locator("#node-name").textContent()));
+  say("source=" + (await page.locator("#node-source").textContent()).split("\n")[0].trim());
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   say("overflow=" + overflow);
   let last = "";
   while (!quit) {
+    const field = (name) => page.locator('[data-queue="support"] [data-field="' + name + '"]').textContent();
     const now = [
       "waiting=" + (await waiting.textContent()),
+      "abandoned=" + (await field("abandoned_today")),
+      "answered=" + (await field("answered_today")),
+      "service level=" + (await field("service_level")),
+      "calls=" + (await page.locator("#calls").textContent()),
+      "node menu=" + (await page.locator('#flow-svg [data-node="menu"]').getAttribute("data-today")),
       ...(await page.locator("#agents tr").evaluateAll((rows) =>
         rows.map((r) => "agent " + r.dataset.agent + "=" + r.children[1].textContent))),
     ].join("\n");

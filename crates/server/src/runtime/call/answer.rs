@@ -25,6 +25,8 @@ pub(super) struct Answered {
     pub handle: ringdesk_sip::CallHandle,
     pub media: MediaPort,
     pub interaction_id: String,
+    /// The flow's name (for the count of calls per node).
+    pub flow_name: Arc<str>,
     pub queue_tx: mpsc::UnboundedSender<QueueEvent>,
     /// What the session asked for before the answer.
     pub early: Vec<Output>,
@@ -155,6 +157,7 @@ pub(super) async fn answer(
         handle: inc.call,
         media,
         interaction_id,
+        flow_name: flow_name.as_str().into(),
         queue_tx,
         early,
         greeting: greeting.map(|(id, clips)| (id, clips.len())),

@@ -79,6 +79,7 @@ impl Running {
                 media: a.media,
                 bridge: BridgePort::default(),
                 interaction_id: a.interaction_id,
+                flow_name: a.flow_name,
                 queue_tx: a.queue_tx,
             },
             early: a.early,
@@ -131,6 +132,7 @@ struct Call {
     media: MediaPort,
     bridge: BridgePort,
     interaction_id: String,
+    flow_name: Arc<str>,
     queue_tx: mpsc::UnboundedSender<QueueEvent>,
 }
 
@@ -307,7 +309,15 @@ impl Call {
                     return Some(Slow::Hangup);
                 }
             }
-            Output::Log(entry) => log(&self.interaction_id, &entry),
+            Output::Log(entry) => {
+                if let LogEntry::NodeEntered { node, .. } = &entry {
+                    let today = jiff::Zoned::now().date();
+                    self.shared
+                        .flow_counts
+                        .entered(today, &self.flow_name, node);
+                }
+                log(&self.interaction_id, &entry)
+            }
         }
         None
     }

@@ -21,6 +21,8 @@ pub struct Shared {
     pub dialer: Arc<SipDialer>,
     /// What agents are shown of each queued call (phones' headers, the desktop).
     pub desk: Arc<super::super::desk::DeskHub>,
+    /// Calls per flow node today (the wallboard's flow picture).
+    pub flow_counts: Arc<super::super::flow_stats::FlowCounts>,
     /// Interaction records and the durable outbox.
     pub store: ringdesk_store::Store,
     /// Address RTP sockets bind to.
