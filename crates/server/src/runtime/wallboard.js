@@ -106,7 +106,7 @@
   // counts. Layered top to bottom by distance from the start (then from each event
   // handler's first step); a step is a focusable button showing its definition.
   const SVG = "http://www.w3.org/2000/svg";
-  const W = 150, H = 44, GX = 24, GY = 46, PAD = 12;
+  const W = 150, H = 44, GX = 28, GY = 56, PAD = 12;
   let flows = [];
   let flowName = null;
   let flowsToday = {};
@@ -156,6 +156,30 @@
       if (!rows.has(d)) rows.set(d, []);
       rows.get(d).push(name);
     }
+    // Fewer crossings: each row (after the first) is ordered by where the steps leading
+    // to its steps stand (the barycentre heuristic of layered drawings), twice down.
+    const parents = new Map();
+    for (const n of flow.nodes) {
+      for (const [, target] of n.exits) {
+        if (!parents.has(target)) parents.set(target, []);
+        if (depth.get(n.name) < depth.get(target)) parents.get(target).push(n.name);
+      }
+    }
+    const depths = [...rows.keys()].sort((a, b) => a - b);
+    for (let pass = 0; pass < 2; pass++) {
+      const at = new Map();
+      for (const d of depths) {
+        const names = rows.get(d);
+        const centre = (name) => {
+          const ps = (parents.get(name) || []).filter((p) => at.has(p));
+          return ps.length ? ps.reduce((sum, p) => sum + at.get(p), 0) / ps.length : Infinity;
+        };
+        const keyed = names.map((name, i) => [centre(name), i, name]);
+        keyed.sort((a, b) => (a[0] - b[0]) || (a[1] - b[1]));
+        rows.set(d, keyed.map((k) => k[2]));
+        rows.get(d).forEach((name, i) => at.set(name, i));
+      }
+    }
     const pos = new Map();
     let widest = 1;
     for (const [d, names] of rows) {
@@ -178,17 +202,24 @@
     pic.setAttribute("viewBox", "0 0 " + width + " " + height);
     for (const n of flow.nodes) {
       const a = pos.get(n.name);
-      for (const [exit, target] of n.exits) {
+      n.exits.forEach(([exit, target], i) => {
         const b = pos.get(target);
-        if (!b) continue;
-        const x1 = a.x + W / 2, y1 = a.y + H, x2 = b.x + W / 2, y2 = b.y;
+        if (!b) return;
+        // Each exit leaves from its own point along the step's bottom edge.
+        const x1 = a.x + (W * (i + 1)) / (n.exits.length + 1), y1 = a.y + H;
+        const x2 = b.x + W / 2, y2 = b.y;
         const bend = y2 > y1 ? (y2 - y1) / 2 : 60;
+        const c1 = [x1, y1 + bend], c2 = [x2, y2 - bend];
         pic.append(svg("path", {
           class: "edge",
-          d: "M" + x1 + "," + y1 + " C" + x1 + "," + (y1 + bend) + " " + x2 + "," + (y2 - bend) + " " + x2 + "," + y2,
+          d: "M" + x1 + "," + y1 + " C" + c1 + " " + c2 + " " + x2 + "," + y2,
         }));
-        pic.append(svg("text", { class: "exit", x: (x1 + x2) / 2 + 3, y: (y1 + y2) / 2 }, short(exit, 14)));
-      }
+        // The exit's name near where it leaves its step (a fifth of the way along).
+        const t = 0.2, u = 1 - t;
+        const along = (p0, p1, p2, p3) => u * u * u * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t * t * t * p3;
+        const lx = along(x1, c1[0], c2[0], x2), ly = along(y1, c1[1], c2[1], y2);
+        pic.append(svg("text", { class: "exit", x: lx + 3, y: ly + 4 }, short(exit, 14)));
+      });
     }
     for (const n of flow.nodes) {
       const p = pos.get(n.name);
