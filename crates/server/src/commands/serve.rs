@@ -89,13 +89,15 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         sip_server: sip_server.clone(),
         flows: Arc::new(all_flows),
         flow_counts: flow_counts.clone(),
+        secure_cookies: config.admin.secure_cookies(),
         desk: DeskState::new(
             desk.clone(),
             acd.clone(),
             access,
             Logins::new(passwords, config.sip.limits.lockout()),
             config.desk.reasons.clone(),
-        ),
+        )
+        .with_secure_cookies(config.admin.secure_cookies()),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await

@@ -33,6 +33,11 @@ pub struct AdminConfig {
     /// Bearer tokens (`[[admin.tokens]]`).
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// Whether the pages' session cookies are marked `Secure` (sent over HTTPS only).
+    /// Absent: yes unless `listen` is a loopback address (a network address belongs
+    /// behind a TLS-terminating proxy); `false` must be asked for there.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for AdminConfig {
@@ -42,7 +47,17 @@ impl Default for AdminConfig {
             hosts: Vec::new(),
             token_file: None,
             tokens: Vec::new(),
+            secure_cookies: None,
         }
+    }
+}
+
+impl AdminConfig {
+    /// Whether session cookies are `Secure`: as configured, else on any address but
+    /// loopback.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or(!self.listen.ip().is_loopback())
     }
 }
 

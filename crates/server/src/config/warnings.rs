@@ -50,6 +50,12 @@ impl Config {
                     .to_owned(),
             );
         }
+        if !self.admin.secure_cookies() && !self.admin.listen.ip().is_loopback() {
+            out.push(format!(
+                "[admin] secure_cookies = false on {}: the pages' session cookies travel without TLS; put a TLS-terminating proxy in front and remove the setting",
+                self.admin.listen
+            ));
+        }
         out
     }
 }
@@ -95,5 +101,24 @@ mod tests {
             "[[trunks]]\nname = \"c\"\naddresses = [\"127.0.0.1\"]\nsrtp = \"required\"\n",
         );
         assert!(w[0].starts_with("SRTP is required"), "{w:?}");
+        let token = "[[admin.tokens]]\nname = \"ops\"\nrole = \"admin\"\ntoken = \"0123456789abcdef0123456789abcdef\"\n";
+        let w = warnings(&format!(
+            "[admin]\nlisten = \"10.0.0.5:8089\"\nsecure_cookies = false\n{token}"
+        ));
+        assert!(w[0].starts_with("[admin] secure_cookies = false"), "{w:?}");
+    }
+
+    #[test]
+    fn session_cookies_are_secure_off_loopback_unless_asked() {
+        let c = Config::parse("", "t.toml").unwrap();
+        assert!(!c.admin.secure_cookies(), "plain HTTP on loopback");
+        let c = Config::parse("[admin]\nsecure_cookies = true\n", "t.toml").unwrap();
+        assert!(c.admin.secure_cookies());
+        let mut c = Config::parse("", "t.toml").unwrap();
+        c.admin.listen = "10.0.0.5:8089".parse().unwrap();
+        assert!(
+            c.admin.secure_cookies(),
+            "a network address: behind a TLS proxy"
+        );
     }
 }

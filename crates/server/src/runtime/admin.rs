@@ -86,6 +86,8 @@ pub struct AdminState {
     /// The configured flows (their pictures) and today's calls per node.
     pub flows: Arc<Vec<Arc<ringdesk_flow::Flow>>>,
     pub flow_counts: Arc<super::flow_stats::FlowCounts>,
+    /// Session cookies marked `Secure` (`[admin] secure_cookies`).
+    pub secure_cookies: bool,
 }
 
 /// Starts the API; returns the address it listens on.
@@ -225,7 +227,7 @@ async fn log_in(
             tracing::info!(token = %granted.name, source = %peer.ip(), "admin API session opened");
             let role = granted.role;
             let id = s.sessions.create(granted, std::time::Instant::now());
-            let cookie = admin_session::set_cookie(admin_session::COOKIE, &id, false);
+            let cookie = admin_session::set_cookie(admin_session::COOKIE, &id, s.secure_cookies);
             (
                 [(header::SET_COOKIE, cookie)],
                 Json(serde_json::json!({ "role": role.as_str() })),
@@ -767,6 +769,7 @@ mod tests {
                     .unwrap(),
                 )]),
                 flow_counts: Arc::new(super::super::flow_stats::FlowCounts::new([])),
+                secure_cookies: false,
             },
         )
         .await

@@ -46,6 +46,8 @@ pub struct DeskState {
     pub logins: Arc<Logins>,
     /// The not-ready reasons an agent picks from (`[desk] reasons`).
     pub reasons: Arc<Vec<String>>,
+    /// Session cookies marked `Secure` (`[admin] secure_cookies`; off until set).
+    pub secure_cookies: bool,
 }
 
 impl DeskState {
@@ -63,7 +65,16 @@ impl DeskState {
             sessions: Arc::default(),
             logins: Arc::new(logins),
             reasons: Arc::new(reasons),
+            secure_cookies: false,
         }
+    }
+}
+
+impl DeskState {
+    /// Marks the session cookie `Secure` (`[admin] secure_cookies`).
+    pub fn with_secure_cookies(mut self, secure: bool) -> DeskState {
+        self.secure_cookies = secure;
+        self
     }
 }
 
@@ -233,7 +244,7 @@ async fn sign_in(
     (
         [(
             header::SET_COOKIE,
-            admin_session::set_cookie(DESK_COOKIE, &id, false),
+            admin_session::set_cookie(DESK_COOKIE, &id, s.secure_cookies),
         )],
         Json(serde_json::json!({ "agent": agent, "name": name })),
     )
@@ -442,6 +453,10 @@ mod tests {
     }
 
     async fn start() -> (String, AcdHandle, tempfile::TempDir) {
+        start_with(false).await
+    }
+
+    async fn start_with(secure: bool) -> (String, AcdHandle, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = ringdesk_store::Store::open(dir.path().join("r.sqlite")).unwrap();
         let config = crate::config::Config::parse(
@@ -464,7 +479,8 @@ mod tests {
             access,
             Logins::new(passwords, lockout),
             vec!["Break".into()],
-        );
+        )
+        .with_secure_cookies(secure);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = routes()
@@ -502,6 +518,20 @@ mod tests {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    #[tokio::test]
+    async fn the_cookie_is_secure_when_configured() {
+        let (base, _acd, _dir) = start().await;
+        let plain = sign_in(&base, "right").await;
+        assert!(!plain.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure"));
+        let (base, _acd, _dir) = start_with(true).await;
+        let secure = sign_in(&base, "right").await;
+        let set = secure.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(set.ends_with("; Secure"), "{set}");
     }
 
     #[tokio::test]
