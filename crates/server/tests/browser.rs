@@ -110,6 +110,20 @@ impl Wallboard {
     }
 }
 
+/// `GET path` of the admin API with the server's generated token, as JSON.
+async fn admin_get(server: &Server, path: &str) -> serde_json::Value {
+    let token = server.admin_token().expect("the generated admin token");
+    reqwest::Client::new()
+        .get(server.admin_url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} answers JSON: {e}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     let server = Server::start(Options::agents(&["ana"])).await;
@@ -120,15 +134,7 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     let mut board = Wallboard::open(&server.admin_url(""), token).await;
     board.until("the signed-in board", |l| l == "ready").await;
     // The flow picture: one step per node of the flow the server runs.
-    let flows: serde_json::Value = reqwest::Client::new()
-        .get(server.admin_url("/flows"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET /flows")
-        .json()
-        .await
-        .expect("flows JSON");
+    let flows = admin_get(&server, "/flows").await;
     let nodes = flows[0]["nodes"]
         .as_array()
         .expect("the default flow's nodes")
@@ -271,16 +277,7 @@ async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends
     }
 
     // Today's figures count the call answered, within the service level (it rang 2 s).
-    let token = server.admin_token().expect("the generated admin token");
-    let queues: serde_json::Value = reqwest::Client::new()
-        .get(server.admin_url("/queues"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET /queues")
-        .json()
-        .await
-        .expect("queues JSON");
+    let queues = admin_get(&server, "/queues").await;
     let support = &queues[0];
     assert_eq!(
         (&support["answered_today"], &support["abandoned_today"]),
