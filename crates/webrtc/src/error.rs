@@ -44,6 +44,9 @@ pub enum WebrtcError {
     /// An audio payload longer than [`crate::MAX_PAYLOAD`].
     #[error("RTP payload of {0} bytes is too long")]
     PayloadTooLong(usize),
+
+    #[error("the WebRTC stack failed inside this leg; the leg is over")]
+    Broken,
 }
 
 impl From<str0m::RtcError> for WebrtcError {

@@ -56,6 +56,8 @@ pub struct WebrtcLeg {
     stage: Stage,
     seq: SeqExtender,
     counters: LegCounters,
+    /// str0m panicked inside this leg: it answers every later call with an error.
+    broken: bool,
 }
 
 impl std::fmt::Debug for WebrtcLeg {
@@ -97,6 +99,7 @@ impl WebrtcLeg {
             stage: Stage::New,
             seq: SeqExtender::default(),
             counters: LegCounters::default(),
+            broken: false,
         })
     }
 
@@ -117,8 +120,34 @@ impl WebrtcLeg {
         Ok(offer.to_sdp_string())
     }
 
+    /// Runs `f` on the leg, turning a panic inside str0m into the end of this leg only:
+    /// str0m 0.24 can panic on some hostile input (decision 0015), and one browser must
+    /// not take the process down. A leg that panicked answers every later call with
+    /// [`WebrtcError::Broken`].
+    fn guarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, WebrtcError>,
+    ) -> Result<T, WebrtcError> {
+        if self.broken {
+            return Err(WebrtcError::Broken);
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(result) => result,
+            Err(_) => {
+                self.broken = true;
+                self.stage = Stage::Closed;
+                self.counters.rejected += 1;
+                Err(WebrtcError::Broken)
+            }
+        }
+    }
+
     /// The browser's SDP answer. A refused answer ends the leg (the call should end too).
     pub fn accept_answer(&mut self, sdp: &str) -> Result<(), WebrtcError> {
+        self.guarded(|leg| leg.accept(sdp))
+    }
+
+    fn accept(&mut self, sdp: &str) -> Result<(), WebrtcError> {
         if sdp.len() > MAX_SDP {
             return Err(WebrtcError::SdpTooLong(sdp.len()));
         }
@@ -155,7 +184,7 @@ impl WebrtcLeg {
         data: &[u8],
     ) -> Result<(), WebrtcError> {
         self.counters.datagrams += 1;
-        let result = self.receive(now, from, to, data);
+        let result = self.guarded(|leg| leg.receive(now, from, to, data));
         if result.is_err() {
             self.counters.rejected += 1;
         }
@@ -184,6 +213,10 @@ impl WebrtcLeg {
 
     /// Time has reached `now` (at least the last [`Output::Timeout`]).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), WebrtcError> {
+        self.guarded(|leg| leg.tick(now))
+    }
+
+    fn tick(&mut self, now: Instant) -> Result<(), WebrtcError> {
         self.rtc.handle_input(Input::Timeout(now))?;
         Ok(())
     }
@@ -191,6 +224,10 @@ impl WebrtcLeg {
     /// The next thing for the runtime; call until it is [`Output::Timeout`]. An error
     /// means str0m failed: the leg is over.
     pub fn poll_output(&mut self) -> Result<Output, WebrtcError> {
+        self.guarded(Self::next_output)
+    }
+
+    fn next_output(&mut self) -> Result<Output, WebrtcError> {
         loop {
             let out = match self.rtc.poll_output() {
                 Ok(out) => out,
@@ -259,6 +296,17 @@ impl WebrtcLeg {
         timestamp: u32,
         payload: &[u8],
     ) -> Result<(), WebrtcError> {
+        self.guarded(|leg| leg.write(now, payload_type, sequence, timestamp, payload))
+    }
+
+    fn write(
+        &mut self,
+        now: Instant,
+        payload_type: u8,
+        sequence: u16,
+        timestamp: u32,
+        payload: &[u8],
+    ) -> Result<(), WebrtcError> {
         if self.stage != Stage::Connected {
             return Err(WebrtcError::NotConnected);
         }
@@ -287,7 +335,7 @@ impl WebrtcLeg {
         ));
         self.counters.rtp_out += 1;
         // str0m queues the packet; time moving to `now` releases it to poll_output.
-        self.handle_timeout(now)
+        self.tick(now)
     }
 
     /// Whether ICE and DTLS are done and the leg has not ended.
@@ -303,7 +351,12 @@ impl WebrtcLeg {
     /// Ends the leg now: no more output but a far timeout.
     pub fn close(&mut self) {
         self.stage = Stage::Closed;
-        self.rtc.disconnect();
+        if !self.broken {
+            let _ = self.guarded(|leg| {
+                leg.rtc.disconnect();
+                Ok(())
+            });
+        }
     }
 }
 
@@ -315,6 +368,26 @@ mod tests {
     fn a_leg_can_move_to_another_thread() {
         fn send<T: Send>() {}
         send::<WebrtcLeg>();
+    }
+
+    #[test]
+    fn a_panic_inside_ends_this_leg_only() {
+        let local: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let now = Instant::now();
+        let mut leg = WebrtcLeg::new(local, now).unwrap();
+        let mut other = WebrtcLeg::new(local, now).unwrap();
+        let r: Result<(), _> = leg.guarded(|_| panic!("as str0m 0.24 may on hostile input"));
+        assert!(matches!(r, Err(WebrtcError::Broken)));
+        assert!(matches!(leg.handle_timeout(now), Err(WebrtcError::Broken)));
+        assert!(matches!(leg.poll_output(), Err(WebrtcError::Broken)));
+        let from: SocketAddr = "127.0.0.2:5000".parse().unwrap();
+        assert!(leg.handle_datagram(now, from, local, &[0; 20]).is_err());
+        assert_eq!(leg.counters().rejected, 2);
+        leg.close();
+        assert!(!leg.is_connected());
+        // Another leg goes on.
+        assert!(other.offer().is_ok());
+        assert!(other.handle_timeout(now).is_ok());
     }
 
     #[test]
