@@ -162,6 +162,14 @@ impl Acd {
         self.agents.iter().map(|a| &a.id)
     }
 
+    /// The name of the queue at index `qi` (empty for none).
+    pub(crate) fn queue_name(&self, qi: usize) -> String {
+        self.queues
+            .get(qi)
+            .map(|q| q.name.clone())
+            .unwrap_or_default()
+    }
+
     /// Names of all queues.
     pub fn queue_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.queues.iter().map(|q| q.name.as_str())

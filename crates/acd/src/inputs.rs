@@ -156,9 +156,11 @@ impl Acd {
             q.stats.wait.record(waited);
         }
         self.transition(a, Slot::Busy(seq), ChangeCause::Answered, now);
+        let queue = self.queue_name(qi);
         self.outputs.push_back(Output::Answered {
             call: id,
             agent: agent.clone(),
+            queue,
             waited,
         });
         Ok(())
@@ -251,8 +253,12 @@ impl Acd {
             return Err(AcdError::UnknownCall);
         };
         let waited = now.saturating_duration_since(c.enqueued_at);
-        self.outputs
-            .push_back(Output::Abandoned { call: c.id, waited });
+        let queue = self.queue_name(c.queue);
+        self.outputs.push_back(Output::Abandoned {
+            call: c.id,
+            queue,
+            waited,
+        });
         self.release_agent(released, now);
         Ok(())
     }

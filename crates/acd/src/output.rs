@@ -33,15 +33,24 @@ pub enum Output {
     },
     /// The caller waited the queue's maximum; the call has left the queue (the flow's
     /// max-wait exit). Any offer in progress was cancelled just before (`CancelOffer`).
-    MaxWaitReached { call: CallId, waited: Duration },
+    MaxWaitReached {
+        call: CallId,
+        queue: String,
+        waited: Duration,
+    },
     /// The agent answered: the runtime bridges caller and agent. The call left the queue.
     Answered {
         call: CallId,
         agent: AgentId,
+        queue: String,
         waited: Duration,
     },
     /// The caller hung up while queued (bookkeeping; any offer was cancelled just before).
-    Abandoned { call: CallId, waited: Duration },
+    Abandoned {
+        call: CallId,
+        queue: String,
+        waited: Duration,
+    },
     /// A bridged call ended (bookkeeping, e.g. for the post-call note).
     CallEnded {
         call: CallId,

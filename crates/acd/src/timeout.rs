@@ -42,8 +42,12 @@ impl Acd {
         }
         if let Some((c, released)) = self.remove_call(seq) {
             let waited = now.saturating_duration_since(c.enqueued_at);
-            self.outputs
-                .push_back(Output::MaxWaitReached { call: c.id, waited });
+            let queue = self.queue_name(c.queue);
+            self.outputs.push_back(Output::MaxWaitReached {
+                call: c.id,
+                queue,
+                waited,
+            });
             self.release_agent(released, now);
         }
     }

@@ -185,6 +185,7 @@ fn abandoned_in_queue_and_while_ringing() {
         h.drain(),
         vec![Output::Abandoned {
             call: cid("w"),
+            queue: "q".into(),
             waited: secs(7)
         }]
     );
@@ -207,6 +208,7 @@ fn abandoned_in_queue_and_while_ringing() {
     assert_eq!(offers(&out), vec![offer("next", "a")]);
     assert!(out.contains(&Output::Abandoned {
         call: cid("r"),
+        queue: "q".into(),
         waited: secs(0)
     }));
     assert_eq!(
@@ -231,6 +233,7 @@ fn max_wait_removes_the_call_and_releases_a_ringing_agent() {
         out,
         vec![Output::MaxWaitReached {
             call: cid("c1"),
+            queue: "q".into(),
             waited: secs(60)
         }]
     );
@@ -259,6 +262,7 @@ fn max_wait_removes_the_call_and_releases_a_ringing_agent() {
             },
             Output::MaxWaitReached {
                 call: cid("c2"),
+                queue: "q".into(),
                 waited: secs(60)
             },
             Output::AgentStateChanged {

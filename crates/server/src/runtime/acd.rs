@@ -270,8 +270,6 @@ struct Task {
     since: HashMap<String, Instant>,
     /// Each agent's last offered call and its queue (for wrap-up).
     last_call: HashMap<String, (String, String)>,
-    /// The queue of each call in the routing core.
-    queue_of: HashMap<String, String>,
     /// Today's answered, abandoned and timed-out calls per queue.
     today: Today,
 }
@@ -291,7 +289,6 @@ async fn run(
         answered_legs: HashMap::new(),
         since: HashMap::new(),
         last_call: HashMap::new(),
-        queue_of: HashMap::new(),
         today: Today::new(today()),
     };
     loop {
@@ -315,17 +312,18 @@ fn today() -> jiff::civil::Date {
 }
 
 impl Task {
-    /// Counts an outcome of `call` in today's figures of its queue (`f` gets the counts,
-    /// the day, the queue and its service-level target).
-    fn count(&mut self, call: &str, f: impl FnOnce(&mut Today, jiff::civil::Date, &str, Duration)) {
-        let Some(queue) = self.queue_of.get(call).cloned() else {
-            return;
-        };
+    /// Counts an outcome in today's figures of `queue` (`f` gets the counts, the day, the
+    /// queue and its service-level target).
+    fn count(
+        &mut self,
+        queue: &str,
+        f: impl FnOnce(&mut Today, jiff::civil::Date, &str, Duration),
+    ) {
         let target = self
             .acd
-            .queue_config(&queue)
+            .queue_config(queue)
             .map_or(Duration::from_secs(20), |c| c.service_level);
-        f(&mut self.today, today(), &queue, target);
+        f(&mut self.today, today(), queue, target);
     }
 
     /// One agent as the API shows it; `None` when not configured.
@@ -381,7 +379,6 @@ impl Task {
                     .with_skills(skills);
                 let result = match self.acd.enqueue(now, req) {
                     Ok(()) => {
-                        self.queue_of.insert(call.clone(), queue.clone());
                         self.calls.insert(call, events);
                         QueueResult::Queued
                     }
@@ -436,9 +433,8 @@ impl Task {
                 tracing::debug!(call, ?by, "call leaves the queue");
                 self.calls.remove(&call);
                 self.answered_legs.remove(&call);
-                let id = CallId::new(call.clone());
+                let id = CallId::new(call);
                 if self.acd.has_call(&id) {
-                    // The call's queue is forgotten once the core reports its end.
                     let r = match by {
                         Party::Caller => self.acd.caller_abandoned(now, &id),
                         other => self.acd.call_ended(now, &id, other),
@@ -446,8 +442,6 @@ impl Task {
                     if let Err(e) = r {
                         tracing::warn!(call = %id, "leaving the queue: {e}");
                     }
-                } else {
-                    self.queue_of.remove(&call);
                 }
             }
             Cmd::Registered(a) => {
@@ -558,11 +552,10 @@ impl Task {
                 Output::Answered {
                     call,
                     agent,
+                    queue,
                     waited,
                 } => {
-                    self.count(call.as_str(), |t, day, q, sl| {
-                        t.answered(day, q, waited, sl)
-                    });
+                    self.count(&queue, |t, day, q, sl| t.answered(day, q, waited, sl));
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     let leg = self.answered_legs.get(call.as_str()).copied().unwrap_or(0);
                     if let Some(tx) = self.calls.get(call.as_str()) {
@@ -575,9 +568,8 @@ impl Task {
                         });
                     }
                 }
-                Output::MaxWaitReached { call, .. } => {
-                    self.count(call.as_str(), |t, day, q, _| t.timed_out(day, q));
-                    self.queue_of.remove(call.as_str());
+                Output::MaxWaitReached { call, queue, .. } => {
+                    self.count(&queue, |t, day, q, _| t.timed_out(day, q));
                     if let Some(tx) = self.calls.remove(call.as_str()) {
                         let _ = tx.send(QueueEvent::MaxWait);
                     }
@@ -588,14 +580,10 @@ impl Task {
                     tracing::info!(agent = %agent, ?from, ?to, "agent state");
                     self.since.insert(agent.to_string(), Instant::now());
                 }
-                Output::Abandoned { call, .. } => {
-                    self.count(call.as_str(), |t, day, q, _| t.abandoned(day, q));
-                    self.queue_of.remove(call.as_str());
+                Output::Abandoned { queue, .. } => {
+                    self.count(&queue, |t, day, q, _| t.abandoned(day, q));
                 }
-                Output::CallEnded { call, .. } => {
-                    self.queue_of.remove(call.as_str());
-                }
-                Output::Announce { .. } => {}
+                Output::Announce { .. } | Output::CallEnded { .. } => {}
             }
         }
     }

@@ -209,10 +209,7 @@ async fn log_in(
     if !text(header::HOST).is_some_and(|h| s.access.host_allowed(h)) {
         return refused(peer, Refusal::Host, "POST", "/session");
     }
-    let json = text(header::CONTENT_TYPE)
-        .and_then(|ct| ct.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if !text(header::CONTENT_TYPE).is_some_and(super::admin_access::is_json) {
         return refused(peer, Refusal::NotJson, "POST", "/session");
     }
     #[derive(Deserialize)]

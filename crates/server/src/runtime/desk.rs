@@ -278,14 +278,15 @@ impl DeskHub {
             .offered_at
             .map(|o| o.saturating_duration_since(c.queued_at).as_secs_f64());
         let url = (!p.ticket_url.is_empty()).then(|| p.ticket_url.clone());
+        let unread = |error: Option<&str>| {
+            json!({ "id": p.ticket_id, "url": url, "loaded": false, "error": error,
+                "status": opt(&p.ticket_status), "priority": opt(&p.ticket_priority),
+                "subject": null, "status_words": null, "requester": null, "last_comment": null })
+        };
         let ticket = match &c.ticket {
             Ticket::None => Json::Null,
-            Ticket::Loading => json!({ "id": p.ticket_id, "url": url, "loaded": false,
-                "error": null, "status": opt(&p.ticket_status), "priority": opt(&p.ticket_priority),
-                "subject": null, "status_words": null, "requester": null, "last_comment": null }),
-            Ticket::Failed(e) => json!({ "id": p.ticket_id, "url": url, "loaded": false,
-                "error": e, "status": opt(&p.ticket_status), "priority": opt(&p.ticket_priority),
-                "subject": null, "status_words": null, "requester": null, "last_comment": null }),
+            Ticket::Loading => unread(None),
+            Ticket::Failed(e) => unread(Some(e)),
             Ticket::Loaded {
                 summary,
                 last_comment,

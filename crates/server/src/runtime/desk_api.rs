@@ -266,7 +266,7 @@ async fn sign_out(State(s): State<DeskState>, headers: HeaderMap) -> Response {
 }
 
 /// The desktop's snapshot for `agent`.
-async fn snapshot(s: &DeskState, agent: &AgentView) -> serde_json::Value {
+fn snapshot(s: &DeskState, agent: &AgentView) -> serde_json::Value {
     let phase = match agent.state.as_str() {
         "reserved" => Some("ringing"),
         "busy" => Some("talking"),
@@ -328,7 +328,7 @@ async fn events(
                 return Some((Ok::<_, std::convert::Infallible>(event), f));
             }
             let view = f.s.acd.agent(&f.agent).await?;
-            let snap = snapshot(&f.s, &view).await;
+            let snap = snapshot(&f.s, &view);
             let key = super::admin::without_clocks(&snap);
             if f.last.as_deref() != Some(key.as_str()) {
                 let event = Event::default().event("desk").data(snap.to_string());
