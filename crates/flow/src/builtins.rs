@@ -1,7 +1,7 @@
 //! Names of the variables the executor provides itself (read-only for flows).
 
 /// Variables set by the executor. Flows may read them but not declare or `set` them.
-pub const BUILTIN_VARIABLES: [&str; 14] = [
+pub const BUILTIN_VARIABLES: [&str; 15] = [
     "ani",
     "dnis",
     "call_id",
@@ -16,6 +16,7 @@ pub const BUILTIN_VARIABLES: [&str; 14] = [
     "call_seconds",
     "wait_seconds",
     "talk_seconds",
+    "agent_lost",
 ];
 
 pub(crate) fn is_builtin(name: &str) -> bool {

@@ -133,6 +133,11 @@ impl Executor {
                     ),
                 });
                 let id = self.next_id();
+                // A handler that queues the caller (again) becomes the caller's waiting
+                // line: the agent's answer or the maximum wait stops it like the main flow.
+                if let Some(f) = self.fibers.get_mut(i) {
+                    f.main_line = true;
+                }
                 self.actions.push_back(Action::Enqueue {
                     id,
                     node: name,

@@ -237,9 +237,10 @@ impl Executor {
                     self.spawn(EventKind::AgentAnswered);
                 }
             }
-            Event::AgentDisconnected { agent } => {
+            Event::AgentDisconnected { agent, lost } => {
                 if self.caller_connected {
                     self.set_agent(&agent);
+                    self.set_var("agent_lost", Json::Bool(lost));
                     if let (Some(a), true) = (self.agent_at, self.with_agent) {
                         self.agent_left_at = Some(now);
                         self.set_seconds("talk_seconds", a, now);

@@ -387,8 +387,11 @@ pub enum Event {
     AgentAnswered {
         agent: AgentRef,
     },
+    /// The agent left: hung up, or (`lost`) their phone went away (a browser page
+    /// closed, its network gone); the flow sees `agent_lost`.
     AgentDisconnected {
         agent: AgentRef,
+        lost: bool,
     },
     /// The caller waited the queue's maximum time and has left the queue.
     QueueMaxWait,

@@ -213,6 +213,7 @@ pub(crate) fn initial(
     for name in ["call_seconds", "wait_seconds", "talk_seconds"] {
         set(&mut vars, name, Json::from(0u64));
     }
+    set(&mut vars, "agent_lost", Json::Bool(false));
     vars
 }
 

@@ -732,7 +732,7 @@ events:
     assert_eq!(s.var_str("keys_pressed"), "");
     assert_eq!(s.var("wait_seconds"), json!(12), "queued to answered");
     s.advance(Duration::from_secs(30));
-    s.event(Event::AgentDisconnected { agent });
+    s.event(Event::AgentDisconnected { agent, lost: false });
     assert_eq!(
         s.var("talk_seconds"),
         json!(30),

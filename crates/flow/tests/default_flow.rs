@@ -398,7 +398,7 @@ fn note_is_in_portuguese_for_portuguese_callers_and_names_the_agent() {
         s.var_str("ticket_url"),
         "https://acme.zendesk.com/agent/tickets/1001"
     );
-    s.event(Event::AgentDisconnected { agent });
+    s.event(Event::AgentDisconnected { agent, lost: false });
     match s.next() {
         Action::Disconnect { .. } => {}
         other => panic!("{other:?}"),
@@ -925,4 +925,68 @@ fn after_an_outage_a_refusal_ends_the_handler_without_a_guess() {
     assert!(r.none_pending(), "nothing created: {:?}", r.pending);
     assert!(r.ex.is_finished());
     assert!(!r.errors().is_empty(), "the refusal is an error");
+}
+
+#[test]
+fn a_lost_agent_puts_the_caller_back_in_the_queue_at_the_same_priority() {
+    let mut s = at_menu("en-US", "open", Some("urgent"));
+    s.play_through();
+    s.digit('1');
+    let (qid, prio) = expect_enqueue(&mut s);
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::Queued,
+    });
+    let music = match s.next() {
+        Action::PlayMusic { id, .. } => id,
+        other => panic!("{other:?}"),
+    };
+    let agent = AgentRef {
+        id: "ana".into(),
+        name: "Ana".into(),
+    };
+    s.event(Event::AgentAnswered {
+        agent: agent.clone(),
+    });
+    assert_eq!(s.next(), Action::StopPlay { id: music });
+    // Ana's browser closes mid-call: the caller hears why, then waits again.
+    s.event(Event::AgentDisconnected {
+        agent: agent.clone(),
+        lost: true,
+    });
+    let said = s.play_through();
+    assert!(
+        said.starts_with("Sorry, we lost the connection to your agent."),
+        "{said}"
+    );
+    let (qid, again) = expect_enqueue(&mut s);
+    assert_eq!(again, prio, "the same priority as the first time");
+    s.event(Event::QueueResult {
+        id: qid,
+        result: QueueResult::Queued,
+    });
+    let music = match s.next() {
+        Action::PlayMusic { id, .. } => id,
+        other => panic!("music again, got {other:?}"),
+    };
+    // The next agent's answer stops the waiting, as the first time.
+    s.event(Event::AgentAnswered {
+        agent: AgentRef {
+            id: "bob".into(),
+            name: "Bob".into(),
+        },
+    });
+    assert_eq!(s.next(), Action::StopPlay { id: music });
+    // Bob hangs up (not lost): the call ends.
+    s.event(Event::AgentDisconnected {
+        agent: AgentRef {
+            id: "bob".into(),
+            name: "Bob".into(),
+        },
+        lost: false,
+    });
+    match s.next() {
+        Action::Disconnect { .. } => {}
+        other => panic!("{other:?}"),
+    }
 }

@@ -31,6 +31,10 @@ pub enum Input {
     BridgeFailed { reason: String },
     /// The bridged agent hung up.
     AgentHangup,
+    /// The bridged agent's phone went away without hanging up (a browser page closed,
+    /// its network lost): the flow's `agent_disconnected` handler sees `agent_lost` and
+    /// may queue the caller again.
+    AgentLost,
     /// The queue's maximum wait passed; the call is out of the queue.
     MaxWait,
     /// The caller hung up (or the call was otherwise lost).

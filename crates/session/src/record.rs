@@ -286,7 +286,7 @@ mod tests {
             },
             ts(10),
         );
-        r.on_event(&Event::AgentDisconnected { agent }, ts(70));
+        r.on_event(&Event::AgentDisconnected { agent, lost: false }, ts(70));
         r.durable(&NoHelpdesk, &req("/tickets/7", "x"), ts(70));
         let (rec, items) = r.finish(ts(71));
         assert_eq!(rec.ticket_id.as_deref(), Some("7"));

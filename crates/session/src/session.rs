@@ -244,16 +244,23 @@ impl Session {
                         hang_up_agent: true,
                     });
                     self.out.push_back(Output::LeaveQueue { by: Party::System });
-                    self.feed(now, Event::AgentDisconnected { agent });
+                    self.feed(
+                        now,
+                        Event::AgentDisconnected {
+                            agent,
+                            lost: false,
+                        },
+                    );
                 }
             }
-            Input::AgentHangup => {
+            Input::AgentHangup | Input::AgentLost => {
                 if let Queue::Bridged(agent) = std::mem::replace(&mut self.queue, Queue::Out) {
                     self.out.push_back(Output::Unbridge {
                         hang_up_agent: false,
                     });
                     self.out.push_back(Output::LeaveQueue { by: Party::Agent });
-                    self.feed(now, Event::AgentDisconnected { agent });
+                    let lost = input == Input::AgentLost;
+                    self.feed(now, Event::AgentDisconnected { agent, lost });
                 }
             }
             Input::MaxWait => {

@@ -55,7 +55,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let desk = DeskHub::new(zd.connectors.clone(), zd.helpdesk.clone(), store.clone());
-    let dialer = SipDialer::new(sip_ip, desk.clone());
+    let phone_ip = config.desk.phone_ip.or(Some(sip_ip).filter(|ip| !ip.is_unspecified()));
+    if phone_ip.is_none() {
+        tracing::warn!(
+            "the agent desktop's in-page phone is off: [sip] listen is {sip_ip}; set [desk] phone_ip to the address browsers reach ringdesk at"
+        );
+    }
+    let phones = crate::runtime::phone::Phones::new(phone_ip);
+    let dialer = SipDialer::new(sip_ip, desk.clone(), phones.clone());
     let acd_config = config.acd();
     let acd = AcdHandle::spawn(&acd_config, dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let sl = |queue: &str| {
@@ -97,7 +104,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
             Logins::new(passwords, config.sip.limits.lockout()),
             config.desk.reasons.clone(),
         )
-        .with_secure_cookies(config.admin.secure_cookies()),
+        .with_secure_cookies(config.admin.secure_cookies())
+        .with_phones(phones),
     };
     let admin = crate::runtime::admin::serve(config.admin.listen, admin_state)
         .await

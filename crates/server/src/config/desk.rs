@@ -3,7 +3,13 @@
 //! ```toml
 //! [desk]
 //! reasons = ["Break", "Lunch", "Meeting", "Training"]   # what "Not ready" offers
+//! phone_ip = "192.0.2.10"   # where browsers reach the in-page phone's media
 //! ```
+//!
+//! `phone_ip` is the one ICE candidate offered to browsers (ringdesk is ICE-lite), so it
+//! must be an address the agents' browsers can reach; by default `[sip] listen`'s address.
+//! When neither is a concrete address (`0.0.0.0`) the in-page phone is off and calls ring
+//! on desk phones only.
 //!
 //! Agents sign in with their `[[agents]]` id and SIP password; failed sign-ins lock the
 //! agent's desktop sign-in as `[sip.limits]` locks REGISTER (`register_*`), separately.
@@ -23,12 +29,16 @@ pub struct DeskConfig {
     /// The not-ready reasons an agent picks from.
     #[serde(default = "default_reasons")]
     pub reasons: Vec<String>,
+    /// Where browsers reach the in-page phone's media (see the module docs).
+    #[serde(default)]
+    pub phone_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {
             reasons: default_reasons(),
+            phone_ip: None,
         }
     }
 }
@@ -51,6 +61,9 @@ impl DeskConfig {
                     "{origin}: [desk] reasons: {r:?}: 1 to {MAX_REASON_CHARS} characters, no control characters or surrounding spaces"
                 );
             }
+        }
+        if let Some(ip) = self.phone_ip.filter(|ip| ip.is_unspecified() || ip.is_multicast()) {
+            bail!("{origin}: [desk] phone_ip: {ip} is not an address a browser can reach");
         }
         let mut seen = std::collections::BTreeSet::new();
         if let Some(dup) = self.reasons.iter().find(|r| !seen.insert(r.as_str())) {

@@ -1,9 +1,11 @@
 //! Agent legs: rings a registered agent's softphone for a queued call (SIP INVITE with
-//! screen-pop headers), tracks each leg until it is answered, refused or cancelled, and
-//! keeps what the bridge needs (the leg's RTP socket and the agent's media).
+//! screen-pop headers), or their browser phone when their desktop page has it on
+//! ([`Phones`]), tracks each leg until it is answered, refused or cancelled, and keeps
+//! what the bridge needs (the leg's RTP socket and the agent's media).
 
 use super::acd::{AcdHandle, Dialer, OfferResult};
 use super::desk::DeskHub;
+use super::phone::Phones;
 use ringdesk_sip::{
     AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer, SrtpPolicy,
 };
@@ -15,7 +17,26 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub struct AnsweredLeg {
     pub socket: std::net::UdpSocket,
     pub media: AgentMedia,
-    pub handle: OutboundHandle,
+    pub handle: LegHandle,
+}
+
+/// How to end an agent leg from our side.
+#[derive(Clone)]
+pub enum LegHandle {
+    Sip(OutboundHandle),
+    Browser { leg: u64, phones: Arc<Phones> },
+}
+
+impl LegHandle {
+    /// Ends the leg: a BYE to a SIP phone, the end of a browser leg.
+    pub async fn hangup(self) {
+        match self {
+            LegHandle::Sip(h) => {
+                let _ = h.hangup().await;
+            }
+            LegHandle::Browser { leg, phones } => phones.end(leg),
+        }
+    }
 }
 
 struct Leg {
@@ -38,6 +59,21 @@ pub struct SipDialer {
     hangups: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<super::msg::Msg>>>,
     /// Each agent's SRTP policy (`[[agents]] srtp`), and the one for agents not listed.
     srtp: OnceLock<(HashMap<String, SrtpPolicy>, SrtpPolicy)>,
+    /// Agents' browser phones: ring there when the page has its phone on.
+    phones: Arc<Phones>,
+}
+
+/// A browser leg as the bridge sees it: PCMU from and to the relay's loopback socket,
+/// no telephone events, no SRTP of its own (the relay does DTLS-SRTP with the browser).
+fn browser_media(remote_addr: SocketAddr) -> AgentMedia {
+    AgentMedia {
+        remote_addr,
+        codec: ringdesk_sip::Codec::Pcmu,
+        payload_type: 0,
+        telephone_event_pt: None,
+        direction: ringdesk_sip::Direction::SendRecv,
+        srtp: None,
+    }
 }
 
 fn header_value(s: &str) -> String {
@@ -45,7 +81,7 @@ fn header_value(s: &str) -> String {
 }
 
 impl SipDialer {
-    pub fn new(rtp_ip: IpAddr, desk: Arc<DeskHub>) -> Arc<SipDialer> {
+    pub fn new(rtp_ip: IpAddr, desk: Arc<DeskHub>, phones: Arc<Phones>) -> Arc<SipDialer> {
         Arc::new(SipDialer {
             sip: OnceLock::new(),
             rtp_ip,
@@ -53,7 +89,13 @@ impl SipDialer {
             desk,
             hangups: Mutex::new(HashMap::new()),
             srtp: OnceLock::new(),
+            phones,
         })
+    }
+
+    /// The agents' browser phones.
+    pub fn phones(&self) -> &Arc<Phones> {
+        &self.phones
     }
 
     /// Sets each agent's SRTP policy and the default (once, at start).
@@ -79,12 +121,23 @@ impl SipDialer {
         leg: u64,
         tx: tokio::sync::mpsc::UnboundedSender<super::msg::Msg>,
     ) -> Option<AnsweredLeg> {
+        if Phones::is_browser_leg(leg) {
+            let (socket, remote_addr) = self.phones.take_answered(leg, tx)?;
+            return Some(AnsweredLeg {
+                socket,
+                media: browser_media(remote_addr),
+                handle: LegHandle::Browser {
+                    leg,
+                    phones: self.phones.clone(),
+                },
+            });
+        }
         let mut legs = self.legs.lock().ok()?;
         let l = legs.get_mut(&leg)?;
         let out = AnsweredLeg {
             socket: l.socket.take()?,
             media: l.media.clone()?,
-            handle: l.handle.clone(),
+            handle: LegHandle::Sip(l.handle.clone()),
         };
         drop(legs);
         if let Ok(mut h) = self.hangups.lock() {
@@ -211,7 +264,13 @@ impl SipDialer {
 
 impl Dialer for SipDialer {
     fn offer(&self, call: &str, agent: &str, _name: &str, queue: &str, acd: AcdHandle) -> u64 {
-        match self.try_offer(call, agent, queue) {
+        let tried = if self.phones.has_phone(agent) {
+            self.desk.offered(call);
+            self.phones.ring(call, agent, acd.clone())
+        } else {
+            self.try_offer(call, agent, queue)
+        };
+        match tried {
             Ok(leg) => leg,
             Err(e) => {
                 tracing::warn!(agent, "cannot ring the agent: {e}");
@@ -222,6 +281,10 @@ impl Dialer for SipDialer {
     }
 
     fn cancel(&self, leg: u64) {
+        if Phones::is_browser_leg(leg) {
+            self.phones.cancel(leg);
+            return;
+        }
         let handle = self
             .legs
             .lock()

@@ -3,14 +3,18 @@
 //! a session cookie of its own; a failure limit per agent), follows their state and the
 //! call offered to them (`GET /desk/events`, Server-Sent Events), changes their state
 //! (`POST /desk/state`: the same state machine as the admin API and the SIP phone) and
-//! saves the wrap-up note (`POST /desk/note`). The agent is always the session's: no
-//! request names another agent. A new sign-in of the same agent ends its other sessions.
+//! saves the wrap-up note (`POST /desk/note`). With `GET /desk/events?phone=on` the page is
+//! the agent's phone ([`super::phone`]): calls ring there, and the page answers, declines
+//! and hangs up with `POST /desk/phone/{answer,decline,hangup}`. The agent is always the
+//! session's: no request names another agent, and a leg id of another agent's call is
+//! unknown. A new sign-in of the same agent ends its other sessions.
 
 use super::acd::{AcdHandle, AgentView};
 use super::admin::{error, refused};
 use super::admin_access::{is_json, Access, Refusal};
 use super::admin_session::{self, Sessions, DESK_COOKIE};
 use super::desk::{DeskHub, NoteError};
+use super::phone::{PhoneError, Phones};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +34,11 @@ pub const DESK: &str = include_str!("desk.html");
 pub const DESK_JS: &str = include_str!("desk.js");
 /// How often the event stream looks at the agent (it sends only changes).
 const EVENTS_EVERY: Duration = Duration::from_millis(250);
+/// A comment line this often on a quiet event stream: a closed page is noticed by then
+/// (its phone goes off, the agent is no longer offered calls there).
+const KEEP_ALIVE: Duration = Duration::from_secs(3);
+/// Longest SDP answer taken from a page.
+const MAX_SDP: usize = ringdesk_webrtc::MAX_SDP;
 /// Longest agent id and password taken at sign-in.
 const MAX_ID: usize = 64;
 const MAX_PASSWORD: usize = 256;
@@ -48,6 +57,8 @@ pub struct DeskState {
     pub reasons: Arc<Vec<String>>,
     /// Session cookies marked `Secure` (`[admin] secure_cookies`; off until set).
     pub secure_cookies: bool,
+    /// The agents' browser phones (off until set).
+    pub phones: Arc<Phones>,
 }
 
 impl DeskState {
@@ -66,6 +77,7 @@ impl DeskState {
             logins: Arc::new(logins),
             reasons: Arc::new(reasons),
             secure_cookies: false,
+            phones: Phones::new(None),
         }
     }
 }
@@ -74,6 +86,12 @@ impl DeskState {
     /// Marks the session cookie `Secure` (`[admin] secure_cookies`).
     pub fn with_secure_cookies(mut self, secure: bool) -> DeskState {
         self.secure_cookies = secure;
+        self
+    }
+
+    /// Lets pages be their agent's phone.
+    pub fn with_phones(mut self, phones: Arc<Phones>) -> DeskState {
+        self.phones = phones;
         self
     }
 }
@@ -133,6 +151,9 @@ pub fn routes() -> Router<DeskState> {
         .route("/desk/events", get(events))
         .route("/desk/state", post(set_state))
         .route("/desk/note", post(save_note))
+        .route("/desk/phone/answer", post(phone_answer))
+        .route("/desk/phone/decline", post(phone_decline))
+        .route("/desk/phone/hangup", post(phone_hangup))
 }
 
 async fn page() -> Response {
@@ -277,7 +298,12 @@ fn snapshot(s: &DeskState, agent: &AgentView) -> serde_json::Value {
         (Some(phase), Some(call)) => s.hub.view(call, phase),
         _ => serde_json::Value::Null,
     };
-    serde_json::json!({ "agent": agent, "reasons": *s.reasons, "call": call })
+    serde_json::json!({
+        "agent": agent,
+        "reasons": *s.reasons,
+        "call": call,
+        "phone": s.phones.view(&agent.id),
+    })
 }
 
 /// `GET /desk/events`: a snapshot at every change; `ended` when the session is over
@@ -285,6 +311,7 @@ fn snapshot(s: &DeskState, agent: &AgentView) -> serde_json::Value {
 async fn events(
     State(s): State<DeskState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
@@ -298,12 +325,19 @@ async fn events(
     else {
         return error(StatusCode::UNAUTHORIZED, "sign in first");
     };
+    let phone_on = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|p| p == "phone=on"))
+        && s.phones.enabled();
+    let phone = phone_on.then(|| PhoneOn::new(&s, &agent));
     struct Follow {
         s: DeskState,
         agent: String,
         cookie: String,
         last: Option<String>,
         over: bool,
+        /// The page's phone, on while the stream lasts.
+        _phone: Option<PhoneOn>,
     }
     let start = Follow {
         s,
@@ -311,6 +345,7 @@ async fn events(
         cookie,
         last: None,
         over: false,
+        _phone: phone,
     };
     let stream = futures_util::stream::unfold(start, |mut f| async move {
         if f.over {
@@ -338,8 +373,135 @@ async fn events(
         }
     });
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
+}
+
+/// A page's phone, on from [`PhoneOn::new`] until dropped (its event stream ended).
+struct PhoneOn {
+    phones: Arc<Phones>,
+    acd: AcdHandle,
+    agent: String,
+}
+
+impl PhoneOn {
+    fn new(s: &DeskState, agent: &str) -> PhoneOn {
+        s.phones.page_opened(agent, &s.acd);
+        PhoneOn {
+            phones: s.phones.clone(),
+            acd: s.acd.clone(),
+            agent: agent.to_string(),
+        }
+    }
+}
+
+impl Drop for PhoneOn {
+    fn drop(&mut self) {
+        self.phones.page_closed(&self.agent, &self.acd);
+    }
+}
+
+/// A leg id as the page sends it (a decimal string: too large for a JSON number).
+#[derive(Deserialize)]
+struct LegRequest {
+    leg: String,
+    sdp: Option<String>,
+}
+
+/// The body of a phone request, or the refusal to answer with.
+fn leg_request(body: &[u8], want_sdp: bool) -> Result<(u64, Option<String>), Box<Response>> {
+    let usage = if want_sdp {
+        "expected {\"leg\": \"...\", \"sdp\": \"...\"}"
+    } else {
+        "expected {\"leg\": \"...\"}"
+    };
+    let bad = || Box::new(error(StatusCode::BAD_REQUEST, usage));
+    let req: LegRequest = serde_json::from_slice(body).map_err(|_| bad())?;
+    let leg = req.leg.parse::<u64>().map_err(|_| bad())?;
+    if want_sdp {
+        match req.sdp {
+            Some(sdp) if sdp.len() <= MAX_SDP => Ok((leg, Some(sdp))),
+            Some(_) => Err(Box::new(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the SDP answer is longer than {MAX_SDP} bytes"),
+            ))),
+            None => Err(bad()),
+        }
+    } else {
+        Ok((leg, None))
+    }
+}
+
+fn phone_error(e: PhoneError) -> Response {
+    let status = match e {
+        PhoneError::UnknownLeg => StatusCode::NOT_FOUND,
+        PhoneError::NotRinging => StatusCode::CONFLICT,
+        PhoneError::BadAnswer(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    error(status, e)
+}
+
+/// `POST /desk/phone/answer {"leg": "...", "sdp": "..."}`: the page's SDP answer to the
+/// call ringing on it.
+async fn phone_answer(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let agent = match agent_of(&s, peer, &headers, true, "/desk/phone/answer") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let (leg, sdp) = match leg_request(&body, true) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    match s.phones.answer(&agent, leg, sdp.unwrap_or_default()).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => phone_error(e),
+    }
+}
+
+/// `POST /desk/phone/decline {"leg": "..."}`: the agent declines the ringing call.
+async fn phone_decline(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let agent = match agent_of(&s, peer, &headers, true, "/desk/phone/decline") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match leg_request(&body, false) {
+        Ok((leg, _)) => match s.phones.decline(&agent, leg) {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => phone_error(e),
+        },
+        Err(r) => *r,
+    }
+}
+
+/// `POST /desk/phone/hangup {"leg": "..."}`: the agent hangs up (or declines while it
+/// rings).
+async fn phone_hangup(
+    State(s): State<DeskState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let agent = match agent_of(&s, peer, &headers, true, "/desk/phone/hangup") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match leg_request(&body, false) {
+        Ok((leg, _)) => match s.phones.hang_up(&agent, leg) {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => phone_error(e),
+        },
+        Err(r) => *r,
+    }
 }
 
 /// `POST /desk/state {"state": "available"}` or `{"state": "not_ready", "reason": "Break"}`.

@@ -18,6 +18,8 @@ pub mod http;
 pub mod media_worker;
 pub mod msg;
 pub mod outbox;
+pub mod phone;
+pub mod phone_relay;
 pub mod priority;
 pub mod prompts;
 pub mod queue_stats;

@@ -23,6 +23,8 @@ pub enum Msg {
     Hangup,
     /// The bridged agent hung up.
     AgentHangup,
+    /// The bridged agent's browser went away (page closed, network lost).
+    AgentLost,
 }
 
 /// A SIP INFO request's body, as received.

@@ -119,11 +119,11 @@ async fn dispatch(
                     }
                     SipEvent::AgentRegistered { agent, .. } => {
                         tracing::info!(agent, "agent logged in (registered)");
-                        shared.acd.registered(&agent);
+                        shared.dialer.phones().sip_registration(&agent, true, &shared.acd);
                     }
                     SipEvent::AgentUnregistered { agent } => {
-                        tracing::info!(agent, "agent logged out (registration ended)");
-                        shared.acd.unregistered(&agent);
+                        tracing::info!(agent, "agent's registration ended");
+                        shared.dialer.phones().sip_registration(&agent, false, &shared.acd);
                     }
                     other => shared.dialer.on_event(&other, &shared.acd),
                 }

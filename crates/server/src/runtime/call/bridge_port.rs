@@ -21,7 +21,7 @@ pub(super) struct BridgePort {
 
 /// A bridge in place.
 struct Up {
-    handle: ringdesk_sip::OutboundHandle,
+    handle: super::super::agents::LegHandle,
     relay: tokio::task::JoinHandle<()>,
 }
 
@@ -52,10 +52,7 @@ impl BridgePort {
         let agent_socket = match agent_socket {
             Ok(s) => Arc::new(s),
             Err(e) => {
-                let handle = answered.handle;
-                tokio::spawn(async move {
-                    let _ = handle.hangup().await;
-                });
+                tokio::spawn(answered.handle.hangup());
                 return Err(e.into());
             }
         };
@@ -102,9 +99,7 @@ impl BridgePort {
             })
         };
         if let (Some(handle), true) = (handle, hang_up_agent) {
-            tokio::spawn(async move {
-                let _ = handle.hangup().await;
-            });
+            tokio::spawn(handle.hangup());
         }
     }
 }

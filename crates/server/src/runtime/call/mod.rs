@@ -196,6 +196,7 @@ impl Call {
                 self.media.reinvite(&self.shared.media, *remote, hold)
             }
             Msg::AgentHangup => self.input(Input::AgentHangup),
+            Msg::AgentLost => self.input(Input::AgentLost),
             Msg::Http(done) => {
                 let HttpDone { id, outcome } = *done;
                 self.input(Input::HttpDone { id, outcome })
