@@ -66,9 +66,14 @@ impl std::fmt::Debug for Transmit {
 #[derive(Debug)]
 struct Entry {
     stream: OutboundStream,
-    /// When the next packet is due (nanoseconds from the epoch).
+    /// When the next packet is due (nanoseconds from the epoch); [`PAUSED`] while paused.
     next_due: u64,
+    /// When it was paused (nanoseconds from the epoch).
+    paused_at: u64,
 }
+
+/// `next_due` of a paused stream: never due (its heap entry is dropped when it comes up).
+const PAUSED: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct Slot {
@@ -132,6 +137,7 @@ impl Pacer {
         self.insert(Entry {
             stream: OutboundStream::new(config),
             next_due,
+            paused_at: 0,
         })
     }
 
@@ -142,7 +148,11 @@ impl Pacer {
     /// `sent_at`. Events the first packet caused are collected with its next packet.
     pub fn add_started(&mut self, sent_at: Instant, stream: OutboundStream) -> StreamId {
         let next_due = self.nanos(sent_at).saturating_add(TICK_NS);
-        self.insert(Entry { stream, next_due })
+        self.insert(Entry {
+            stream,
+            next_due,
+            paused_at: 0,
+        })
     }
 
     fn insert(&mut self, entry: Entry) -> StreamId {
@@ -191,6 +201,48 @@ impl Pacer {
             push_event(&mut self.events, id, ev);
         }
         Some(entry.stream)
+    }
+
+    fn entry_mut(&mut self, id: StreamId) -> Option<&mut Entry> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.entry.as_mut()
+    }
+
+    /// Stops sending the stream's packets at `now`, keeping the stream (its sequence,
+    /// what it plays) until [`Self::resume_stream`]: the call is bridged to an agent,
+    /// whose packets the caller hears meanwhile. False for an unknown stream.
+    pub fn pause_stream(&mut self, now: Instant, id: StreamId) -> bool {
+        let now = self.nanos(now);
+        let Some(entry) = self.entry_mut(id) else {
+            return false;
+        };
+        if entry.next_due != PAUSED {
+            entry.next_due = PAUSED;
+            entry.paused_at = now;
+        }
+        true
+    }
+
+    /// Sends the paused stream's packets again, the next one due at `now`; its timestamp
+    /// moves on by the time it was paused (sequence numbers go on from where they were).
+    /// False for an unknown stream; a stream not paused is left as it is.
+    pub fn resume_stream(&mut self, now: Instant, id: StreamId) -> bool {
+        let now = self.nanos(now);
+        let Some(entry) = self.entry_mut(id) else {
+            return false;
+        };
+        if entry.next_due == PAUSED {
+            let slots = now.saturating_sub(entry.paused_at) / TICK_NS;
+            entry
+                .stream
+                .skip_slots(u32::try_from(slots % (1 << 32)).unwrap_or(0));
+            entry.next_due = now;
+            self.due.push(Reverse((now, id.index, id.generation)));
+        }
+        true
     }
 
     /// The stream, to queue clips, stop playout or send DTMF. Events this causes (a

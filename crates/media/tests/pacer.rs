@@ -483,3 +483,49 @@ fn a_stream_started_by_the_answering_thread_continues_one_period_after_its_first
         (s, StreamEvent::Played(PlayoutEvent { tag: 5, completed: true })) if s == id
     ));
 }
+
+#[test]
+fn a_paused_stream_sends_nothing_then_resumes_with_wall_time_timestamps() {
+    let epoch = Instant::now();
+    let mut pacer = Pacer::new(epoch);
+    let id = pacer.add_stream(epoch, config(Codec::Pcmu, 9));
+    let other = pacer.add_stream(epoch, config(Codec::Pcmu, 10));
+    let mut out = Vec::new();
+    let mut now = epoch;
+    let mut last = None;
+    // 1 s playing.
+    while now < epoch + Duration::from_secs(1) {
+        pacer.poll(now, &mut out);
+        now += TICK;
+    }
+    for t in out.iter().filter(|t| t.stream == id) {
+        let p = parse(t);
+        last = Some((p.header.sequence, p.header.timestamp));
+    }
+    let (seq, ts) = last.unwrap();
+    // Paused for 2 s (bridged): nothing from it, the other stream goes on.
+    assert!(pacer.pause_stream(now, id));
+    let paused = now;
+    out.clear();
+    while now < paused + Duration::from_secs(2) {
+        pacer.poll(now, &mut out);
+        now += TICK;
+    }
+    assert!(
+        out.iter().all(|t| t.stream == other),
+        "a paused stream is silent"
+    );
+    assert_eq!(out.len(), 100);
+    // Resumed: the next packet follows in sequence, its timestamp 2 s of audio later.
+    assert!(pacer.resume_stream(now, id));
+    out.clear();
+    pacer.poll(now, &mut out);
+    let p = out.iter().find(|t| t.stream == id).map(parse).unwrap();
+    assert_eq!(p.header.sequence, seq.wrapping_add(1));
+    assert_eq!(p.header.timestamp, ts.wrapping_add(160 + 100 * 160));
+    // An unknown stream is refused; resuming a playing one changes nothing.
+    assert!(pacer.resume_stream(now, id));
+    assert!(pacer.remove_stream(other).is_some());
+    assert!(!pacer.pause_stream(now, other));
+    assert!(!pacer.resume_stream(now, other));
+}

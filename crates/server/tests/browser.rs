@@ -3,8 +3,11 @@
 //! supervisor signs in with the keyboard on a phone-sized screen; a caller who waits in
 //! the queue appears on it and disappears when they hang up, without a reload. The agent
 //! desktop: an agent signs in, goes Ready, sees the caller's ticket while the desk phone
-//! rings and talks, and saves a wrap-up note that reaches the ticket.
+//! rings and talks, and saves a wrap-up note that reaches the ticket. The phone in the
+//! page: `browser/phone.rs`.
 
+#[path = "browser/phone.rs"]
+mod phone;
 mod queue;
 
 use queue::agent;
@@ -84,6 +87,14 @@ impl Wallboard {
                 return line;
             }
         }
+    }
+
+    /// Like [`Wallboard::until`], but a line already shown counts too.
+    async fn shown(&mut self, what: &str, want: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = self.seen.iter().find(|l| want(l)) {
+            return line.clone();
+        }
+        self.until(what, want).await
     }
 
     /// Sends the driver a command and waits for it to be done.

@@ -244,13 +244,7 @@ impl Session {
                         hang_up_agent: true,
                     });
                     self.out.push_back(Output::LeaveQueue { by: Party::System });
-                    self.feed(
-                        now,
-                        Event::AgentDisconnected {
-                            agent,
-                            lost: false,
-                        },
-                    );
+                    self.feed(now, Event::AgentDisconnected { agent, lost: false });
                 }
             }
             Input::AgentHangup | Input::AgentLost => {

@@ -55,7 +55,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let desk = DeskHub::new(zd.connectors.clone(), zd.helpdesk.clone(), store.clone());
-    let phone_ip = config.desk.phone_ip.or(Some(sip_ip).filter(|ip| !ip.is_unspecified()));
+    let phone_ip = config
+        .desk
+        .phone_ip
+        .or(Some(sip_ip).filter(|ip| !ip.is_unspecified()));
     if phone_ip.is_none() {
         tracing::warn!(
             "the agent desktop's in-page phone is off: [sip] listen is {sip_ip}; set [desk] phone_ip to the address browsers reach ringdesk at"

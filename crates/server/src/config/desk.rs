@@ -62,7 +62,10 @@ impl DeskConfig {
                 );
             }
         }
-        if let Some(ip) = self.phone_ip.filter(|ip| ip.is_unspecified() || ip.is_multicast()) {
+        if let Some(ip) = self
+            .phone_ip
+            .filter(|ip| ip.is_unspecified() || ip.is_multicast())
+        {
             bail!("{origin}: [desk] phone_ip: {ip} is not an address a browser can reach");
         }
         let mut seen = std::collections::BTreeSet::new();

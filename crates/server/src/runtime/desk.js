@@ -1,8 +1,9 @@
 // The agent desktop: an agent signs in (POST /desk/session sets an HttpOnly cookie),
 // then follows GET /desk/events (Server-Sent Events) and redraws on each `desk` snapshot:
 // their state with Ready / Not ready / Done, the call with its helpdesk ticket, and a
-// wrap-up note to add to the ticket (POST /desk/note). Every value is written with
-// textContent: nothing from the server is parsed as HTML.
+// wrap-up note to add to the ticket (POST /desk/note). The phone in the page is
+// desk-phone.js. Every value is written with textContent: nothing from the server is
+// parsed as HTML.
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -17,6 +18,11 @@
   let announced = null; // the ringing call last announced
   let savedFor = null; // the call whose note this page saved (202)
   let ticketId = null; // the ticket of the call shown
+  const phone = window.RingdeskPhone({
+    send: (method, url, body) => send(method, url, body),
+    announce: (text) => { $("announce").textContent = text; },
+    reconnect: () => follow(),
+  });
 
   // Sets a text and hides the element when there is none.
   function show(id, text) {
@@ -84,6 +90,8 @@
     agent = null;
     wrapEnds = null;
     drawCall(null);
+    phone.stop();
+    $("phone").hidden = true;
     $("connecting").hidden = true;
     $("desk").hidden = true;
     $("login").hidden = false;
@@ -100,7 +108,7 @@
       case "wrap_up":
         return wrapEnds === null ? "Wrap-up"
           : "Wrap-up: " + seconds((wrapEnds - performance.now()) / 1000) + " left";
-      case "logged_out": return "Logged out: register your phone to take calls";
+      case "logged_out": return "Logged out: turn on the phone below or register your desk phone to take calls";
       default: return a.state;
     }
   }
@@ -195,11 +203,12 @@
     }
     drawAgent(snap.agent, snap.reasons || []);
     drawCall(snap.call);
+    phone.update(snap.phone);
   }
 
   function follow() {
     if (source) source.close();
-    const es = new EventSource("/desk/events");
+    const es = new EventSource(phone.wanted() ? "/desk/events?phone=on" : "/desk/events");
     source = es;
     es.addEventListener("desk", (e) => draw(JSON.parse(e.data)));
     es.addEventListener("ended", (e) => {

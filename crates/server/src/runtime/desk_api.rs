@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 /// The page and its script, embedded.
 pub const DESK: &str = include_str!("desk.html");
 pub const DESK_JS: &str = include_str!("desk.js");
+pub const DESK_PHONE_JS: &str = include_str!("desk_phone.js");
 /// How often the event stream looks at the agent (it sends only changes).
 const EVENTS_EVERY: Duration = Duration::from_millis(250);
 /// A comment line this often on a quiet event stream: a closed page is noticed by then
@@ -147,6 +148,7 @@ pub fn routes() -> Router<DeskState> {
     Router::new()
         .route("/desk", get(page))
         .route("/desk.js", get(script))
+        .route("/desk-phone.js", get(phone_script))
         .route("/desk/session", post(sign_in).delete(sign_out))
         .route("/desk/events", get(events))
         .route("/desk/state", post(set_state))
@@ -162,6 +164,10 @@ async fn page() -> Response {
 
 async fn script() -> Response {
     super::admin::script(DESK_JS)
+}
+
+async fn phone_script() -> Response {
+    super::admin::script(DESK_PHONE_JS)
 }
 
 fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

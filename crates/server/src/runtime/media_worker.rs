@@ -85,6 +85,14 @@ pub enum Command {
         id: MediaStream,
         addr: Option<SocketAddr>,
     },
+    /// Send nothing, keeping the stream (the call is bridged to an agent).
+    Pause {
+        id: MediaStream,
+    },
+    /// Send again after [`Command::Pause`] (the agent left, the caller stays).
+    Resume {
+        id: MediaStream,
+    },
     Remove {
         id: MediaStream,
     },
@@ -99,6 +107,8 @@ impl Command {
             | Command::Loop { id, .. }
             | Command::Stop { id }
             | Command::Dest { id, .. }
+            | Command::Pause { id }
+            | Command::Resume { id }
             | Command::Remove { id } => Some(*id),
         }
     }
@@ -355,6 +365,12 @@ fn handle(
             if let Some(sink) = sinks.get_mut(&id.id) {
                 sink.dest = addr;
             }
+        }
+        Command::Pause { id } => {
+            pacer.pause_stream(Instant::now(), id.id);
+        }
+        Command::Resume { id } => {
+            pacer.resume_stream(Instant::now(), id.id);
         }
         Command::Remove { id } => {
             if pacer.remove_stream(id.id).is_some() {

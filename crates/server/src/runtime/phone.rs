@@ -157,11 +157,7 @@ impl Phones {
             return;
         }
         self.presence(agent, acd, |p| p.pages = p.pages.saturating_sub(1));
-        let last = self
-            .lock()
-            .presence
-            .get(agent)
-            .is_none_or(|p| p.pages == 0);
+        let last = self.lock().presence.get(agent).is_none_or(|p| p.pages == 0);
         if last {
             tracing::info!(agent, "browser phone off");
             let legs: Vec<u64> = self
@@ -207,7 +203,8 @@ impl Phones {
         let inner_addr = inner.local_addr().map_err(|e| e.to_string())?;
         let bridge_addr = bridge.local_addr().map_err(|e| e.to_string())?;
         let id = BROWSER_LEG | self.next.fetch_add(1, Ordering::Relaxed);
-        let (relay, offer) = Relay::new(id, public, inner, bridge_addr).map_err(|e| e.to_string())?;
+        let (relay, offer) =
+            Relay::new(id, public, inner, bridge_addr).map_err(|e| e.to_string())?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         self.lock().legs.insert(
             id,
@@ -223,7 +220,12 @@ impl Phones {
             },
         );
         tokio::spawn(relay.run(cmd_rx, self.clone()));
-        tracing::info!(agent, call, leg = id ^ BROWSER_LEG, "ringing the browser phone");
+        tracing::info!(
+            agent,
+            call,
+            leg = id ^ BROWSER_LEG,
+            "ringing the browser phone"
+        );
         Ok(id)
     }
 
@@ -372,7 +374,11 @@ impl Phones {
             return;
         };
         let _ = l.relay.send(phone_relay::Cmd::Close);
-        tracing::warn!(agent = l.agent, call = l.call, "browser phone leg failed: {why}");
+        tracing::warn!(
+            agent = l.agent,
+            call = l.call,
+            "browser phone leg failed: {why}"
+        );
         match (l.call_tx, l.stage) {
             (Some(tx), _) => {
                 let _ = tx.send(Msg::AgentLost);

@@ -55,9 +55,7 @@ impl Relay {
         inner: std::net::UdpSocket,
         bridge: SocketAddr,
     ) -> Result<(Relay, String), WebrtcError> {
-        let local = public
-            .local_addr()
-            .map_err(|_| WebrtcError::NotConnected)?;
+        let local = public.local_addr().map_err(|_| WebrtcError::NotConnected)?;
         let mut leg = WebrtcLeg::new(local, Instant::now())?;
         let offer = leg.offer()?;
         Ok((
@@ -82,10 +80,8 @@ impl Relay {
             bridge,
             ..
         } = self;
-        let (Ok(public), Ok(inner)) = (
-            UdpSocket::from_std(public),
-            UdpSocket::from_std(inner),
-        ) else {
+        let (Ok(public), Ok(inner)) = (UdpSocket::from_std(public), UdpSocket::from_std(inner))
+        else {
             phones.failed(id, "cannot register the media sockets");
             return;
         };

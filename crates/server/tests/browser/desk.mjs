@@ -6,8 +6,12 @@
 //   | overflow=<true|false> (the page scrolls sideways)
 //   | status=<status line> | call=<phase text>|none | ticket subject=<text>
 //   | ticket status=<status in words> | note=<note status> | alert=<error shown>
-//   | signed-out (the login form is back) | did <command word> | error <text>
-// Commands, one a line: ready | not_ready <reason> | done | note <text> | overflow | quit
+//   | signed-out (the login form is back) | phone=<the phone's status line>
+//   | stats inbound_packets=<n> inbound_energy=<x> outbound_packets=<n> (after `stats`)
+//   | did <command word> | error <text>
+// Commands, one a line: ready | not_ready <reason> | done | note <text> | overflow
+//   | phone_on (checks "Use this browser as my phone") | answer | decline | hangup | mute
+//   | stats | close (closes the page, as an agent closing the tab) | quit
 // Usage: node desk.mjs <base url> <agent> <password>
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
@@ -19,7 +23,9 @@ const browser = await chromium.launch({
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    // The test machine may have no interface but loopback for the page's ICE candidates.
+    "--allow-loopback-in-peer-connection"],
 });
 const commands = [];
 createInterface({ input: process.stdin })
@@ -83,6 +89,7 @@ try {
       "ticket status=": text("ticket-status"),
       "note=": text("note-status"),
       "alert=": text("alert"),
+      "phone=": text("phone-status"),
     };
   });
   const last = {};
@@ -96,10 +103,11 @@ try {
   };
   const button = (name) => page.getByRole("button", { name, exact: true });
 
+  let closed = false;
   for (;;) {
-    await report();
+    if (!closed) await report();
     const command = commands.shift();
-    if (command === undefined) { await page.waitForTimeout(200); continue; }
+    if (command === undefined) { await new Promise((r) => setTimeout(r, 200)); continue; }
     const [word, ...rest] = command.split(" ");
     const arg = rest.join(" ");
     if (word === "quit") break;
@@ -113,6 +121,18 @@ try {
     } else if (word === "note") {
       await page.getByLabel("Wrap-up note", { exact: true }).fill(arg, ACT);
       await button("Save note").click(ACT);
+    } else if (word === "phone_on") {
+      await page.getByLabel("Use this browser as my phone").check(ACT);
+    } else if (["answer", "decline", "hangup", "mute"].includes(word)) {
+      const names = { answer: "Answer", decline: "Decline", hangup: "Hang up", mute: "Mute" };
+      await button(names[word]).click(ACT);
+    } else if (word === "stats") {
+      const st = await page.evaluate(() => window.ringdeskPhoneStats());
+      say(st ? `stats inbound_packets=${st.inbound_packets} inbound_energy=${st.inbound_energy} outbound_packets=${st.outbound_packets}`
+        : "stats none");
+    } else if (word === "close") {
+      await page.close();
+      closed = true;
     } else if (word === "overflow") {
       say("overflow=" + (await overflow()));
     } else {

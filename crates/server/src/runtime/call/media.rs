@@ -92,7 +92,19 @@ impl MediaPort {
         media.send(Command::Stop { id: self.stream });
     }
 
-    /// Takes the stream off the media threads (bridged, or the call is over).
+    /// Stops sending the caller our audio (bridged: they hear the agent), keeping the
+    /// stream for [`MediaPort::resume`].
+    pub fn pause(&mut self, media: &MediaWorker) {
+        self.plays.clear();
+        media.send(Command::Pause { id: self.stream });
+    }
+
+    /// Sends the caller our audio again (the agent left; the flow goes on).
+    pub fn resume(&mut self, media: &MediaWorker) {
+        media.send(Command::Resume { id: self.stream });
+    }
+
+    /// Takes the stream off the media threads (the call is over).
     pub fn remove(&mut self, media: &MediaWorker) {
         self.plays.clear();
         media.send(Command::Remove { id: self.stream });

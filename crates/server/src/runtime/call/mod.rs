@@ -286,8 +286,9 @@ impl Call {
             }
             Output::QueueInfo { id, queue, .. } => return Some(Slow::QueueInfo { id, queue }),
             Output::Bridge { agent } => {
-                // Our prompts and music are stopped; the stream goes: the agent is heard.
-                self.media.remove(&self.shared.media);
+                // Our prompts and music are stopped and the stream paused: the agent is
+                // heard. The stream comes back if the agent leaves and the flow goes on.
+                self.media.pause(&self.shared.media);
                 match self
                     .bridge
                     .start(&self.shared, &self.media, &self.tx, &agent.id)
@@ -301,7 +302,8 @@ impl Call {
                 }
             }
             Output::Unbridge { hang_up_agent } => {
-                self.bridge.end(&self.shared, &self.media, hang_up_agent)
+                self.bridge.end(&self.shared, &self.media, hang_up_agent);
+                self.media.resume(&self.shared.media);
             }
             Output::LeaveQueue { by } => self.shared.acd.left(&self.interaction_id, by),
             Output::Disconnect { reason, send_bye } => {
