@@ -54,6 +54,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/desk/events"),
     ("POST", "/desk/state"),
     ("POST", "/desk/note"),
+    ("GET", "/desk-phone.js"),
+    ("POST", "/desk/phone/answer"),
+    ("POST", "/desk/phone/decline"),
+    ("POST", "/desk/phone/hangup"),
 ];
 
 /// The wallboard page and its script (embedded: ringdesk needs no web server or Node.js).

@@ -625,14 +625,21 @@ mod tests {
     }
 
     async fn start_with(secure: bool) -> (String, AcdHandle, tempfile::TempDir) {
+        let (base, acd, dir, _) = start_full(secure).await;
+        (base, acd, dir)
+    }
+
+    /// A desktop API whose pages may be phones (media on loopback).
+    async fn start_full(secure: bool) -> (String, AcdHandle, tempfile::TempDir, Arc<Phones>) {
         let dir = tempfile::tempdir().unwrap();
         let store = ringdesk_store::Store::open(dir.path().join("r.sqlite")).unwrap();
         let config = crate::config::Config::parse(
-            "[[agents]]\nid = \"ana\"\nname = \"Ana\"\npassword = \"right\"\nqueues = [\"support\"]\n",
+            "[[agents]]\nid = \"ana\"\nname = \"Ana\"\npassword = \"right\"\nqueues = [\"support\"]\n\n[[agents]]\nid = \"bob\"\nname = \"Bob\"\npassword = \"other\"\nqueues = [\"support\"]\n",
             "t.toml",
         )
         .unwrap();
         let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
+        let phones = Phones::new(Some("127.0.0.1".parse().unwrap()));
         let connectors = ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
         let hub = DeskHub::new(connectors, Arc::new(ringdesk_session::NoHelpdesk), store);
         let access = Arc::new(Access::new(Vec::new(), &[], "127.0.0.1".parse().unwrap()));
@@ -640,7 +647,11 @@ mod tests {
             max_failures: 3,
             ..LockoutConfig::default()
         };
-        let passwords = [("ana".to_string(), Secret::new("right"))].into();
+        let passwords = [
+            ("ana".to_string(), Secret::new("right")),
+            ("bob".to_string(), Secret::new("other")),
+        ]
+        .into();
         let state = DeskState::new(
             hub,
             acd.clone(),
@@ -648,14 +659,15 @@ mod tests {
             Logins::new(passwords, lockout),
             vec!["Break".into()],
         )
-        .with_secure_cookies(secure);
+        .with_secure_cookies(secure)
+        .with_phones(phones.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = routes()
             .with_state(state)
             .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), acd, dir)
+        (format!("http://{addr}"), acd, dir, phones)
     }
 
     async fn sign_in(base: &str, password: &str) -> reqwest::Response {
@@ -780,6 +792,106 @@ mod tests {
         assert_eq!(out.status(), 204);
         let ready = serde_json::json!({ "state": "available" });
         assert_eq!(post(&base, "/desk/state", &second, ready).await, 401);
+    }
+
+    #[tokio::test]
+    async fn a_page_reaches_only_its_own_agents_phone_calls() {
+        let (base, acd, _dir, phones) = start_full(false).await;
+        let ana = cookie(&sign_in(&base, "right").await);
+        let bob = cookie(
+            &reqwest::Client::new()
+                .post(format!("{base}/desk/session"))
+                .json(&serde_json::json!({ "agent": "bob", "password": "other" }))
+                .send()
+                .await
+                .unwrap(),
+        );
+        // Ana's page turns its phone on: she is reachable and her call rings there.
+        let mut stream = reqwest::Client::new()
+            .get(format!("{base}/desk/events?phone=on"))
+            .header(header::COOKIE, &ana)
+            .send()
+            .await
+            .unwrap();
+        let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+        assert!(first.contains(r#""on":true"#), "{first}");
+        assert_eq!(acd.agent("ana").await.unwrap().state, "available");
+        let leg = phones
+            .ring("call-1", "ana", acd.clone())
+            .unwrap()
+            .to_string();
+        // Bob's session cannot answer, decline or hang up Ana's call.
+        let answer = serde_json::json!({ "leg": leg, "sdp": "v=0" });
+        assert_eq!(post(&base, "/desk/phone/answer", &bob, answer).await, 404);
+        let just_leg = serde_json::json!({ "leg": leg });
+        for path in ["/desk/phone/decline", "/desk/phone/hangup"] {
+            assert_eq!(
+                post(&base, path, &bob, just_leg.clone()).await,
+                404,
+                "{path}"
+            );
+        }
+        // Bad input from Ana's own page: not JSON, a leg that is no number, an SDP too long.
+        assert_eq!(
+            post(
+                &base,
+                "/desk/phone/answer",
+                &ana,
+                serde_json::json!({ "leg": 7 })
+            )
+            .await,
+            400
+        );
+        assert_eq!(
+            post(
+                &base,
+                "/desk/phone/decline",
+                &ana,
+                serde_json::json!({ "leg": "x" })
+            )
+            .await,
+            400
+        );
+        let long = serde_json::json!({ "leg": leg, "sdp": "a".repeat(MAX_SDP + 1) });
+        assert_eq!(post(&base, "/desk/phone/answer", &ana, long).await, 413);
+        // Without a session, or from another site: refused before anything is looked up.
+        assert_eq!(
+            post(
+                &base,
+                "/desk/phone/decline",
+                "ringdesk_desk=forged",
+                just_leg.clone()
+            )
+            .await,
+            401
+        );
+        let foreign = reqwest::Client::new()
+            .post(format!("{base}/desk/phone/decline"))
+            .header(header::COOKIE, &ana)
+            .header(header::ORIGIN, "https://evil.example")
+            .json(&just_leg)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 403);
+        assert_eq!(phones.view("ana")["leg"]["stage"], "ringing");
+        // Ana declines: the call is no longer on her phone.
+        assert_eq!(
+            post(&base, "/desk/phone/decline", &ana, just_leg.clone()).await,
+            204
+        );
+        assert_eq!(
+            post(&base, "/desk/phone/decline", &ana, just_leg).await,
+            404
+        );
+        // The page closes: Ana is no longer reachable.
+        drop(stream);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while acd.agent("ana").await.unwrap().state != "logged_out" {
+            assert!(Instant::now() < deadline, "the closed page still counts");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!phones.has_phone("ana"));
     }
 
     #[tokio::test]
