@@ -281,6 +281,38 @@ def srtp_section(out):
     return lines
 
 
+def browser_section(out):
+    rows = read_lines(os.path.join(out, "browser.jsonl"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "The same bridged calls (ringbench callers press 1 and talk) answered by SIPp agents "
+        "(plain RTP, echoing) and by agent desktop pages in one headless Chromium (the page's "
+        "phone: ICE-lite, DTLS-SRTP, PCMU, Chromium's fake microphone), alternately in one run. "
+        "Chromium's own CPU is not counted: only ringdesk's process.",
+        "",
+        "| round | agents | bridged calls | up in window | packets to the caller | expected | late > 5 ms ratio | p99 ms | ringdesk CPU ms per bridged call-s |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    by = {}
+    for r in rows:
+        j = json.loads(r)
+        t, p = j["rtp"], j["proc"]
+        by.setdefault(j["round"], {})[j["kind"]] = p["cpu_per_held_call_ms_per_s"]
+        lines.append(
+            f"| {j['round']} | {'SIP (RTP)' if j['kind'] == 'sip' else 'browser (WebRTC)'} | {j['step']} | "
+            f"{j['up_at_window_end']} | {t['packets']} | {t['expected']} | {ratio(t['late_ratio'])} | "
+            f"{fmt(t['p99_ms'])} | {fmt(p['cpu_per_held_call_ms_per_s'])} |")
+    ratios = []
+    for rnd in sorted(by):
+        a, b = by[rnd].get("sip"), by[rnd].get("browser")
+        if a and b:
+            ratios.append(f"round {rnd}: {b / a:.2f}")
+    if ratios:
+        lines += ["", "ringdesk's CPU per bridged browser call / per bridged SIP call: " + "; ".join(ratios) + "."]
+    return lines
+
+
 def main():
     out = sys.argv[1]
     quick = len(sys.argv) > 3 and sys.argv[3] == "1"
@@ -307,7 +339,9 @@ def main():
     s += ["", "### Concurrent bridged calls, RTP relayed both ways (ringbench talks, agents echo)", ""]
     s += bridge_section(out)
     s += ["", "### The cost of SRTP (full flow and hold, plain beside SRTP)", ""]
-    s += srtp_section(out) + [""]
+    s += srtp_section(out)
+    s += ["", "### A bridged browser call beside a bridged SIP call (ringdesk's CPU)", ""]
+    s += browser_section(out) + [""]
     print("\n".join(s))
 
 
