@@ -310,6 +310,11 @@ def browser_section(out):
             ratios.append(f"round {rnd}: {b / a:.2f}")
     if ratios:
         lines += ["", "ringdesk's CPU per bridged browser call / per bridged SIP call: " + "; ".join(ratios) + "."]
+    for kind, title in (("sip", "SIP agents"), ("browser", "browser agents")):
+        top = read_lines(os.path.join(out, f"perf-browser-{kind}.txt"))
+        if top:
+            lines += ["", f"Profile of ringdesk in round 1 with {title} (`perf record -F 499 -g`, self time, >= 1.5%):",
+                      "", "```"] + top + ["```"]
     return lines
 
 

@@ -476,17 +476,14 @@ async fn phone_decline(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let agent = match agent_of(&s, peer, &headers, true, "/desk/phone/decline") {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    match leg_request(&body, false) {
-        Ok((leg, _)) => match s.phones.decline(&agent, leg) {
-            Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(e) => phone_error(e),
-        },
-        Err(r) => *r,
-    }
+    leg_action(
+        &s,
+        peer,
+        &headers,
+        &body,
+        "/desk/phone/decline",
+        Phones::decline,
+    )
 }
 
 /// `POST /desk/phone/hangup {"leg": "..."}`: the agent hangs up (or declines while it
@@ -497,12 +494,31 @@ async fn phone_hangup(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let agent = match agent_of(&s, peer, &headers, true, "/desk/phone/hangup") {
+    leg_action(
+        &s,
+        peer,
+        &headers,
+        &body,
+        "/desk/phone/hangup",
+        Phones::hang_up,
+    )
+}
+
+/// A phone request naming only a leg: the session's agent does `act` on it.
+fn leg_action(
+    s: &DeskState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    path: &str,
+    act: fn(&Phones, &str, u64) -> Result<(), PhoneError>,
+) -> Response {
+    let agent = match agent_of(s, peer, headers, true, path) {
         Ok(a) => a,
         Err(r) => return *r,
     };
-    match leg_request(&body, false) {
-        Ok((leg, _)) => match s.phones.hang_up(&agent, leg) {
+    match leg_request(body, false) {
+        Ok((leg, _)) => match act(&s.phones, &agent, leg) {
             Ok(()) => StatusCode::NO_CONTENT.into_response(),
             Err(e) => phone_error(e),
         },

@@ -19,6 +19,7 @@ pub mod media_worker;
 pub mod msg;
 pub mod outbox;
 pub mod phone;
+pub mod phone_metrics;
 pub mod phone_relay;
 pub mod priority;
 pub mod prompts;

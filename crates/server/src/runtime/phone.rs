@@ -15,6 +15,7 @@
 
 use super::acd::{AcdHandle, OfferResult};
 use super::msg::Msg;
+use super::phone_metrics::{self as metrics, Outcome};
 use super::phone_relay::{self, Relay};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -220,6 +221,7 @@ impl Phones {
             },
         );
         tokio::spawn(relay.run(cmd_rx, self.clone()));
+        metrics::leg(Outcome::Rung);
         tracing::info!(
             agent,
             call,
@@ -291,6 +293,7 @@ impl Phones {
         if let Some(l) = l {
             let _ = l.relay.send(phone_relay::Cmd::Close);
             l.acd.offer_result(&l.call, &l.agent, OfferResult::Rejected);
+            metrics::leg(Outcome::Declined);
             tracing::info!(agent, call = l.call, "the agent declined in the browser");
         }
         Ok(())
@@ -363,6 +366,7 @@ impl Phones {
             l.stage = Stage::Talking;
             l.acd
                 .offer_result(&l.call, &l.agent, OfferResult::Answered { leg });
+            metrics::leg(Outcome::Connected);
             tracing::info!(agent = l.agent, call = l.call, "browser phone connected");
         }
     }
@@ -382,9 +386,13 @@ impl Phones {
         match (l.call_tx, l.stage) {
             (Some(tx), _) => {
                 let _ = tx.send(Msg::AgentLost);
+                metrics::leg(Outcome::Lost);
             }
-            (None, Stage::Talking) => {}
-            (None, _) => l.acd.offer_result(&l.call, &l.agent, OfferResult::Failed),
+            (None, Stage::Talking) => metrics::leg(Outcome::Lost),
+            (None, _) => {
+                l.acd.offer_result(&l.call, &l.agent, OfferResult::Failed);
+                metrics::leg(Outcome::Failed);
+            }
         }
     }
 

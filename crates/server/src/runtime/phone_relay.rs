@@ -138,6 +138,7 @@ impl Relay {
                     Some(Cmd::Close) | None => {
                         leg.close();
                         let _ = state.drain(&mut leg, &public, &inner, &phones).await;
+                        super::phone_metrics::rejected(leg.counters().rejected);
                         tracing::debug!(leg = id, counters = ?leg.counters(), "browser leg closed");
                         return;
                     }
@@ -154,6 +155,7 @@ impl Relay {
             }
         };
         leg.close();
+        super::phone_metrics::rejected(leg.counters().rejected);
         tracing::info!(leg = id, counters = ?leg.counters(), "browser leg ended: {end}");
         phones.lost(id, &end);
     }

@@ -4,19 +4,12 @@
 // SIGTERM. Prints "ready <n>" once all N pages have their phone on, "answered <agent>" at
 // each answer, and "error <text>" on a failure.
 // Usage: node agents.mjs <base url> <count> [password prefix, default bench-pw-]
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [base, countArg, prefix = "bench-pw-"] = process.argv.slice(2);
 const count = Number(countArg);
 const say = (line) => process.stdout.write(line + "\n");
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => { stopping = true; });
 

@@ -13,20 +13,12 @@
 //   | phone_on (checks "Use this browser as my phone") | answer | decline | hangup | mute
 //   | stats | close (closes the page, as an agent closing the tab) | quit
 // Usage: node desk.mjs <base url> <agent> <password>
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 import { createInterface } from "node:readline";
 
 const [base, agent, password] = process.argv.slice(2);
 const say = (line) => process.stdout.write(line + "\n");
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    // The test machine may have no interface but loopback for the page's ICE candidates.
-    "--allow-loopback-in-peer-connection"],
-});
+const browser = await launch();
 const commands = [];
 createInterface({ input: process.stdin })
   .on("line", (l) => { if (l.trim()) commands.push(l.trim()); })

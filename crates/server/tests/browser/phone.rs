@@ -86,6 +86,22 @@ async fn browser_agent(server: &Server, id: &str) -> Wallboard {
     desk
 }
 
+/// Waits for the page to ring with Robert's ticket #13 on screen, answers, and waits for
+/// the call to connect.
+async fn answer_in_page(desk: &mut Wallboard) {
+    desk.until("the page ringing", |l| {
+        l == "phone=Ringing: answer or decline"
+    })
+    .await;
+    desk.shown("the ticket's subject", |l| {
+        l == "ticket subject=Request a product catalog"
+    })
+    .await;
+    desk.command("answer").await;
+    desk.until("the call connected", |l| l == "phone=On a call")
+        .await;
+}
+
 /// The last `stats` line's counters: inbound packets, inbound energy, outbound packets.
 fn stats(desk: &Wallboard) -> (u64, f64, u64) {
     let line = desk
@@ -114,17 +130,7 @@ async fn the_call_rings_in_the_page_and_audio_crosses_both_ways() {
     let mut desk = browser_agent(&server, "ana").await;
 
     let (caller, caller_rtp, caller_leg) = robert_calls(&server, Duration::from_secs(14)).await;
-    desk.until("the page ringing", |l| {
-        l == "phone=Ringing: answer or decline"
-    })
-    .await;
-    desk.until("the ticket's subject", |l| {
-        l == "ticket subject=Request a product catalog"
-    })
-    .await;
-    desk.command("answer").await;
-    desk.until("the call connected", |l| l == "phone=On a call")
-        .await;
+    answer_in_page(&mut desk).await;
     let answered = Instant::now();
     // The caller talks for 4 s; the browser's fake microphone beeps all along.
     let voice = caller_rtp.send_tone(caller_leg, Codec::Pcmu, CALLER_HZ, Duration::from_secs(4));
@@ -212,13 +218,8 @@ async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent(
     agent::log_in(&server, "bob", &bob).await;
 
     let (caller, caller_rtp, caller_leg) = robert_calls(&server, Duration::from_secs(30)).await;
-    desk.until("Ana's page ringing first", |l| {
-        l == "phone=Ringing: answer or decline"
-    })
-    .await;
-    desk.command("answer").await;
-    desk.until("the call connected", |l| l == "phone=On a call")
-        .await;
+    // Ana's page rings first (available longest), with Robert's ticket.
+    answer_in_page(&mut desk).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Ana closes the tab mid-call.
     desk.command("close").await;
@@ -253,6 +254,21 @@ async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent(
         "the caller heard nothing within 8 s of the page closing (first sound at block {first_sound:?} of {})",
         blocks.len()
     );
+    // The metrics count the browser leg: rung, connected, then lost.
+    let token = server.admin_token().expect("the generated admin token");
+    let metrics = reqwest::Client::new()
+        .get(server.admin_url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics");
+    for outcome in ["rung", "connected", "lost"] {
+        let line = format!("ringdesk_browser_legs_total{{outcome=\"{outcome}\"}} 1");
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
     assert!(
         blocks.iter().filter(|s| **s).count() >= 20,
         "the caller heard the apology and music for {} blocks of 100 ms",

@@ -7,16 +7,12 @@
 //   | node menu=<calls that entered the step `menu` today>
 //   | overflow=<true|false> (a phone-sized viewport scrolls sideways) | error <text>
 // Usage: node wallboard.mjs <base url> <token>
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 import { createInterface } from "node:readline";
 
 const [base, token] = process.argv.slice(2);
 const say = (line) => process.stdout.write(line + "\n");
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 let quit = false;
 createInterface({ input: process.stdin }).on("line", (l) => { if (l.trim() === "quit") quit = true; });
 try {
