@@ -202,7 +202,7 @@ async fn the_call_rings_in_the_page_and_audio_crosses_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent() {
+async fn browser_and_desk_phone_agents_share_the_queue_and_a_closed_tab_requeues_the_caller() {
     let server = Server::start(Options::agents(&["ana", "bob"])).await;
     // Ana's page is her phone from now on; Bob's desk phone registers after: Ana has been
     // available longest.
@@ -211,7 +211,7 @@ async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent(
         &server,
         "bob",
         "agent_ring_answer_wait_bye.xml",
-        1,
+        2,
         Duration::ZERO,
         &[],
     );
@@ -229,10 +229,7 @@ async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent(
     caller
         .wait(END_WAIT)
         .await
-        .assert_passed("the caller stays until the end");
-    bob.wait(END_WAIT)
-        .await
-        .assert_passed("Bob's desk phone takes the requeued call");
+        .assert_passed("the caller stays until the end, talking to Bob at last");
     desk.close().await;
 
     // What the caller heard after the page closed: ringdesk's voice again (the apology,
@@ -274,4 +271,26 @@ async fn a_browser_closed_mid_call_requeues_the_caller_for_the_desk_phone_agent(
         "the caller heard the apology and music for {} blocks of 100 ms",
         blocks.iter().filter(|s| **s).count()
     );
+
+    // The other way round: Bob is free again before Ana opens a new page, so Bob has been
+    // available longest and his desk phone gets the next caller, not Ana's page.
+    server
+        .wait_agent_state("bob", "available", Duration::from_secs(20))
+        .await;
+    let mut desk = browser_agent(&server, "ana").await;
+    let (caller, _rtp, _leg) = robert_calls(&server, Duration::from_secs(12)).await;
+    caller
+        .wait(END_WAIT)
+        .await
+        .assert_passed("the second caller talks to Bob");
+    bob.wait(END_WAIT)
+        .await
+        .assert_passed("Bob's desk phone takes the requeued call, then the next one");
+    desk.command("overflow").await;
+    assert!(
+        !desk.seen.iter().any(|l| l.starts_with("phone=Ringing")),
+        "Ana's page rang although Bob had been available longer:\n{}",
+        desk.seen.join("\n")
+    );
+    desk.close().await;
 }
