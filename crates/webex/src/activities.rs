@@ -113,7 +113,10 @@ fn menu(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
     let mut used = Vec::new();
     let mut exits = Vec::new();
     let options: Vec<String> = match a.prop("menuLinks") {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     for key in KEYS {
@@ -278,7 +281,11 @@ fn set(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
 fn queue(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
     let mut body = Vec::new();
     let name = if let Some(var) = a.text("destinationVariable").filter(|v| !v.is_empty()) {
-        let tpl = if var.contains("{{") { var } else { format!("{{{{ {var} }}}}") };
+        let tpl = if var.contains("{{") {
+            var
+        } else {
+            format!("{{{{ {var} }}}}")
+        };
         let t = cx.template(a, &a.prop_path("destinationVariable"), &tpl);
         cx.report.push_config(
             place(a, &a.prop_path("destinationVariable")),
@@ -309,7 +316,11 @@ fn queue(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
     };
     body.push(("name", Y::str(name)));
     if let Some(v) = a.text("priorityVariable").filter(|v| !v.is_empty()) {
-        let tpl = if v.contains("{{") { v } else { format!("{{{{ {v} }}}}") };
+        let tpl = if v.contains("{{") {
+            v
+        } else {
+            format!("{{{{ {v} }}}}")
+        };
         let t = cx.template(a, &a.prop_path("priorityVariable"), &tpl);
         body.push(("priority", Y::str(t)));
     } else if let Some(p) = a.text("priority") {
@@ -322,7 +333,9 @@ fn queue(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
             ),
         }
     }
-    if a.prop("skills").is_some_and(|s| !matches!(s, Value::Array(v) if v.is_empty())) {
+    if a.prop("skills")
+        .is_some_and(|s| !matches!(s, Value::Array(v) if v.is_empty()))
+    {
         cx.report.push_unsupported(
             place(a, &a.prop_path("skills")),
             "skill requirements are not imported: any agent of the queue is offered the call",
@@ -400,7 +413,10 @@ fn music(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
         );
     }
     let mut body = vec![("file", Y::str(file))];
-    match a.text("duration").and_then(|d| d.trim().parse::<u64>().ok()) {
+    match a
+        .text("duration")
+        .and_then(|d| d.trim().parse::<u64>().ok())
+    {
         Some(s) if s > 0 => body.push(("duration", Y::Plain(format!("{}s", s.clamp(1, 3600))))),
         _ => body.push(("loop", Y::Bool(false))),
     }

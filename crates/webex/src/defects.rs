@@ -43,7 +43,10 @@ pub(crate) fn find(export: &Export, start_label: &str, report: &mut Report) {
                 let jp = o.get("jsonPathExp").and_then(Value::as_str).unwrap_or("");
                 if path.contains("search") && jp.contains("[0]") {
                     report.push_defect(
-                        place(a, &format!("{}[{i}].jsonPathExp", a.prop_path("outputVariableArray"))),
+                        place(
+                            a,
+                            &format!("{}[{i}].jsonPathExp", a.prop_path("outputVariableArray")),
+                        ),
                         format!(
                             "`{jp}` takes the first of several search results (e.g. users \
                              sharing a phone number)"
@@ -57,7 +60,8 @@ pub(crate) fn find(export: &Export, start_label: &str, report: &mut Report) {
             .links
             .iter()
             .any(|l| l.from == a.id && l.cond == "error");
-        let has_outputs = matches!(a.prop("outputVariableArray"), Some(Value::Array(v)) if !v.is_empty());
+        let has_outputs =
+            matches!(a.prop("outputVariableArray"), Some(Value::Array(v)) if !v.is_empty());
         if no_error && has_outputs {
             report.push_defect(
                 place(a, &a.path),
@@ -87,9 +91,16 @@ pub(crate) fn find(export: &Export, start_label: &str, report: &mut Report) {
                 .and_then(Value::as_str)
                 .is_some_and(|p| p.ends_with(".status"))
         })
-        .filter_map(|o| o.get("outputVariable").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|o| {
+            o.get("outputVariable")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect();
-    for a in all.iter().filter(|a| a.kind == "play-message" || a.kind == "ivr-menu") {
+    for a in all
+        .iter()
+        .filter(|a| a.kind == "play-message" || a.kind == "ivr-menu")
+    {
         if let Some(Value::Array(list)) = a.prop("promptsTts") {
             for (i, p) in list.iter().enumerate() {
                 let text = p.get("value").and_then(Value::as_str).unwrap_or("");

@@ -220,7 +220,12 @@ fn read_process(v: &Value, base: &str) -> Result<Process, ImportError> {
         let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
         let id = text("id").unwrap_or_else(|| key.clone());
         let label = text("name")
-            .or_else(|| props.get("name").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| {
+                props
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| id.clone());
         let group = text("group").unwrap_or_default();
         let kind = match props.get("activityName").and_then(Value::as_str) {

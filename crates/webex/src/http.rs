@@ -27,7 +27,12 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
             query.extend(q);
             let name = cx.opts.connectors.get(&base).cloned().unwrap_or_else(|| {
                 crate::names::Names::default().variable(
-                    base.split("://").nth(1).unwrap_or(&base).split(['/', ':']).next().unwrap_or("web"),
+                    base.split("://")
+                        .nth(1)
+                        .unwrap_or(&base)
+                        .split(['/', ':'])
+                        .next()
+                        .unwrap_or("web"),
                 )
             });
             cx.report.push_config(
@@ -124,7 +129,11 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
     let request_body = a.text("httpRequestBody").filter(|b| !b.trim().is_empty());
     if let (Some(ct), Some(_)) = (a.text("httpContentType"), &request_body) {
         let json = ct.to_ascii_lowercase().contains("json");
-        if !json && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if !json
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             headers.push(("Content-Type".into(), Y::str(ct)));
         }
     }
@@ -168,14 +177,19 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
     if let Some(Value::Array(list)) = a.prop("outputVariableArray") {
         for (i, o) in list.iter().enumerate() {
             let p = format!("{}[{i}]", a.prop_path("outputVariableArray"));
-            let var = o.get("outputVariable").and_then(Value::as_str).unwrap_or("");
-            let jp = o.get("jsonPathExp").and_then(Value::as_str).unwrap_or("").trim();
+            let var = o
+                .get("outputVariable")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let jp = o
+                .get("jsonPathExp")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim();
             if var.is_empty() || jp.is_empty() {
                 cx.report.push_defect(
                     place(a, &p),
-                    format!(
-                        "output `{var}` with JSONPath `{jp}`: an unfinished row, left out"
-                    ),
+                    format!("output `{var}` with JSONPath `{jp}`: an unfinished row, left out"),
                 );
                 continue;
             }
@@ -277,7 +291,10 @@ mod tests {
         let (b, p, q) = split_url("https://api.example.com:8443/v1/x?a=1&b=");
         assert_eq!(b, "https://api.example.com:8443");
         assert_eq!(p, "/v1/x");
-        assert_eq!(q, vec![("a".into(), "1".into()), ("b".into(), String::new())]);
+        assert_eq!(
+            q,
+            vec![("a".into(), "1".into()), ("b".into(), String::new())]
+        );
         let (b, p, q) = split_url("https://h");
         assert_eq!((b.as_str(), p.as_str(), q.len()), ("https://h", "", 0));
     }

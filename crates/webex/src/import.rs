@@ -160,7 +160,11 @@ pub(crate) fn run<'e>(export: &'e Export, opts: &'e ImportOptions) -> Result<Ctx
     cx.start_mapping();
     let first = cx
         .exit(&start_activity.id, "out")
-        .or_else(|| cx.links_from(&start_activity.id).first().map(|l| l.to.clone()))
+        .or_else(|| {
+            cx.links_from(&start_activity.id)
+                .first()
+                .map(|l| l.to.clone())
+        })
         .ok_or_else(|| ImportError::StartNotLinked {
             label: start_activity.label.clone(),
             path: start_activity.path.clone(),
@@ -189,7 +193,11 @@ impl<'e> Ctx<'e> {
 
     /// Links leaving an activity.
     pub fn links_from(&self, id: &str) -> Vec<&'e Link> {
-        self.links.iter().copied().filter(|l| l.from == id).collect()
+        self.links
+            .iter()
+            .copied()
+            .filter(|l| l.from == id)
+            .collect()
     }
 
     /// The target id of an activity's exit.

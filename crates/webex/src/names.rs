@@ -9,8 +9,26 @@ const MAX_NAME: usize = 64;
 
 /// Words a variable must not be called in a minijinja template.
 const RESERVED: [&str; 20] = [
-    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
-    "else", "elif", "for", "loop", "self", "super", "range", "namespace",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "elif",
+    "for",
+    "loop",
+    "self",
+    "super",
+    "range",
+    "namespace",
 ];
 
 /// Hands out unique names.
@@ -86,8 +104,14 @@ mod tests {
     #[test]
     fn labels_become_node_names() {
         let mut n = Names::default();
-        assert_eq!(n.node("PlayTicketDetails_NoTicket"), "PlayTicketDetails_NoTicket");
-        assert_eq!(n.node("FCAsk(ContactLastAgentRemoved)"), "FCAsk_ContactLastAgentRemoved");
+        assert_eq!(
+            n.node("PlayTicketDetails_NoTicket"),
+            "PlayTicketDetails_NoTicket"
+        );
+        assert_eq!(
+            n.node("FCAsk(ContactLastAgentRemoved)"),
+            "FCAsk_ContactLastAgentRemoved"
+        );
         assert_eq!(n.node("Play message 1"), "Play_message_1");
         assert_eq!(n.node("?!"), "node");
     }

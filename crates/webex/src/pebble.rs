@@ -190,9 +190,9 @@ impl Tr<'_> {
         match parse(src) {
             Ok(e) => self.print(&e, 0),
             Err(why) => {
-                self.out
-                    .unsupported
-                    .push(format!("`{src}` cannot be translated ({why}): replaced by \"\""));
+                self.out.unsupported.push(format!(
+                    "`{src}` cannot be translated ({why}): replaced by \"\""
+                ));
                 "\"\"".into()
             }
         }

@@ -15,8 +15,8 @@ pub(crate) enum Tok {
 }
 
 const OPS: [&str; 24] = [
-    "==", "!=", "<=", ">=", "..", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":",
-    "?", "(", ")", "[", "]", "{", "}",
+    "==", "!=", "<=", ">=", "..", "<", ">", "+", "-", "*", "/", "%", "~", "|", ".", ",", ":", "?",
+    "(", ")", "[", "]", "{", "}",
 ];
 
 /// Splits an expression into tokens.
@@ -386,7 +386,10 @@ mod tests {
 
     #[test]
     fn parses_what_exports_write() {
-        assert!(matches!(parse("ticketID == \"null\""), Ok(Expr::Binary("==", _, _))));
+        assert!(matches!(
+            parse("ticketID == \"null\""),
+            Ok(Expr::Binary("==", _, _))
+        ));
         assert!(matches!(
             parse("NewPhoneContact.ANI | replace({\"+\":\"\"})"),
             Ok(Expr::Filter(_, ref f, ref a)) if f == "replace" && a.len() == 1

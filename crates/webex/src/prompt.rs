@@ -24,16 +24,20 @@ pub(crate) fn prompt(cx: &mut Ctx, a: &Activity, extra: Vec<(&str, Y)>) -> Y {
         let (kind, value) = match item {
             Value::String(s) => (if tts { "tts" } else { "audio" }, s.clone()),
             Value::Object(o) => {
-                let kind = o
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or(if tts { "tts" } else { "audio" });
+                let kind = o.get("type").and_then(Value::as_str).unwrap_or(if tts {
+                    "tts"
+                } else {
+                    "audio"
+                });
                 let value = o
                     .get("value")
                     .or_else(|| o.get("name"))
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                (if kind == "tts" { "tts" } else { "audio" }, value.to_string())
+                (
+                    if kind == "tts" { "tts" } else { "audio" },
+                    value.to_string(),
+                )
             }
             _ => continue,
         };
@@ -43,7 +47,9 @@ pub(crate) fn prompt(cx: &mut Ctx, a: &Activity, extra: Vec<(&str, Y)>) -> Y {
         } else if value.contains("{{") {
             cx.report.push_unsupported(
                 place(a, &path),
-                format!("audio file chosen by an expression (`{value}`) is not supported: left out"),
+                format!(
+                    "audio file chosen by an expression (`{value}`) is not supported: left out"
+                ),
             );
         } else if !value.is_empty() {
             cx.report.push_config(
@@ -53,7 +59,9 @@ pub(crate) fn prompt(cx: &mut Ctx, a: &Activity, extra: Vec<(&str, Y)>) -> Y {
             parts.push(Y::map(vec![("audio", Y::str(value))]));
         }
     }
-    if let Some(v) = a.prop("promptDynamic").filter(|v| !matches!(v, Value::String(s) if s.is_empty()))
+    if let Some(v) = a
+        .prop("promptDynamic")
+        .filter(|v| !matches!(v, Value::String(s) if s.is_empty()))
     {
         cx.report.push_unsupported(
             place(a, &a.prop_path("promptDynamic")),
@@ -76,17 +84,21 @@ pub(crate) fn prompt(cx: &mut Ctx, a: &Activity, extra: Vec<(&str, Y)>) -> Y {
     };
     if let Some(voice) = a.text("voiceLanguage") {
         let language: Vec<&str> = voice.split('-').take(2).collect();
-        if language.len() == 2 && language.iter().all(|p| p.chars().all(|c| c.is_ascii_alphabetic())) {
+        if language.len() == 2
+            && language
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_alphabetic()))
+        {
             pairs.push(("language".into(), Y::str(language.join("-"))));
         }
         if cx.once(format!("voice {voice}")) {
             cx.report.push_config(
-            place(a, &a.prop_path("voiceLanguage")),
-            format!(
-                "voice `{voice}`: spoken by the engine ringdesk routes this language to \
+                place(a, &a.prop_path("voiceLanguage")),
+                format!(
+                    "voice `{voice}`: spoken by the engine ringdesk routes this language to \
                  ([tts.languages]); said once for every activity using it"
-            ),
-        );
+                ),
+            );
         }
     }
     for (field, neutral) in [("speakingRate", "1"), ("volumeGainDb", "0")] {

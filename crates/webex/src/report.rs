@@ -79,7 +79,9 @@ impl Report {
             self.notes.len(),
             self.defects.len()
         );
-        s.push_str("## Mapped\n\n| activity | type | ringdesk node | as |\n| --- | --- | --- | --- |\n");
+        s.push_str(
+            "## Mapped\n\n| activity | type | ringdesk node | as |\n| --- | --- | --- | --- |\n",
+        );
         for m in &self.mapped {
             let _ = writeln!(
                 s,
@@ -154,6 +156,9 @@ mod tests {
         let md = r.to_markdown();
         assert_eq!(r.configuration.len(), 1);
         assert!(md.contains("| Lookup\\|User | `http-request-v2` |"), "{md}");
-        assert!(md.contains("## Translated with a difference\n\nNone."), "{md}");
+        assert!(
+            md.contains("## Translated with a difference\n\nNone."),
+            "{md}"
+        );
     }
 }

@@ -111,7 +111,10 @@ impl Scope {
                 }
                 "BOOLEAN" => {
                     let raw = v.value.clone().unwrap_or_default().to_ascii_lowercase();
-                    ("boolean", if raw == "true" { "true" } else { "false" }.into())
+                    (
+                        "boolean",
+                        if raw == "true" { "true" } else { "false" }.into(),
+                    )
                 }
                 "JSON" => ("json", v.value.clone().unwrap_or_else(|| "null".into())),
                 other => {

@@ -45,7 +45,11 @@ pub(crate) fn flow(cx: &Ctx) -> String {
         "# Export: {} (id {}, version {}).\n",
         scalar(&e.name),
         if e.id.is_empty() { "-" } else { &e.id },
-        if e.version.is_empty() { "-" } else { &e.version }
+        if e.version.is_empty() {
+            "-"
+        } else {
+            &e.version
+        }
     ));
     s.push_str(
         "# The import report says what was mapped, what needs configuration and what is not\n\

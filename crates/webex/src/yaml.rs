@@ -125,7 +125,10 @@ mod tests {
             ("next", Y::str("menu")),
             ("disconnect", Y::map(vec![])),
             ("retries", Y::Plain("2".into())),
-            ("list", Y::Seq(vec![Y::map(vec![("a", Y::str("b")), ("c", Y::Bool(true))])])),
+            (
+                "list",
+                Y::Seq(vec![Y::map(vec![("a", Y::str("b")), ("c", Y::Bool(true))])]),
+            ),
         ]);
         let Y::Map(pairs) = v else { unreachable!() };
         write_map(&mut out, 2, &pairs);

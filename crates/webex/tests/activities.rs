@@ -34,7 +34,11 @@ fn start_fields_become_builtins_and_play_message_becomes_play() {
         "{}",
         r.yaml
     );
-    assert!(r.yaml.contains("  Bye:\n    disconnect: {}\n"), "{}", r.yaml);
+    assert!(
+        r.yaml.contains("  Bye:\n    disconnect: {}\n"),
+        "{}",
+        r.yaml
+    );
     assert!(has(&r.report.configuration, "voice `pt-BR-Standard-A`"));
     assert!(r.report.unsupported.is_empty(), "{}", md(&r.report));
 }
@@ -85,7 +89,11 @@ fn ivr_menu_maps_digits_invalid_and_timeout() {
             ),
             a("One", "play-message", json!({ "promptsTts": tts("One.") })),
             bye("Two"),
-            a("Invalid", "play-message", json!({ "promptsTts": tts("Invalid.") })),
+            a(
+                "Invalid",
+                "play-message",
+                json!({ "promptsTts": tts("Invalid.") }),
+            ),
             a("Timeout", "end", json!({})),
         ],
         &[
@@ -101,9 +109,15 @@ fn ivr_menu_maps_digits_invalid_and_timeout() {
     let r = import_ok(&text);
     let y = &r.yaml;
     assert!(y.contains("      interruptible: false\n"), "{y}");
-    assert!(y.contains("    timeout: 10s\n    retries: 0\n"), "{y}");
-    assert!(y.contains("      \"1\": One\n      \"2\": Two\n      \"3\": Invalid\n"), "{y}");
-    assert!(y.contains("      \"#\": Invalid\n      exhausted: Timeout\n"), "{y}");
+    assert!(y.contains("      timeout: 10s\n      retries: 0\n"), "{y}");
+    assert!(
+        y.contains("      \"1\": One\n      \"2\": Two\n      \"3\": Invalid\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      \"#\": Invalid\n      exhausted: Timeout\n"),
+        "{y}"
+    );
     assert!(y.contains("  Timeout:\n    end: {}\n"), "{y}");
 }
 
@@ -126,9 +140,17 @@ fn ivr_menu_self_loop_and_unwired_option_are_defects() {
         json!([]),
     );
     let r = import_ok(&text);
-    assert!(has(&r.report.defects, "option 2 is not wired"), "{}", md(&r.report));
+    assert!(
+        has(&r.report.defects, "option 2 is not wired"),
+        "{}",
+        md(&r.report)
+    );
     assert!(has(&r.report.defects, "forever"), "{}", md(&r.report));
-    assert!(r.yaml.contains("    timeout: 3s\n"), "Webex's default: {}", r.yaml);
+    assert!(
+        r.yaml.contains("      timeout: 3s\n"),
+        "Webex's default: {}",
+        r.yaml
+    );
 }
 
 #[test]
@@ -173,20 +195,48 @@ fn http_request_maps_every_field_and_outputs() {
     opts.connectors.insert("c-1".into(), "crm".into());
     let r = import_with(&text, &opts);
     let y = &r.yaml;
-    assert!(y.contains("      connector: crm\n      method: POST\n"), "{y}");
-    assert!(y.contains("      path: \"/api/v2/x/{{ id }}.json\"\n"), "{y}");
+    assert!(
+        y.contains("      connector: crm\n      method: POST\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      path: \"/api/v2/x/{{ id }}.json\"\n"),
+        "{y}"
+    );
     assert!(y.contains("        q: \"phone:{{ ani }}\"\n"), "{y}");
     assert!(y.contains("        X-Call: \"{{ call_id }}\"\n"), "{y}");
-    assert!(y.contains("      body: \"{\\\"a\\\": \\\"{{ id }}\\\"}\"\n"), "{y}");
-    assert!(y.contains("      timeout: 6000ms\n      retries: 2\n"), "{y}");
+    assert!(
+        y.contains("      body: \"{\\\"a\\\": \\\"{{ id }}\\\"}\"\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      timeout: 6000ms\n      retries: 2\n"),
+        "{y}"
+    );
     assert!(y.contains("        name: \"$.users[0].name\"\n"), "{y}");
-    assert!(y.contains("      status_variable: Lookup_httpStatusCode\n"), "{y}");
+    assert!(
+        y.contains("      status_variable: Lookup_httpStatusCode\n"),
+        "{y}"
+    );
     assert!(y.contains("      ok: Check\n      error: Check\n"), "{y}");
-    assert!(y.contains("  Lookup_httpStatusCode: { type: integer, default: 0 }"), "{y}");
-    assert!(y.contains("    condition: \"Lookup_httpStatusCode // 100 == 2\"\n"), "{y}");
-    assert!(y.contains("  name: { type: string, default: \"null\" }\n"), "{y}");
+    assert!(
+        y.contains("  Lookup_httpStatusCode: { type: integer, default: 0 }"),
+        "{y}"
+    );
+    assert!(
+        y.contains("    condition: \"Lookup_httpStatusCode // 100 == 2\"\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("  name: { type: string, default: \"null\" }\n"),
+        "{y}"
+    );
     assert!(has(&r.report.configuration, "connector `c-1` → `crm`"));
-    assert!(has(&r.report.defects, "output `Select`"), "{}", md(&r.report));
+    assert!(
+        has(&r.report.defects, "output `Select`"),
+        "{}",
+        md(&r.report)
+    );
     assert!(has(&r.report.notes, "one is added"));
     assert!(has(&r.report.notes, "`/` by a whole number became `//`"));
 }
@@ -225,7 +275,11 @@ fn condition_set_variable_and_end() {
                     { "srcVariable": "who", "literal": "{{ NewPhoneContact.ANI }}" }
                 ] }),
             ),
-            a("Enough", "condition-activity", json!({ "expression": "{{count >= 3}}" })),
+            a(
+                "Enough",
+                "condition-activity",
+                json!({ "expression": "{{count >= 3}}" }),
+            ),
             a("Done", "end", json!({})),
         ],
         &[
@@ -242,25 +296,48 @@ fn condition_set_variable_and_end() {
     let r = import_ok(&text);
     let y = &r.yaml;
     assert!(y.contains("    set:\n      count: \"{{ count + 1 }}\"\n      who: \"{{ ani }}\"\n    next: Enough\n"), "{y}");
-    assert!(y.contains("    condition: count >= 3\n") || y.contains("    condition: \"count >= 3\"\n"), "{y}");
-    assert!(y.contains("      \"true\": Done\n      \"false\": Remember\n"), "{y}");
-    assert!(y.contains("  count: { type: integer, default: 0 }\n"), "{y}");
-    assert!(y.contains("  who: { type: string, default: \"null\" }\n"), "{y}");
-    assert!(y.contains("  vip: { type: boolean, default: true }\n"), "{y}");
+    assert!(
+        y.contains("    condition: count >= 3\n") || y.contains("    condition: \"count >= 3\"\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      \"true\": Done\n      \"false\": Remember\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("  count: { type: integer, default: 0 }\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("  who: { type: string, default: \"null\" }\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("  vip: { type: boolean, default: true }\n"),
+        "{y}"
+    );
 }
 
 #[test]
 fn set_variable_on_an_undeclared_variable_is_a_defect() {
     let text = export(
         &[
-            a("Remember", "set-variable", json!({ "srcVariable": "ghost", "expr": "x" })),
+            a(
+                "Remember",
+                "set-variable",
+                json!({ "srcVariable": "ghost", "expr": "x" }),
+            ),
             bye("Bye"),
         ],
         &[("Remember", "Bye", "out")],
         json!([]),
     );
     let r = import_ok(&text);
-    assert!(has(&r.report.defects, "`ghost` is not declared"), "{}", md(&r.report));
+    assert!(
+        has(&r.report.defects, "`ghost` is not declared"),
+        "{}",
+        md(&r.report)
+    );
     assert!(r.yaml.contains("      ghost: x\n"), "{}", r.yaml);
 }
 
@@ -274,8 +351,16 @@ fn queue_contact_and_play_music() {
                 json!({ "destination": "q-1", "destination:type": "LONGEST_AVAILABLE_AGENT",
                         "priority": "P2", "skills": null }),
             ),
-            a("Music", "play-music", json!({ "prompt": "defaultmusic_on_hold.wav", "duration": "30" })),
-            a("Sorry", "play-message", json!({ "promptsTts": tts("Sorry.") })),
+            a(
+                "Music",
+                "play-music",
+                json!({ "prompt": "defaultmusic_on_hold.wav", "duration": "30" }),
+            ),
+            a(
+                "Sorry",
+                "play-message",
+                json!({ "promptsTts": tts("Sorry.") }),
+            ),
             bye("Bye"),
         ],
         &[
@@ -290,8 +375,14 @@ fn queue_contact_and_play_music() {
     opts.queues.insert("q-1".into(), "billing".into());
     let r = import_with(&text, &opts);
     let y = &r.yaml;
-    assert!(y.contains("    queue:\n      name: billing\n      priority: 2\n"), "{y}");
-    assert!(y.contains("      queued: Music\n      error: Sorry\n"), "{y}");
+    assert!(
+        y.contains("    queue:\n      name: billing\n      priority: 2\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      queued: Music\n      error: Sorry\n"),
+        "{y}"
+    );
     assert!(y.contains("    music:\n      file: defaultmusic_on_hold.wav\n      duration: 30s\n    next: Music\n"), "{y}");
     assert!(has(&r.report.configuration, "queue `q-1` → `billing`"));
     assert!(has(&r.report.defects, "no agent-availability check"));
@@ -314,7 +405,10 @@ fn queue_without_a_mapping_or_failure_exit_is_reported() {
     assert!(has(&r.report.configuration, "music file `jazz.wav`"));
     assert!(has(&r.report.defects, "`failure` is not wired"));
     assert!(has(&r.report.defects, "no priority"));
-    assert!(has(&r.report.defects, "`default` is not wired") || has(&r.report.defects, "exit `default` is not wired"));
+    assert!(
+        has(&r.report.defects, "`default` is not wired")
+            || has(&r.report.defects, "exit `default` is not wired")
+    );
 }
 
 #[test]
@@ -357,6 +451,16 @@ fn event_flows_map_onto_ringdesk_events() {
         y.contains("events:\n  agent_answered: EndFlow\n  call_ended: EndFlow_2\n  error: Done_2\n  agent_disconnected: EndFlow_2\n"),
         "{y}"
     );
-    assert!(has(&r.report.unsupported, "`screen-pop` is not supported: stepped over"), "{}", md(&r.report));
-    assert!(has(&r.report.unsupported, "event `PreDial` has no ringdesk equivalent"));
+    assert!(
+        has(
+            &r.report.unsupported,
+            "`screen-pop` is not supported: stepped over"
+        ),
+        "{}",
+        md(&r.report)
+    );
+    assert!(has(
+        &r.report.unsupported,
+        "event `PreDial` has no ringdesk equivalent"
+    ));
 }

@@ -36,7 +36,10 @@ fn json_that_is_not_an_export() {
         "not a Webex Flow Designer export: $.process is missing"
     );
     let e = err("[1, 2]");
-    assert!(matches!(e, ImportError::NotAnExport { ref path, .. } if path == "$"), "{e:?}");
+    assert!(
+        matches!(e, ImportError::NotAnExport { ref path, .. } if path == "$"),
+        "{e:?}"
+    );
     let e = err(r#"{ "process": { "links": [] } }"#);
     assert!(
         matches!(e, ImportError::NotAnExport { ref path, .. } if path == "$.process.activities"),
@@ -53,7 +56,11 @@ fn too_large() {
 #[test]
 fn a_link_to_a_missing_activity() {
     let text = export(
-        &[a("Hello", "play-message", json!({ "promptsTts": tts("Hi.") }))],
+        &[a(
+            "Hello",
+            "play-message",
+            json!({ "promptsTts": tts("Hi.") }),
+        )],
         &[("Hello", "Nowhere", "default")],
         json!([]),
     );
@@ -66,7 +73,9 @@ fn a_link_to_a_missing_activity() {
             missing: "Nowhere".into()
         }
     );
-    assert!(e.to_string().contains("link from `Hello` goes to activity `Nowhere`"));
+    assert!(e
+        .to_string()
+        .contains("link from `Hello` goes to activity `Nowhere`"));
 }
 
 #[test]
@@ -90,22 +99,33 @@ fn a_start_linked_to_nothing() {
 
 #[test]
 fn two_start_activities() {
-    let mut v: serde_json::Value = serde_json::from_str(&export(&[bye("Bye")], &[], json!([]))).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&export(&[bye("Bye")], &[], json!([]))).unwrap();
     v["process"]["activities"]["start2"] = json!({ "id": "start2", "name": "Other", "group": "start",
         "properties": { "activityName": "NewPhoneContact" } });
     let e = err(&v.to_string());
-    assert!(matches!(e, ImportError::SeveralStarts { ref labels } if labels.contains("`Other`")), "{e:?}");
+    assert!(
+        matches!(e, ImportError::SeveralStarts { ref labels } if labels.contains("`Other`")),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn an_unknown_activity_with_several_exits_stops_the_import() {
     let text = export(
         &[
-            a("Hours", "business-hours", json!({ "businessHoursId": "bh" })),
+            a(
+                "Hours",
+                "business-hours",
+                json!({ "businessHoursId": "bh" }),
+            ),
             bye("Open"),
             bye("Closed"),
         ],
-        &[("Hours", "Open", "workingHours"), ("Hours", "Closed", "holidays")],
+        &[
+            ("Hours", "Open", "workingHours"),
+            ("Hours", "Closed", "holidays"),
+        ],
         json!([]),
     );
     let e = err(&text);
@@ -147,13 +167,19 @@ fn an_unknown_activity_with_no_exit_ends_the_flow() {
     let text = export(&[a("Callback", "callback", json!({}))], &[], json!([]));
     let r = import_ok(&text);
     assert!(r.yaml.contains("  Callback:\n    end: {}\n"), "{}", r.yaml);
-    assert!(has(&r.report.unsupported, "`callback` is not supported: the flow ends here"));
+    assert!(has(
+        &r.report.unsupported,
+        "`callback` is not supported: the flow ends here"
+    ));
 }
 
 #[test]
 fn unsupported_activities_in_a_loop() {
     let text = export(
-        &[a("A", "screen-pop", json!({})), a("B", "screen-pop", json!({}))],
+        &[
+            a("A", "screen-pop", json!({})),
+            a("B", "screen-pop", json!({})),
+        ],
         &[("A", "B", "default"), ("B", "A", "default")],
         json!([]),
     );
@@ -163,13 +189,21 @@ fn unsupported_activities_in_a_loop() {
 #[test]
 fn unreachable_activities_are_reported_not_dropped_silently() {
     let text = export(
-        &[bye("Bye"), a("Orphan", "play-message", json!({ "promptsTts": tts("?") }))],
+        &[
+            bye("Bye"),
+            a("Orphan", "play-message", json!({ "promptsTts": tts("?") })),
+        ],
         &[],
         json!([]),
     );
     let r = import_ok(&text);
     assert!(!r.yaml.contains("Orphan"), "{}", r.yaml);
-    let item = r.report.defects.iter().find(|i| i.place.label == "Orphan").expect("reported");
+    let item = r
+        .report
+        .defects
+        .iter()
+        .find(|i| i.place.label == "Orphan")
+        .expect("reported");
     assert!(item.message.contains("not reachable"));
 }
 
@@ -201,12 +235,20 @@ fn untranslatable_expressions_are_reported_with_their_place() {
         "$.process.activities[\"Say\"].properties.promptsTts[0].value"
     );
     assert!(
-        has(&r.report.defects, "reads `ticketId`, which is not a variable of the flow (did you mean `ticketID`?"),
+        has(
+            &r.report.defects,
+            "reads `ticketId`, which is not a variable of the flow (did you mean `ticketID`?"
+        ),
         "{}",
         md(&r.report)
     );
     // The flow runs the defect as Webex does: an empty value.
-    assert!(r.yaml.contains("  ticketId: { type: string, default: \"\" }"), "{}", r.yaml);
+    assert!(
+        r.yaml
+            .contains("  ticketId: { type: string, default: \"\" }"),
+        "{}",
+        r.yaml
+    );
 }
 
 #[test]
@@ -217,7 +259,12 @@ fn secure_variables_are_reported() {
         json!([{ "name": "pin", "type": "STRING", "value": "", "isSecure": true }]),
     );
     let r = import_ok(&text);
-    let item = r.report.unsupported.iter().find(|i| i.place.label == "pin").expect("reported");
+    let item = r
+        .report
+        .unsupported
+        .iter()
+        .find(|i| i.place.label == "pin")
+        .expect("reported");
     assert!(item.message.contains("secure variable"), "{}", item.message);
     assert_eq!(item.place.path, "$.variables[0]");
 }

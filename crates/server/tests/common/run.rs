@@ -110,7 +110,8 @@ impl CallBuilder {
 
     /// `--flow FILE`: this flow file instead of the routed or built-in one.
     pub fn flow(mut self, path: &std::path::Path) -> Self {
-        self.args.extend(["--flow".into(), path.display().to_string()]);
+        self.args
+            .extend(["--flow".into(), path.display().to_string()]);
         self
     }
 

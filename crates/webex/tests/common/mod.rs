@@ -69,7 +69,10 @@ pub fn import_ok(text: &str) -> Imported {
 pub fn import_with(text: &str, opts: &ImportOptions) -> Imported {
     let imported = import(text, opts).unwrap_or_else(|e| panic!("import failed: {e}"));
     if let Err(e) = ringdesk_flow::load_str(&imported.yaml, "imported.yaml") {
-        panic!("the imported flow does not load: {e}\n---\n{}", imported.yaml);
+        panic!(
+            "the imported flow does not load: {e}\n---\n{}",
+            imported.yaml
+        );
     }
     imported
 }
