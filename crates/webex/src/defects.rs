@@ -37,21 +37,24 @@ pub(crate) fn find(export: &Export, start_label: &str, report: &mut Report) {
                 }
             }
         }
+        let user_search = a
+            .text("httpRequestPath")
+            .is_some_and(|p| p.contains("users/search"));
         if let Some(Value::Array(outs)) = a.prop("outputVariableArray") {
-            let path = a.text("httpRequestPath").unwrap_or_default();
             for (i, o) in outs.iter().enumerate() {
                 let jp = o.get("jsonPathExp").and_then(Value::as_str).unwrap_or("");
-                if path.contains("search") && jp.contains("[0]") {
+                if user_search && jp.contains("[0]") {
                     report.push_defect(
                         place(
                             a,
                             &format!("{}[{i}].jsonPathExp", a.prop_path("outputVariableArray")),
                         ),
                         format!(
-                            "`{jp}` takes the first of several search results (e.g. users \
-                             sharing a phone number)"
+                            "`{jp}` takes the first of several users found (e.g. users \
+                             sharing a phone number), as if they were the caller"
                         ),
                     );
+                    break;
                 }
             }
         }
@@ -60,8 +63,8 @@ pub(crate) fn find(export: &Export, start_label: &str, report: &mut Report) {
             .links
             .iter()
             .any(|l| l.from == a.id && l.cond == "error");
-        let has_outputs =
-            matches!(a.prop("outputVariableArray"), Some(Value::Array(v)) if !v.is_empty());
+        let has_outputs = matches!(a.prop("outputVariableArray"), Some(Value::Array(v))
+            if v.iter().any(|o| o.get("jsonPathExp").and_then(Value::as_str).is_some_and(|p| !p.trim().is_empty())));
         if no_error && has_outputs {
             report.push_defect(
                 place(a, &a.path),

@@ -164,7 +164,7 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
         cx.report.push_note(
             place(a, &a.prop_path("httpResponseTimeout")),
             format!(
-                "timeout {ms} ms per try, {retries} retries: ringdesk's `timeout` covers the \
+                "timeout {ms} ms per try and retries: {retries}: ringdesk's `timeout` covers the \
                  whole activity, {total} ms; ringdesk also retries connect errors, timeouts \
                  and 429 (Webex: 5xx only)"
             ),
@@ -236,7 +236,7 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
                     place(a, &a.path),
                     "Webex's HTTP Request continues on its one exit whatever the answer; \
                      ringdesk's `error` exit (no answer, not 2xx) goes to the same node, with \
-                     the outputs reset to their defaults (said once for every such request)",
+                     the outputs reset to their defaults (one line for all such requests)",
                 );
             }
             ok.clone()

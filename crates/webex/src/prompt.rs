@@ -96,7 +96,7 @@ pub(crate) fn prompt(cx: &mut Ctx, a: &Activity, extra: Vec<(&str, Y)>) -> Y {
                 place(a, &a.prop_path("voiceLanguage")),
                 format!(
                     "voice `{voice}`: spoken by the engine ringdesk routes this language to \
-                 ([tts.languages]); said once for every activity using it"
+                 ([tts.languages]); one line for all activities using it"
                 ),
             );
         }

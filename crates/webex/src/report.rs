@@ -100,6 +100,12 @@ impl Report {
             "Defects of the export (the imported flow runs them as they are)",
             &self.defects,
         );
+        if !self.defects.is_empty() {
+            s.push_str(
+                "\nringdesk's default flow (`flows/zendesk-ticket-status.yaml`) is the Webex \
+                 Zendesk template with its defects fixed: a model for fixing these.\n",
+            );
+        }
         s
     }
 }
