@@ -73,7 +73,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, String> {
             let Some(op) = OPS.iter().find(|op| rest.starts_with(**op)) else {
                 return Err(format!("unexpected character `{c}`"));
             };
-            out.push(Tok::Op(*op));
+            out.push(Tok::Op(op));
             i += op.len();
         }
     }
