@@ -67,6 +67,7 @@ pub(crate) fn template(src: &str, r: &mut dyn Resolver) -> Translation {
         r,
         out: Translation::default(),
         locals: BTreeSet::new(),
+        blocks: Vec::new(),
     };
     let mut rest = src;
     let mut text = String::new();
@@ -105,8 +106,44 @@ pub(crate) fn template(src: &str, r: &mut dyn Resolver) -> Translation {
         }
     }
     text.push_str(rest);
+    while let Some(block) = t.blocks.pop() {
+        t.out.unsupported.push(format!(
+            "`{{% {block} %}}` is never closed: closed at the end of the text"
+        ));
+        text.push_str(&format!("{{% end{block} %}}"));
+    }
+    // The safety net: what minijinja cannot parse keeps only its plain text.
+    if minijinja::Environment::new()
+        .template_from_str(&text)
+        .is_err()
+    {
+        t.out
+            .unsupported
+            .push("the text cannot be translated as a whole: only its plain text is kept".into());
+        text = plain_text(src);
+    }
     t.out.text = text;
     t.out
+}
+
+/// `src` without its tags, expressions and comments.
+fn plain_text(src: &str) -> String {
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(at) = find_open(rest) {
+        out.push_str(&rest[..at]);
+        let close = match &rest[at..at + 2] {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        match find_close(&rest[at + 2..], close) {
+            Some(len) => rest = &rest[at + 2 + len + 2..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Translates an expression: a whole `{{ ... }}` (as Webex writes conditions) or bare.
@@ -132,9 +169,20 @@ pub(crate) fn expression(src: &str, r: &mut dyn Resolver) -> Translation {
         r,
         out: Translation::default(),
         locals: BTreeSet::new(),
+        blocks: Vec::new(),
     };
     let (_, core, _) = trim_markers(core);
     t.out.text = t.expression(core);
+    if minijinja::Environment::new()
+        .compile_expression(&t.out.text)
+        .is_err()
+    {
+        t.out.unsupported.push(format!(
+            "`{}` cannot be translated: the condition is false",
+            t.out.text
+        ));
+        t.out.text = "false".into();
+    }
     t.out
 }
 
@@ -183,6 +231,8 @@ struct Tr<'a> {
     out: Translation,
     /// Names bound by `{% for %}` and `{% set %}`.
     locals: BTreeSet<String>,
+    /// Open `if`/`for` blocks.
+    blocks: Vec<&'static str>,
 }
 
 impl Tr<'_> {
@@ -202,10 +252,20 @@ impl Tr<'_> {
     fn tag(&mut self, src: &str) -> Option<String> {
         let (word, rest) = src.split_once(char::is_whitespace).unwrap_or((src, ""));
         let rest = rest.trim();
+        let top = self.blocks.last().copied();
         match word {
-            "if" => Some(format!("if {}", self.expression(rest))),
-            "elseif" | "elif" => Some(format!("elif {}", self.expression(rest))),
-            "else" | "endif" | "endfor" => Some(word.to_string()),
+            "if" => {
+                self.blocks.push("if");
+                Some(format!("if {}", self.expression(rest)))
+            }
+            "elseif" | "elif" if top == Some("if") => {
+                Some(format!("elif {}", self.expression(rest)))
+            }
+            "else" if top.is_some() => Some("else".into()),
+            "endif" | "endfor" if Some(&word[3..]) == top => {
+                self.blocks.pop();
+                Some(word.to_string())
+            }
             "for" => {
                 let Some((var, list)) = rest.split_once(" in ") else {
                     return self.drop_tag(src);
@@ -213,6 +273,7 @@ impl Tr<'_> {
                 let var = var.trim().to_string();
                 let list = self.expression(list);
                 self.locals.insert(var.clone());
+                self.blocks.push("for");
                 Some(format!("for {var} in {list}"))
             }
             "set" => {
@@ -548,6 +609,28 @@ mod tests {
         );
         assert_eq!(t("a{# note #}b").text, "ab");
         assert_eq!(t("{{- x -}}").text, "{{- x -}}");
+    }
+
+    #[test]
+    fn unbalanced_blocks_are_closed_or_dropped() {
+        let r = t("{% if a %}x");
+        assert_eq!(r.text, "{% if a %}x{% endif %}");
+        assert_eq!(r.unsupported.len(), 1, "{r:?}");
+        let r = t("x{% endif %}{% else %}");
+        assert_eq!(r.text, "x");
+        assert_eq!(r.unsupported.len(), 2, "{r:?}");
+        let r = t("{% for i in l %}{% endif %}{% endfor %}");
+        assert_eq!(r.text, "{% for i in l %}{% endfor %}");
+    }
+
+    #[test]
+    fn what_minijinja_cannot_parse_keeps_its_plain_text() {
+        let r = t("Hi {% for 1 in x %}there{% endfor %}!");
+        assert_eq!(r.text, "Hi there!");
+        assert!(
+            r.unsupported.iter().any(|u| u.contains("plain text")),
+            "{r:?}"
+        );
     }
 
     #[test]
