@@ -1,8 +1,9 @@
 //! One Webex activity → one ringdesk node: `play-message` → `play`, `ivr-menu` → `menu`,
 //! `http-request-v2` → `http` (`http.rs`), `condition-activity` → `condition`,
 //! `set-variable` → `set`, `queue-contact` → `queue`, `play-music` → `music`,
-//! `disconnect-contact` → `disconnect`, `end` → `end`, with their exits. Any other type
-//! is stepped over or stops the import (`import.rs`).
+//! `disconnect-contact` → `disconnect`, `end` → `end`, `case-statement` → `case`,
+//! `ivr-collectdigits` → `collect`, with their exits. Any other type is stepped over or
+//! stops the import (`import.rs`).
 
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use crate::prompt::prompt;
 use crate::yaml::Y;
 
 /// Activity types this importer maps.
-pub const SUPPORTED: [&str; 9] = [
+pub const SUPPORTED: [&str; 11] = [
     "play-message",
     "ivr-menu",
     "http-request-v2",
@@ -23,6 +24,8 @@ pub const SUPPORTED: [&str; 9] = [
     "play-music",
     "disconnect-contact",
     "end",
+    "case-statement",
+    "ivr-collectdigits",
 ];
 
 /// The queue used when no mapping names one (the default flow's `queue_name`).
@@ -41,6 +44,8 @@ pub(crate) fn map(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
         "set-variable" => set(cx, a),
         "queue-contact" => queue(cx, a),
         "play-music" => music(cx, a),
+        "case-statement" => case(cx, a),
+        "ivr-collectdigits" => collect(cx, a),
         "disconnect-contact" => Ok(terminal("disconnect")),
         "end" => Ok(terminal("end")),
         other => {
@@ -293,8 +298,19 @@ fn queue(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
         );
         t
     } else {
-        let id = a.text("destination").unwrap_or_default();
+        let id = a
+            .text("destination")
+            .or_else(|| a.text("queueId"))
+            .unwrap_or_default();
         match cx.opts.queues.get(&id) {
+            _ if id.contains("{{") => {
+                cx.report.push_config(
+                    place(a, &a.prop_path("queueId")),
+                    "the queue comes from an expression: its values must be ringdesk queue \
+                     names, not Webex queue ids",
+                );
+                cx.template(a, &a.prop_path("queueId"), &id)
+            }
             Some(q) => {
                 cx.report.push_config(
                     place(a, &a.prop_path("destination")),
@@ -433,5 +449,113 @@ fn music(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
         next: Some(next),
         exits: Vec::new(),
         used: vec!["default".into(), "out".into()],
+    })
+}
+
+fn case(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
+    let src = a.text("expression").unwrap_or_default();
+    let expr = cx.expression(a, &a.prop_path("expression"), &src);
+    let mut exits = Vec::new();
+    let mut used = Vec::new();
+    let values: Vec<String> = cx
+        .links_from(&a.id)
+        .iter()
+        .map(|l| l.cond.clone())
+        .filter(|c| c != "default" && c != "error")
+        .collect();
+    for v in values {
+        if used.contains(&v) {
+            continue;
+        }
+        if let Some(t) = cx.target(a, &[v.as_str()])? {
+            exits.push((v.clone(), t));
+            used.push(v);
+        }
+    }
+    let default = match cx.target(a, &["default"])? {
+        Some(t) => {
+            used.push("default".into());
+            t
+        }
+        None => match cx.target(a, &["error"])? {
+            Some(t) => {
+                used.push("error".into());
+                cx.report.push_note(
+                    place(a, &a.path),
+                    "no `default` exit: a value with no exit takes the `error` exit's path",
+                );
+                t
+            }
+            None => {
+                cx.report.push_defect(
+                    place(a, &a.path),
+                    "no `default` exit: a value with no exit ends the flow",
+                );
+                cx.unwired()
+            }
+        },
+    };
+    exits.push(("default".into(), default));
+    Ok(Mapping {
+        key: "case",
+        body: Y::str(expr),
+        next: None,
+        exits,
+        used,
+    })
+}
+
+fn collect(cx: &mut Ctx, a: &Activity) -> Result<Mapping, ImportError> {
+    let prompt = prompt(cx, a, Vec::new());
+    let num = |a: &Activity, k: &str| a.text(k).and_then(|v| v.trim().parse::<u64>().ok());
+    let max = num(a, "maxDigits").unwrap_or(64).clamp(1, 64);
+    let min = num(a, "minDigits").unwrap_or(1).min(max);
+    let first = num(a, "entryTimeout").unwrap_or(5).clamp(1, 60);
+    let inter = num(a, "interDigitTimeout").unwrap_or(3).clamp(1, 60);
+    let terminator = match a.text("terminatorSymbol").as_deref() {
+        Some("#") | None => "#".to_string(),
+        Some("*") => "*".to_string(),
+        Some(_) => "none".to_string(),
+    };
+    let output = cx.scope.output(&a.id, &a.label, "DigitsEntered");
+    let body = vec![
+        ("prompt", prompt),
+        ("min", Y::Plain(min.to_string())),
+        ("max", Y::Plain(max.to_string())),
+        ("terminator", Y::str(terminator)),
+        ("first_digit_timeout", Y::Plain(format!("{first}s"))),
+        ("inter_digit_timeout", Y::Plain(format!("{inter}s"))),
+        ("output", Y::str(output)),
+    ];
+    let mut used = vec!["default".to_string(), "out".to_string()];
+    let ok = one_exit(cx, a, &["default", "out"])?;
+    let error = cx.exit(&a.id, "error");
+    let other = |cx: &mut Ctx, cond: &str, used: &mut Vec<String>| -> Result<String, ImportError> {
+        if let Some(t) = cx.target(a, &[cond])? {
+            used.push(cond.into());
+            return Ok(t);
+        }
+        if let Some(e) = &error {
+            used.push("error".into());
+            return cx.node_ref(e);
+        }
+        cx.report.push_defect(
+            place(a, &a.path),
+            format!("exit `{cond}` is not wired: the flow ends there"),
+        );
+        Ok(cx.unwired())
+    };
+    let no_input = other(cx, "timeout", &mut used)?;
+    let invalid = other(cx, "invalid", &mut used)?;
+    Ok(Mapping {
+        key: "collect",
+        body: Y::map(body),
+        next: None,
+        exits: vec![
+            ("ok".into(), ok),
+            ("no_input".into(), no_input),
+            ("invalid".into(), invalid),
+        ],
+        used,
     })
 }

@@ -187,7 +187,8 @@ impl Scope {
             .collect()
     }
 
-    fn output(&mut self, id: &str, label: &str, field: &str) -> String {
+    /// The variable holding `label.field`, an output of activity `id`.
+    pub fn output(&mut self, id: &str, label: &str, field: &str) -> String {
         if let Some(o) = self
             .outputs
             .iter()
@@ -247,6 +248,7 @@ impl Resolver for Scope {
             let known: &[&str] = match kind.as_str() {
                 "http-request-v2" => &["httpStatusCode", "httpResponseBody"],
                 "ivr-menu" => &["OptionEntered"],
+                "ivr-collectdigits" => &["DigitsEntered"],
                 _ => &[],
             };
             return match field {

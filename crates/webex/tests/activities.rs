@@ -464,3 +464,99 @@ fn event_flows_map_onto_ringdesk_events() {
         "event `PreDial` has no ringdesk equivalent"
     ));
 }
+
+#[test]
+fn case_statement_becomes_case() {
+    let text = export(
+        &[
+            a(
+                "Route",
+                "case-statement",
+                json!({ "expression": "{{ tier }}" }),
+            ),
+            bye("Gold"),
+            a("Other", "end", json!({})),
+        ],
+        &[
+            ("Route", "Gold", "gold"),
+            ("Route", "Gold", "platinum"),
+            ("Route", "Other", "default"),
+        ],
+        json!([{ "name": "tier", "type": "STRING", "value": "gold" }]),
+    );
+    let r = import_ok(&text);
+    let y = &r.yaml;
+    assert!(
+        y.contains("    case: tier\n    exits:\n      gold: Gold\n      platinum: Gold\n      default: Other\n"),
+        "{y}"
+    );
+}
+
+#[test]
+fn collect_digits_becomes_collect_with_its_output() {
+    let text = export(
+        &[
+            a(
+                "Account",
+                "ivr-collectdigits",
+                json!({ "promptsTts": tts("Your account number, then hash."),
+                        "entryTimeout": "8", "interDigitTimeout": "2",
+                        "minDigits": 4, "maxDigits": 10, "terminatorSymbol": "#" }),
+            ),
+            a(
+                "Say",
+                "play-message",
+                json!({ "promptsTts": tts("You entered {{ Account.DigitsEntered }}.") }),
+            ),
+            bye("Bye"),
+        ],
+        &[
+            ("Account", "Say", "default"),
+            ("Account", "Bye", "timeout"),
+            ("Account", "Account", "invalid"),
+            ("Say", "Bye", "default"),
+        ],
+        json!([]),
+    );
+    let r = import_ok(&text);
+    let y = &r.yaml;
+    assert!(
+        y.contains("      min: 4\n      max: 10\n      terminator: \"#\"\n      first_digit_timeout: 8s\n      inter_digit_timeout: 2s\n      output: Account_DigitsEntered\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      ok: Say\n      no_input: Bye\n      invalid: Account\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("      text: \"You entered {{ Account_DigitsEntered }}.\"\n"),
+        "{y}"
+    );
+}
+
+#[test]
+fn queue_contact_by_queue_id_variable() {
+    let text = export(
+        &[
+            a(
+                "Queue",
+                "queue-contact",
+                json!({ "queueId": "{{ target }}" }),
+            ),
+            a(
+                "Music",
+                "play-music",
+                json!({ "prompt": "defaultmusic_on_hold.wav", "duration": "10" }),
+            ),
+        ],
+        &[("Queue", "Music", "default"), ("Music", "Music", "default")],
+        json!([{ "name": "target", "type": "STRING", "value": "billing" }]),
+    );
+    let r = import_ok(&text);
+    assert!(
+        r.yaml.contains("      name: \"{{ target }}\"\n"),
+        "{}",
+        r.yaml
+    );
+    assert!(has(&r.report.configuration, "comes from an expression"));
+}
