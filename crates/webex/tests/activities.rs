@@ -430,6 +430,7 @@ fn event_flows_map_onto_ringdesk_events() {
             "e3": ev("e3", "OnGlobalError"),
             "e4": ev("e4", "AgentDisconnected"),
             "e5": ev("e5", "PreDial"),
+            "e6": ev("e6", "AgentOffered"),
             "pop": { "id": "pop", "name": "ScreenPop", "group": "action",
                      "properties": { "activityName": "screen-pop",
                                      "screenPopUrl": "https://x/{{ticketID}}" } },
@@ -442,13 +443,14 @@ fn event_flows_map_onto_ringdesk_events() {
             { "sourceActivityId": "pop", "targetActivityId": "end1", "conditionExpr": "default" },
             { "sourceActivityId": "e2", "targetActivityId": "end2", "conditionExpr": "out" },
             { "sourceActivityId": "e3", "targetActivityId": "end3", "conditionExpr": "out" },
-            { "sourceActivityId": "e4", "targetActivityId": "end2", "conditionExpr": "out" }
+            { "sourceActivityId": "e4", "targetActivityId": "end2", "conditionExpr": "out" },
+            { "sourceActivityId": "e6", "targetActivityId": "end3", "conditionExpr": "out" }
         ]
     } } } });
     let r = import_ok(&v.to_string());
     let y = &r.yaml;
     assert!(
-        y.contains("events:\n  agent_answered: EndFlow\n  call_ended: EndFlow_2\n  error: Done_2\n  agent_disconnected: EndFlow_2\n"),
+        y.contains("events:\n  agent_answered: EndFlow\n  call_ended: EndFlow_2\n  error: Done_2\n  agent_disconnected: EndFlow_2\n  agent_offered: Done_2\n"),
         "{y}"
     );
     assert!(
