@@ -269,11 +269,17 @@ impl<'e> Ctx<'e> {
                             .get(to.as_str())
                             .map(|t| t.label.clone())
                             .unwrap_or_default();
+                        let why = if a.kind == "screen-pop" {
+                            " (ringdesk's agents get their own screen pop: the caller and the \
+                             helpdesk's ticket link, on the desk phone and the agent desktop)"
+                        } else {
+                            ""
+                        };
                         self.report.push_unsupported(
                             place(a, &a.path),
                             format!(
                                 "activity type `{}` is not supported: stepped over, the flow \
-                                 goes on to `{target}`",
+                                 goes on to `{target}`{why}",
                                 a.kind
                             ),
                         );
