@@ -49,6 +49,52 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Agents of a running server: list them, make one available or not ready.
     Agent(AgentArgs),
+    /// Import flows built elsewhere (Webex Contact Center Flow Designer exports).
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Turn a Webex Contact Center Flow Designer export (.json) into a ringdesk flow
+    /// (.yaml) and a report (.md) of what was mapped, what needs configuration and what
+    /// is not supported. Nothing is written when the export cannot be imported (exit
+    /// code 1). See docs/webex-import.md.
+    Webex(WebexImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebexImportArgs {
+    /// The export, as saved from Flow Designer (JSON).
+    pub export: PathBuf,
+    /// Where to write the flow (default: the export's name with `.yaml`, in the current
+    /// directory).
+    #[arg(long, short, value_name = "FLOW.yaml")]
+    pub output: Option<PathBuf>,
+    /// Where to write the report (default: the flow's path with `.report.md`).
+    #[arg(long, value_name = "REPORT.md")]
+    pub report: Option<PathBuf>,
+    /// Which ringdesk connector a Webex HTTP connector id stands for ([connectors.NAME]
+    /// in the config); may be repeated. Unmapped ids use the connector named `zendesk`.
+    #[arg(long = "connector", value_name = "WEBEX_ID=NAME", value_parser = parse_mapping)]
+    pub connectors: Vec<(String, String)>,
+    /// Which ringdesk queue a Webex queue id stands for; may be repeated. Unmapped ids use
+    /// the queue named `support`.
+    #[arg(long = "queue", value_name = "WEBEX_ID=NAME", value_parser = parse_mapping)]
+    pub queues: Vec<(String, String)>,
+    /// Replace the flow and report files if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `WEBEX_ID=NAME`.
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((id, name)) if !id.trim().is_empty() && !name.trim().is_empty() => {
+            Ok((id.trim().to_string(), name.trim().to_string()))
+        }
+        _ => Err(format!("`{s}` is not WEBEX_ID=NAME")),
+    }
 }
 
 #[derive(Debug, Args)]

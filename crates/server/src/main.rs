@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Command::Interactions(args) => commands::records::interactions(args).await,
             Command::Outbox(args) => commands::records::outbox(args).await,
             Command::Agent(args) => commands::agent::run(args).await,
+            Command::Import(cmd) => commands::import::run(cmd),
         }
     });
     match result {

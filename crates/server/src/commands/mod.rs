@@ -4,6 +4,7 @@ pub mod agent;
 pub mod call;
 pub mod check;
 pub mod config;
+pub mod import;
 pub mod records;
 pub mod sandbox;
 pub mod serve;

@@ -108,6 +108,13 @@ impl CallBuilder {
         self
     }
 
+    /// `--flow FILE`: this flow file instead of the routed or built-in one.
+    pub fn flow(mut self, path: &std::path::Path) -> Self {
+        self.args
+            .extend(["--flow".into(), path.display().to_string()]);
+        self
+    }
+
     /// `--to NUMBER` (the called number).
     pub fn to(mut self, number: &str) -> Self {
         self.args.extend(["--to".into(), number.into()]);
