@@ -1,5 +1,7 @@
 //! Which flow runs: the built-in default flow, flow files from the configuration, and
-//! the route from a called number to its flow.
+//! the route from a called number to its flow. A file ending in `.json` is a Webex Flow
+//! Designer export, imported as it is loaded (`ringdesk-webex`, with its defaults: the
+//! `zendesk` connector and the `support` queue; `ringdesk import webex` maps others).
 
 use anyhow::{anyhow, Result};
 use ringdesk_flow::{Flow, LoadError, MAX_FLOW_BYTES};
@@ -26,24 +28,50 @@ pub fn load(path: Option<&Path>) -> Result<Arc<Flow>> {
     Ok(Arc::new(flow))
 }
 
-/// Reads and loads a flow file. A file that cannot be read (missing, larger than
-/// [`MAX_FLOW_BYTES`], not UTF-8) is one diagnostic at line 0 of the file, like any other
-/// problem in it.
+/// Reads and loads a flow file (a Webex export when it ends in `.json`). A file that
+/// cannot be read (missing, too large, not UTF-8, not an export) is one diagnostic at line
+/// 0 of the file, like any other problem in it.
 pub fn load_file(path: &Path) -> Result<Flow, LoadError> {
     let origin = path.display().to_string();
+    let webex = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let max = if webex {
+        ringdesk_webex::MAX_EXPORT_BYTES
+    } else {
+        MAX_FLOW_BYTES
+    };
     let cannot_read =
         |e: std::io::Error| LoadError::unreadable(&origin, format!("cannot read flow file: {e}"));
     let meta = std::fs::metadata(path).map_err(cannot_read)?;
-    if meta.len() > MAX_FLOW_BYTES as u64 {
+    if meta.len() > max as u64 {
         return Err(LoadError::unreadable(
             &origin,
-            format!("flow file is larger than {MAX_FLOW_BYTES} bytes"),
+            format!("flow file is larger than {max} bytes"),
         ));
     }
     let bytes = std::fs::read(path).map_err(cannot_read)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| LoadError::unreadable(&origin, "flow file is not UTF-8"))?;
+    if webex {
+        return import_webex(&text, &origin);
+    }
     ringdesk_flow::load_str(&text, &origin)
+}
+
+/// Imports a Webex export at load time; what the import report would say is logged as
+/// one warning (the flow runs the export's defects as they are).
+fn import_webex(text: &str, origin: &str) -> Result<Flow, LoadError> {
+    let imported = ringdesk_webex::import(text, &Default::default())
+        .map_err(|e| LoadError::unreadable(origin, format!("Webex export: {e}")))?;
+    let r = &imported.report;
+    tracing::warn!(
+        "{origin}: Webex export imported at load time: {} setting(s) to check, {} part(s) not supported, {} defect(s) of the export run as they are; `ringdesk import webex {origin}` writes the flow and the full report",
+        r.configuration.len(),
+        r.unsupported.len(),
+        r.defects.len()
+    );
+    ringdesk_flow::load_str(&imported.yaml, &format!("{origin} (imported)"))
 }
 
 /// The flows of a running server, by called number.
@@ -88,6 +116,21 @@ impl FlowTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_webex_export_is_imported_at_load_time_and_a_bad_one_is_one_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/reference/webex-template/zendesk-http-connector-2022.json");
+        let export = dir.path().join("template.json");
+        std::fs::copy(&template, &export).unwrap();
+        let flow = load_file(&export).unwrap_or_else(|e| panic!("{e}"));
+        assert!(flow.graph().nodes.len() > 5);
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"name": "not an export"}"#).unwrap();
+        let e = load_file(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("Webex export"), "{e}");
+    }
 
     #[test]
     fn load_file_reports_missing_file_and_loads_default_flow() {
