@@ -2,8 +2,8 @@
 //! calls and runs the default flow against an in-process Zendesk sandbox. Covers the menu
 //! keys over RFC 2833 and SIP INFO, the private after-call note, a hang-up during the
 //! Zendesk lookup, CANCEL before the answer, 404 for unrouted numbers and 503 above
-//! `max_calls` or while the load governor sheds. Calls that need to hear the audio are in
-//! `voice_media.rs`.
+//! `max_calls` or while the load governor sheds, and a Webex export run unchanged from the
+//! `[flows]` config. Calls that need to hear the audio are in `voice_media.rs`.
 
 mod voice;
 
@@ -231,4 +231,40 @@ async fn hang_up_during_the_zendesk_lookup_leaves_the_server_healthy() {
     // The abandoned call knew no ticket yet: it leaves no note anywhere.
     let john = server.new_comments(demo::JOHN.1, 1, Duration::ZERO).await;
     assert!(john.is_empty(), "no note for the abandoned call: {john:#?}");
+}
+
+/// Issue 16: a Webex Flow Designer export runs as it is, loaded straight from `[flows]`
+/// (imported at start). John calls the 2022 Zendesk template's number, hears its lookups'
+/// result and menu, presses 2: the template's own request puts its (public) comment on his
+/// ticket and the flow hangs up, as Webex would run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webex_export_runs_unchanged_from_the_flows_config() {
+    let number = "webex";
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/webex-template/zendesk-http-connector-2022.json");
+    let server = Server::start(Options {
+        routes: vec![(number.into(), export)],
+        ..Options::default()
+    })
+    .await;
+    let (caller, ticket) = demo::JOHN;
+    // The template's welcome, lookups, ticket details (~14 s) and menu prompt (~5 s) are
+    // over by ~24 s; its menu then waits 10 s for a key.
+    let run = Sipp::new("press_2833_expect_bye.xml", number)
+        .caller(caller)
+        .pause(Duration::from_secs(26))
+        .run(server.sip_addr(), server.dir())
+        .await;
+    run.assert_passed("press 2 in the imported template's menu");
+    let comments = server.new_comments(ticket, 1, NOTE_WAIT).await;
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(
+        comments[0]
+            .body
+            .starts_with("Ticket update | Customer called"),
+        "the template's own comment: {:?}",
+        comments[0].body
+    );
+    // The template never asked for a private note (one of its defects, run as it is).
+    assert!(comments[0].public, "{:?}", comments[0]);
 }
