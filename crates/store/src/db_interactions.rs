@@ -26,16 +26,7 @@ pub(crate) fn record_call(
     items: &[OutboxItem],
     now: Timestamp,
 ) -> Result<Recorded, StoreError> {
-    let mut i = bound_interaction(interaction)?;
-    check_items(items)?;
-    if i.wait_seconds.is_none() {
-        i.wait_seconds = i.derived_wait_seconds();
-    }
-    if i.talk_seconds.is_none() {
-        i.talk_seconds = i.derived_talk_seconds();
-    }
-    let menu_path = to_json(&i.menu_path, "menu_path")?;
-    let flow_errors = to_json(&i.flow_errors, "flow_errors")?;
+    let (i, menu_path, flow_errors) = prepare(interaction, items)?;
 
     conn.prepare_cached(UPSERT)
         .and_then(|mut stmt| {
@@ -77,6 +68,25 @@ pub(crate) fn record_call(
     Ok(recorded)
 }
 
+/// An interaction as stored, checked and bounded, with its derived wait and talk times
+/// and its JSON columns (menu path, flow errors); both backends write this.
+pub(crate) fn prepare(
+    interaction: Interaction,
+    items: &[OutboxItem],
+) -> Result<(Interaction, String, String), StoreError> {
+    let mut i = bound_interaction(interaction)?;
+    check_items(items)?;
+    if i.wait_seconds.is_none() {
+        i.wait_seconds = i.derived_wait_seconds();
+    }
+    if i.talk_seconds.is_none() {
+        i.talk_seconds = i.derived_talk_seconds();
+    }
+    let menu_path = to_json(&i.menu_path, "menu_path")?;
+    let flow_errors = to_json(&i.flow_errors, "flow_errors")?;
+    Ok((i, menu_path, flow_errors))
+}
+
 const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, ticket_id, language,
     menu_path, queue, priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at,
     ended_at, wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors, updated_at)
@@ -94,7 +104,7 @@ const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, tic
     end_detail = excluded.end_detail, flow_errors = excluded.flow_errors,
     updated_at = excluded.updated_at";
 
-const COLUMNS: &str = "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
+pub(crate) const COLUMNS: &str = "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
     priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at, ended_at,
     wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors";
 
@@ -172,24 +182,24 @@ pub(crate) fn purge(conn: &Connection, before: Timestamp) -> Result<usize, Store
 }
 
 /// Column values as read, before decoding (decoding can fail without a rusqlite error type).
-struct RawInteraction {
-    call_id: String,
-    ani: String,
-    dnis: String,
-    user_id: Option<String>,
-    ticket_id: Option<String>,
-    language: Option<String>,
-    menu_path: String,
-    queue: Option<String>,
-    priority: Option<i64>,
-    times: [Option<i64>; 6],
-    wait_ms: Option<i64>,
-    talk_ms: Option<i64>,
-    agent_id: Option<String>,
-    agent_name: Option<String>,
-    end_reason: Option<String>,
-    end_detail: Option<String>,
-    flow_errors: String,
+pub(crate) struct RawInteraction {
+    pub(crate) call_id: String,
+    pub(crate) ani: String,
+    pub(crate) dnis: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) ticket_id: Option<String>,
+    pub(crate) language: Option<String>,
+    pub(crate) menu_path: String,
+    pub(crate) queue: Option<String>,
+    pub(crate) priority: Option<i64>,
+    pub(crate) times: [Option<i64>; 6],
+    pub(crate) wait_ms: Option<i64>,
+    pub(crate) talk_ms: Option<i64>,
+    pub(crate) agent_id: Option<String>,
+    pub(crate) agent_name: Option<String>,
+    pub(crate) end_reason: Option<String>,
+    pub(crate) end_detail: Option<String>,
+    pub(crate) flow_errors: String,
 }
 
 impl RawInteraction {
@@ -222,7 +232,7 @@ impl RawInteraction {
         })
     }
 
-    fn decode(self) -> Result<Interaction, StoreError> {
+    pub(crate) fn decode(self) -> Result<Interaction, StoreError> {
         let [arrived, answered, queued, offered, agent_answered, ended] = self.times;
         let end_reason = match self.end_reason.as_deref() {
             None => None,

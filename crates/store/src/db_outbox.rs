@@ -9,7 +9,7 @@ use crate::codec::{from_json, ms, opt_ts, to_json, truncate, ts};
 use crate::limits::{MAX_ERROR_LEN, MAX_KEPT_RESPONSE};
 use crate::{OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
 
-const COLUMNS: &str = "id, call_id, ordering_key, connector, method, path, query, headers, body,
+pub(crate) const COLUMNS: &str = "id, call_id, ordering_key, connector, method, path, query, headers, body,
     marker, state, attempts, next_attempt_at, created_at, updated_at, delivered_at, last_status,
     last_error, last_response, resume";
 
@@ -319,27 +319,27 @@ fn query_entries(
 }
 
 /// Column values as read, before decoding.
-struct RawEntry {
-    id: i64,
-    call_id: Option<String>,
-    ordering_key: String,
-    connector: String,
-    method: String,
-    path: String,
-    query: String,
-    headers: String,
-    body: Option<String>,
-    marker: Option<String>,
-    state: String,
-    attempts: i64,
-    next_attempt_at: i64,
-    created_at: i64,
-    updated_at: i64,
-    delivered_at: Option<i64>,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    last_response: Option<String>,
-    resume: Option<String>,
+pub(crate) struct RawEntry {
+    pub(crate) id: i64,
+    pub(crate) call_id: Option<String>,
+    pub(crate) ordering_key: String,
+    pub(crate) connector: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: String,
+    pub(crate) body: Option<String>,
+    pub(crate) marker: Option<String>,
+    pub(crate) state: String,
+    pub(crate) attempts: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) delivered_at: Option<i64>,
+    pub(crate) last_status: Option<i64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_response: Option<String>,
+    pub(crate) resume: Option<String>,
 }
 
 impl RawEntry {
@@ -368,7 +368,7 @@ impl RawEntry {
         })
     }
 
-    fn decode(self) -> Result<OutboxEntry, StoreError> {
+    pub(crate) fn decode(self) -> Result<OutboxEntry, StoreError> {
         let state = OutboxState::parse(&self.state).ok_or(StoreError::Corrupt {
             what: "outbox state",
         })?;

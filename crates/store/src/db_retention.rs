@@ -25,21 +25,24 @@ pub struct Purged {
 }
 
 /// Outbox states that still need delivery or an operator's decision.
-const UNFINISHED: &str = "('pending', 'in_flight', 'uncertain', 'dead')";
+pub(crate) const UNFINISHED: &str = "('pending', 'in_flight', 'uncertain', 'dead')";
+
+// The SQL below is shared with PostgreSQL (`pg/admin.rs`): `$1` is a positional parameter
+// in both dialects.
 
 /// Old interactions with no unfinished outbox item.
-fn old_calls() -> String {
+pub(crate) fn old_calls() -> String {
     format!(
-        "SELECT call_id FROM interactions i WHERE i.arrived_at < ?1 AND NOT EXISTS
+        "SELECT call_id FROM interactions i WHERE i.arrived_at < $1 AND NOT EXISTS
            (SELECT 1 FROM outbox o WHERE o.call_id = i.call_id AND o.state IN {UNFINISHED})"
     )
 }
 
 /// Finished items of those calls, or finished items last changed before the cutoff.
-fn old_items() -> String {
+pub(crate) fn old_items() -> String {
     format!(
         "SELECT id FROM outbox WHERE state IN ('delivered', 'dropped')
-           AND (updated_at < ?1 OR call_id IN ({}))",
+           AND (updated_at < $1 OR call_id IN ({}))",
         old_calls()
     )
 }
@@ -73,7 +76,7 @@ pub(crate) fn purge(conn: &Connection, before: Timestamp) -> Result<Purged, Stor
 pub(crate) fn preview(conn: &Connection, before: Timestamp) -> Result<Purged, StoreError> {
     let count = |sql: String| -> Result<usize, StoreError> {
         conn.query_row(
-            &format!("SELECT COUNT(*) FROM ({sql})"),
+            &format!("SELECT COUNT(*) FROM ({sql}) AS c"),
             [ms(before)],
             |r| r.get::<_, i64>(0),
         )
@@ -87,12 +90,17 @@ pub(crate) fn preview(conn: &Connection, before: Timestamp) -> Result<Purged, St
     })
 }
 
+/// How many old calls are kept because an item of theirs is unfinished.
+pub(crate) fn kept_sql() -> String {
+    format!(
+        "SELECT COUNT(*) FROM interactions i WHERE i.arrived_at < $1 AND EXISTS
+           (SELECT 1 FROM outbox o WHERE o.call_id = i.call_id AND o.state IN {UNFINISHED})"
+    )
+}
+
 fn count_kept(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
     conn.query_row(
-        &format!(
-            "SELECT COUNT(*) FROM interactions i WHERE i.arrived_at < ?1 AND EXISTS
-               (SELECT 1 FROM outbox o WHERE o.call_id = i.call_id AND o.state IN {UNFINISHED})"
-        ),
+        &kept_sql(),
         [ms(before)],
         |r| r.get::<_, i64>(0),
     )

@@ -71,6 +71,19 @@ pub enum StoreError {
     /// A blocking task running the query was cancelled or panicked, or a lock was poisoned.
     #[error("store task failed: {0}")]
     Task(&'static str),
+    /// The PostgreSQL URL or options are unusable (the reason never repeats the URL: it
+    /// may hold a password).
+    #[error("PostgreSQL store settings: {0}")]
+    Settings(String),
+    /// A PostgreSQL failure: no connection, a lost connection, or a statement refused.
+    /// The reason is the server's error code and message, or the client's; never a
+    /// parameter value or a password.
+    #[error("store {op} failed (PostgreSQL {target}): {reason}")]
+    Postgres {
+        op: &'static str,
+        target: String,
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -89,8 +102,39 @@ impl StoreError {
         }
     }
 
+    /// Wraps a PostgreSQL client error (see [`StoreError::Postgres`]).
+    pub(crate) fn pg<'a>(
+        op: &'static str,
+        target: &'a str,
+    ) -> impl FnOnce(tokio_postgres::Error) -> StoreError + 'a {
+        move |e| StoreError::Postgres {
+            op,
+            target: target.to_owned(),
+            reason: pg_reason(&e),
+        }
+    }
+
     /// True for lock timeouts (what the concurrency tests assert never happens).
     pub fn is_busy(&self) -> bool {
         matches!(self, StoreError::Busy { .. })
+    }
+}
+
+/// What a PostgreSQL error says, safe to log: the SQLSTATE and the server's message, or
+/// the client's own description (which names no parameter and no password).
+pub(crate) fn pg_reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None if e.is_closed() => "the connection is closed".to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! SQLite storage for ringdesk: interaction records, the durable outbox and its worker,
+//! Storage for ringdesk, in SQLite (one node, the default) or PostgreSQL (several nodes): interaction records, the durable outbox and its worker,
 //! and embedded schema migrations.
 //!
 //! The runtime opens a [`Store`] at startup, records each call with
@@ -17,11 +17,13 @@ mod db_retention;
 mod deliver;
 mod error;
 mod interaction;
+mod lease;
 pub mod limits;
 mod migrations;
 mod open;
 mod outbox;
 mod perms;
+pub mod pg;
 mod policy;
 mod record_retry;
 mod store;
@@ -36,6 +38,7 @@ pub use interaction::{EndReason, FlowErrorRecord, Interaction, InteractionFilter
 pub use migrations::SCHEMA_VERSION;
 pub use open::{Durability, StoreOptions};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
+pub use pg::{NodeRenewal, PostgresOptions};
 pub use perms::too_open as files_readable_by_others;
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};

@@ -86,7 +86,10 @@ impl Counters {
 pub(crate) fn transient(e: &StoreError) -> bool {
     matches!(
         e,
-        StoreError::Sqlite { .. } | StoreError::Busy { .. } | StoreError::Task(_)
+        StoreError::Sqlite { .. }
+            | StoreError::Busy { .. }
+            | StoreError::Task(_)
+            | StoreError::Postgres { .. }
     )
 }
 

@@ -1,5 +1,7 @@
-//! The async store handle: interactions and the outbox over SQLite, safe to clone and share.
+//! The async store handle: interactions and the outbox over SQLite or PostgreSQL (`pg/`),
+//! safe to clone and share. Every method is one operation on either backend.
 //!
+//! SQLite:
 //! Concurrency: one write connection behind a `Mutex`, and one read connection likewise, used
 //! from `tokio::task::spawn_blocking`. Serializing all writes in the process means writers never
 //! meet SQLITE_BUSY from each other; readers see committed data without blocking the writer
@@ -15,6 +17,7 @@ use rusqlite::Connection;
 use tokio::sync::Notify;
 
 use crate::commit::{Answer, Queue};
+use crate::pg::{self, NodeRenewal, Pg, PostgresOptions};
 use crate::db_outbox::{Outcome, Pass};
 use crate::db_retention::Purged;
 use crate::open::open_connection;
@@ -32,22 +35,33 @@ pub struct Store {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
-    /// Writes waiting for the next group commit.
-    queue: Queue,
-    reader: Mutex<Connection>,
-    /// Signalled when outbox items become deliverable (recorded, retried).
-    outbox_changed: Notify,
-    path: PathBuf,
+    backend: Backend,
+    /// Signalled when outbox items become deliverable (recorded, retried; with
+    /// PostgreSQL, by any node).
+    outbox_changed: Arc<Notify>,
     /// Failed, retried and lost record writes.
     writes: Counters,
 }
 
+enum Backend {
+    Sqlite(Sqlite),
+    Postgres(Pg),
+}
+
+struct Sqlite {
+    writer: Mutex<Connection>,
+    /// Writes waiting for the next group commit.
+    queue: Queue,
+    reader: Mutex<Connection>,
+    path: PathBuf,
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.inner.path)
-            .finish()
+        match &self.inner.backend {
+            Backend::Sqlite(db) => f.debug_struct("Store").field("path", &db.path).finish(),
+            Backend::Postgres(pg) => f.debug_struct("Store").field("postgres", pg).finish(),
+        }
     }
 }
 
@@ -79,21 +93,72 @@ impl Store {
         let mut writer = open_connection(path, &opts, false)?;
         migrations::migrate(&mut writer)?;
         let reader = open_connection(path, &opts, true)?;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                queue: Queue::default(),
-                reader: Mutex::new(reader),
-                outbox_changed: Notify::new(),
-                path: path.to_path_buf(),
-                writes: Counters::default(),
-            }),
-        })
+        Ok(Store::with(Backend::Sqlite(Sqlite {
+            writer: Mutex::new(writer),
+            queue: Queue::default(),
+            reader: Mutex::new(reader),
+            path: path.to_path_buf(),
+        })))
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Connects to a PostgreSQL store (creating its tables, or migrating them, first).
+    /// Several processes, on several machines, may share one: see [`crate::pg`].
+    pub async fn connect_postgres(opts: PostgresOptions) -> Result<Store, StoreError> {
+        Ok(Store::with(Backend::Postgres(Pg::connect(opts).await?)))
+    }
+
+    fn with(backend: Backend) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                backend,
+                outbox_changed: Arc::new(Notify::new()),
+                writes: Counters::default(),
+            }),
+        }
+    }
+
+    /// The SQLite database file (`None` for PostgreSQL).
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => Some(&db.path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Where the store is, for messages: the file, or PostgreSQL's `host:port/db`.
+    pub fn describe(&self) -> String {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => db.path.display().to_string(),
+            Backend::Postgres(pg) => format!("PostgreSQL {}", pg.target()),
+        }
+    }
+
+    /// True when several nodes may share this store (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.inner.backend, Backend::Postgres(_))
+    }
+
+    /// This node's name in a shared store.
+    pub fn node(&self) -> Option<&str> {
+        match &self.inner.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => Some(pg.node()),
+        }
+    }
+
+    #[cfg(test)]
+    fn sqlite(&self) -> Option<&Sqlite> {
+        match &self.inner.backend {
+            Backend::Sqlite(db) => Some(db),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    fn pg(&self) -> Option<&Pg> {
+        match &self.inner.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => Some(pg),
+        }
     }
 
     /// Runs `f` in the next group commit (inside its own savepoint: a failing `f` leaves no
@@ -115,13 +180,18 @@ impl Store {
             });
             (answer, failed)
         });
-        if self.inner.queue.push(job) {
+        let Backend::Sqlite(db) = &self.inner.backend else {
+            return Err(StoreError::Task("SQLite write on a PostgreSQL store"));
+        };
+        if db.queue.push(job) {
             // Dropped without running when the runtime shuts down first.
             struct Flusher(Option<Arc<Inner>>);
             impl Drop for Flusher {
                 fn drop(&mut self) {
                     if let Some(inner) = self.0.take() {
-                        inner.queue.abandon();
+                        if let Backend::Sqlite(db) = &inner.backend {
+                            db.queue.abandon();
+                        }
                     }
                 }
             }
@@ -129,7 +199,9 @@ impl Store {
             // Not awaited: this write's answer comes through `rx`, whoever commits it.
             drop(tokio::task::spawn_blocking(move || {
                 if let Some(inner) = flusher.0.take() {
-                    inner.queue.flush(&inner.writer);
+                    if let Backend::Sqlite(db) = &inner.backend {
+                        db.queue.flush(&db.writer);
+                    }
                 }
             }));
         }
@@ -143,7 +215,10 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&lock(&inner.reader)))
+        tokio::task::spawn_blocking(move || match &inner.backend {
+            Backend::Sqlite(db) => f(&lock(&db.reader)),
+            Backend::Postgres(_) => Err(StoreError::Task("SQLite read on a PostgreSQL store")),
+        })
             .await
             .map_err(|_| StoreError::Task("blocking read task failed"))?
     }
@@ -158,10 +233,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<Recorded, StoreError> {
         let has_items = !items.is_empty();
-        let recorded = self
-            .write(move |c| db_interactions::record_call(c, interaction, &items, now))
-            .await
-            .inspect_err(|_| self.inner.writes.failed())?;
+        let recorded = match self.pg() {
+            Some(pg) => pg::record_call(pg, interaction, &items, now).await,
+            None => {
+                self.write(move |c| db_interactions::record_call(c, interaction, &items, now))
+                    .await
+            }
+        }
+        .inspect_err(|_| self.inner.writes.failed())?;
         if has_items {
             self.inner.outbox_changed.notify_one();
         }
@@ -195,10 +274,14 @@ impl Store {
         item: OutboxItem,
         now: Timestamp,
     ) -> Result<(i64, bool), StoreError> {
-        let call_id = call_id.to_owned();
-        let added = self
-            .write(move |c| crate::db_outbox::insert(c, Some(&call_id), &item, now))
-            .await?;
+        let added = match self.pg() {
+            Some(pg) => pg::outbox_add(pg, call_id, &item, now).await?,
+            None => {
+                let call_id = call_id.to_owned();
+                self.write(move |c| crate::db_outbox::insert(c, Some(&call_id), &item, now))
+                    .await?
+            }
+        };
         self.inner.outbox_changed.notify_one();
         Ok(added)
     }
@@ -211,7 +294,10 @@ impl Store {
     /// One interaction by call id.
     pub async fn get_interaction(&self, call_id: &str) -> Result<Option<Interaction>, StoreError> {
         let call_id = call_id.to_owned();
-        self.read(move |c| db_interactions::get(c, &call_id)).await
+        match self.pg() {
+            Some(pg) => pg::get_interaction(pg, &call_id).await,
+            None => self.read(move |c| db_interactions::get(c, &call_id)).await,
+        }
     }
 
     /// Interactions matching `filter`, newest first.
@@ -219,47 +305,72 @@ impl Store {
         &self,
         filter: InteractionFilter,
     ) -> Result<Vec<Interaction>, StoreError> {
-        self.read(move |c| db_interactions::list(c, &filter)).await
+        match self.pg() {
+            Some(pg) => pg::list_interactions(pg, &filter).await,
+            None => self.read(move |c| db_interactions::list(c, &filter)).await,
+        }
     }
 
     /// Deletes interactions that arrived before `before` (retention). Returns how many.
     pub async fn purge_interactions(&self, before: Timestamp) -> Result<usize, StoreError> {
-        self.write(move |c| db_interactions::purge(c, before)).await
+        match self.pg() {
+            Some(pg) => pg::purge_interactions(pg, before).await,
+            None => self.write(move |c| db_interactions::purge(c, before)).await,
+        }
     }
 
     /// Retention: removes call records that arrived before `before`, with their delivered
     /// and dropped outbox items, and delivered or dropped items last changed before it. A
     /// call with an item still to deliver (or dead, awaiting an operator) is kept whole.
     pub async fn purge_older_than(&self, before: Timestamp) -> Result<Purged, StoreError> {
-        self.write(move |c| db_retention::purge(c, before)).await
+        match self.pg() {
+            Some(pg) => pg::purge_older_than(pg, before).await,
+            None => self.write(move |c| db_retention::purge(c, before)).await,
+        }
     }
 
     /// What [`Store::purge_older_than`] would remove now (a dry run; nothing changes).
     pub async fn purge_preview(&self, before: Timestamp) -> Result<Purged, StoreError> {
-        self.read(move |c| db_retention::preview(c, before)).await
+        match self.pg() {
+            Some(pg) => pg::purge_preview(pg, before).await,
+            None => self.read(move |c| db_retention::preview(c, before)).await,
+        }
     }
 
     /// One outbox item by id.
     pub async fn outbox_get(&self, id: i64) -> Result<Option<OutboxEntry>, StoreError> {
-        self.read(move |c| db_outbox::get(c, id)).await
+        match self.pg() {
+            Some(pg) => pg::outbox_get(pg, id).await,
+            None => self.read(move |c| db_outbox::get(c, id)).await,
+        }
     }
 
     /// Outbox items matching `filter`, oldest first.
     pub async fn outbox_list(&self, filter: OutboxFilter) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.read(move |c| db_outbox::list(c, &filter)).await
+        match self.pg() {
+            Some(pg) => pg::outbox_list(pg, &filter).await,
+            None => self.read(move |c| db_outbox::list(c, &filter)).await,
+        }
     }
 
     /// Counts per state (for metrics and `ringdesk outbox list`).
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        self.read(db_outbox_admin::counts).await
+        match self.pg() {
+            Some(pg) => pg::outbox_counts(pg).await,
+            None => self.read(db_outbox_admin::counts).await,
+        }
     }
 
     /// Makes a dead, dropped, pending or uncertain item due now with a fresh attempt budget.
     /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
     pub async fn outbox_retry(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-        let entry = self
-            .write(move |c| db_outbox_admin::retry(c, id, now))
-            .await?;
+        let entry = match self.pg() {
+            Some(pg) => pg::outbox_retry(pg, id, now).await?,
+            None => {
+                self.write(move |c| db_outbox_admin::retry(c, id, now))
+                    .await?
+            }
+        };
         self.inner.outbox_changed.notify_one();
         Ok(entry)
     }
@@ -267,21 +378,34 @@ impl Store {
     /// Drops a pending, uncertain or dead item: it will not be delivered (unless retried).
     /// Fails with [`StoreError::WrongState`] for in-flight or delivered items.
     pub async fn outbox_drop(&self, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-        self.write(move |c| db_outbox_admin::drop_item(c, id, now))
-            .await
+        match self.pg() {
+            Some(pg) => pg::outbox_drop(pg, id, now).await,
+            None => {
+                self.write(move |c| db_outbox_admin::drop_item(c, id, now))
+                    .await
+            }
+        }
     }
 
     /// Deletes delivered and dropped items last changed before `before`. Returns how many.
     pub async fn outbox_purge(&self, before: Timestamp) -> Result<usize, StoreError> {
-        self.write(move |c| db_outbox_admin::purge(c, before)).await
+        match self.pg() {
+            Some(pg) => pg::outbox_purge(pg, before).await,
+            None => self.write(move |c| db_outbox_admin::purge(c, before)).await,
+        }
     }
 
     /// Turns every in-flight item into uncertain (they were interrupted by a crash).
     /// [`crate::OutboxWorker::run`] calls this when it starts; only the process that runs the
     /// worker may call it (a CLI opening the same file must not). Returns how many.
     pub async fn outbox_recover_in_flight(&self, now: Timestamp) -> Result<usize, StoreError> {
-        self.write(move |c| db_outbox::recover_in_flight(c, now))
-            .await
+        match self.pg() {
+            Some(pg) => pg::recover_own(pg, now).await,
+            None => {
+                self.write(move |c| db_outbox::recover_in_flight(c, now))
+                    .await
+            }
+        }
     }
 
     /// Resolves when outbox items may have become deliverable (at most one stored wake-up).
@@ -289,10 +413,46 @@ impl Store {
         self.inner.outbox_changed.notified().await
     }
 
+    /// Takes this node's lease in a shared store and starts hearing other nodes' outbox
+    /// work; items this node's previous run left in flight become uncertain. Returns how
+    /// many. The outbox worker calls it as it starts (PostgreSQL only).
+    pub async fn node_join(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let Some(pg) = self.pg() else {
+            return Ok(0);
+        };
+        pg.listen(Arc::clone(&self.inner.outbox_changed));
+        pg::join(pg, now).await
+    }
+
+    /// Renews this node's lease and releases nodes whose lease ran out (PostgreSQL only).
+    pub async fn node_renew(&self, now: Timestamp) -> Result<NodeRenewal, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::renew(pg, now).await,
+            None => Ok(NodeRenewal {
+                was_alive: true,
+                released: Vec::new(),
+            }),
+        }
+    }
+
+    /// Gives this node's lease up (a clean stop).
+    pub async fn node_leave(&self) -> Result<(), StoreError> {
+        match self.pg() {
+            Some(pg) => pg::leave(pg).await,
+            None => Ok(()),
+        }
+    }
+
+    /// How often a node renews its lease (a third of it); `None` for SQLite.
+    pub fn node_renew_every(&self) -> Option<std::time::Duration> {
+        self.pg().map(|pg| pg.lease() / 3)
+    }
+
     /// Runs `f` on the write connection (tests set pragmas on it, e.g. to fill the disk).
     #[cfg(test)]
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        f(&lock(&self.inner.writer))
+        let db = self.sqlite().expect("an SQLite store");
+        f(&lock(&db.writer))
     }
 
     // ---- worker-facing operations ----
@@ -305,7 +465,10 @@ impl Store {
         free: u32,
         now: Timestamp,
     ) -> Result<Pass, StoreError> {
-        self.write(move |c| db_outbox::pass(c, outcomes, free, now))
-            .await
+        match self.pg() {
+            Some(pg) => pg::pass(pg, outcomes, free, now).await,
+            None => self.write(move |c| db_outbox::pass(c, outcomes, free, now))
+            .await,
+        }
     }
 }

@@ -101,30 +101,39 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
     /// step fails; later database errors are logged and retried after `error_pause`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), StoreError> {
         tokio::pin!(shutdown);
-        // One worker per database: wait while another process (or worker) delivers it.
-        // Recovering its in-flight items as "uncertain" would race its deliveries.
-        let _lock = loop {
-            match crate::worker_lock::try_lock(self.store.path()) {
-                Ok(Some(lock)) => break lock,
-                Ok(None) => {
-                    tracing::info!(
-                        path = %self.store.path().display(),
-                        "outbox: another worker delivers this database; waiting for it to stop"
-                    );
+        // SQLite: one worker per database; wait while another process (or worker) delivers
+        // it: recovering its in-flight items as "uncertain" would race its deliveries.
+        // PostgreSQL: workers on every node share the database; each takes its node's
+        // lease and recovers only what its own previous run left in flight.
+        let _lock = match self.store.path() {
+            Some(path) => loop {
+                match crate::worker_lock::try_lock(path) {
+                    Ok(Some(lock)) => break Some(lock),
+                    Ok(None) => {
+                        tracing::info!(
+                            path = %path.display(),
+                            "outbox: another worker delivers this database; waiting for it to stop"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox: cannot take the worker lock");
+                    }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox: cannot take the worker lock");
+                tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    _ = tokio::time::sleep(self.config.idle_poll) => {}
                 }
-            }
-            tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                _ = tokio::time::sleep(self.config.idle_poll) => {}
-            }
+            },
+            None => None,
         };
-        let recovered = self
-            .store
-            .outbox_recover_in_flight(self.clock.now())
-            .await?;
+        let recovered = if self.store.is_shared() {
+            self.store.node_join(self.clock.now()).await?
+        } else {
+            self.store
+                .outbox_recover_in_flight(self.clock.now())
+                .await?
+        };
+        let mut lease = crate::lease::LeaseKeeper::new(&self.store);
         if recovered > 0 {
             tracing::warn!(
                 recovered,
@@ -157,9 +166,11 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
                 }
                 _ = self.store.outbox_changed(), if wait.is_some() => {}
                 _ = sleep_opt(wait) => {}
+                _ = lease.due() => lease.renew(&self.store, self.clock.now()).await,
             }
         }
         self.drain(tasks, &mut rng).await;
+        lease.leave(&self.store).await;
         Ok(())
     }
 

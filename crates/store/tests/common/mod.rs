@@ -2,6 +2,8 @@
 //! implements `Deliverer` with scriptable behaviour.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

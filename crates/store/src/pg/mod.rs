@@ -1,0 +1,348 @@
+//! The PostgreSQL backend: the same records and outbox as SQLite, in a database that several
+//! ringdesk nodes share (decision 0017).
+//!
+//! A pool of connections (deadpool-postgres over tokio-postgres) serves reads and writes;
+//! each write is one transaction. Schema migrations run at connect under an advisory lock,
+//! so nodes starting together migrate once. Outbox workers on every node claim due items
+//! with `FOR UPDATE SKIP LOCKED` and are woken across nodes by `LISTEN/NOTIFY`
+//! (`listen.rs`); each running worker holds a node lease (`nodes.rs`), and a node whose lease
+//! runs out has its in-flight items turned uncertain by another, once.
+//!
+//! No TLS to PostgreSQL in this build: a server that is not on this machine (loopback or a
+//! Unix socket) is refused unless the settings ask for plaintext over the network.
+
+mod admin;
+mod interactions;
+mod listen;
+mod nodes;
+mod outbox;
+mod schema;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio::sync::Notify;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::NoTls;
+
+use crate::StoreError;
+
+pub use nodes::NodeRenewal;
+
+// The operations `Store` dispatches here, by the names it uses.
+pub(crate) use admin::{
+    counts as outbox_counts, drop_item as outbox_drop, purge_older_than, purge_outbox as outbox_purge,
+    purge_preview, retry as outbox_retry,
+};
+pub(crate) use interactions::{
+    get as get_interaction, list as list_interactions, purge as purge_interactions, record_call,
+};
+pub(crate) use nodes::{join, leave, renew};
+pub(crate) use outbox::{list as outbox_list, pass, recover_own};
+
+/// One item by id.
+pub(crate) async fn outbox_get(pg: &Pg, id: i64) -> Result<Option<crate::OutboxEntry>, StoreError> {
+    outbox::get(pg, &**pg.client("get outbox item").await?, id).await
+}
+
+/// Adds one item for `call_id` (see [`crate::Store::outbox_add`]) and wakes every node.
+pub(crate) async fn outbox_add(
+    pg: &Pg,
+    call_id: &str,
+    item: &crate::OutboxItem,
+    now: jiff::Timestamp,
+) -> Result<(i64, bool), StoreError> {
+    crate::limits::check_item(item)?;
+    let mut client = pg.client("insert outbox item").await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(pg.err("insert outbox item"))?;
+    let added = outbox::insert(pg, &*tx, Some(call_id), item, now).await?;
+    outbox::notify(pg, &*tx).await?;
+    tx.commit().await.map_err(pg.err("insert outbox item"))?;
+    Ok(added)
+}
+
+/// How to reach and use a PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// A libpq connection URL (`postgres://user@host:port/db`) or key=value string. It may
+    /// hold a password; it is never logged or shown in an error.
+    pub url: String,
+    /// The password, when not in the URL (from the environment, say).
+    pub password: Option<String>,
+    /// This node's name in the `nodes` table and on the items its worker claims.
+    pub node: String,
+    /// Most connections this process opens (the outbox listener has one more).
+    pub pool_size: usize,
+    /// Longest wait for a connection (connecting, or a free one from the pool).
+    pub connect_timeout: Duration,
+    /// How long a node's lease lasts without renewal (its worker renews every third).
+    pub lease: Duration,
+    /// Accept a server on another machine over an unencrypted connection.
+    pub plaintext_network: bool,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("url", &"***")
+            .field("node", &self.node)
+            .field("pool_size", &self.pool_size)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresOptions {
+    /// Options with the defaults: pool of 8, 5 s to connect, a 10 s lease, local servers only.
+    pub fn new(url: impl Into<String>, node: impl Into<String>) -> Self {
+        PostgresOptions {
+            url: url.into(),
+            password: None,
+            node: node.into(),
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            lease: Duration::from_secs(10),
+            plaintext_network: false,
+        }
+    }
+}
+
+/// The connected backend.
+pub(crate) struct Pg {
+    pool: Pool,
+    config: tokio_postgres::Config,
+    /// `host:port/db`, for messages.
+    target: String,
+    node: String,
+    lease: Duration,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.listener.lock() {
+            if let Some(task) = slot.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Pg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg")
+            .field("target", &self.target)
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+/// A node name as stored: 1 to 64 characters, letters, digits, `-`, `_`, `.`, `:`.
+pub fn valid_node_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+impl Pg {
+    /// Parses the settings, connects, and brings the schema up to date.
+    pub(crate) async fn connect(opts: PostgresOptions) -> Result<Pg, StoreError> {
+        if !valid_node_name(&opts.node) {
+            return Err(StoreError::Settings(
+                "the node name must be 1-64 letters, digits, '-', '_', '.' or ':'".into(),
+            ));
+        }
+        let mut config: tokio_postgres::Config = opts.url.parse().map_err(|_| {
+            StoreError::Settings(
+                "the URL is not a PostgreSQL connection string (postgres://user@host:port/db)"
+                    .into(),
+            )
+        })?;
+        if let Some(password) = &opts.password {
+            config.password(password.as_bytes());
+        }
+        if config.get_hosts().is_empty() {
+            config.host("localhost");
+        }
+        config.connect_timeout(opts.connect_timeout);
+        config.application_name(&format!("ringdesk {}", opts.node));
+        let target = describe(&config);
+        check_transport(&config, opts.plaintext_network)?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(opts.pool_size.max(1))
+            .wait_timeout(Some(opts.connect_timeout))
+            .create_timeout(Some(opts.connect_timeout))
+            .recycle_timeout(Some(opts.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Settings(format!("connection pool: {e}")))?;
+        let pg = Pg {
+            pool,
+            config,
+            target,
+            node: opts.node,
+            lease: opts.lease,
+            listener: std::sync::Mutex::new(None),
+        };
+        let mut client = pg.client("connect").await?;
+        schema::migrate(&mut client, &pg.target).await?;
+        Ok(pg)
+    }
+
+    /// `host:port/db` (no user, no password).
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// This node's name.
+    pub(crate) fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// How long this node's lease lasts.
+    pub(crate) fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn client(&self, op: &'static str) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Postgres {
+            op,
+            target: self.target.clone(),
+            reason: match e {
+                deadpool_postgres::PoolError::Backend(e) => crate::error::pg_reason(&e),
+                deadpool_postgres::PoolError::Timeout(_) => {
+                    "no connection within the connect timeout".to_owned()
+                }
+                other => other.to_string(),
+            },
+        })
+    }
+
+    /// Starts following `NOTIFY` from every node's writes (once): each wakes `changed`.
+    pub(crate) fn listen(&self, changed: Arc<Notify>) {
+        let Ok(mut slot) = self.listener.lock() else {
+            return;
+        };
+        if slot.is_none() {
+            *slot = Some(tokio::spawn(listen::run(
+                self.config.clone(),
+                self.target.clone(),
+                changed,
+            )));
+        }
+    }
+
+    /// Wraps a client error of operation `op`.
+    pub(crate) fn err(&self, op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+        StoreError::pg(op, &self.target)
+    }
+}
+
+/// `host:port/db` of a connection config, for logs and errors.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+/// Refuses what this build cannot do safely: TLS (not built in), and plaintext to another
+/// machine unless asked for.
+fn check_transport(config: &tokio_postgres::Config, plaintext_network: bool) -> Result<(), StoreError> {
+    if config.get_ssl_mode() == SslMode::Require {
+        return Err(StoreError::Settings(
+            "sslmode=require: this build connects to PostgreSQL without TLS; reach the server \
+             over a Unix socket, loopback or a tunnel"
+                .into(),
+        ));
+    }
+    for host in config.get_hosts() {
+        if let Host::Tcp(name) = host {
+            if !is_local(name) && !plaintext_network {
+                return Err(StoreError::Settings(format!(
+                    "host {name} is not on this machine and this build has no TLS to \
+                     PostgreSQL: call records would cross the network unencrypted; use a Unix \
+                     socket, loopback or a tunnel, or set [store] plaintext_network = true to \
+                     accept that"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_local(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(url: &str, plaintext: bool) -> Result<(), StoreError> {
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        check_transport(&config, plaintext)
+    }
+
+    #[test]
+    fn only_local_servers_unless_plaintext_is_asked_for() {
+        assert!(check("postgres://u@127.0.0.1:5432/r", false).is_ok());
+        assert!(check("postgres://u@localhost/r", false).is_ok());
+        assert!(check("postgres://u@[::1]:5433/r", false).is_ok());
+        assert!(check("host=/run/postgresql user=u", false).is_ok());
+        let err = check("postgres://u:secret@db.example:5432/r", false).unwrap_err();
+        assert!(err.to_string().contains("db.example"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(check("postgres://u@db.example/r", true).is_ok());
+        assert!(check("postgres://u@localhost/r?sslmode=require", false).is_err());
+    }
+
+    #[test]
+    fn the_target_names_no_user_or_password() {
+        let config: tokio_postgres::Config =
+            "postgres://ringdesk:hunter2@10.0.0.5:6543/calls".parse().unwrap();
+        assert_eq!(describe(&config), "10.0.0.5:6543/calls");
+    }
+
+    #[test]
+    fn node_names_are_bounded_and_plain() {
+        assert!(valid_node_name("node-a.example:5060"));
+        assert!(!valid_node_name(""));
+        assert!(!valid_node_name("a b"));
+        assert!(!valid_node_name(&"x".repeat(65)));
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_a_settings_error_that_does_not_repeat_it() {
+        let err = Pg::connect(PostgresOptions::new("postgres://u:pw@host:notaport/x", "n"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Settings(_)), "{err}");
+        assert!(!err.to_string().contains("pw"), "{err}");
+    }
+}

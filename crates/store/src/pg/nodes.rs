@@ -1,0 +1,119 @@
+//! Node leases: a running worker's node holds a row in `nodes` and renews it; when a node
+//! stops renewing (killed, cut off), the first other node to see its lease run out removes
+//! the row and, in the same transaction, turns the items it held in flight into uncertain
+//! ones (checked with the helpdesk before they are sent again). The row's removal is what
+//! makes the release happen once. Lease times are the database's clock.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::Pg;
+use crate::codec::ms;
+use crate::StoreError;
+
+/// What a renewal found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeRenewal {
+    /// False when this node's row was gone (another node took it for dead): it is back now,
+    /// and whatever it held in flight was released meanwhile.
+    pub was_alive: bool,
+    /// Nodes whose lease ran out, released by this renewal, each with how many in-flight
+    /// items became uncertain.
+    pub released: Vec<(String, usize)>,
+}
+
+/// The database's clock in milliseconds, in SQL.
+const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Takes (or takes back) this node's lease, and makes the items its previous run left in
+/// flight uncertain. Returns how many.
+pub(crate) async fn join(pg: &Pg, now: Timestamp) -> Result<usize, StoreError> {
+    let client = pg.client("join the cluster").await?;
+    client
+        .execute(
+            &format!(
+                "INSERT INTO nodes (node, started_at, renewed_at, lease_until)
+                 VALUES ($1, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2)
+                 ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at,
+                     renewed_at = excluded.renewed_at, lease_until = excluded.lease_until"
+            ),
+            &[&pg.node(), &lease_ms(pg.lease)],
+        )
+        .await
+        .map_err(pg.err("join the cluster"))?;
+    drop(client);
+    super::outbox::recover_own(pg, now).await
+}
+
+/// Renews this node's lease and releases nodes whose lease ran out.
+pub(crate) async fn renew(pg: &Pg, now: Timestamp) -> Result<NodeRenewal, StoreError> {
+    let mut client = pg.client("renew the node lease").await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(pg.err("renew the node lease"))?;
+    let renewed = tx
+        .execute(
+            &format!(
+                "UPDATE nodes SET renewed_at = {DB_NOW}, lease_until = {DB_NOW} + $2
+                 WHERE node = $1"
+            ),
+            &[&pg.node(), &lease_ms(pg.lease)],
+        )
+        .await
+        .map_err(pg.err("renew the node lease"))?;
+    if renewed == 0 {
+        tx.execute(
+            &format!(
+                "INSERT INTO nodes (node, started_at, renewed_at, lease_until)
+                 VALUES ($1, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2) ON CONFLICT (node) DO NOTHING"
+            ),
+            &[&pg.node(), &lease_ms(pg.lease)],
+        )
+        .await
+        .map_err(pg.err("renew the node lease"))?;
+    }
+    let dead = tx
+        .query(
+            &format!(
+                "DELETE FROM nodes WHERE lease_until < {DB_NOW} AND node <> $1 RETURNING node"
+            ),
+            &[&pg.node()],
+        )
+        .await
+        .map_err(pg.err("release stopped nodes"))?;
+    let mut released = Vec::with_capacity(dead.len());
+    for row in dead {
+        let node: String = row.get(0);
+        let items = tx
+            .execute(
+                "UPDATE outbox SET state = 'uncertain', updated_at = $1, claimed_by = NULL,
+                     last_error = 'its node stopped while it was in flight'
+                 WHERE state = 'in_flight' AND claimed_by = $2",
+                &[&ms(now), &node],
+            )
+            .await
+            .map_err(pg.err("release stopped nodes"))?;
+        released.push((node, usize::try_from(items).unwrap_or(usize::MAX)));
+    }
+    tx.commit().await.map_err(pg.err("renew the node lease"))?;
+    Ok(NodeRenewal {
+        was_alive: renewed == 1,
+        released,
+    })
+}
+
+/// Gives the lease up (a clean stop): the row goes; items are finished by then.
+pub(crate) async fn leave(pg: &Pg) -> Result<(), StoreError> {
+    let client = pg.client("leave the cluster").await?;
+    client
+        .execute("DELETE FROM nodes WHERE node = $1", &[&pg.node()])
+        .await
+        .map_err(pg.err("leave the cluster"))?;
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! The PostgreSQL store against a real server (a private cluster per test, `common/pg.rs`):
+//! the same records and outbox as SQLite, and what several nodes sharing it need: every
+//! item delivered once and in order per key by workers on two nodes, other nodes woken by
+//! NOTIFY, a stopped node's in-flight items released once, writes retried through a
+//! server restart, migrations run once by nodes starting together.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::pg::{PgCluster, PASSWORD};
+use common::{call, fast_config, note, FakeServer, Step};
+use jiff::Timestamp;
+use ringdesk_store::{
+    InteractionFilter, OutboxFilter, OutboxState, OutboxWorker, PostgresOptions, RecordRetry,
+    Store, StoreError,
+};
+use tokio::sync::oneshot;
+
+fn options(pg: &PgCluster, db: &str, node: &str) -> PostgresOptions {
+    let mut o = PostgresOptions::new(pg.url(db), node);
+    o.password = Some(PASSWORD.into());
+    o.lease = Duration::from_millis(900);
+    o
+}
+
+async fn connect(pg: &PgCluster, db: &str, node: &str) -> Store {
+    Store::connect_postgres(options(pg, db, node))
+        .await
+        .unwrap_or_else(|e| panic!("connect {node}: {e}\n{}", pg.log()))
+}
+
+fn cluster(db: &str) -> PgCluster {
+    let pg = PgCluster::start();
+    pg.create_db(db);
+    pg
+}
+
+/// A worker for `store` until the returned sender is used or dropped.
+fn worker(store: &Store, fake: &Arc<FakeServer>) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let w = OutboxWorker::new(store.clone(), Arc::clone(fake)).with_config(fast_config());
+    let task = tokio::spawn(async move {
+        w.run(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("worker runs");
+    });
+    (stop, task)
+}
+
+async fn wait_delivered(store: &Store, n: u64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let counts = store.outbox_counts().await.unwrap();
+        if counts.delivered >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} deliveries not done in {within:?}: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_and_outbox_read_back_as_with_sqlite() {
+    let pg = cluster("r");
+    let store = connect(&pg, "r", "a").await;
+    let now = Timestamp::now();
+    let mut c = call("call-1", "+15551230001", now);
+    c.ticket_id = Some("7".into());
+    c.priority = Some(3);
+    c.answered_at = Some(now);
+    c.agent_answered_at = Some(now);
+    c.ended_at = Some(now + Duration::from_secs(30));
+    let rec = store
+        .record_call(c.clone(), vec![note(7, "m1"), note(7, "m2")], now)
+        .await
+        .unwrap();
+    assert_eq!(rec.outbox_ids.len(), 2);
+    assert_eq!(rec.duplicates, 0);
+    // Recording again replaces the call and adds no item twice.
+    let again = store
+        .record_call(c.clone(), vec![note(7, "m1")], now)
+        .await
+        .unwrap();
+    assert_eq!(again.duplicates, 1);
+    assert_eq!(again.outbox_ids[0], rec.outbox_ids[0]);
+
+    let got = store.get_interaction("call-1").await.unwrap().unwrap();
+    assert_eq!(got.ani, "+15551230001");
+    assert_eq!(got.priority, Some(3));
+    assert_eq!(got.talk_seconds, Some(30.0));
+    let listed = store
+        .list_interactions(InteractionFilter {
+            ticket_id: Some("7".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(store
+        .list_interactions(InteractionFilter {
+            ani: Some("+1000".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+
+    let pending = store
+        .outbox_list(OutboxFilter {
+            states: vec![OutboxState::Pending],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].item.headers, note(7, "m1").headers);
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.backlog()), (2, 2));
+
+    // Operator actions keep SQLite's rules.
+    let dropped = store.outbox_drop(rec.outbox_ids[1], now).await.unwrap();
+    assert_eq!(dropped.state, OutboxState::Dropped);
+    let retried = store.outbox_retry(rec.outbox_ids[1], now).await.unwrap();
+    assert_eq!(retried.state, OutboxState::Pending);
+    assert!(matches!(
+        store.outbox_retry(999_999, now).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Retention keeps a call whose note is not delivered.
+    let later = now + Duration::from_secs(3600);
+    let preview = store.purge_preview(later).await.unwrap();
+    assert_eq!((preview.interactions, preview.kept_undelivered), (0, 1));
+    assert_eq!(store.purge_older_than(later).await.unwrap(), preview);
+    assert!(store.get_interaction("call-1").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_deliver_every_item_once_in_order_per_ticket() {
+    let pg = cluster("r");
+    let a = connect(&pg, "r", "node-a").await;
+    let b = connect(&pg, "r", "node-b").await;
+    let fake = FakeServer::new(|_, _| Step::Apply(201));
+    let (stop_a, task_a) = worker(&a, &fake);
+    let (stop_b, task_b) = worker(&b, &fake);
+    // 8 tickets, 6 notes each, recorded alternately through both nodes.
+    let now = Timestamp::now();
+    for n in 0..48u32 {
+        let ticket = n % 8;
+        let store = if n % 2 == 0 { &a } else { &b };
+        store
+            .record_call(
+                call(&format!("c{n}"), "+15550001111", now),
+                vec![note(ticket, &format!("t{ticket}-{n:02}"))],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    wait_delivered(&a, 48, Duration::from_secs(60)).await;
+    let _ = (stop_a.send(()), stop_b.send(()));
+    let _ = (task_a.await, task_b.await);
+
+    let st = fake.state();
+    assert_eq!(st.applied.len(), 48, "every note applied once");
+    assert!(st.applied_count.values().all(|&n| n == 1), "no note twice");
+    let mut per_ticket: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, marker) in &st.applied {
+        per_ticket.entry(key.clone()).or_default().push(marker.clone());
+    }
+    for (key, markers) in per_ticket {
+        let mut sorted = markers.clone();
+        sorted.sort();
+        assert_eq!(markers, sorted, "{key}: delivered out of order");
+    }
+    let leases = pg.psql("r", "SELECT count(*) FROM nodes");
+    assert_eq!(leases, "0", "clean stops give their leases up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_recorded_on_one_node_wakes_the_other_nodes_worker() {
+    let pg = cluster("r");
+    let a = connect(&pg, "r", "node-a").await;
+    let b = connect(&pg, "r", "node-b").await;
+    let fake = FakeServer::ok();
+    // Only node b delivers, and it would look on its own only once a minute.
+    let (stop, stopped) = oneshot::channel::<()>();
+    let mut config = fast_config();
+    config.idle_poll = Duration::from_secs(60);
+    let w = OutboxWorker::new(b.clone(), Arc::clone(&fake)).with_config(config);
+    let task = tokio::spawn(async move {
+        w.run(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap()
+    });
+    // Let b's worker start listening and go idle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let now = Timestamp::now();
+    a.record_call(call("c1", "+15550002222", now), vec![note(1, "wake")], now)
+        .await
+        .unwrap();
+    wait_delivered(&a, 1, Duration::from_secs(10)).await;
+    let _ = stop.send(());
+    let _ = task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_nodes_in_flight_note_is_released_once_and_checked_before_resending() {
+    let pg = cluster("r");
+    let a = connect(&pg, "r", "node-a").await;
+    // Node a applies the note, then never answers: it is killed mid-request.
+    let fake_a = FakeServer::new(|_, _| Step::ApplyThenHang);
+    let (_stop_a, task_a) = worker(&a, &fake_a);
+    let now = Timestamp::now();
+    a.record_call(call("c1", "+15550003333", now), vec![note(4, "once")], now)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fake_a.state().applied.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "node a never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // kill -9: the task goes, the lease is not given up.
+    task_a.abort();
+    let _ = task_a.await;
+    assert_eq!(a.outbox_counts().await.unwrap().in_flight, 1);
+
+    // Node b's helpdesk already has what node a sent.
+    let b = connect(&pg, "r", "node-b").await;
+    let fake_b = FakeServer::ok();
+    fake_b.state().applied_count.insert("once".into(), 1);
+    let (stop_b, task_b) = worker(&b, &fake_b);
+    wait_delivered(&b, 1, Duration::from_secs(15)).await;
+    let _ = stop_b.send(());
+    let _ = task_b.await;
+    let st = fake_b.state();
+    assert_eq!(st.checks, 1, "the uncertain note was checked");
+    assert!(st.attempts.is_empty(), "and not sent again");
+    let entry = &b.outbox_list(OutboxFilter::default()).await.unwrap()[0];
+    assert_eq!(entry.state, OutboxState::Delivered);
+    assert_eq!(pg.psql("r", "SELECT count(*) FROM nodes"), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_while_the_server_restarts_is_kept() {
+    let mut pg = cluster("r");
+    let store = connect(&pg, "r", "a").await;
+    let now = Timestamp::now();
+    store
+        .record_call(call("before", "+15550004444", now), vec![], now)
+        .await
+        .unwrap();
+    pg.stop();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .record_call_retrying(
+                    call("during", "+15550004444", now),
+                    vec![note(9, "during")],
+                    now,
+                    RecordRetry {
+                        attempts: 60,
+                        first_backoff: Duration::from_millis(100),
+                        max_backoff: Duration::from_millis(500),
+                    },
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!writer.is_finished(), "the write waits for the server");
+    assert!(store.write_stats().failures >= 1);
+    pg.run();
+    writer.await.unwrap().expect("written once the server is back");
+    for id in ["before", "during"] {
+        assert!(store.get_interaction(id).await.unwrap().is_some(), "{id}");
+    }
+    assert_eq!(store.outbox_counts().await.unwrap().pending, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_migrate_once() {
+    let pg = cluster("r");
+    let nodes = futures_util::future::join_all(
+        (0..4).map(|n| Store::connect_postgres(options(&pg, "r", &format!("n{n}")))),
+    )
+    .await;
+    for node in nodes {
+        node.expect("every node connects");
+    }
+    assert_eq!(
+        pg.psql("r", "SELECT count(*) FROM ringdesk_schema"),
+        "1",
+        "one migration row"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_a_clear_error_that_does_not_show_it() {
+    let pg = cluster("r");
+    let mut o = options(&pg, "r", "a");
+    o.password = Some("not-the-password-xyzzy".into());
+    let err = Store::connect_postgres(o).await.unwrap_err().to_string();
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{}/r", pg.port())), "{err}");
+    assert!(!err.contains("xyzzy"), "{err}");
+}
