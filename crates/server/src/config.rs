@@ -12,6 +12,7 @@ mod mutations;
 mod records;
 mod sip_limits;
 mod sip_tls;
+mod store;
 mod trunks;
 mod tts;
 mod tts_engines;
@@ -28,6 +29,7 @@ pub use desk::DeskConfig;
 pub use records::{cutoff, RecordsConfig};
 pub use sip_limits::SipLimitsConfig;
 pub use sip_tls::{agent_srtp, key_readable_by_others, SipTlsConfig, SrtpSetting};
+pub use store::StoreConfig;
 pub use tts::TtsConfig;
 
 use anyhow::{bail, Context, Result};
@@ -403,26 +405,6 @@ fn default_sandbox_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// `[store]`: the SQLite database.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            path: default_store_path(),
-        }
-    }
-}
-
-fn default_store_path() -> PathBuf {
-    PathBuf::from("ringdesk.sqlite")
-}
-
 impl Config {
     /// Reads and validates a config file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Config> {
@@ -485,6 +467,9 @@ impl Config {
         }
         self.records.validate(origin)?;
         self.desk.validate(origin)?;
+        self.store
+            .postgres(self.sip.listen.port(), &process_env)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         // Resolves base URLs and secrets (environment variables) now, so a missing
         // variable is an error at start, not a failed call.
         ringdesk_connector::Connectors::from_config(&self.connectors)

@@ -104,7 +104,8 @@ const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, tic
     end_detail = excluded.end_detail, flow_errors = excluded.flow_errors,
     updated_at = excluded.updated_at";
 
-pub(crate) const COLUMNS: &str = "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
+pub(crate) const COLUMNS: &str =
+    "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
     priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at, ended_at,
     wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors";
 

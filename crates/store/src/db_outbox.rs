@@ -9,7 +9,8 @@ use crate::codec::{from_json, ms, opt_ts, to_json, truncate, ts};
 use crate::limits::{MAX_ERROR_LEN, MAX_KEPT_RESPONSE};
 use crate::{OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
 
-pub(crate) const COLUMNS: &str = "id, call_id, ordering_key, connector, method, path, query, headers, body,
+pub(crate) const COLUMNS: &str =
+    "id, call_id, ordering_key, connector, method, path, query, headers, body,
     marker, state, attempts, next_attempt_at, created_at, updated_at, delivered_at, last_status,
     last_error, last_response, resume";
 

@@ -99,11 +99,7 @@ pub(crate) fn kept_sql() -> String {
 }
 
 fn count_kept(conn: &Connection, before: Timestamp) -> Result<usize, StoreError> {
-    conn.query_row(
-        &kept_sql(),
-        [ms(before)],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| usize::try_from(n).unwrap_or(0))
-    .map_err(StoreError::sql("purge"))
+    conn.query_row(&kept_sql(), [ms(before)], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))
+        .map_err(StoreError::sql("purge"))
 }

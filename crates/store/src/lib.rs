@@ -38,8 +38,8 @@ pub use interaction::{EndReason, FlowErrorRecord, Interaction, InteractionFilter
 pub use migrations::SCHEMA_VERSION;
 pub use open::{Durability, StoreOptions};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
-pub use pg::{NodeRenewal, PostgresOptions};
 pub use perms::too_open as files_readable_by_others;
+pub use pg::{NodeRenewal, PostgresOptions};
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};
 pub use store::Store;

@@ -17,10 +17,10 @@ use rusqlite::Connection;
 use tokio::sync::Notify;
 
 use crate::commit::{Answer, Queue};
-use crate::pg::{self, NodeRenewal, Pg, PostgresOptions};
 use crate::db_outbox::{Outcome, Pass};
 use crate::db_retention::Purged;
 use crate::open::open_connection;
+use crate::pg::{self, NodeRenewal, Pg, PostgresOptions};
 use crate::record_retry::{Counters, RecordRetry, WriteStats};
 use crate::{
     db_interactions, db_outbox, db_outbox_admin, db_retention, migrations, perms, Interaction,
@@ -219,8 +219,8 @@ impl Store {
             Backend::Sqlite(db) => f(&lock(&db.reader)),
             Backend::Postgres(_) => Err(StoreError::Task("SQLite read on a PostgreSQL store")),
         })
-            .await
-            .map_err(|_| StoreError::Task("blocking read task failed"))?
+        .await
+        .map_err(|_| StoreError::Task("blocking read task failed"))?
     }
 
     /// Records a call and its durable requests in ONE transaction: both or neither.
@@ -415,10 +415,11 @@ impl Store {
 
     /// Takes this node's lease in a shared store and starts hearing other nodes' outbox
     /// work; items this node's previous run left in flight become uncertain. Returns how
-    /// many. The outbox worker calls it as it starts (PostgreSQL only).
-    pub async fn node_join(&self, now: Timestamp) -> Result<usize, StoreError> {
+    /// many, or `None` while a live process holds a lease under this node's name. The
+    /// outbox worker calls it as it starts (PostgreSQL only).
+    pub async fn node_join(&self, now: Timestamp) -> Result<Option<usize>, StoreError> {
         let Some(pg) = self.pg() else {
-            return Ok(0);
+            return Ok(Some(0));
         };
         pg.listen(Arc::clone(&self.inner.outbox_changed));
         pg::join(pg, now).await
@@ -467,8 +468,10 @@ impl Store {
     ) -> Result<Pass, StoreError> {
         match self.pg() {
             Some(pg) => pg::pass(pg, outcomes, free, now).await,
-            None => self.write(move |c| db_outbox::pass(c, outcomes, free, now))
-            .await,
+            None => {
+                self.write(move |c| db_outbox::pass(c, outcomes, free, now))
+                    .await
+            }
         }
     }
 }

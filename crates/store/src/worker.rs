@@ -127,7 +127,24 @@ impl<D: Deliverer, C: Clock> OutboxWorker<D, C> {
             None => None,
         };
         let recovered = if self.store.is_shared() {
-            self.store.node_join(self.clock.now()).await?
+            loop {
+                match self.store.node_join(self.clock.now()).await? {
+                    Some(recovered) => break recovered,
+                    None => tracing::error!(
+                        node = self.store.node().unwrap_or_default(),
+                        "outbox: a running node already uses this node name; waiting for \
+                         its lease to end (give every node its own [store] node)"
+                    ),
+                }
+                let pause = self
+                    .store
+                    .node_renew_every()
+                    .unwrap_or(self.config.idle_poll);
+                tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
         } else {
             self.store
                 .outbox_recover_in_flight(self.clock.now())

@@ -72,7 +72,7 @@ async fn purge_removes_old_calls_and_their_delivered_notes_but_keeps_undelivered
         .await
         .unwrap();
     {
-        let c = rusqlite::Connection::open(store.path()).unwrap();
+        let c = rusqlite::Connection::open(store.path().unwrap()).unwrap();
         c.execute(
             "UPDATE outbox SET state = 'dead' WHERE id = ?1",
             [dead.outbox_ids[0]],

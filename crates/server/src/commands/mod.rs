@@ -8,3 +8,4 @@ pub mod import;
 pub mod records;
 pub mod sandbox;
 pub mod serve;
+pub mod store;

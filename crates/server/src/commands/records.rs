@@ -1,5 +1,6 @@
 //! `ringdesk interactions ...` and `ringdesk outbox ...`: read the call records and manage
-//! the durable outbox in the SQLite database.
+//! the durable outbox in the store (`--store` names an SQLite file; otherwise the config's
+//! `[store]`, SQLite or PostgreSQL).
 
 use crate::cli::{InteractionsArgs, InteractionsCommand, OutboxArgs, OutboxCommand, StoreArgs};
 use crate::config::Config;
@@ -8,12 +9,15 @@ use anyhow::{anyhow, Result};
 use ringdesk_store::{OutboxFilter, OutboxState, Store};
 use std::process::ExitCode;
 
-fn open(args: &StoreArgs) -> Result<Store> {
-    let path = match &args.store {
-        Some(p) => p.clone(),
-        None => Config::load_or_default(args.config.as_deref())?.store.path,
-    };
-    open_path(path)
+async fn open(args: &StoreArgs) -> Result<Store> {
+    if let Some(path) = &args.store {
+        return open_path(path.clone());
+    }
+    let config = Config::load_or_default(args.config.as_deref())?;
+    if config.store.is_postgres() {
+        return super::store::open(&config).await;
+    }
+    open_path(config.store.path)
 }
 
 fn open_path(path: std::path::PathBuf) -> Result<Store> {
@@ -32,7 +36,7 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 }
 
 pub async fn interactions(args: InteractionsArgs) -> Result<ExitCode> {
-    let store = open(&args.store)?;
+    let store = open(&args.store).await?;
     match args.command {
         InteractionsCommand::List {
             since,
@@ -126,7 +130,7 @@ async fn purge(
 }
 
 pub async fn outbox(args: OutboxArgs) -> Result<ExitCode> {
-    let store = open(&args.store)?;
+    let store = open(&args.store).await?;
     let now = jiff::Timestamp::now();
     match args.command {
         OutboxCommand::List { state, limit } => {

@@ -28,9 +28,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     for flow in flows.all() {
         prompts.prerender(&flow).await;
     }
-    let store = ringdesk_store::Store::open(&config.store.path).map_err(|e| {
-        anyhow::anyhow!("cannot open the store {}: {e}", config.store.path.display())
-    })?;
+    let store = super::store::open(&config).await?;
+    if let Some(node) = store.node() {
+        tracing::info!(store = %store.describe(), node, "records and outbox in a shared PostgreSQL store");
+    }
     let (stop_outbox, outbox_stopped) = tokio::sync::oneshot::channel::<()>();
     let outbox_task = crate::runtime::outbox::spawn(
         &store,
@@ -208,7 +209,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     println!(
         "  records and outbox: {} ; admin API and metrics: http://{admin}/",
-        config.store.path.display()
+        store.describe()
     );
     println!("  wallboard: http://{admin}/wallboard  (sign in with an admin API token)");
     println!(

@@ -44,6 +44,11 @@ impl Config {
             )),
             _ => {}
         }
+        if self.store.is_postgres() && self.store.plaintext_network {
+            out.push(
+                "[store] plaintext_network = true: call records may cross the network to PostgreSQL unencrypted; reach it over loopback, a Unix socket or a tunnel and remove the setting".to_owned(),
+            );
+        }
         if self.records.keep_days().is_none() {
             out.push(
                 "[records] keep_days = 0: call records (callers' numbers) are kept forever"

@@ -69,6 +69,9 @@ CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE state = 'in_flight';
 -- Times are the database's clock (milliseconds), so nodes' clocks need not agree.
 CREATE TABLE nodes (
     node          TEXT PRIMARY KEY NOT NULL,
+    -- Which process holds the name (random per start): a second process given the same
+    -- name cannot renew the first one's lease.
+    incarnation   TEXT NOT NULL,
     started_at    BIGINT NOT NULL,
     renewed_at    BIGINT NOT NULL,
     lease_until   BIGINT NOT NULL

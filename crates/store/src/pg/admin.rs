@@ -158,7 +158,10 @@ pub(crate) async fn purge_older_than(pg: &Pg, before: Timestamp) -> Result<Purge
         .map_err(pg.err("purge"))?;
     let interactions = tx
         .execute(
-            &format!("DELETE FROM interactions WHERE call_id IN ({})", old_calls()),
+            &format!(
+                "DELETE FROM interactions WHERE call_id IN ({})",
+                old_calls()
+            ),
             &[&before],
         )
         .await

@@ -67,13 +67,18 @@ pub(crate) async fn record_call(
     let (i, menu_path, flow_errors) = prepare(interaction, items)?;
     let priority = i.priority.map(i64::from);
     let end_reason = i.end_reason.map(EndReason::as_str);
-    let (arrived, answered, queued) = (ms(i.arrived_at), opt_ms(i.answered_at), opt_ms(i.queued_at));
+    let (arrived, answered, queued) =
+        (ms(i.arrived_at), opt_ms(i.answered_at), opt_ms(i.queued_at));
     let (offered, agent_answered, ended) = (
         opt_ms(i.offered_at),
         opt_ms(i.agent_answered_at),
         opt_ms(i.ended_at),
     );
-    let (wait, talk, updated) = (secs_to_ms(i.wait_seconds), secs_to_ms(i.talk_seconds), ms(now));
+    let (wait, talk, updated) = (
+        secs_to_ms(i.wait_seconds),
+        secs_to_ms(i.talk_seconds),
+        ms(now),
+    );
     let params: [&(dyn ToSql + Sync); 23] = [
         &i.call_id,
         &i.ani,

@@ -32,8 +32,8 @@ pub use nodes::NodeRenewal;
 
 // The operations `Store` dispatches here, by the names it uses.
 pub(crate) use admin::{
-    counts as outbox_counts, drop_item as outbox_drop, purge_older_than, purge_outbox as outbox_purge,
-    purge_preview, retry as outbox_retry,
+    counts as outbox_counts, drop_item as outbox_drop, purge_older_than,
+    purge_outbox as outbox_purge, purge_preview, retry as outbox_retry,
 };
 pub(crate) use interactions::{
     get as get_interaction, list as list_interactions, purge as purge_interactions, record_call,
@@ -118,6 +118,8 @@ pub(crate) struct Pg {
     /// `host:port/db`, for messages.
     target: String,
     node: String,
+    /// Random per process: tells this process's lease from another's under the same name.
+    incarnation: String,
     lease: Duration,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -170,7 +172,7 @@ impl Pg {
             config.host("localhost");
         }
         config.connect_timeout(opts.connect_timeout);
-        config.application_name(&format!("ringdesk {}", opts.node));
+        config.application_name(format!("ringdesk {}", opts.node));
         let target = describe(&config);
         check_transport(&config, opts.plaintext_network)?;
         let manager = Manager::from_config(
@@ -193,6 +195,7 @@ impl Pg {
             config,
             target,
             node: opts.node,
+            incarnation: format!("{:016x}", rand::random::<u64>()),
             lease: opts.lease,
             listener: std::sync::Mutex::new(None),
         };
@@ -246,7 +249,10 @@ impl Pg {
     }
 
     /// Wraps a client error of operation `op`.
-    pub(crate) fn err(&self, op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    pub(crate) fn err(
+        &self,
+        op: &'static str,
+    ) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
         StoreError::pg(op, &self.target)
     }
 }
@@ -268,7 +274,10 @@ fn describe(config: &tokio_postgres::Config) -> String {
 
 /// Refuses what this build cannot do safely: TLS (not built in), and plaintext to another
 /// machine unless asked for.
-fn check_transport(config: &tokio_postgres::Config, plaintext_network: bool) -> Result<(), StoreError> {
+fn check_transport(
+    config: &tokio_postgres::Config,
+    plaintext_network: bool,
+) -> Result<(), StoreError> {
     if config.get_ssl_mode() == SslMode::Require {
         return Err(StoreError::Settings(
             "sslmode=require: this build connects to PostgreSQL without TLS; reach the server \
@@ -324,8 +333,9 @@ mod tests {
 
     #[test]
     fn the_target_names_no_user_or_password() {
-        let config: tokio_postgres::Config =
-            "postgres://ringdesk:hunter2@10.0.0.5:6543/calls".parse().unwrap();
+        let config: tokio_postgres::Config = "postgres://ringdesk:hunter2@10.0.0.5:6543/calls"
+            .parse()
+            .unwrap();
         assert_eq!(describe(&config), "10.0.0.5:6543/calls");
     }
 

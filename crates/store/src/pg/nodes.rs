@@ -15,8 +15,9 @@ use crate::StoreError;
 /// What a renewal found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeRenewal {
-    /// False when this node's row was gone (another node took it for dead): it is back now,
-    /// and whatever it held in flight was released meanwhile.
+    /// False when this process no longer held its lease: another node took it for dead
+    /// (whatever it held in flight was released; the lease is taken again if the name is
+    /// free), or another process runs under the same name.
     pub was_alive: bool,
     /// Nodes whose lease ran out, released by this renewal, each with how many in-flight
     /// items became uncertain.
@@ -30,24 +31,31 @@ fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// Takes (or takes back) this node's lease, and makes the items its previous run left in
-/// flight uncertain. Returns how many.
-pub(crate) async fn join(pg: &Pg, now: Timestamp) -> Result<usize, StoreError> {
+/// Takes this node's lease, unless a live process holds it under the same name
+/// (`Ok(None)`: two nodes were given one name, or this node restarted within its lease;
+/// try again later). Then makes the items its previous run left in flight uncertain and
+/// returns how many.
+pub(crate) async fn join(pg: &Pg, now: Timestamp) -> Result<Option<usize>, StoreError> {
     let client = pg.client("join the cluster").await?;
-    client
+    let taken = client
         .execute(
             &format!(
-                "INSERT INTO nodes (node, started_at, renewed_at, lease_until)
-                 VALUES ($1, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2)
-                 ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at,
-                     renewed_at = excluded.renewed_at, lease_until = excluded.lease_until"
+                "INSERT INTO nodes (node, incarnation, started_at, renewed_at, lease_until)
+                 VALUES ($1, $3, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2)
+                 ON CONFLICT (node) DO UPDATE SET incarnation = excluded.incarnation,
+                     started_at = excluded.started_at, renewed_at = excluded.renewed_at,
+                     lease_until = excluded.lease_until
+                 WHERE nodes.lease_until < {DB_NOW}"
             ),
-            &[&pg.node(), &lease_ms(pg.lease)],
+            &[&pg.node(), &lease_ms(pg.lease), &pg.incarnation],
         )
         .await
         .map_err(pg.err("join the cluster"))?;
     drop(client);
-    super::outbox::recover_own(pg, now).await
+    if taken == 0 {
+        return Ok(None);
+    }
+    super::outbox::recover_own(pg, now).await.map(Some)
 }
 
 /// Renews this node's lease and releases nodes whose lease ran out.
@@ -61,19 +69,20 @@ pub(crate) async fn renew(pg: &Pg, now: Timestamp) -> Result<NodeRenewal, StoreE
         .execute(
             &format!(
                 "UPDATE nodes SET renewed_at = {DB_NOW}, lease_until = {DB_NOW} + $2
-                 WHERE node = $1"
+                 WHERE node = $1 AND incarnation = $3"
             ),
-            &[&pg.node(), &lease_ms(pg.lease)],
+            &[&pg.node(), &lease_ms(pg.lease), &pg.incarnation],
         )
         .await
         .map_err(pg.err("renew the node lease"))?;
     if renewed == 0 {
         tx.execute(
             &format!(
-                "INSERT INTO nodes (node, started_at, renewed_at, lease_until)
-                 VALUES ($1, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2) ON CONFLICT (node) DO NOTHING"
+                "INSERT INTO nodes (node, incarnation, started_at, renewed_at, lease_until)
+                 VALUES ($1, $3, {DB_NOW}, {DB_NOW}, {DB_NOW} + $2)
+                 ON CONFLICT (node) DO NOTHING"
             ),
-            &[&pg.node(), &lease_ms(pg.lease)],
+            &[&pg.node(), &lease_ms(pg.lease), &pg.incarnation],
         )
         .await
         .map_err(pg.err("renew the node lease"))?;
@@ -112,7 +121,10 @@ pub(crate) async fn renew(pg: &Pg, now: Timestamp) -> Result<NodeRenewal, StoreE
 pub(crate) async fn leave(pg: &Pg) -> Result<(), StoreError> {
     let client = pg.client("leave the cluster").await?;
     client
-        .execute("DELETE FROM nodes WHERE node = $1", &[&pg.node()])
+        .execute(
+            "DELETE FROM nodes WHERE node = $1 AND incarnation = $2",
+            &[&pg.node(), &pg.incarnation],
+        )
         .await
         .map_err(pg.err("leave the cluster"))?;
     Ok(())

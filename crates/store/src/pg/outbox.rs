@@ -113,7 +113,9 @@ pub(crate) async fn list(pg: &Pg, f: &OutboxFilter) -> Result<Vec<OutboxEntry>, 
         .query(&sql, &refs)
         .await
         .map_err(pg.err("list outbox"))?;
-    rows.iter().map(|r| raw(r).and_then(RawEntry::decode)).collect()
+    rows.iter()
+        .map(|r| raw(r).and_then(RawEntry::decode))
+        .collect()
 }
 
 /// No earlier item of `o`'s key still waits.
@@ -270,9 +272,7 @@ pub(crate) async fn recover_own(pg: &Pg, now: Timestamp) -> Result<usize, StoreE
 
 /// A row of [`COLUMNS`] as SQLite's decoder takes it.
 pub(crate) fn raw(r: &Row) -> Result<RawEntry, StoreError> {
-    let bad = |_: tokio_postgres::Error| StoreError::Corrupt {
-        what: "outbox row",
-    };
+    let bad = |_: tokio_postgres::Error| StoreError::Corrupt { what: "outbox row" };
     Ok(RawEntry {
         id: r.try_get(0).map_err(bad)?,
         call_id: r.try_get(1).map_err(bad)?,

@@ -45,9 +45,12 @@ pub(crate) async fn migrate(client: &mut Object, target: &str) -> Result<(), Sto
             continue;
         }
         tx.batch_execute(sql).await.map_err(err("migrate"))?;
-        tx.execute("INSERT INTO ringdesk_schema (version) VALUES ($1)", &[&version])
-            .await
-            .map_err(err("record schema version"))?;
+        tx.execute(
+            "INSERT INTO ringdesk_schema (version) VALUES ($1)",
+            &[&version],
+        )
+        .await
+        .map_err(err("record schema version"))?;
         tracing::info!(version, "PostgreSQL store schema migrated");
     }
     tx.commit().await.map_err(err("commit migration"))

@@ -45,7 +45,14 @@ impl PgCluster {
         initdb
             .arg("-D")
             .arg(dir.path().join("data"))
-            .args(["-U", "ringdesk", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
+            .args([
+                "-U",
+                "ringdesk",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(Stdio::null());
         as_owner(&mut initdb, owner);
