@@ -3,8 +3,9 @@
 //! (`cluster/kamailio.rs`), with SIPp callers sent to Kamailio. Covers the spread of
 //! calls over the nodes with every in-dialog request through Kamailio (Record-Route),
 //! a node killed with `kill -9` seen dead by the OPTIONS probes and given no new calls,
-//! a call sent to a dead node before any probe noticed it failed over to the other, and
-//! CANCEL, OPTIONS and REGISTER at Kamailio.
+//! a call sent to a dead node before any probe noticed it failed over to the other, a
+//! node that stopped answering taken back once it answers again, and CANCEL, OPTIONS
+//! and REGISTER at Kamailio.
 
 mod voice;
 
@@ -347,5 +348,69 @@ async fn cancel_reaches_the_node_and_register_is_refused() {
         list[0]["answered_at"].is_null(),
         "the cancelled call was never answered: {:#?}",
         list[0]
+    );
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a node's process.
+fn signal(node: &Server, signal: &str) {
+    let pid = node.pid().expect("the node runs").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -s {signal} {pid}: {status}");
+}
+
+/// A node that stops answering (SIGSTOP: its sockets stay open, nothing answers) is
+/// seen down by the probes and skipped; once it answers again (SIGCONT) one answered
+/// probe brings it back and it takes calls again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_answers_again_gets_calls_again() {
+    let (a, b) = start_nodes().await;
+    let timers = fast_probes();
+    let kamailio = Kamailio::start(&[a.sip_addr(), b.sip_addr()], &timers);
+    let bound = Duration::from_secs(u64::from(timers.ping_interval_s * timers.probing_threshold))
+        + timers.fr_timer
+        + Duration::from_secs(1);
+
+    signal(&a, "STOP");
+    let down = format!("node down: sip:{}", a.sip_addr());
+    let seen = kamailio.wait_event(&down, bound).await;
+    assert!(
+        seen.is_some(),
+        "the silent node was not seen down within {bound:?}:\n{}",
+        kamailio.events().join("\n")
+    );
+    for i in 0..2 {
+        call(&kamailio, &format!("+1555000500{i}"), Hangup::Node).await;
+    }
+    // (The stopped node's admin API would not answer either: count on the survivor.)
+    assert_eq!(records_adding_up(&[&b], 2).await, vec![2]);
+
+    signal(&a, "CONT");
+    let up = format!("node up: sip:{}", a.sip_addr());
+    let back = Duration::from_secs(u64::from(
+        timers.ping_interval_s * timers.inactive_threshold,
+    )) + Duration::from_secs(1);
+    let seen = kamailio.wait_event(&up, back + bound).await;
+    let seen = seen.unwrap_or_else(|| {
+        panic!(
+            "the node answering again was not seen up:\n{}",
+            kamailio.events().join("\n")
+        )
+    });
+    eprintln!("node seen up {seen:?} after SIGCONT");
+    for i in 0..4 {
+        call(&kamailio, &format!("+1555000600{i}"), Hangup::Node).await;
+    }
+    let counts = records_adding_up(&[&a, &b], 6).await;
+    assert!(
+        counts[0] >= 1,
+        "the node back in service took calls again: {counts:?}"
+    );
+    assert_eq!(
+        counts.iter().sum::<usize>(),
+        6,
+        "one record per call: {counts:?}"
     );
 }
