@@ -226,6 +226,17 @@ impl ServeChild {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The server's process id (none once it has been killed and reaped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// `kill -9` of the server (SIGKILL: no shutdown of any kind), waiting until the
+    /// process is gone. The sandbox and the directory stay until drop.
+    pub async fn kill_9(&mut self) {
+        self.child.kill().await.expect("SIGKILL ringdesk serve");
+    }
+
     /// The comments added to `ticket` since the demo data (those authored through the
     /// API), waiting up to `wait` for at least `at_least` of them (the note is posted by
     /// the durable outbox after the call ends).
