@@ -26,6 +26,12 @@ pub struct Options {
     pub tls: bool,
     /// More TOML appended to the config, e.g. an `[overload]` section.
     pub extra_config: Option<String>,
+    /// The `[store]` section's body instead of an SQLite file in the server's folder
+    /// (a shared PostgreSQL store, say).
+    pub store: Option<String>,
+    /// Another Zendesk (sandbox) URL instead of the server's own sandbox (nodes of a
+    /// cluster share one helpdesk).
+    pub zendesk_url: Option<String>,
 }
 
 /// A running server and its sandbox (everything of [`ServeChild`]).
@@ -87,7 +93,14 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         );
     }
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
-    let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
+    match &options.store {
+        Some(store) => {
+            let _ = writeln!(s, "[store]\n{store}");
+        }
+        None => {
+            let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
+        }
+    }
     let _ = writeln!(s, "[flows]\nreject_unrouted = {}", options.reject_unrouted);
     if !options.routes.is_empty() {
         let _ = writeln!(s, "[flows.routes]");
@@ -95,7 +108,9 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
             let _ = writeln!(s, "{number:?} = {path:?}");
         }
     }
-    s.push_str(&zendesk_connector(zendesk_url));
+    s.push_str(&zendesk_connector(
+        options.zendesk_url.as_deref().unwrap_or(zendesk_url),
+    ));
     if let Some(extra) = &options.extra_config {
         s.push_str(extra);
     }
