@@ -7,7 +7,8 @@
 //! and REGISTER at Kamailio. With one PostgreSQL store (a private cluster per test,
 //! `store/tests/common/pg.rs`): every call's record read from either node and from the
 //! CLI, one note per call, and the notes a killed node held in flight sent once by the
-//! other node after its lease ran out.
+//! other node after its lease ran out; PostgreSQL stopped during a call on hold: the
+//! music goes on, and the record and note are written once it is back.
 
 mod voice;
 
@@ -22,6 +23,7 @@ use kamailio::{Kamailio, Timers};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use voice::listening::Listening;
 use voice::server::{Options, Server};
 use voice::sipp::Sipp;
 
@@ -592,5 +594,78 @@ async fn notes_a_killed_node_held_are_sent_once_by_the_other() {
     assert!(
         b.log().contains("released what it held"),
         "node b says it released node a's work"
+    );
+}
+
+/// PostgreSQL stops while a caller waits on hold, and comes back: the caller hears the
+/// music without a gap throughout (media never waits for the store), and once the
+/// server is back the call's record and its note are written (the record write retried,
+/// the outbox worker resumed); nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_during_a_call_is_not_heard_and_loses_nothing() {
+    let mut pg = pg::PgCluster::start();
+    pg.create_db("r");
+    let node = pg_node(&pg, "node-a", None).await;
+    let (caller, ticket) = voice::demo::MICHAEL;
+    let mut call = Listening::call(
+        &node,
+        "own_media_then_bye.xml",
+        caller,
+        Duration::from_secs(30),
+    )
+    .await;
+    let short = Duration::from_millis(120);
+    call.press_at(Duration::from_millis(12_500), '1', short)
+        .await;
+    let second = call
+        .press_at(Duration::from_millis(19_500), '1', short)
+        .await;
+    // Waiting in the queue with music: the store goes away until 3 s after the hang-up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::task::block_in_place(|| pg.stop());
+    let outage = Instant::now();
+    let heard = call.hang_up().await;
+    let frames = voice::audio::frame_rms(&heard.pcm(ringdesk_media::Codec::Pcmu));
+    let (from, to) = (heard.frame_at(second) + 75, frames.len().saturating_sub(25));
+    assert!(
+        to > from + 8 * voice::FRAMES_PER_SECOND,
+        "at least 8 s of queue time heard"
+    );
+    let gap = voice::audio::longest_gap(&frames, from..to);
+    assert!(
+        gap < 15,
+        "no pause longer than 300 ms in the music while the store was down: {} ms",
+        gap * 20
+    );
+    let down = node
+        .http()
+        .get(node.admin_url("/interactions"))
+        .send()
+        .await
+        .expect("GET /interactions while the store is down");
+    assert!(
+        down.status().is_server_error(),
+        "the API says the store is unavailable: {}",
+        down.status()
+    );
+    // The call ended (its record is being retried); the store comes back a little later.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::task::block_in_place(|| pg.run());
+    eprintln!("the store was down for {:?}", outage.elapsed());
+    let seen = wait_records(&node, 1).await;
+    assert_eq!(
+        seen.len(),
+        1,
+        "the call's record, written once the store is back"
+    );
+    assert_eq!(seen[0]["ani"], caller);
+    let notes = node.new_comments(ticket, 1, Duration::from_secs(30)).await;
+    assert_eq!(notes.len(), 1, "one note on ticket {ticket}: {notes:?}");
+    let metrics = node.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ringdesk_records_write_failures_total") && !l.ends_with(" 0")),
+        "the failed record writes are counted:\n{metrics}"
     );
 }

@@ -7,18 +7,14 @@
 mod voice;
 
 use ringdesk_media::Codec;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use voice::audio::{self, Segment};
-use voice::heard::{Heard, MAX_BURSTS_PER_MILLE, MAX_GAP};
+use voice::heard::{MAX_BURSTS_PER_MILLE, MAX_GAP};
+use voice::listening::Listening;
 use voice::prompts::{self, render};
-use voice::rtp::RtpEndpoint;
 use voice::server::{Options, Server};
-use voice::sipp::{Sipp, SippRun};
 use voice::{demo, FRAMES_PER_SECOND};
 
-/// The telephone-event payload type the scenarios offer.
-const EVENT_PT: u8 = 101;
 /// Silence of at least this many frames separates prompt blocks (pauses inside and
 /// between back-to-back prompts are shorter).
 const BLOCK_GAP: usize = 50;
@@ -26,59 +22,6 @@ const BLOCK_GAP: usize = 50;
 const NOTE_WAIT: Duration = Duration::from_secs(15);
 /// Heard prompt lengths may differ from the rendered ones by this much (seconds).
 const LENGTH_TOLERANCE: f64 = 0.5;
-
-/// A call in progress whose media comes to the test.
-struct Listening {
-    rtp: RtpEndpoint,
-    sipp: tokio::task::JoinHandle<SippRun>,
-    /// First packet's arrival: time zero of the call as heard.
-    t0: Instant,
-    /// ringdesk's RTP address (where the packets come from).
-    server_rtp: SocketAddr,
-}
-
-impl Listening {
-    /// Places a call from `caller` with SIPp `scenario`, staying `hold`, media here.
-    async fn call(server: &Server, scenario: &str, caller: &str, hold: Duration) -> Listening {
-        let rtp = RtpEndpoint::bind();
-        let run = Sipp::new(scenario, "support")
-            .caller(caller)
-            .rtp(rtp.addr())
-            .pause(hold);
-        let (addr, dir) = (server.sip_addr(), server.dir().to_path_buf());
-        let sipp = tokio::spawn(async move { run.run(addr, &dir).await });
-        let Some((t0, server_rtp)) = rtp.first_arrival(Duration::from_secs(10)).await else {
-            let run = sipp.await.expect("SIPp task");
-            panic!("no RTP within 10 s of the call\n{}", run.report());
-        };
-        Listening {
-            rtp,
-            sipp,
-            t0,
-            server_rtp,
-        }
-    }
-
-    /// Presses `key` for `press` at `at` after the first packet; returns when the press
-    /// started.
-    async fn press_at(&mut self, at: Duration, key: char, press: Duration) -> Instant {
-        tokio::time::sleep_until((self.t0 + at).into()).await;
-        let started = Instant::now();
-        let to = self.server_rtp;
-        tokio::task::block_in_place(|| self.rtp.press(to, EVENT_PT, key, press));
-        started
-    }
-
-    /// Waits for the caller's BYE (the scenario fails if ringdesk hangs up first) and
-    /// returns the stream heard.
-    async fn hang_up(self) -> Heard {
-        self.sipp
-            .await
-            .expect("SIPp task")
-            .assert_passed("call with the test's media");
-        Heard::new(&self.rtp.arrivals(), self.server_rtp)
-    }
-}
 
 /// Asserts a heard length (seconds) is the expected one, within the tolerance.
 fn assert_len(what: &str, heard: f64, expected: f64) {

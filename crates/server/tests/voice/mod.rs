@@ -12,6 +12,7 @@ pub mod capture;
 #[path = "../support/certs.rs"]
 pub mod certs;
 pub mod heard;
+pub mod listening;
 #[path = "../support/ports.rs"]
 pub mod ports;
 pub mod prompts;
@@ -20,6 +21,9 @@ pub mod rtp;
 pub mod serve_child;
 pub mod server;
 pub mod sipp;
+
+/// The RFC 4733 payload type the test endpoints press keys with.
+pub const EVENT_PT: u8 = 101;
 
 /// 20 ms frames per second.
 pub const FRAMES_PER_SECOND: usize = 50;
