@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the BENCHMARKS.md section of one bench/run: the machine, then every
 measurement found in the run directory (rate.tsv, hold.jsonl, perf-top.txt,
-bridge-rate.tsv, bridge.jsonl).
+bridge-rate.tsv, bridge.jsonl, cluster.tsv).
 Only figures present in the files are written; a missing measurement says so."""
 
 import datetime
@@ -318,6 +318,37 @@ def browser_section(out):
     return lines
 
 
+def cluster_section(out):
+    rows = read_lines(os.path.join(out, "cluster.tsv"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "Full default flow (press 2 by SIP INFO, goodbye, BYE; every demo caller's call ends "
+        "with a note through the outbox). `sqlite`: one node, SQLite; `postgres`: one node, "
+        "PostgreSQL (private cluster, fsync on); `two-nodes`: two nodes on that PostgreSQL "
+        "behind Kamailio (shipped config, round-robin). CPU per completed call; PostgreSQL "
+        "statements, commits and statement execution time per completed call "
+        "(pg_stat_statements, pg_stat_database; the outbox's delivery included).",
+        "",
+        "| setup | calls/s | calls | completed | failed | ringdesk CPU ms/call (all nodes) "
+        "| PostgreSQL CPU ms/call | Kamailio CPU ms/call | statements/call | commits/call "
+        "| statement ms/call |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    best = {}
+    for r in rows:
+        c = (r.split("\t") + [""] * 11)[:11]
+        setup, rate, calls, ok, failed = c[:5]
+        lines.append("| " + " | ".join(c) + " |")
+        if failed == "0" and ok == calls:
+            best[setup] = rate
+    lines.append("")
+    lines.append("Highest rate with every call completed: " + (", ".join(
+        f"{k} {v} calls/s" for k, v in best.items()) or "none") + " (the last step tried is "
+        "the first that did not, or the largest step).")
+    return lines
+
+
 def main():
     out = sys.argv[1]
     quick = len(sys.argv) > 3 and sys.argv[3] == "1"
@@ -346,7 +377,9 @@ def main():
     s += ["", "### The cost of SRTP (full flow and hold, plain beside SRTP)", ""]
     s += srtp_section(out)
     s += ["", "### A bridged browser call beside a bridged SIP call (ringdesk's CPU)", ""]
-    s += browser_section(out) + [""]
+    s += browser_section(out)
+    s += ["", "### Cluster: SQLite, PostgreSQL, two nodes behind Kamailio (call rate)", ""]
+    s += cluster_section(out) + [""]
     print("\n".join(s))
 
 

@@ -13,7 +13,7 @@ use crate::{OutboxCounts, OutboxEntry, OutboxState, Purged, StoreError};
 /// Operator retry: dead, dropped or pending → pending, due now, fresh budget; uncertain
 /// stays uncertain (still checked before sending).
 pub(crate) async fn retry(pg: &Pg, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-    let entry = outbox::get(pg, &**pg.client("retry outbox item").await?, id)
+    let entry = outbox::get(pg, &pg.client("retry outbox item").await?, id)
         .await?
         .ok_or(StoreError::NotFound {
             what: "outbox item",
@@ -34,7 +34,7 @@ pub(crate) async fn retry(pg: &Pg, id: i64, now: Timestamp) -> Result<OutboxEntr
 
 /// Operator drop: a pending, uncertain or dead item will not be delivered.
 pub(crate) async fn drop_item(pg: &Pg, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-    let entry = outbox::get(pg, &**pg.client("drop outbox item").await?, id)
+    let entry = outbox::get(pg, &pg.client("drop outbox item").await?, id)
         .await?
         .ok_or(StoreError::NotFound {
             what: "outbox item",
@@ -85,9 +85,9 @@ async fn set_state(
         });
     }
     if reset {
-        outbox::notify(pg, &*tx).await?;
+        outbox::notify(pg, &tx).await?;
     }
-    let entry = outbox::get(pg, &*tx, id).await?;
+    let entry = outbox::get(pg, &tx, id).await?;
     tx.commit().await.map_err(pg.err("change outbox state"))?;
     entry.ok_or(StoreError::NotFound {
         what: "outbox item",

@@ -109,19 +109,20 @@ pub(crate) async fn record_call(
         .transaction()
         .await
         .map_err(pg.err("write interaction"))?;
-    tx.execute(upsert_sql(), &params)
+    let stmt = super::prepared(pg, &tx, upsert_sql(), "write interaction").await?;
+    tx.execute(&stmt, &params)
         .await
         .map_err(pg.err("write interaction"))?;
     let mut recorded = Recorded::default();
     for item in items {
-        let (id, fresh) = outbox::insert(pg, &*tx, Some(&i.call_id), item, now).await?;
+        let (id, fresh) = outbox::insert(pg, &tx, Some(&i.call_id), item, now).await?;
         if !fresh {
             recorded.duplicates += 1;
         }
         recorded.outbox_ids.push(id);
     }
     if !items.is_empty() {
-        outbox::notify(pg, &*tx).await?;
+        outbox::notify(pg, &tx).await?;
     }
     tx.commit().await.map_err(pg.err("write interaction"))?;
     Ok(recorded)

@@ -43,7 +43,7 @@ pub(crate) use outbox::{list as outbox_list, pass, recover_own};
 
 /// One item by id.
 pub(crate) async fn outbox_get(pg: &Pg, id: i64) -> Result<Option<crate::OutboxEntry>, StoreError> {
-    outbox::get(pg, &**pg.client("get outbox item").await?, id).await
+    outbox::get(pg, &pg.client("get outbox item").await?, id).await
 }
 
 /// Adds one item for `call_id` (see [`crate::Store::outbox_add`]) and wakes every node.
@@ -59,8 +59,8 @@ pub(crate) async fn outbox_add(
         .transaction()
         .await
         .map_err(pg.err("insert outbox item"))?;
-    let added = outbox::insert(pg, &*tx, Some(call_id), item, now).await?;
-    outbox::notify(pg, &*tx).await?;
+    let added = outbox::insert(pg, &tx, Some(call_id), item, now).await?;
+    outbox::notify(pg, &tx).await?;
     tx.commit().await.map_err(pg.err("insert outbox item"))?;
     Ok(added)
 }
@@ -255,6 +255,17 @@ impl Pg {
     ) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
         StoreError::pg(op, &self.target)
     }
+}
+
+/// `sql` prepared on `c`'s connection, from its statement cache after the first time (a
+/// statement is parsed and planned once per pooled connection, not at every call).
+pub(crate) async fn prepared<C: deadpool_postgres::GenericClient>(
+    pg: &Pg,
+    c: &C,
+    sql: &str,
+    op: &'static str,
+) -> Result<tokio_postgres::Statement, StoreError> {
+    c.prepare_cached(sql).await.map_err(pg.err(op))
 }
 
 /// `host:port/db` of a connection config, for logs and errors.

@@ -3,9 +3,10 @@
 //! workers on several nodes never take the same item and an ordering key never has two
 //! items in flight. Decoding and the per-key rule are SQLite's (`db_outbox.rs`).
 
+use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
 use super::Pg;
 use crate::codec::{ms, to_json, truncate};
@@ -17,8 +18,9 @@ use crate::{OutboxEntry, OutboxFilter, OutboxItem, OutboxState, StoreError};
 pub(crate) const CHANNEL: &str = "ringdesk_outbox";
 
 /// Wakes every node's worker when the transaction commits.
-pub(crate) async fn notify<C: GenericClient + Sync>(pg: &Pg, c: &C) -> Result<(), StoreError> {
-    c.execute("SELECT pg_notify($1, '')", &[&CHANNEL])
+pub(crate) async fn notify<C: GenericClient>(pg: &Pg, c: &C) -> Result<(), StoreError> {
+    let stmt = super::prepared(pg, c, "SELECT pg_notify($1, '')", "notify outbox workers").await?;
+    c.execute(&stmt, &[&CHANNEL])
         .await
         .map_err(pg.err("notify outbox workers"))?;
     Ok(())
@@ -26,7 +28,7 @@ pub(crate) async fn notify<C: GenericClient + Sync>(pg: &Pg, c: &C) -> Result<()
 
 /// Appends one item (pending, due now). Returns its id and whether it is new: an item
 /// whose marker is stored already is not added twice.
-pub(crate) async fn insert<C: GenericClient + Sync>(
+pub(crate) async fn insert<C: GenericClient>(
     pg: &Pg,
     c: &C,
     call_id: Option<&str>,
@@ -36,13 +38,20 @@ pub(crate) async fn insert<C: GenericClient + Sync>(
     let query = to_json(&item.query, "query")?;
     let headers = to_json(&item.headers, "headers")?;
     let (now_ms, created) = (ms(now), ms(item.created_at));
-    let row = c
-        .query_opt(
-            "INSERT INTO outbox (call_id, ordering_key, connector, method, path, query, headers,
+    let stmt = super::prepared(
+        pg,
+        c,
+        "INSERT INTO outbox (call_id, ordering_key, connector, method, path, query, headers,
                 body, marker, state, attempts, next_attempt_at, created_at, updated_at, resume)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $10, $12)
              ON CONFLICT (marker) WHERE marker IS NOT NULL DO NOTHING
              RETURNING id",
+        "insert outbox item",
+    )
+    .await?;
+    let row = c
+        .query_opt(
+            &stmt,
             &[
                 &call_id,
                 &item.ordering_key,
@@ -63,22 +72,30 @@ pub(crate) async fn insert<C: GenericClient + Sync>(
     if let Some(row) = row {
         return Ok((row.get(0), true));
     }
+    let stmt = super::prepared(
+        pg,
+        c,
+        "SELECT id FROM outbox WHERE marker = $1",
+        "find duplicate outbox item",
+    )
+    .await?;
     let existing = c
-        .query_one("SELECT id FROM outbox WHERE marker = $1", &[&item.marker])
+        .query_one(&stmt, &[&item.marker])
         .await
         .map_err(pg.err("find duplicate outbox item"))?;
     Ok((existing.get(0), false))
 }
 
 /// One item by id.
-pub(crate) async fn get<C: GenericClient + Sync>(
+pub(crate) async fn get<C: GenericClient>(
     pg: &Pg,
     c: &C,
     id: i64,
 ) -> Result<Option<OutboxEntry>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
+    let stmt = super::prepared(pg, c, &sql, "get outbox item").await?;
     let row = c
-        .query_opt(&sql, &[&id])
+        .query_opt(&stmt, &[&id])
         .await
         .map_err(pg.err("get outbox item"))?;
     row.map(|r| raw(&r).and_then(RawEntry::decode)).transpose()
@@ -147,12 +164,19 @@ pub(crate) async fn pass(
         let status = f.status.map(i64::from);
         let error = f.error.map(|e| truncate(e, MAX_ERROR_LEN));
         let response = f.response.map(|r| truncate(r, MAX_KEPT_RESPONSE));
+        let stmt = super::prepared(
+            pg,
+            &tx,
+            "UPDATE outbox SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at),
+                 updated_at = $3, delivered_at = $4, last_status = $5, last_error = $6,
+                 last_response = $7, claimed_by = NULL
+             WHERE id = $8 AND state = 'in_flight' AND claimed_by = $9",
+            "finish outbox item",
+        )
+        .await?;
         let changed = tx
             .execute(
-                "UPDATE outbox SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at),
-                     updated_at = $3, delivered_at = $4, last_status = $5, last_error = $6,
-                     last_response = $7, claimed_by = NULL
-                 WHERE id = $8 AND state = 'in_flight' AND claimed_by = $9",
+                &stmt,
                 &[
                     &f.state.as_str(),
                     &next,
@@ -170,17 +194,17 @@ pub(crate) async fn pass(
         let stored = changed == 1;
         if stored {
             for item in &o.spawn {
-                insert(pg, &*tx, o.call_id.as_deref(), item, now).await?;
+                insert(pg, &tx, o.call_id.as_deref(), item, now).await?;
                 spawned = true;
             }
         }
         pass.finished.push(stored);
         if let Some((connector, until)) = o.defer {
-            defer_connector(pg, &*tx, &connector, until).await?;
+            defer_connector(pg, &tx, &connector, until).await?;
         }
     }
     if spawned {
-        notify(pg, &*tx).await?;
+        notify(pg, &tx).await?;
     }
     if free > 0 {
         let sql = format!(
@@ -197,8 +221,9 @@ pub(crate) async fn pass(
             head_of_key(),
             prefixed(COLUMNS, "outbox.")
         );
+        let stmt = super::prepared(pg, &tx, &sql, "claim outbox items").await?;
         let rows = tx
-            .query(&sql, &[&now_ms, &i64::from(free), &pg.node()])
+            .query(&stmt, &[&now_ms, &i64::from(free), &pg.node()])
             .await
             .map_err(pg.err("claim outbox items"))?;
         let mut claimed = Vec::with_capacity(rows.len());
@@ -215,8 +240,9 @@ pub(crate) async fn pass(
                  WHERE o.state IN ('pending', 'uncertain') AND {}",
                 head_of_key()
             );
+            let stmt = super::prepared(pg, &tx, &sql, "next due outbox item").await?;
             let at: Option<i64> = tx
-                .query_one(&sql, &[])
+                .query_one(&stmt, &[])
                 .await
                 .map_err(pg.err("next due outbox item"))?
                 .get(0);
@@ -238,7 +264,7 @@ fn prefixed(columns: &str, prefix: &str) -> String {
 
 /// Pushes the connector's waiting items to no earlier than `until` (Retry-After speaks for
 /// the account). Items another node is claiming right now are skipped, not waited for.
-async fn defer_connector<C: GenericClient + Sync>(
+async fn defer_connector<C: GenericClient>(
     pg: &Pg,
     c: &C,
     connector: &str,

@@ -1,0 +1,161 @@
+# bench/cluster.sh: sourced by bench/run for `--only cluster` (issue 15). The full default
+# flow's call rate with the store in SQLite (one node), in PostgreSQL (one node), and in
+# PostgreSQL shared by two nodes behind Kamailio (deploy/kamailio/kamailio.cfg), in one
+# run. Per step: calls completed and failed, CPU per call of ringdesk (all nodes),
+# PostgreSQL and Kamailio, PostgreSQL statements, transactions and statement time per
+# call (pg_stat_statements). PostgreSQL is a private cluster in $OUT/pg (fsync on, as in
+# production), Kamailio runs the shipped config with the bench's addresses.
+
+PG_PORT=35432 KAM_PORT=35064 SIP_PORT2=35062 ADMIN_PORT2=38091
+PG_DIR=$OUT/pg PG_BIN="" KAM_PID="" PG_RUNNING=0 RD2_PID=""
+CLUSTER_STEPS=${CLUSTER_STEPS:-$([ "$QUICK" = 1 ] && echo "10 20" || echo "25 50 100 150 200")}
+CLUSTER_ARRIVE=$([ "$QUICK" = 1 ] && echo 10 || echo 20)
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+start_pg() {
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$PG_BIN/postgres" ] || { say "PostgreSQL is not installed (apt-get install postgresql)"; return 1; }
+  rm -rf "$PG_DIR"; mkdir -p "$PG_DIR"
+  echo "bench-only-password" >"$PG_DIR/pw"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$PG_DIR"
+  as_postgres "$PG_BIN/initdb" -D "$PG_DIR/data" -U ringdesk --auth=scram-sha-256 \
+    --pwfile="$PG_DIR/pw" -E UTF8 >>"$LOG" 2>&1
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c max_connections=100" \
+    start >>"$LOG" 2>&1
+  PG_RUNNING=1
+  pg_sql postgres "CREATE DATABASE ringdesk" >/dev/null
+  pg_sql ringdesk "CREATE EXTENSION pg_stat_statements" >/dev/null
+}
+stop_pg() {
+  [ "$PG_RUNNING" = 1 ] || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >>"$LOG" 2>&1 || true
+  PG_RUNNING=0
+}
+pg_sql() { # database sql
+  PGPASSWORD=bench-only-password psql -h 127.0.0.1 -p $PG_PORT -U ringdesk -d "$1" -At -v ON_ERROR_STOP=1 -c "$2"
+}
+# PostgreSQL's CPU ticks: the postmaster, its live children, and its exited children.
+pg_cpu_ticks() {
+  local pm; pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+  { awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pm/stat"
+    for c in $(pgrep -P "$pm"); do cpu_ticks "$c" 2>/dev/null || true; done; } | awk '{ s += $1 } END { print s + 0 }'
+}
+kam_cpu_ticks() {
+  [ -n "$KAM_PID" ] || { echo 0; return; }
+  { cpu_ticks "$KAM_PID"; for c in $(pgrep -P "$KAM_PID"); do cpu_ticks "$c" 2>/dev/null || true; done; } | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# A node's config: file, SIP port, admin port, node name ("" for SQLite).
+node_config() {
+  local file=$1 sip=$2 admin=$3 node=$4 store
+  if [ -n "$node" ]; then
+    store="url = \"postgres://ringdesk@127.0.0.1:$PG_PORT/ringdesk\"
+password = \"bench-only-password\"
+node = \"$node\""
+  else
+    store="path = \"$OUT/ringdesk.sqlite\""
+  fi
+  sed -e "s/^listen = \"127.0.0.1:$SIP_PORT\"/listen = \"127.0.0.1:$sip\"/" \
+      -e "s/^listen = \"127.0.0.1:$ADMIN_PORT\"/listen = \"127.0.0.1:$admin\"/" \
+      -e "/^\[store\]/,/^path = /d" "$OUT/ringdesk.toml" >"$OUT/$file"
+  printf '[store]\n%s\n' "$store" >>"$OUT/$file"
+}
+
+start_node2() {
+  RUST_LOG=${BENCH_RUST_LOG:-warn} "$BIN" serve --config "$OUT/node-b.toml" >>"$OUT/ringdesk-b.log" 2>&1 &
+  RD2_PID=$!
+  wait_port udp $SIP_PORT2 30
+  wait_port tcp $ADMIN_PORT2 30
+}
+stop_node2() {
+  [ -n "$RD2_PID" ] || return 0
+  kill "$RD2_PID" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$RD2_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$RD2_PID" 2>/dev/null || true
+  wait "$RD2_PID" 2>/dev/null || true
+  RD2_PID=""
+}
+
+start_kamailio() {
+  mkdir -p "$OUT/kamailio"
+  printf '1 sip:127.0.0.1:%s 0 0\n1 sip:127.0.0.1:%s 0 0\n' $SIP_PORT $SIP_PORT2 >"$OUT/kamailio/dispatcher.list"
+  kamailio -f deploy/kamailio/kamailio.cfg -DD -E -Y "$OUT/kamailio" -P "$OUT/kamailio/kamailio.pid" \
+    -A "LISTEN_UDP=udp:127.0.0.1:$KAM_PORT" -A "LISTEN_TCP=tcp:127.0.0.1:$KAM_PORT" \
+    -A "DISPATCHER_LIST=\"$OUT/kamailio/dispatcher.list\"" -A "CHILDREN=4" -A "LOG_LEVEL=1" \
+    >>"$OUT/kamailio.log" 2>&1 &
+  KAM_PID=$!
+  wait_port udp $KAM_PORT 20
+}
+stop_kamailio() {
+  [ -n "$KAM_PID" ] || return 0
+  kill "$KAM_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$KAM_PID" 2>/dev/null || break; sleep 0.1; done
+  pkill -9 -P "$KAM_PID" 2>/dev/null || true
+  kill -9 "$KAM_PID" 2>/dev/null || true
+  wait "$KAM_PID" 2>/dev/null || true
+  KAM_PID=""
+}
+cluster_cleanup() { stop_kamailio; stop_node2; stop_pg; }
+
+# One setup's rate steps: setup name, SIP target, scenario.
+cluster_rates() {
+  local setup=$1 target=$2 scenario=$3 r
+  local saved_target=${SIPP_TARGET:-} saved_scenario=$RATE_SCENARIO
+  SIPP_TARGET=$target RATE_SCENARIO=$scenario
+  read -r ok failed refused < <(sipp_run 7 7 "cluster-$setup-warmup")
+  say "cluster $setup warm-up: $ok ok, $failed failed"
+  for r in $CLUSTER_STEPS; do
+    local calls=$((r * CLUSTER_ARRIVE)) rd0 rd1 pg0=0 pg1=0 k0 k1 st0="0 0" st1="0 0" x0=0 x1=0
+    rd0=$(( $(cpu_ticks "$RD_PID") + ${RD2_PID:+$(cpu_ticks "$RD2_PID")}+0 ))
+    k0=$(kam_cpu_ticks)
+    if [ "$setup" != sqlite ]; then
+      pg0=$(pg_cpu_ticks); pg_sql ringdesk "SELECT pg_stat_statements_reset()" >/dev/null
+      x0=$(pg_sql ringdesk "SELECT xact_commit FROM pg_stat_database WHERE datname = 'ringdesk'")
+    fi
+    read -r ok failed refused < <(sipp_run "$r" "$calls" "cluster-$setup-$r")
+    # The notes of the last calls: let the outbox finish before reading the counters.
+    sleep 3
+    rd1=$(( $(cpu_ticks "$RD_PID") + ${RD2_PID:+$(cpu_ticks "$RD2_PID")}+0 ))
+    k1=$(kam_cpu_ticks)
+    if [ "$setup" != sqlite ]; then
+      pg1=$(pg_cpu_ticks)
+      st1=$(pg_sql ringdesk "SELECT COALESCE(sum(calls), 0), COALESCE(round(sum(total_exec_time)::numeric, 1), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'" | tr '|' ' ')
+      x1=$(pg_sql ringdesk "SELECT xact_commit FROM pg_stat_database WHERE datname = 'ringdesk'")
+    fi
+    local per; per=$(awk -v n="$ok" -v t="$CLK_TCK" -v rd=$((rd1 - rd0)) -v pg=$((pg1 - pg0)) -v k=$((k1 - k0)) \
+      -v st="$st1" -v x=$((x1 - x0)) 'BEGIN { split(st, s, " "); if (n > 0) printf "%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.2f", rd*1000/t/n, pg*1000/t/n, k*1000/t/n, s[1]/n, x/n, s[2]/n; else print "n/a\tn/a\tn/a\tn/a\tn/a\tn/a" }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$setup" "$r" "$calls" "$ok" "$failed" "$per" >>"$OUT/cluster.tsv"
+    say "cluster $setup $r/s: $ok ok, $failed failed of $calls; CPU ms/call ringdesk, postgres, kamailio; statements, transactions, statement ms per call: $per"
+    if [ "$failed" != 0 ] || [ "$ok" != "$calls" ]; then break; fi
+  done
+  SIPP_TARGET=$saved_target RATE_SCENARIO=$saved_scenario
+}
+
+measure_cluster() {
+  need_apt kamailio kamailio
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { say "installing postgresql"; apt-get install -y postgresql >>"$LOG" 2>&1; }
+  say "cluster: call rate with SQLite, with PostgreSQL, and with two nodes on PostgreSQL behind Kamailio; steps $CLUSTER_STEPS calls/s, ${CLUSTER_ARRIVE} s of arrivals"
+  : >"$OUT/cluster.tsv"
+  # SQLite, one node (today's default).
+  node_config node-sqlite.toml $SIP_PORT $ADMIN_PORT ""
+  start_ringdesk node-sqlite.toml
+  cluster_rates sqlite "127.0.0.1:$SIP_PORT" bench/sipp/press-2-info-rate.xml
+  stop_ringdesk
+  # PostgreSQL, one node.
+  start_pg || return 0
+  node_config node-a.toml $SIP_PORT $ADMIN_PORT node-a
+  node_config node-b.toml $SIP_PORT2 $ADMIN_PORT2 node-b
+  start_ringdesk node-a.toml
+  cluster_rates postgres "127.0.0.1:$SIP_PORT" bench/sipp/press-2-info-rate.xml
+  stop_ringdesk
+  # PostgreSQL, two nodes behind Kamailio (the same database, records kept).
+  start_ringdesk node-a.toml
+  start_node2
+  start_kamailio
+  cluster_rates two-nodes "127.0.0.1:$KAM_PORT" bench/sipp/press-2-info-rate-routed.xml
+  pg_sql ringdesk "SELECT state, count(*) FROM outbox GROUP BY state" >"$OUT/cluster-outbox.txt" || true
+  cluster_cleanup
+  stop_ringdesk
+}
