@@ -209,6 +209,21 @@ async fn a_missing_or_corrupt_model_is_a_clear_error_at_check() {
         "{e}"
     );
 
+    // A Python without piper-tts (the system's).
+    let e = Piper::new(PiperConfig {
+        python: "/usr/bin/python3".into(),
+        ..common_config()
+    })
+    .check()
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("piper cannot speak: piper-tts is not installed for /usr/bin/python3"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("pip install piper-tts"), "{e}");
+
     // A model file cut short (a failed copy) with its real config beside it.
     let engine = piper();
     engine.check().await.unwrap();

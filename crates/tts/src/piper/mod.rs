@@ -168,7 +168,12 @@ impl Piper {
         let line = request_line(request.text(), self.speed(request), request.voice());
         let config = &self.inner.config;
         let mut lease = Inner::lease(&self.inner).await?;
-        let worker = lease.worker_mut();
+        let Some(worker) = lease.worker.as_mut() else {
+            return Err(TtsError::Io {
+                engine: ENGINE_NAME.to_owned(),
+                message: "no worker in the lease".to_owned(),
+            });
+        };
         let outcome = tokio::time::timeout(
             config.timeout,
             worker.render(&line, config.max_output_bytes),
@@ -376,11 +381,6 @@ struct Lease {
 }
 
 impl Lease {
-    fn worker_mut(&mut self) -> &mut Worker {
-        // Some from construction until drop.
-        self.worker.as_mut().unwrap_or_else(|| unreachable!())
-    }
-
     fn give_back(&mut self) {
         self.returned = true;
     }
