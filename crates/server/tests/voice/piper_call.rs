@@ -153,10 +153,57 @@ async fn piper_speaks_the_english_prompts_of_a_real_call() {
     assert!(gaps >= 3, "{gaps} bursts of sound in {intro}");
 }
 
-/// A voice model cut short is an error at start: `serve` exits, naming the file.
+/// `ringdesk serve` with Piper on `model` for en-US: it must exit at start; its stderr.
+async fn serve_refuses(dir: &std::path::Path, model: &std::path::Path) -> String {
+    let config = dir.join("ringdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n\
+             [store]\npath = {:?}\n{}",
+            dir.join("ringdesk.sqlite"),
+            piper_tts(Some(model))
+        ),
+    )
+    .unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringdesk"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run the ringdesk binary");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("serve exits at start")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("answering SIP calls"),
+        "no calls answered"
+    );
+    stderr
+}
+
+/// A voice model that is missing, or cut short, is an error at start: `serve` exits,
+/// naming the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_corrupt_piper_model_stops_serve_at_start() {
+async fn a_missing_or_corrupt_piper_model_stops_serve_at_start() {
     let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("pt_BR-nobody-medium.onnx");
+    let stderr = serve_refuses(dir.path(), &missing).await;
+    let want = format!(
+        "text-to-speech engine: piper cannot speak: model file {} does not exist",
+        missing.display()
+    );
+    assert!(stderr.contains(&want), "{want:?} in:\n{stderr}");
+
     let engine = Piper::new(PiperConfig {
         python: piper_python(),
         workers: 1,
@@ -172,42 +219,10 @@ async fn a_corrupt_piper_model_stops_serve_at_start() {
         dir.path().join("en_US-joe-medium.onnx.json"),
     )
     .unwrap();
-    let config = dir.path().join("ringdesk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sip]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n\
-             [store]\npath = {:?}\n{}",
-            dir.path().join("ringdesk.sqlite"),
-            piper_tts(Some(&corrupt))
-        ),
-    )
-    .unwrap();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ringdesk"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run the ringdesk binary");
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("serve exits at start")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = serve_refuses(dir.path(), &corrupt).await;
     let want = format!(
         "text-to-speech engine: piper cannot speak: cannot load the Piper voice {}",
         corrupt.display()
     );
     assert!(stderr.contains(&want), "{want:?} in:\n{stderr}");
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("answering SIP calls"),
-        "no calls answered"
-    );
 }
