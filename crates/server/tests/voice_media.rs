@@ -5,6 +5,9 @@
 //! path, a long key press counted once, and music on hold in the queue.
 
 mod voice;
+// Piper (en-US) through a real call, and a corrupt voice model at start.
+#[path = "voice/piper_call.rs"]
+mod piper_call;
 
 use ringdesk_media::Codec;
 use std::time::Duration;

@@ -98,6 +98,15 @@ pub enum TtsError {
         /// What is wrong with it.
         error: WavError,
     },
+    /// The engine is installed but cannot speak as configured (e.g. its voice model is
+    /// missing or corrupt, or a Python package is missing).
+    #[error("{engine} cannot speak: {message}")]
+    Unavailable {
+        /// Engine name.
+        engine: String,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
     /// The engine's output does not look like what the engine promised.
     #[error("unexpected output from {engine}: {message}")]
     UnexpectedOutput {

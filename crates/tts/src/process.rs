@@ -158,7 +158,7 @@ async fn read_head<R: AsyncRead + Unpin>(pipe: Option<R>, keep: usize) -> Vec<u8
 }
 
 /// Engine diagnostics made safe for a log line: lossy UTF-8, controls removed, trimmed.
-fn printable(bytes: &[u8]) -> String {
+pub(crate) fn printable(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let cleaned: String = text
         .chars()

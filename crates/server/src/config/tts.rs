@@ -5,13 +5,18 @@
 //! default = "espeak-ng"              # engine for languages not listed below
 //! [tts.engines.espeak-ng]            # an engine, by name; `kind` defaults to the name
 //! timeout = "20s"
+//! [tts.engines.piper]                # Piper's joe voice (en-US), warm worker processes
+//! workers = 2
 //! [tts.languages]
+//! "en-US" = "piper"
 //! "pt-BR" = "espeak-ng"
 //! ```
 //!
-//! With no `[tts]` at all, espeak-ng (with its defaults) speaks every language. An engine
-//! named after its kind needs no section unless its settings change; any other name
-//! (e.g. a second espeak-ng build for one language) needs `kind`. Checked when the file
+//! With no `[tts]` at all, espeak-ng (with its defaults) speaks every language. The
+//! built-in espeak-ng needs no section unless its settings change; Piper is used once a
+//! `[tts.engines.piper]` section (even an empty one) names it. A section named after its
+//! kind needs no `kind`; any other name (e.g. a second Piper voice for one language)
+//! does. Checked when the file
 //! is read: unknown kinds, names no section defines, bad language tags and bad settings
 //! are errors naming the `[tts]` table's line. The engines' kinds and settings are in
 //! [`super::tts_engines`].

@@ -101,3 +101,28 @@ pub fn espeak() -> EspeakNg {
 pub fn request(text: &str, lang: &str) -> TtsRequest {
     TtsRequest::new(text, lang).expect("valid test request")
 }
+
+/// The Python with piper-tts and the joe voice: `.venv/piper` at the repository's root
+/// (what `./scripts/test` and `./scripts/demo` install), or `RINGDESK_PIPER_PYTHON`.
+pub fn piper_python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("RINGDESK_PIPER_PYTHON") {
+        return p.into();
+    }
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/piper/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run ./scripts/test (it installs Piper) or set RINGDESK_PIPER_PYTHON",
+        python.display()
+    );
+    python
+}
+
+/// A real Piper engine with the joe voice (the default model), one worker.
+pub fn piper() -> ringdesk_tts::Piper {
+    ringdesk_tts::Piper::new(ringdesk_tts::PiperConfig {
+        python: piper_python(),
+        workers: 1,
+        ..ringdesk_tts::PiperConfig::default()
+    })
+}

@@ -98,17 +98,23 @@ fn unknown_engines_and_names_nothing_defines_are_refused() {
         e,
         "r.toml:4:1: [tts] default = \"piper\": no engine of that name (configured: \"espeak-ng\")"
     );
-    let e = err("[tts.engines.piper]\nmodel = \"pt_BR.onnx\"\n");
+    let e = err("[tts.engines.festival]\nvoice = \"kal\"\n");
     assert!(
         e.starts_with("r.toml:1:")
-            && e.contains("[tts.engines.piper]: unknown engine \"piper\" (known: \"espeak-ng\")"),
+            && e.contains(
+                "[tts.engines.festival]: unknown engine \"festival\" (known: \"espeak-ng\", \
+                 \"piper\")"
+            ),
         "{e}"
     );
     let e = err("[tts.engines.speech]\nkind = \"festival\"\n");
     assert!(
-        e.contains("unknown variant `festival`, expected `espeak-ng`"),
+        e.contains("unknown variant `festival`, expected `espeak-ng` or `piper`"),
         "{e}"
     );
+    // Piper, unlike the built-in espeak-ng, is used only when it has a section.
+    let e = err("[tts.languages]\n\"en-US\" = \"piper\"\n");
+    assert!(e.contains("add a [tts.engines.piper] section"), "{e}");
     let e = err("[tts.languages]\n\"pt-BR\" = \"espeak-pt\"\n");
     assert_eq!(
         e,
@@ -146,4 +152,83 @@ fn bad_language_tags_and_settings_are_refused() {
         e.starts_with("r.toml:") && e.contains("unknown field `voice`"),
         "{e}"
     );
+}
+
+#[test]
+fn piper_speaks_english_and_espeak_ng_the_rest() {
+    let t = tts("[tts]\n\
+         [tts.engines.piper]\n\
+         workers = 1\n\
+         [tts.engines.piper-pt]\n\
+         kind = \"piper\"\n\
+         model = \"voices/pt_BR-mine-medium.onnx\"\n\
+         [tts.languages]\n\
+         \"en\" = \"piper\"\n\
+         \"pt-PT\" = \"piper-pt\"\n");
+    let Some(EngineSettings::Piper(en)) = t.engine("piper") else {
+        panic!("{t:?}");
+    };
+    assert_eq!(en.workers, 1);
+    assert_eq!(en.model, None, "the joe voice package's model");
+    let Some(EngineSettings::Piper(pt)) = t.engine("piper-pt") else {
+        panic!("{t:?}");
+    };
+    assert_eq!(
+        pt.model.as_deref(),
+        Some(std::path::Path::new("voices/pt_BR-mine-medium.onnx"))
+    );
+    assert_eq!(
+        t.describe(),
+        "en → piper, pt-PT → piper-pt (piper), other languages → espeak-ng"
+    );
+    let router = t.router();
+    assert_eq!(router.engines().len(), 3);
+    // Before its check, Piper's identity is its bare name.
+    let en_us = Language::parse("en-US").unwrap();
+    assert_eq!(router.cache_identity_for(&en_us), "piper");
+    let pt_br = Language::parse("pt-BR").unwrap();
+    assert_eq!(router.cache_identity_for(&pt_br), "espeak-ng");
+}
+
+/// The example's Piper section, uncommented, is exactly the defaults an engine of that
+/// kind gets.
+#[test]
+fn the_examples_piper_section_shows_the_defaults() {
+    let example = crate::config::EXAMPLE;
+    let start = example
+        .find("# [tts.engines.piper]")
+        .expect("a Piper example");
+    let section: String = example[start..]
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("# "))
+        // `model` has no default path to show (the joe voice package's file): it shows
+        // a user's own voice instead.
+        .filter(|l| !l.starts_with("model = "))
+        .filter(|l| {
+            l.starts_with('[')
+                || l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let t = tts(&format!("{section}\n"));
+    let Some(EngineSettings::Piper(p)) = t.engine("piper") else {
+        panic!("{section}");
+    };
+    assert_eq!(p, &super::super::tts_engines::PiperSettings::default());
+    for key in [
+        "python",
+        "workers",
+        "rate",
+        "timeout",
+        "start_timeout",
+        "max_output_bytes",
+    ] {
+        assert!(
+            section.contains(&format!("\n{key} = ")),
+            "{key} in {section}"
+        );
+    }
+    assert!(example[start..].contains("# model = "), "model documented");
 }
