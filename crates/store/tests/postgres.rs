@@ -348,3 +348,50 @@ async fn a_second_process_with_a_live_nodes_name_waits_for_its_lease() {
     assert!(!first.node_renew(now).await.unwrap().was_alive);
     assert!(twin.node_renew(now).await.unwrap().was_alive);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_verified_against_the_configured_certificate() {
+    let pg = PgCluster::start_with_tls();
+    pg.create_db("r");
+    let url = format!(
+        "postgres://ringdesk@localhost:{}/r?sslmode=require",
+        pg.port()
+    );
+    let with = |ca: Option<std::path::PathBuf>| {
+        let mut o = PostgresOptions::new(url.clone(), "a");
+        o.password = Some(PASSWORD.into());
+        o.ca_file = ca;
+        o
+    };
+    // The server's self-signed certificate is no Mozilla root: refused.
+    let err = Store::connect_postgres(with(None))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("certificate"), "{err}");
+    // Trusted through ca_file: connected, and the session is encrypted.
+    let store = Store::connect_postgres(with(Some(pg.certificate())))
+        .await
+        .expect("TLS with the server's certificate trusted");
+    let now = Timestamp::now();
+    store
+        .record_call(call("tls", "+15550005555", now), vec![], now)
+        .await
+        .unwrap();
+    let encrypted = pg.psql(
+        "r",
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+         WHERE ssl AND application_name = 'ringdesk a'",
+    );
+    assert_ne!(encrypted, "0", "the store's connections use TLS");
+    // A server on this machine without sslmode: plaintext, even though it offers TLS
+    // (with Debian's snakeoil certificate no client could verify it).
+    let plain = Store::connect_postgres(options(&pg, "r", "b")).await;
+    assert!(plain.is_ok(), "{:?}", plain.err());
+    let plain_sessions = pg.psql(
+        "r",
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+         WHERE NOT ssl AND application_name = 'ringdesk b'",
+    );
+    assert_ne!(plain_sessions, "0");
+}

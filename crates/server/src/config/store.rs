@@ -9,8 +9,13 @@
 //! # node = "node-a"              # this node's name; default: <host name>:<SIP port>
 //! # pool_size = 8
 //! # lease = "10s"                # a stopped node's work is released after this
+//! # ca_file = "/etc/ringdesk/pg-ca.pem"   # trust these for the server's certificate
 //! # plaintext_network = false    # true: a server on another machine, unencrypted
 //! ```
+//!
+//! A server on another machine is reached over TLS, its certificate verified (Mozilla's
+//! roots, or `ca_file`); one on this machine in plaintext unless the URL says
+//! `sslmode=require`.
 //!
 //! With a URL the SQLite file is not used. The URL and password are secrets: read from the
 //! file or the environment, never logged; only `host:port/db` is shown.
@@ -54,6 +59,9 @@ pub struct StoreConfig {
     pub lease: Duration,
     #[serde(default)]
     pub plaintext_network: bool,
+    /// PEM certificates to trust for the server's TLS certificate (default: Mozilla's).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -68,6 +76,7 @@ impl Default for StoreConfig {
             pool_size: default_pool_size(),
             lease: default_lease(),
             plaintext_network: false,
+            ca_file: None,
         }
     }
 }
@@ -98,8 +107,14 @@ impl StoreConfig {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<PostgresOptions>> {
         if !self.is_postgres() {
-            if self.password.is_some() || self.password_env.is_some() || self.node.is_some() {
-                bail!("[store] password and node apply only with a PostgreSQL url (or url_env)");
+            if self.password.is_some()
+                || self.password_env.is_some()
+                || self.node.is_some()
+                || self.ca_file.is_some()
+            {
+                bail!(
+                    "[store] password, node and ca_file apply only with a PostgreSQL url (or url_env)"
+                );
             }
             return Ok(None);
         }
@@ -138,6 +153,7 @@ impl StoreConfig {
         opts.pool_size = self.pool_size;
         opts.lease = self.lease;
         opts.plaintext_network = self.plaintext_network;
+        opts.ca_file = self.ca_file.clone();
         Ok(Some(opts))
     }
 }

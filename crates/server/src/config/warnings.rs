@@ -46,7 +46,7 @@ impl Config {
         }
         if self.store.is_postgres() && self.store.plaintext_network {
             out.push(
-                "[store] plaintext_network = true: call records may cross the network to PostgreSQL unencrypted; reach it over loopback, a Unix socket or a tunnel and remove the setting".to_owned(),
+                "[store] plaintext_network = true: call records may cross the network to PostgreSQL unencrypted; remove it (TLS is used, verified against Mozilla's roots or [store] ca_file)".to_owned(),
             );
         }
         if self.records.keep_days().is_none() {

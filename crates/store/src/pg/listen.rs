@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::outbox::CHANNEL;
 
@@ -16,10 +17,15 @@ use super::outbox::CHANNEL;
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Runs until aborted.
-pub(crate) async fn run(config: tokio_postgres::Config, target: String, changed: Arc<Notify>) {
+pub(crate) async fn run(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    target: String,
+    changed: Arc<Notify>,
+) {
     let mut failed_before = false;
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let wake = Arc::clone(&changed);
                 let messages = tokio::spawn(async move {

@@ -8,8 +8,10 @@
 //! (`listen.rs`); each running worker holds a node lease (`nodes.rs`), and a node whose lease
 //! runs out has its in-flight items turned uncertain by another, once.
 //!
-//! No TLS to PostgreSQL in this build: a server that is not on this machine (loopback or a
-//! Unix socket) is refused unless the settings ask for plaintext over the network.
+//! TLS (`tls.rs`): a server on another machine is reached over TLS, its certificate
+//! verified (Mozilla's roots, or `ca_file`) and its name checked; plaintext to it must be
+//! asked for. A server on this machine (loopback, a Unix socket) is reached in plaintext
+//! unless the URL says `sslmode=require`.
 
 mod admin;
 mod interactions;
@@ -17,14 +19,15 @@ mod listen;
 mod nodes;
 mod outbox;
 mod schema;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio::sync::Notify;
-use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::NoTls;
+use tokio_postgres::config::Host;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::StoreError;
 
@@ -83,6 +86,9 @@ pub struct PostgresOptions {
     pub lease: Duration,
     /// Accept a server on another machine over an unencrypted connection.
     pub plaintext_network: bool,
+    /// PEM certificates to trust for the server's TLS certificate instead of Mozilla's
+    /// roots (a private CA, or the server's own self-signed certificate).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -107,6 +113,7 @@ impl PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             lease: Duration::from_secs(10),
             plaintext_network: false,
+            ca_file: None,
         }
     }
 }
@@ -115,6 +122,7 @@ impl PostgresOptions {
 pub(crate) struct Pg {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     /// `host:port/db`, for messages.
     target: String,
     node: String,
@@ -174,10 +182,11 @@ impl Pg {
         config.connect_timeout(opts.connect_timeout);
         config.application_name(format!("ringdesk {}", opts.node));
         let target = describe(&config);
-        check_transport(&config, opts.plaintext_network)?;
+        tls::choose_mode(&mut config, &opts.url, opts.plaintext_network)?;
+        let tls = tls::connector(opts.ca_file.as_deref())?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -193,6 +202,7 @@ impl Pg {
         let pg = Pg {
             pool,
             config,
+            tls,
             target,
             node: opts.node,
             incarnation: format!("{:016x}", rand::random::<u64>()),
@@ -242,6 +252,7 @@ impl Pg {
         if slot.is_none() {
             *slot = Some(tokio::spawn(listen::run(
                 self.config.clone(),
+                self.tls.clone(),
                 self.target.clone(),
                 changed,
             )));
@@ -283,64 +294,9 @@ fn describe(config: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{db}")
 }
 
-/// Refuses what this build cannot do safely: TLS (not built in), and plaintext to another
-/// machine unless asked for.
-fn check_transport(
-    config: &tokio_postgres::Config,
-    plaintext_network: bool,
-) -> Result<(), StoreError> {
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(StoreError::Settings(
-            "sslmode=require: this build connects to PostgreSQL without TLS; reach the server \
-             over a Unix socket, loopback or a tunnel"
-                .into(),
-        ));
-    }
-    for host in config.get_hosts() {
-        if let Host::Tcp(name) = host {
-            if !is_local(name) && !plaintext_network {
-                return Err(StoreError::Settings(format!(
-                    "host {name} is not on this machine and this build has no TLS to \
-                     PostgreSQL: call records would cross the network unencrypted; use a Unix \
-                     socket, loopback or a tunnel, or set [store] plaintext_network = true to \
-                     accept that"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn is_local(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn check(url: &str, plaintext: bool) -> Result<(), StoreError> {
-        let config: tokio_postgres::Config = url.parse().unwrap();
-        check_transport(&config, plaintext)
-    }
-
-    #[test]
-    fn only_local_servers_unless_plaintext_is_asked_for() {
-        assert!(check("postgres://u@127.0.0.1:5432/r", false).is_ok());
-        assert!(check("postgres://u@localhost/r", false).is_ok());
-        assert!(check("postgres://u@[::1]:5433/r", false).is_ok());
-        assert!(check("host=/run/postgresql user=u", false).is_ok());
-        let err = check("postgres://u:secret@db.example:5432/r", false).unwrap_err();
-        assert!(err.to_string().contains("db.example"), "{err}");
-        assert!(!err.to_string().contains("secret"), "{err}");
-        assert!(check("postgres://u@db.example/r", true).is_ok());
-        assert!(check("postgres://u@localhost/r?sslmode=require", false).is_err());
-    }
 
     #[test]
     fn the_target_names_no_user_or_password() {

@@ -27,6 +27,17 @@ pub struct PgCluster {
 impl PgCluster {
     /// Creates and starts a cluster; panics with what to install when PostgreSQL is missing.
     pub fn start() -> PgCluster {
+        PgCluster::start_with(false)
+    }
+
+    /// Like [`PgCluster::start`], the server offering TLS with a certificate for
+    /// `localhost` and 127.0.0.1 signed by a test CA ([`PgCluster::certificate`]; made
+    /// with openssl).
+    pub fn start_with_tls() -> PgCluster {
+        PgCluster::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> PgCluster {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("ringdesk-pg-")
@@ -62,6 +73,68 @@ impl PgCluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if tls {
+            let data = dir.path().join("data");
+            let ext = dir.path().join("server.ext");
+            std::fs::write(
+                &ext,
+                "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+            )
+            .unwrap();
+            let (ca_key, ca) = (dir.path().join("ca.key"), dir.path().join("ca.crt"));
+            let csr = dir.path().join("server.csr");
+            let steps: [Vec<std::ffi::OsString>; 3] = [
+                args(&[
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .chain(args(&["-subj", "/CN=ringdesk test CA", "-keyout"]))
+                .chain([ca_key.clone().into(), "-out".into(), ca.clone().into()])
+                .collect(),
+                args(&[
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-subj",
+                    "/CN=localhost",
+                ])
+                .chain(["-keyout".into(), data.join("server.key").into()])
+                .chain(["-out".into(), csr.clone().into()])
+                .collect(),
+                args(&["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
+                    .chain([csr.into(), "-CA".into(), ca.into(), "-CAkey".into()])
+                    .chain([ca_key.into(), "-extfile".into(), ext.into(), "-out".into()])
+                    .chain([data.join("server.crt").into()])
+                    .collect(),
+            ];
+            for step in steps {
+                let out = Command::new("openssl")
+                    .args(&step)
+                    .output()
+                    .expect("run openssl (apt-get install openssl)");
+                assert!(
+                    out.status.success(),
+                    "openssl {step:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            for f in ["server.key", "server.crt"] {
+                let path = data.join(f);
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .unwrap();
+                if let Some((uid, gid)) = owner {
+                    chown(&path, uid, gid);
+                }
+            }
+            let mut conf = std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("postgresql.conf"))
+                .unwrap();
+            std::io::Write::write_all(&mut conf, b"ssl = on\n").unwrap();
+        }
         let mut cluster = PgCluster {
             dir,
             bin,
@@ -126,6 +199,11 @@ impl PgCluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The CA that signed the server's TLS certificate (PEM), when started with TLS.
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     /// The port on 127.0.0.1.
@@ -247,4 +325,11 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+fn args(a: &[&str]) -> impl Iterator<Item = std::ffi::OsString> + use<> {
+    a.iter()
+        .map(std::ffi::OsString::from)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
