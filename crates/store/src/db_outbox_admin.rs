@@ -7,23 +7,42 @@ use crate::codec::{ms, opt_ts};
 use crate::db_outbox::{get, BLOCKING};
 use crate::{OutboxCounts, OutboxEntry, OutboxState, StoreError};
 
-/// Operator retry: a dead, dropped, pending or uncertain item becomes due now with a fresh
-/// attempt budget (uncertain stays uncertain: it is still checked before sending).
+/// What an operator's retry of an item in `state` makes it: dead, dropped or pending →
+/// pending (due now, fresh attempt budget); uncertain stays uncertain (still checked before
+/// sending); in flight and delivered cannot be retried. The rule of both backends.
+pub(crate) fn retry_to(id: i64, state: OutboxState) -> Result<OutboxState, StoreError> {
+    match state {
+        OutboxState::Dead | OutboxState::Dropped | OutboxState::Pending => Ok(OutboxState::Pending),
+        OutboxState::Uncertain => Ok(OutboxState::Uncertain),
+        other => Err(StoreError::WrongState {
+            id,
+            state: other.as_str(),
+            op: "retry",
+        }),
+    }
+}
+
+/// Whether an operator's drop of an item in `state` changes it (`Ok(false)`: already
+/// dropped); pending, uncertain and dead may be dropped, in flight and delivered not. The
+/// rule of both backends.
+pub(crate) fn drop_changes(id: i64, state: OutboxState) -> Result<bool, StoreError> {
+    match state {
+        OutboxState::Pending | OutboxState::Uncertain | OutboxState::Dead => Ok(true),
+        OutboxState::Dropped => Ok(false),
+        other => Err(StoreError::WrongState {
+            id,
+            state: other.as_str(),
+            op: "drop",
+        }),
+    }
+}
+
+/// Operator retry (see [`retry_to`]).
 pub(crate) fn retry(conn: &Connection, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
     let entry = get(conn, id)?.ok_or(StoreError::NotFound {
         what: "outbox item",
     })?;
-    let new_state = match entry.state {
-        OutboxState::Dead | OutboxState::Dropped | OutboxState::Pending => OutboxState::Pending,
-        OutboxState::Uncertain => OutboxState::Uncertain,
-        other => {
-            return Err(StoreError::WrongState {
-                id,
-                state: other.as_str(),
-                op: "retry",
-            })
-        }
-    };
+    let new_state = retry_to(id, entry.state)?;
     set_state(conn, id, entry.state, new_state, now, "retry")
 }
 
@@ -36,17 +55,10 @@ pub(crate) fn drop_item(
     let entry = get(conn, id)?.ok_or(StoreError::NotFound {
         what: "outbox item",
     })?;
-    match entry.state {
-        OutboxState::Pending | OutboxState::Uncertain | OutboxState::Dead => {
-            set_state(conn, id, entry.state, OutboxState::Dropped, now, "drop")
-        }
-        OutboxState::Dropped => Ok(entry),
-        other => Err(StoreError::WrongState {
-            id,
-            state: other.as_str(),
-            op: "drop",
-        }),
+    if !drop_changes(id, entry.state)? {
+        return Ok(entry);
     }
+    set_state(conn, id, entry.state, OutboxState::Dropped, now, "drop")
 }
 
 fn set_state(

@@ -7,49 +7,32 @@ use jiff::Timestamp;
 use super::{outbox, Pg};
 use crate::codec::{ms, opt_ts};
 use crate::db_outbox::BLOCKING;
+use crate::db_outbox_admin::{drop_changes, retry_to};
 use crate::db_retention::{kept_sql, old_calls, old_items};
 use crate::{OutboxCounts, OutboxEntry, OutboxState, Purged, StoreError};
 
-/// Operator retry: dead, dropped or pending → pending, due now, fresh budget; uncertain
-/// stays uncertain (still checked before sending).
+/// Operator retry (the rule: `db_outbox_admin::retry_to`).
 pub(crate) async fn retry(pg: &Pg, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-    let entry = outbox::get(pg, &pg.client("retry outbox item").await?, id)
-        .await?
-        .ok_or(StoreError::NotFound {
-            what: "outbox item",
-        })?;
-    let to = match entry.state {
-        OutboxState::Dead | OutboxState::Dropped | OutboxState::Pending => OutboxState::Pending,
-        OutboxState::Uncertain => OutboxState::Uncertain,
-        other => {
-            return Err(StoreError::WrongState {
-                id,
-                state: other.as_str(),
-                op: "retry",
-            })
-        }
-    };
+    let entry = existing(pg, id, "retry outbox item").await?;
+    let to = retry_to(id, entry.state)?;
     set_state(pg, id, entry.state, to, now, "retry").await
 }
 
-/// Operator drop: a pending, uncertain or dead item will not be delivered.
+/// Operator drop (the rule: `db_outbox_admin::drop_changes`).
 pub(crate) async fn drop_item(pg: &Pg, id: i64, now: Timestamp) -> Result<OutboxEntry, StoreError> {
-    let entry = outbox::get(pg, &pg.client("drop outbox item").await?, id)
+    let entry = existing(pg, id, "drop outbox item").await?;
+    if !drop_changes(id, entry.state)? {
+        return Ok(entry);
+    }
+    set_state(pg, id, entry.state, OutboxState::Dropped, now, "drop").await
+}
+
+async fn existing(pg: &Pg, id: i64, op: &'static str) -> Result<OutboxEntry, StoreError> {
+    outbox::get(pg, &pg.client(op).await?, id)
         .await?
         .ok_or(StoreError::NotFound {
             what: "outbox item",
-        })?;
-    match entry.state {
-        OutboxState::Pending | OutboxState::Uncertain | OutboxState::Dead => {
-            set_state(pg, id, entry.state, OutboxState::Dropped, now, "drop").await
-        }
-        OutboxState::Dropped => Ok(entry),
-        other => Err(StoreError::WrongState {
-            id,
-            state: other.as_str(),
-            op: "drop",
-        }),
-    }
+        })
 }
 
 async fn set_state(
