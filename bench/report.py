@@ -349,6 +349,33 @@ def cluster_section(out):
     return lines
 
 
+def voices_section(out):
+    rows = read_lines(os.path.join(out, "voices.jsonl"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "Every en-US sentence the default flow says to the demo customers on its main paths "
+        "(welcome, each customer's ticket status, menu, goodbye, unknown caller, no agent), "
+        "played in one real call by `ringdesk serve` (a generated flow), received by baresip "
+        "over loopback (PCMU, 8 kHz) and transcribed by PocketSphinx 5 (PyPI, its US English "
+        "model). `direct`: the same sentences rendered by the engine and transcribed at "
+        "16 kHz without the telephone path (the recognizer's own error on that voice). "
+        "Word error rate: (substitutions + insertions + deletions) / words said. pt-BR: not "
+        "measured (no Portuguese recognizer model installs from a package registry).",
+        "",
+        "| engine | sentences | words | WER through the call | WER direct | call seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    examples = []
+    for r in rows:
+        j = json.loads(r)
+        lines.append(f"| {j['engine']} | {j['sentences']} | {j['words']} | "
+                     f"{j.get('call_wer', 'n/a')} | {j['direct_wer']} | {j.get('call_seconds', 'n/a')} |")
+        examples.append(f"- {j['engine']}, what the recognizer heard through the call: "
+                        f"\"{j.get('call_heard', '')[:400]}\"")
+    return lines + [""] + examples
+
+
 def main():
     out = sys.argv[1]
     quick = len(sys.argv) > 3 and sys.argv[3] == "1"
@@ -379,7 +406,9 @@ def main():
     s += ["", "### A bridged browser call beside a bridged SIP call (ringdesk's CPU)", ""]
     s += browser_section(out)
     s += ["", "### Cluster: SQLite, PostgreSQL, two nodes behind Kamailio (call rate)", ""]
-    s += cluster_section(out) + [""]
+    s += cluster_section(out)
+    s += ["", "### Voices: word error rate through a real call (PocketSphinx)", ""]
+    s += voices_section(out) + [""]
     print("\n".join(s))
 
 
