@@ -109,7 +109,8 @@ pub fn national_digits(e164: &str) -> String {
 }
 
 /// `{{ status | ticket_status(language) }}`: the caller-facing words for a Zendesk ticket
-/// status. `hold` is internal to Zendesk and is spoken as open / in progress.
+/// status. `hold` is internal to Zendesk and is spoken as in progress (a slash, as in
+/// "open / in progress", is read aloud by a neural voice).
 pub(crate) fn ticket_status(value: &Value, language: Option<&str>) -> String {
     status_words(&value_text(value), language.unwrap_or("en-US")).to_string()
 }
@@ -123,7 +124,7 @@ pub fn status_words(status: &str, language: &str) -> &'static str {
         (false, "new") => "new",
         (false, "open") => "open",
         (false, "pending") => "waiting for your reply",
-        (false, "hold") => "open / in progress",
+        (false, "hold") => "in progress",
         (false, "solved") => "solved",
         (false, "closed") => "closed",
         (false, _) => "being processed",
@@ -233,7 +234,7 @@ mod tests {
 
     #[test]
     fn status_words_per_language() {
-        assert_eq!(status_words("hold", "en-US"), "open / in progress");
+        assert_eq!(status_words("hold", "en-US"), "in progress");
         assert_eq!(status_words("hold", "pt-BR"), "em andamento");
         assert_eq!(
             status_words("PENDING", "pt-BR"),

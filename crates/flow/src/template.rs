@@ -282,7 +282,7 @@ mod tests {
         );
         assert_eq!(
             r("{{ s | ticket_status }}", v.clone()),
-            Ok("open / in progress".into())
+            Ok("in progress".into())
         );
         assert_eq!(
             r("{{ ani | replace({'+': '', ' ': ''}) }}", v.clone()),
