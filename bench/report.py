@@ -359,18 +359,22 @@ def voices_section(out):
         "played in one real call by `ringdesk serve` (a generated flow), received by baresip "
         "over loopback (PCMU, 8 kHz) and transcribed by PocketSphinx 5 (PyPI, its US English "
         "model). `direct`: the same sentences rendered by the engine and transcribed at "
-        "16 kHz without the telephone path (the recognizer's own error on that voice). "
+        "16 kHz without the telephone path (the recognizer's own error on that voice); "
+        "`G.711 offline`: those renders through 8 kHz mu-law and back, no call (what "
+        "narrowband audio alone costs the recognizer). The call's recording is cut at the "
+        "1.5 s silences the flow leaves between sentences and each sentence decoded alone. "
         "Word error rate: (substitutions + insertions + deletions) / words said. pt-BR: not "
         "measured (no Portuguese recognizer model installs from a package registry).",
         "",
-        "| engine | sentences | words | WER through the call | WER direct | call seconds |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| engine | sentences | words | WER through the call | WER direct | WER G.711 offline | call seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     examples = []
     for r in rows:
         j = json.loads(r)
         lines.append(f"| {j['engine']} | {j['sentences']} | {j['words']} | "
-                     f"{j.get('call_wer', 'n/a')} | {j['direct_wer']} | {j.get('call_seconds', 'n/a')} |")
+                     f"{j.get('call_wer', 'n/a')} | {j['direct_wer']} | {j.get('g711_wer', 'n/a')} | "
+                     f"{j.get('call_seconds', 'n/a')} |")
         examples.append(f"- {j['engine']}, what the recognizer heard through the call: "
                         f"\"{j.get('call_heard', '')[:400]}\"")
     return lines + [""] + examples

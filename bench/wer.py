@@ -9,11 +9,13 @@ installed in .venv/piper) it
   2. plays them in one real call: `ringdesk serve` runs a generated flow that says them
      in order and hangs up; baresip calls it over loopback (G.711 PCMU at 8 kHz) and
      records what it hears,
-  3. transcribes the recording with PocketSphinx (its US English model, from PyPI) and
-     gives the word error rate against the sentences,
+  3. cuts the recording at the silences the flow leaves between sentences, transcribes
+     each with PocketSphinx (its US English model, from PyPI) and gives the word error
+     rate against the sentences (the whole call at once if the cut fails: said in the row),
   4. does the same with each sentence rendered by the engine and transcribed directly at
-     16 kHz, without the telephone path: the recognizer's own error on that voice, so the
-     call's figure can be read (what the phone line costs).
+     16 kHz, without the telephone path (the recognizer's own error on that voice), and
+     with the renders passed through G.711 at 8 kHz offline (what narrowband audio alone
+     costs the recognizer), so the call's figure can be read.
 pt-BR is not measured: no Portuguese recognizer model installs from a package registry.
 Writes one JSON line per engine to <out>/voices.jsonl.
 
@@ -79,14 +81,68 @@ def sentences(binary):
     return seen
 
 
+GAP_SECONDS = 1.5
+
+
 def flow_yaml(texts):
+    """Every sentence, each followed by GAP_SECONDS of silence (so the recording can be cut
+    into sentences), then a hang-up."""
     lines = ["name: wer-bench", "description: Says every sentence, then hangs up.",
              "start: s0", "nodes:"]
     for i, t in enumerate(texts):
-        lines += [f"  s{i}:", "    play:", f"      text: {json.dumps(t)}",
+        lines += [f"  s{i}:", "    play:", f"      text: {json.dumps(t)}", f"    next: g{i}",
+                  f"  g{i}:", "    music: { file: gap.wav, loop: false }",
                   f"    next: {'s' + str(i + 1) if i + 1 < len(texts) else 'bye'}"]
     lines += ["  bye:", "    disconnect: { reason: \"done\" }"]
     return "\n".join(lines) + "\n"
+
+
+def write_silence(path, seconds, rate=8000):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(rate * seconds))
+
+
+def sentences_of(recording, n, work):
+    """Cuts the recording at silences of 1 s or more; returns n 16 kHz files, one per
+    sentence, or None when the cut does not give n pieces."""
+    import array
+    with wave.open(recording) as w:
+        rate = w.getframerate()
+        pcm = array.array("h", w.readframes(w.getnframes()))
+    frame = rate // 50
+    loud = []
+    for k in range(0, len(pcm) - frame, frame):
+        block = pcm[k:k + frame]
+        loud.append(sum(x * x for x in block) / frame > 200.0 ** 2)
+    spans, start, quiet = [], None, 0
+    for k, on in enumerate(loud + [False] * 60):
+        if on:
+            if start is None:
+                start = k
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet >= 50:
+                spans.append((start, k - quiet + 1))
+                start, quiet = None, 0
+    if len(spans) != n:
+        return None
+    out = []
+    for i, (a, b) in enumerate(spans):
+        a, b = max(0, a - 10) * frame, min(len(pcm), (b + 10) * frame)
+        piece = os.path.join(work, f"call-{i}.wav")
+        with wave.open(piece, "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+            w.writeframes(pcm[a:b].tobytes())
+        to16k(piece, os.path.join(work, f"call16-{i}.wav"))
+        out.append(os.path.join(work, f"call16-{i}.wav"))
+    return out
+
+
+def wer_per_sentence(texts, hyps):
+    edits = sum(wer(words(t), h.split()) * len(words(t)) for t, h in zip(texts, hyps))
+    return edits / max(1, sum(len(words(t)) for t in texts))
 
 
 def transcribe(wav16_paths):
@@ -140,9 +196,10 @@ def call(binary, out, engine, texts, sip_port, ctl_port, rtp_port):
     tts = ""
     if engine == "piper":
         tts = f'[tts.engines.piper]\npython = "{PIPER_PY}"\n[tts.languages]\n"en-US" = "piper"\n'
+    write_silence(os.path.join(work, "gap.wav"), GAP_SECONDS)
     config = (f'[sip]\nlisten = "127.0.0.1:{sip_port}"\n[admin]\nlisten = "127.0.0.1:0"\n'
-              f'[store]\npath = "{work}/r.sqlite"\n[flows.routes]\n"wer" = "{work}/wer.yaml"\n'
-              + tts)
+              f'[store]\npath = "{work}/r.sqlite"\n[flows]\naudio_dirs = ["{work}"]\n'
+              f'[flows.routes]\n"wer" = "{work}/wer.yaml"\n' + tts)
     with open(os.path.join(work, "ringdesk.toml"), "w") as f:
         f.write(config)
     log = open(os.path.join(work, "ringdesk.log"), "w")
@@ -155,9 +212,7 @@ def call(binary, out, engine, texts, sip_port, ctl_port, rtp_port):
             break
     # baresip as the caller: silence as its microphone, what it hears recorded.
     silence = os.path.join(work, "silence.wav")
-    with wave.open(silence, "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
-        w.writeframes(b"\0\0" * 8000 * 180)
+    write_silence(silence, 240)
     with open(os.path.join(work, "config"), "w") as f:
         f.write(f"poll_method epoll\nsip_listen 127.0.0.1:{sip_port + 3}\n"
                 f"audio_player aubridge,speaker\naudio_source aufile,{silence}\n"
@@ -213,9 +268,17 @@ def main():
             recording, work = call(binary, out, engine, texts, sip_port, ctl_port, rtp_port)
             row = {"engine": engine, "sentences": len(texts), "words": len(ref)}
             if recording:
-                to16k(recording, os.path.join(work, "call16.wav"))
-                hyp = transcribe([os.path.join(work, "call16.wav")])[0].split()
-                row["call_wer"] = round(wer(ref, hyp), 3)
+                pieces = sentences_of(recording, len(texts), work)
+                if pieces:
+                    heard = transcribe(pieces)
+                    row["call_wer"] = round(wer_per_sentence(texts, heard), 3)
+                    row["call_cut"] = "per sentence"
+                    hyp = " ".join(heard).split()
+                else:
+                    to16k(recording, os.path.join(work, "call16.wav"))
+                    hyp = transcribe([os.path.join(work, "call16.wav")])[0].split()
+                    row["call_wer"] = round(wer(ref, hyp), 3)
+                    row["call_cut"] = "whole call (the cut at silences failed)"
                 with wave.open(recording) as w:
                     row["call_seconds"] = round(w.getnframes() / w.getframerate(), 1)
                 row["call_heard"] = " ".join(hyp)
@@ -226,11 +289,21 @@ def main():
                 to16k(raw, wav16)
                 direct.append(wav16)
             hyps = transcribe(direct)
-            row["direct_wer"] = round(wer(ref, [w for h in hyps for w in h.split()]), 3)
+            row["direct_wer"] = round(wer_per_sentence(texts, hyps), 3)
+            # The same renders through G.711 at 8 kHz offline (no call): what narrowband
+            # telephone audio alone costs this recognizer.
+            narrow = []
+            for i, raw in enumerate(os.path.join(work, f"direct-{i}.wav") for i in range(len(texts))):
+                ulaw, back = os.path.join(work, f"n-{i}.wav"), os.path.join(work, f"n16-{i}.wav")
+                subprocess.run(["sox", "-V1", raw, "-r", "8000", "-c", "1", "-e", "u-law", ulaw],
+                               check=True)
+                to16k(ulaw, back)
+                narrow.append(back)
+            row["g711_wer"] = round(wer_per_sentence(texts, transcribe(narrow)), 3)
             row["per_sentence"] = [{"text": t, "heard_direct": h} for t, h in zip(texts, hyps)]
             results.write(json.dumps(row) + "\n")
-            print(f"{engine}: call WER {row.get('call_wer')}, direct WER {row['direct_wer']}",
-                  file=sys.stderr)
+            print(f"{engine}: call WER {row.get('call_wer')}, direct WER {row['direct_wer']}, "
+                  f"G.711 offline WER {row['g711_wer']}", file=sys.stderr)
 
 
 if __name__ == "__main__":
