@@ -378,8 +378,9 @@ fn record_fields(record: &Value, zendesk_url: &str) -> Vec<String> {
     let Some(obj) = record.as_object() else {
         return vec![format!("not a record: {record}")];
     };
+    // `media` is what the bridge measured of the call's RTP: the simulator carries none.
     obj.iter()
-        .filter(|(k, _)| k.as_str() != "call_id")
+        .filter(|(k, _)| !matches!(k.as_str(), "call_id" | "media"))
         .map(|(k, v)| {
             let v = if TIME_FIELDS.contains(&k.as_str()) && !v.is_null() {
                 "<set>".to_owned()

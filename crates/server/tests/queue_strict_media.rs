@@ -5,7 +5,9 @@
 //! agent leg (the "RTP bleed" attack). Neither intruder may be heard: the agent hears the
 //! caller's tone and never the first intruder's, the caller (the recording of what it
 //! receives) hears the agent's tone and never the second intruder's, and
-//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg. Also the
+//! `ringdesk_rtp_foreign_packets_total` counts the dropped packets on each leg; the call's
+//! record counts every packet of the bridge per direction (relayed, or dropped as from an
+//! unknown source), as sent, and `ringdesk_bridge_packets_total` agrees. Also the
 //! learning mode (a caller and an agent behind NAT are learned from their first packets)
 //! and a re-INVITE moving the caller's media (the old address becomes foreign).
 
@@ -50,6 +52,39 @@ fn foreign(metrics: &str, leg: &str) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name}in /metrics:\n{metrics}"))
 }
+
+/// The value of `<name>{<labels>}` in `metrics`.
+fn metric(metrics: &str, name: &str, labels: &str) -> u64 {
+    let prefix = format!("{name}{{{labels}}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix}in /metrics:\n{metrics}"))
+}
+
+/// 20 ms packets in `d` of a test endpoint's tone.
+fn packets_in(d: Duration) -> u64 {
+    (d.as_millis() / 20) as u64
+}
+
+/// Counter `field` of one direction of a record's `media`.
+fn counted(direction: &serde_json::Value, field: &str) -> u64 {
+    direction[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in the record's media: {direction}"))
+}
+
+/// The bridge's outcomes besides relayed and unknown_source (none expected here).
+const OTHER_DROPS: [&str; 7] = [
+    "learning",
+    "malformed",
+    "not_negotiated",
+    "event_refused",
+    "no_destination",
+    "srtp_failed",
+    "send_failed",
+];
 
 /// Packets from `from` whose 20 ms of PCMU alone carry a `freq` Hz tone (found even when
 /// an intruder's packets are interleaved with the rightful ones).
@@ -194,6 +229,82 @@ async fn rtp_injected_from_another_source_reaches_neither_side_and_is_counted() 
     assert!(
         on_caller >= 100 && on_agent >= 100,
         "foreign packets counted: caller leg {on_caller}, agent leg {on_agent} (want >= 100 each); {report}"
+    );
+
+    // The record counts each direction of the bridge, packet for packet: everything the
+    // agent's endpoint got from ringdesk is what the caller sent (its key press's RFC 4733
+    // events, when the bridge was up by then, and its audio), every packet the
+    // agent sent was relayed, and each intruder's packets were dropped as from an
+    // unknown source, on the leg it aimed at.
+    let rec = server.interaction_of(ROBERT_NORMAL, END_WAIT).await;
+    let media = &rec["media"];
+    let (to_agent, to_caller) = (&media["caller_to_agent"], &media["agent_to_caller"]);
+    let relayed_to_agent = agent_got.iter().filter(|a| a.from == agent_leg).count() as u64;
+    let intruder = packets_in(INTRUDERS_TALK);
+    eprintln!("bridge counters in the record: {media}; the agent's endpoint got {relayed_to_agent} datagrams");
+    assert!(
+        relayed_to_agent >= 100,
+        "{relayed_to_agent} datagrams relayed to the agent; {report}"
+    );
+    assert_eq!(counted(to_agent, "relayed"), relayed_to_agent, "{media}");
+    assert_eq!(counted(to_agent, "unknown_source"), intruder, "{media}");
+    assert_eq!(
+        counted(to_agent, "received"),
+        relayed_to_agent + intruder,
+        "{media}"
+    );
+    assert_eq!(
+        counted(to_caller, "relayed"),
+        packets_in(AGENT_TALKS),
+        "{media}"
+    );
+    // The intruder on the agent leg starts just before the agent talks: what it sends
+    // before the agent's first packet finds the leg still learning its source (dropped
+    // as such); the rest comes from a source other than the locked one.
+    let learning = counted(to_caller, "learning");
+    assert!(learning <= 2, "{media}");
+    assert_eq!(
+        counted(to_caller, "unknown_source") + learning,
+        intruder,
+        "{media}"
+    );
+    assert_eq!(
+        counted(to_caller, "received"),
+        packets_in(AGENT_TALKS) + intruder,
+        "{media}"
+    );
+    for field in OTHER_DROPS {
+        assert_eq!(counted(to_agent, field), 0, "{field}: {media}");
+        if field != "learning" {
+            assert_eq!(counted(to_caller, field), 0, "{field}: {media}");
+        }
+    }
+    // The server's totals are this one bridge's, added when it ended.
+    let after = server.metrics().await;
+    for (direction, counts) in [
+        ("caller_to_agent", to_agent),
+        ("agent_to_caller", to_caller),
+    ] {
+        let labels = format!("direction=\"{direction}\"");
+        assert_eq!(
+            metric(&after, "ringdesk_bridge_packets_received_total", &labels),
+            counted(counts, "received"),
+            "{direction}"
+        );
+        for outcome in ["relayed", "unknown_source"].into_iter().chain(OTHER_DROPS) {
+            let labels = format!("{labels},outcome=\"{outcome}\"");
+            assert_eq!(
+                metric(&after, "ringdesk_bridge_packets_total", &labels),
+                counted(counts, outcome),
+                "{direction} {outcome}"
+            );
+        }
+    }
+    // Every foreign packet came while bridged.
+    assert_eq!(foreign(&after, "caller"), intruder);
+    assert_eq!(
+        foreign(&after, "agent"),
+        counted(to_caller, "unknown_source")
     );
 }
 

@@ -26,7 +26,12 @@ pub(crate) fn record_call(
     items: &[OutboxItem],
     now: Timestamp,
 ) -> Result<Recorded, StoreError> {
-    let (i, menu_path, flow_errors) = prepare(interaction, items)?;
+    let Prepared {
+        i,
+        menu_path,
+        flow_errors,
+        media,
+    } = prepare(interaction, items)?;
 
     conn.prepare_cached(UPSERT)
         .and_then(|mut stmt| {
@@ -53,6 +58,7 @@ pub(crate) fn record_call(
             ":end_reason": i.end_reason.map(EndReason::as_str),
             ":end_detail": i.end_detail,
             ":flow_errors": flow_errors,
+            ":media": media,
             ":updated_at": ms(now),
             })
         })
@@ -69,11 +75,20 @@ pub(crate) fn record_call(
 }
 
 /// An interaction as stored, checked and bounded, with its derived wait and talk times
-/// and its JSON columns (menu path, flow errors); both backends write this.
+/// and its JSON columns; both backends write this.
+pub(crate) struct Prepared {
+    pub(crate) i: Interaction,
+    pub(crate) menu_path: String,
+    pub(crate) flow_errors: String,
+    /// The bridge's packet counters (`None`: never bridged).
+    pub(crate) media: Option<String>,
+}
+
+/// Checks, bounds and encodes an interaction and its items for writing.
 pub(crate) fn prepare(
     interaction: Interaction,
     items: &[OutboxItem],
-) -> Result<(Interaction, String, String), StoreError> {
+) -> Result<Prepared, StoreError> {
     let mut i = bound_interaction(interaction)?;
     check_items(items)?;
     if i.wait_seconds.is_none() {
@@ -84,15 +99,22 @@ pub(crate) fn prepare(
     }
     let menu_path = to_json(&i.menu_path, "menu_path")?;
     let flow_errors = to_json(&i.flow_errors, "flow_errors")?;
-    Ok((i, menu_path, flow_errors))
+    let media = i.media.as_ref().map(|m| to_json(m, "media")).transpose()?;
+    Ok(Prepared {
+        i,
+        menu_path,
+        flow_errors,
+        media,
+    })
 }
 
 const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, ticket_id, language,
     menu_path, queue, priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at,
-    ended_at, wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors, updated_at)
+    ended_at, wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors, media,
+    updated_at)
   VALUES (:call_id, :ani, :dnis, :user_id, :ticket_id, :language, :menu_path, :queue, :priority,
     :arrived_at, :answered_at, :queued_at, :offered_at, :agent_answered_at, :ended_at, :wait_ms,
-    :talk_ms, :agent_id, :agent_name, :end_reason, :end_detail, :flow_errors, :updated_at)
+    :talk_ms, :agent_id, :agent_name, :end_reason, :end_detail, :flow_errors, :media, :updated_at)
   ON CONFLICT (call_id) DO UPDATE SET ani = excluded.ani, dnis = excluded.dnis,
     user_id = excluded.user_id, ticket_id = excluded.ticket_id, language = excluded.language,
     menu_path = excluded.menu_path, queue = excluded.queue, priority = excluded.priority,
@@ -101,13 +123,13 @@ const UPSERT: &str = "INSERT INTO interactions (call_id, ani, dnis, user_id, tic
     agent_answered_at = excluded.agent_answered_at, ended_at = excluded.ended_at,
     wait_ms = excluded.wait_ms, talk_ms = excluded.talk_ms, agent_id = excluded.agent_id,
     agent_name = excluded.agent_name, end_reason = excluded.end_reason,
-    end_detail = excluded.end_detail, flow_errors = excluded.flow_errors,
+    end_detail = excluded.end_detail, flow_errors = excluded.flow_errors, media = excluded.media,
     updated_at = excluded.updated_at";
 
 pub(crate) const COLUMNS: &str =
     "call_id, ani, dnis, user_id, ticket_id, language, menu_path, queue,
     priority, arrived_at, answered_at, queued_at, offered_at, agent_answered_at, ended_at,
-    wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors";
+    wait_ms, talk_ms, agent_id, agent_name, end_reason, end_detail, flow_errors, media";
 
 /// One interaction by call id.
 pub(crate) fn get(conn: &Connection, call_id: &str) -> Result<Option<Interaction>, StoreError> {
@@ -201,6 +223,7 @@ pub(crate) struct RawInteraction {
     pub(crate) end_reason: Option<String>,
     pub(crate) end_detail: Option<String>,
     pub(crate) flow_errors: String,
+    pub(crate) media: Option<String>,
 }
 
 impl RawInteraction {
@@ -230,6 +253,7 @@ impl RawInteraction {
             end_reason: r.get(19)?,
             end_detail: r.get(20)?,
             flow_errors: r.get(21)?,
+            media: r.get(22)?,
         })
     }
 
@@ -266,6 +290,11 @@ impl RawInteraction {
             end_reason,
             end_detail: self.end_detail,
             flow_errors: from_json(&self.flow_errors, "flow_errors")?,
+            media: self
+                .media
+                .as_deref()
+                .map(|m| from_json(m, "media"))
+                .transpose()?,
         })
     }
 }

@@ -50,6 +50,10 @@ pub struct Interaction {
     pub end_detail: Option<String>,
     /// Flow errors met during the call.
     pub flow_errors: Vec<FlowErrorRecord>,
+    /// What the bridge did with the call's RTP, per direction (`None`: never bridged).
+    /// A call bridged more than once (an agent left, the flow queued it again) adds up.
+    #[serde(default)]
+    pub media: Option<BridgeMedia>,
 }
 
 impl Interaction {
@@ -83,6 +87,7 @@ impl Interaction {
             end_reason: None,
             end_detail: None,
             flow_errors: Vec::new(),
+            media: None,
         }
     }
 
@@ -111,6 +116,89 @@ pub struct MenuStep {
     pub key: String,
     /// The node it led to.
     pub node: String,
+}
+
+/// The RTP packets of a bridged call, each direction counted where it arrives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeMedia {
+    /// Arrived on the caller's leg while bridged, for the agent.
+    #[serde(default)]
+    pub caller_to_agent: PacketCounts,
+    /// Arrived on the agent's leg, for the caller.
+    #[serde(default)]
+    pub agent_to_caller: PacketCounts,
+}
+
+impl BridgeMedia {
+    /// Both directions of `self` and `other` added (saturating).
+    pub fn plus(self, other: BridgeMedia) -> BridgeMedia {
+        BridgeMedia {
+            caller_to_agent: self.caller_to_agent.plus(other.caller_to_agent),
+            agent_to_caller: self.agent_to_caller.plus(other.agent_to_caller),
+        }
+    }
+}
+
+/// One direction of a bridge: every packet received is relayed or dropped for one
+/// reason, so `received` is `relayed` plus the drops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PacketCounts {
+    /// Datagrams read from the leg's socket.
+    pub received: u64,
+    /// Sent on to the other leg.
+    pub relayed: u64,
+    /// Dropped: from a source other than the one the leg is locked on (strict RTP).
+    pub unknown_source: u64,
+    /// Dropped: from a source still proving itself at the start of the leg (strict RTP).
+    pub learning: u64,
+    /// Dropped: not RTP, longer than the largest datagram read, or a damaged RFC 4733
+    /// event.
+    pub malformed: u64,
+    /// Dropped: a payload type the leg did not negotiate (comfort noise, another codec).
+    pub not_negotiated: u64,
+    /// Dropped: an RFC 4733 event, and the other leg accepts none.
+    pub event_refused: u64,
+    /// Dropped: the other leg's media address is not known.
+    pub no_destination: u64,
+    /// Dropped: failed SRTP authentication (forged, replayed, damaged or plain).
+    pub srtp_failed: u64,
+    /// Dropped: the socket refused the send (buffer full: EAGAIN/ENOBUFS, unreachable).
+    pub send_failed: u64,
+}
+
+impl PacketCounts {
+    /// Every field of `self` and `other` added (saturating).
+    pub fn plus(self, o: PacketCounts) -> PacketCounts {
+        PacketCounts {
+            received: self.received.saturating_add(o.received),
+            relayed: self.relayed.saturating_add(o.relayed),
+            unknown_source: self.unknown_source.saturating_add(o.unknown_source),
+            learning: self.learning.saturating_add(o.learning),
+            malformed: self.malformed.saturating_add(o.malformed),
+            not_negotiated: self.not_negotiated.saturating_add(o.not_negotiated),
+            event_refused: self.event_refused.saturating_add(o.event_refused),
+            no_destination: self.no_destination.saturating_add(o.no_destination),
+            srtp_failed: self.srtp_failed.saturating_add(o.srtp_failed),
+            send_failed: self.send_failed.saturating_add(o.send_failed),
+        }
+    }
+
+    /// Packets dropped, for any reason.
+    pub fn dropped(&self) -> u64 {
+        [
+            self.unknown_source,
+            self.learning,
+            self.malformed,
+            self.not_negotiated,
+            self.event_refused,
+            self.no_destination,
+            self.srtp_failed,
+            self.send_failed,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 }
 
 /// A flow error met during the call.

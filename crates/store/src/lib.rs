@@ -34,12 +34,14 @@ pub use db_interactions::Recorded;
 pub use db_retention::Purged;
 pub use deliver::{CheckError, Clock, Deliverer, SystemClock, TokioClock};
 pub use error::StoreError;
-pub use interaction::{EndReason, FlowErrorRecord, Interaction, InteractionFilter, MenuStep};
+pub use interaction::{
+    BridgeMedia, EndReason, FlowErrorRecord, Interaction, InteractionFilter, MenuStep, PacketCounts,
+};
 pub use migrations::SCHEMA_VERSION;
 pub use open::{Durability, StoreOptions};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
 pub use perms::too_open as files_readable_by_others;
-pub use pg::{NodeRenewal, PostgresOptions};
+pub use pg::{NodeRenewal, PostgresOptions, PG_SCHEMA_VERSION};
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};
 pub use store::Store;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_outbox.sql"),
     include_str!("../migrations/0003_outbox_waiting.sql"),
     include_str!("../migrations/0004_outbox_resume.sql"),
+    include_str!("../migrations/0005_interaction_media.sql"),
 ];
 
 /// The schema version this build writes.

@@ -14,8 +14,8 @@ use common::pg::{PgCluster, PASSWORD};
 use common::{call, fast_config, note, FakeServer, Step};
 use jiff::Timestamp;
 use ringdesk_store::{
-    InteractionFilter, OutboxFilter, OutboxState, OutboxWorker, PostgresOptions, RecordRetry,
-    Store, StoreError,
+    BridgeMedia, InteractionFilter, OutboxFilter, OutboxState, OutboxWorker, PacketCounts,
+    PostgresOptions, RecordRetry, Store, StoreError, PG_SCHEMA_VERSION,
 };
 use tokio::sync::oneshot;
 
@@ -81,6 +81,20 @@ async fn records_and_outbox_read_back_as_with_sqlite() {
     c.answered_at = Some(now);
     c.agent_answered_at = Some(now);
     c.ended_at = Some(now + Duration::from_secs(30));
+    c.media = Some(BridgeMedia {
+        caller_to_agent: PacketCounts {
+            received: 1_650,
+            relayed: 1_500,
+            unknown_source: 150,
+            ..Default::default()
+        },
+        agent_to_caller: PacketCounts {
+            received: 1_500,
+            relayed: 1_499,
+            send_failed: 1,
+            ..Default::default()
+        },
+    });
     let rec = store
         .record_call(c.clone(), vec![note(7, "m1"), note(7, "m2")], now)
         .await
@@ -99,6 +113,7 @@ async fn records_and_outbox_read_back_as_with_sqlite() {
     assert_eq!(got.ani, "+15551230001");
     assert_eq!(got.priority, Some(3));
     assert_eq!(got.talk_seconds, Some(30.0));
+    assert_eq!(got.media, c.media, "the bridge's counters read back");
     let listed = store
         .list_interactions(InteractionFilter {
             ticket_id: Some("7".into()),
@@ -313,8 +328,8 @@ async fn nodes_starting_together_migrate_once() {
     }
     assert_eq!(
         pg.psql("r", "SELECT count(*) FROM ringdesk_schema"),
-        "1",
-        "one migration row"
+        PG_SCHEMA_VERSION.to_string(),
+        "one row per migration: each ran once"
     );
 }
 

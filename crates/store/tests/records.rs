@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use ringdesk_store::{
-    EndReason, FlowErrorRecord, InteractionFilter, MenuStep, OutboxFilter, OutboxState, Store,
-    StoreError, SCHEMA_VERSION,
+    BridgeMedia, EndReason, FlowErrorRecord, InteractionFilter, MenuStep, OutboxFilter,
+    OutboxState, PacketCounts, Store, StoreError, SCHEMA_VERSION,
 };
 
 fn user_version(path: &std::path::Path) -> i64 {
@@ -108,6 +108,26 @@ async fn full_record_round_trips() {
         node: "lookup".into(),
         message: "HTTP 500".into(),
     }];
+    i.media = Some(BridgeMedia {
+        caller_to_agent: PacketCounts {
+            received: 15_010,
+            relayed: 14_850,
+            unknown_source: 150,
+            learning: 3,
+            malformed: 1,
+            not_negotiated: 2,
+            event_refused: 4,
+            ..Default::default()
+        },
+        agent_to_caller: PacketCounts {
+            received: 15_000,
+            relayed: 14_990,
+            no_destination: 5,
+            srtp_failed: 3,
+            send_failed: 2,
+            ..Default::default()
+        },
+    });
     store.record_call(i.clone(), vec![], at(345)).await.unwrap();
     let got = store.get_interaction("c-full").await.unwrap().unwrap();
     assert_eq!(got.wait_seconds, Some(35.0));
@@ -120,6 +140,16 @@ async fn full_record_round_trips() {
     // JSON output for the CLI.
     let json = serde_json::to_value(&got).unwrap();
     assert_eq!(json["end_reason"], "agent");
+    assert_eq!(json["media"]["caller_to_agent"]["unknown_source"], 150);
+    assert_eq!(json["media"]["agent_to_caller"]["send_failed"], 2);
+    // A call never bridged has no media counters, and says so.
+    store
+        .record_call(call("c-unbridged", "+1", at(0)), vec![], at(1))
+        .await
+        .unwrap();
+    let got = store.get_interaction("c-unbridged").await.unwrap().unwrap();
+    assert_eq!(got.media, None);
+    assert!(serde_json::to_value(&got).unwrap()["media"].is_null());
 }
 
 #[tokio::test]

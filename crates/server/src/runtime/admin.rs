@@ -676,6 +676,7 @@ async fn metrics(
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {n}\n"));
             }
             crate::runtime::rtp_metrics::render(&mut out);
+            crate::runtime::bridge_metrics::render(&mut out);
             crate::runtime::phone_metrics::render(&mut out);
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }

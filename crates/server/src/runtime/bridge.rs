@@ -1,7 +1,9 @@
 //! The bridge between a caller and an agent: relays RTP both ways, rewriting the payload
 //! type, transcoding PCMU↔PCMA when the legs differ, and passing RFC 4733 events on. The
-//! agent leg's packets count only from its one source (strict RTP).
+//! agent leg's packets count only from its one source (strict RTP). Every datagram that
+//! arrives is counted once, relayed or dropped with its reason (`bridge_metrics.rs`).
 
+use super::bridge_metrics::{BridgeCounters, Outcome};
 use super::rtp_metrics::{self, Leg};
 use super::rtp_socket::{RtpSocket, MAX_DATAGRAM};
 use ringdesk_media::g711::transcode_in_place;
@@ -26,6 +28,8 @@ pub struct Relay {
     pub codec: Codec,
     pub payload_type: u8,
     pub telephone_event_pt: Option<u8>,
+    /// The bridge's counters (the task receiving each direction counts it).
+    pub counts: Arc<BridgeCounters>,
 }
 
 /// A value the call task sets and a receive task reads at each packet (nobody waits for
@@ -68,24 +72,24 @@ pub struct Source {
     pub telephone_event_pt: Option<u8>,
 }
 
-/// Rewrites one datagram from `src` for `out` into `buf`; `false` when it is not relayed
-/// (malformed, not negotiated, or events the destination did not accept).
-pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> bool {
+/// Rewrites one datagram from `src` for `out` into `buf`; the reason it is not relayed
+/// otherwise (malformed, not negotiated, or an event the destination did not accept).
+pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> Result<(), Outcome> {
     let Ok(p) = RtpPacket::parse(data) else {
-        return false;
+        return Err(Outcome::Malformed);
     };
     let mut header = p.header;
     buf.clear();
     if Some(header.payload_type) == src.telephone_event_pt {
         let Some(pt) = out.telephone_event_pt else {
-            return false;
+            return Err(Outcome::EventRefused);
         };
         header.payload_type = pt;
         header.write(p.payload, buf);
-        return true;
+        return Ok(());
     }
     if Codec::from_payload_type(header.payload_type) != Some(src.codec) {
-        return false;
+        return Err(Outcome::NotNegotiated);
     }
     header.payload_type = out.payload_type;
     let start = buf.len();
@@ -94,20 +98,26 @@ pub fn rewrite(data: &[u8], src: Source, out: &Relay, buf: &mut Vec<u8>) -> bool
     if let Some(body) = buf.get_mut(body_at.max(start)..) {
         transcode_in_place(src.codec, out.codec, body);
     }
-    true
+    Ok(())
 }
 
-/// Rewrites one datagram from `src` for `out` and sends it at once (dropped when it is not
-/// relayed, or when the socket cannot take it).
-pub fn relay(data: &[u8], src: Source, out: &Relay) {
-    let send = |buf: &mut Vec<u8>| {
-        if rewrite(data, src, out, buf) {
-            let _ = out.socket.try_send_to(buf, out.dest);
-        }
+/// Rewrites one datagram from `src` for `out` and sends it at once; what became of it
+/// (dropped when it is not relayed, or when the socket cannot take it).
+pub fn relay(data: &[u8], src: Source, out: &Relay) -> Outcome {
+    let send = |buf: &mut Vec<u8>| match rewrite(data, src, out, buf) {
+        Err(dropped) => dropped,
+        Ok(()) => match out.socket.try_send_to(buf, out.dest) {
+            Ok(_) => Outcome::Relayed,
+            Err(e) => {
+                tracing::trace!(dest = %out.dest, "bridge send: {e}");
+                Outcome::SendFailed
+            }
+        },
     };
     let lent = OUT_BUF.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| send(&mut buf)));
-    if !matches!(lent, Ok(Some(()))) {
-        send(&mut Vec::new());
+    match lent {
+        Ok(Some(outcome)) => outcome,
+        _ => send(&mut Vec::new()),
     }
 }
 
@@ -115,48 +125,57 @@ pub fn relay(data: &[u8], src: Source, out: &Relay) {
 /// Strict RTP (`ringdesk_media::latch`): the agent leg, answered now, accepts packets
 /// from the address its SDP answer names (`agent_sdp`), or from the one source learned at
 /// its start (an agent behind NAT: the caller's audio then goes there, in `to_agent`);
-/// packets from anywhere else are dropped and counted. `caller_media` is the caller's
-/// codec, payload type and telephone-event payload type.
+/// packets from anywhere else are dropped and counted. `to_caller` is the caller's leg
+/// (socket, codec, payload types, the bridge's counters); its `dest` is replaced at each
+/// packet by `caller_dest`, where the caller's RTP goes now. Every datagram is counted in
+/// the bridge's `agent_to_caller` direction.
 pub async fn agent_to_caller(
     agent_socket: Arc<RtpSocket>,
     src: Source,
     agent_sdp: SocketAddr,
     to_agent: Arc<Slot<Option<Arc<Relay>>>>,
-    caller: Arc<RtpSocket>,
+    mut to_caller: Relay,
     caller_dest: Arc<Slot<Option<SocketAddr>>>,
-    caller_media: (Codec, u8, Option<u8>),
 ) {
-    let (codec, payload_type, telephone_event_pt) = caller_media;
     let named = (!agent_sdp.ip().is_unspecified()).then_some(agent_sdp);
     let mut latch = RemoteLatch::new(Instant::now(), named);
     loop {
         let _ = agent_socket
             .recv_with(|data, from| {
-                let Ok(p) = RtpPacket::parse(data) else {
-                    return;
+                let outcome = match RtpPacket::parse(data) {
+                    Err(_) => Outcome::Malformed,
+                    Ok(p) => match latch.on_packet(Instant::now(), from, p.header.sequence) {
+                        LatchVerdict::Accept => forward(data, src, &mut to_caller, &caller_dest),
+                        LatchVerdict::Latched => {
+                            redirect(&to_agent, from);
+                            forward(data, src, &mut to_caller, &caller_dest)
+                        }
+                        LatchVerdict::Learning => Outcome::Learning,
+                        LatchVerdict::Reject => {
+                            rtp_metrics::foreign_packet(Leg::Agent);
+                            Outcome::UnknownSource
+                        }
+                    },
                 };
-                match latch.on_packet(Instant::now(), from, p.header.sequence) {
-                    LatchVerdict::Accept => {}
-                    LatchVerdict::Latched => redirect(&to_agent, from),
-                    LatchVerdict::Learning => return,
-                    LatchVerdict::Reject => {
-                        rtp_metrics::foreign_packet(Leg::Agent);
-                        return;
-                    }
-                }
-                let Some(dest) = caller_dest.with(|d| *d) else {
-                    return;
-                };
-                let out = Relay {
-                    socket: caller.clone(),
-                    dest,
-                    codec,
-                    payload_type,
-                    telephone_event_pt,
-                };
-                relay(data, src, &out);
+                to_caller.counts.agent_to_caller.count(outcome);
             })
             .await;
+    }
+}
+
+/// Relays an accepted packet of the agent's to where the caller's RTP goes now.
+fn forward(
+    data: &[u8],
+    src: Source,
+    to_caller: &mut Relay,
+    caller_dest: &Slot<Option<SocketAddr>>,
+) -> Outcome {
+    match caller_dest.with(|d| *d) {
+        Some(dest) => {
+            to_caller.dest = dest;
+            relay(data, src, to_caller)
+        }
+        None => Outcome::NoDestination,
     }
 }
 
@@ -171,6 +190,7 @@ fn redirect(to_agent: &Slot<Option<Arc<Relay>>>, dest: SocketAddr) {
                 codec: current.codec,
                 payload_type: current.payload_type,
                 telephone_event_pt: current.telephone_event_pt,
+                counts: current.counts.clone(),
             }));
         }
     });
@@ -205,6 +225,7 @@ mod tests {
             codec,
             payload_type: pt,
             telephone_event_pt: te,
+            counts: Arc::default(),
         }
     }
 
@@ -217,7 +238,7 @@ mod tests {
         };
         let ulaw: Vec<u8> = (0..160).map(|i| i as u8).collect();
         let mut buf = Vec::new();
-        assert!(rewrite(&packet(0, &ulaw), src, &out, &mut buf));
+        assert_eq!(rewrite(&packet(0, &ulaw), src, &out, &mut buf), Ok(()));
         let p = RtpPacket::parse(&buf).unwrap();
         assert_eq!(p.header.payload_type, 8);
         assert_eq!(
@@ -231,12 +252,18 @@ mod tests {
         assert_eq!(p.payload, &expected[..]);
         // Telephone events pass with the destination's payload type, unchanged.
         let ev = [5u8, 0x8a, 0x03, 0x20];
-        assert!(rewrite(&packet(101, &ev), src, &out, &mut buf));
+        assert_eq!(rewrite(&packet(101, &ev), src, &out, &mut buf), Ok(()));
         let p = RtpPacket::parse(&buf).unwrap();
         assert_eq!((p.header.payload_type, p.payload), (96, &ev[..]));
-        // Not negotiated, or garbage: dropped.
-        assert!(!rewrite(&packet(18, &[1, 2, 3]), src, &out, &mut buf));
-        assert!(!rewrite(&[0xff; 5], src, &out, &mut buf));
+        // Not negotiated, or garbage: dropped, each with its reason.
+        assert_eq!(
+            rewrite(&packet(18, &[1, 2, 3]), src, &out, &mut buf),
+            Err(Outcome::NotNegotiated)
+        );
+        assert_eq!(
+            rewrite(&[0xff; 5], src, &out, &mut buf),
+            Err(Outcome::Malformed)
+        );
     }
 
     #[tokio::test]
@@ -248,8 +275,110 @@ mod tests {
         };
         let mut buf = Vec::new();
         let audio = [0x7fu8; 160];
-        assert!(rewrite(&packet(0, &audio), src, &out, &mut buf));
+        assert_eq!(rewrite(&packet(0, &audio), src, &out, &mut buf), Ok(()));
         assert_eq!(RtpPacket::parse(&buf).unwrap().payload, &audio[..]);
-        assert!(!rewrite(&packet(101, &[1, 0, 0, 160]), src, &out, &mut buf));
+        assert_eq!(
+            rewrite(&packet(101, &[1, 0, 0, 160]), src, &out, &mut buf),
+            Err(Outcome::EventRefused)
+        );
+    }
+
+    /// A plain UDP socket on `ip` whose reads give up after a while.
+    fn peer(ip: [u8; 4]) -> std::net::UdpSocket {
+        let s = std::net::UdpSocket::bind((std::net::IpAddr::from(ip), 0)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+            .unwrap();
+        s
+    }
+
+    /// Datagrams `s` receives until none comes for a while.
+    fn drain(s: &std::net::UdpSocket) -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = s.recv(&mut buf) {
+            got.push(buf[..n].to_vec());
+        }
+        got
+    }
+
+    /// Waits until `counts` saw `n` datagrams.
+    async fn received(counts: &BridgeCounters, n: u64) -> ringdesk_store::PacketCounts {
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let c = counts.agent_to_caller.snapshot();
+            if c.received >= n || Instant::now() > deadline {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_agent_leg_counts_each_datagram_once_relayed_or_dropped_with_its_reason() {
+        let agent_leg = relay(Codec::Pcmu, 0, None).await.socket;
+        let mut to_caller = relay(Codec::Pcma, 8, None).await;
+        let counts = to_caller.counts.clone();
+        let (phone, intruder, caller) = (
+            peer([127, 0, 0, 1]),
+            peer([127, 0, 0, 2]),
+            peer([127, 0, 0, 1]),
+        );
+        to_caller.dest = "0.0.0.0:0".parse().unwrap();
+        let caller_dest = Slot::new(Some(caller.local_addr().unwrap()));
+        let foreign_before = rtp_metrics::foreign_packets(Leg::Agent);
+        let task = tokio::spawn(agent_to_caller(
+            agent_leg.clone(),
+            Source {
+                codec: Codec::Pcmu,
+                telephone_event_pt: Some(101),
+            },
+            phone.local_addr().unwrap(),
+            Slot::new(None),
+            to_caller,
+            caller_dest.clone(),
+        ));
+        let to = agent_leg.local_addr().unwrap();
+        // The phone's SDP address locks the leg at its first packet; then the intruder.
+        for _ in 0..3 {
+            phone.send_to(&packet(0, &[0xff; 160]), to).unwrap();
+        }
+        intruder.send_to(&packet(0, &[0x00; 160]), to).unwrap();
+        intruder.send_to(&packet(0, &[0x00; 160]), to).unwrap();
+        phone.send_to(&packet(101, &[1, 0, 0, 160]), to).unwrap();
+        phone.send_to(&packet(18, &[1, 2, 3]), to).unwrap();
+        phone.send_to(&[0xff; 5], to).unwrap();
+        let c = received(&counts, 8).await;
+        // The caller's address is not known for a while: nowhere to send.
+        caller_dest.set(None);
+        phone.send_to(&packet(0, &[0xff; 160]), to).unwrap();
+        let c9 = received(&counts, 9).await;
+        task.abort();
+
+        let at_caller = drain(&caller);
+        assert_eq!(at_caller.len(), 3, "the phone's three audio packets only");
+        for p in &at_caller {
+            let p = RtpPacket::parse(p).unwrap();
+            assert_eq!(p.header.payload_type, 8, "transcoded for the caller");
+        }
+        assert_eq!(
+            (
+                c.received,
+                c.relayed,
+                c.unknown_source,
+                c.event_refused,
+                c.not_negotiated,
+                c.malformed
+            ),
+            (8, 3, 2, 1, 1, 1),
+            "{c:?}"
+        );
+        assert_eq!(c.received, c.relayed + c.dropped(), "{c:?}");
+        assert_eq!((c9.received, c9.no_destination), (9, 1), "{c9:?}");
+        assert!(rtp_metrics::foreign_packets(Leg::Agent) >= foreign_before + 2);
+        assert_eq!(
+            counts.caller_to_agent.snapshot().received,
+            0,
+            "the other direction"
+        );
     }
 }

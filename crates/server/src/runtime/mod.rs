@@ -8,6 +8,7 @@ pub mod admin_token;
 pub mod admission;
 pub mod agents;
 pub mod bridge;
+pub mod bridge_metrics;
 pub mod call;
 pub mod deliver;
 pub mod desk;

@@ -18,6 +18,7 @@ use ringdesk_sip::SrtpKeys;
 use std::cell::RefCell;
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -73,6 +74,26 @@ fn with_recv_buffer<R>(mut f: impl FnMut(&mut [u8]) -> R) -> R {
     }
 }
 
+/// Datagrams a socket read and dropped before anyone saw them, since it was made (a
+/// bridge counts the difference between its start and its end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketDrops {
+    /// Failed SRTP authentication (also in `rtp_metrics`, process-wide).
+    pub srtp_failed: u64,
+    /// Longer than [`MAX_DATAGRAM`].
+    pub too_long: u64,
+}
+
+impl SocketDrops {
+    /// What was dropped after `earlier`.
+    pub fn since(self, earlier: SocketDrops) -> SocketDrops {
+        SocketDrops {
+            srtp_failed: self.srtp_failed.saturating_sub(earlier.srtp_failed),
+            too_long: self.too_long.saturating_sub(earlier.too_long),
+        }
+    }
+}
+
 /// A non-blocking UDP socket whose reads are awaited and whose sends never wait.
 #[derive(Debug)]
 pub struct RtpSocket {
@@ -81,6 +102,9 @@ pub struct RtpSocket {
     leg: Leg,
     /// Set once, when the leg's media is negotiated; until then nothing passes.
     security: OnceLock<Security>,
+    /// Datagrams dropped here: failed SRTP, too long (bumped by the one reading task).
+    srtp_failed: AtomicU64,
+    too_long: AtomicU64,
 }
 
 impl RtpSocket {
@@ -96,6 +120,8 @@ impl RtpSocket {
             fd,
             leg,
             security: OnceLock::new(),
+            srtp_failed: AtomicU64::new(0),
+            too_long: AtomicU64::new(0),
         })
     }
 
@@ -123,6 +149,14 @@ impl RtpSocket {
         Ok(())
     }
 
+    /// Datagrams dropped on this socket so far, before anyone saw them.
+    pub fn drops(&self) -> SocketDrops {
+        SocketDrops {
+            srtp_failed: self.srtp_failed.load(Ordering::Relaxed),
+            too_long: self.too_long.load(Ordering::Relaxed),
+        }
+    }
+
     /// Whether the leg's media is SRTP.
     pub fn is_srtp(&self) -> bool {
         matches!(self.security.get(), Some(Security::Srtp(_)))
@@ -131,7 +165,8 @@ impl RtpSocket {
     /// Waits for a datagram and hands it, with its source, to `f`. The bytes live in a
     /// buffer of the thread, so a waiting task holds none; datagrams longer than
     /// [`MAX_DATAGRAM`] are dropped. On an SRTP leg `f` sees the decrypted packet, and
-    /// packets that fail authentication (forged, replayed, plain) are dropped and counted.
+    /// packets that fail authentication (forged, replayed, plain) are dropped and counted
+    /// (process-wide and in [`RtpSocket::drops`], as are the datagrams too long).
     pub async fn recv_with<R>(&self, mut f: impl FnMut(&[u8], SocketAddr) -> R) -> io::Result<R> {
         loop {
             let mut ready = self.fd.readable().await?;
@@ -139,6 +174,7 @@ impl RtpSocket {
                 with_recv_buffer(|buf| {
                     let (n, from) = s.get_ref().recv_from(buf)?;
                     let Some(data) = buf.get(..n).filter(|_| n <= MAX_DATAGRAM) else {
+                        self.too_long.fetch_add(1, Ordering::Relaxed);
                         return Ok(None);
                     };
                     Ok(match self.security.get() {
@@ -149,6 +185,7 @@ impl RtpSocket {
                                 Ok(()) => Some(f(plain, from)),
                                 Err(_) => {
                                     rtp_metrics::srtp_rejected(self.leg);
+                                    self.srtp_failed.fetch_add(1, Ordering::Relaxed);
                                     None
                                 }
                             }
@@ -245,6 +282,13 @@ mod tests {
             vec![8; MAX_DATAGRAM],
             "the long one never reaches the caller"
         );
+        assert_eq!(
+            a.drops(),
+            SocketDrops {
+                srtp_failed: 0,
+                too_long: 1
+            }
+        );
     }
 
     fn rtp(sequence: u16, payload: &[u8]) -> Vec<u8> {
@@ -312,5 +356,16 @@ mod tests {
         );
         assert_eq!(recv(&b).await.0, rtp(4, &[0x77; 160]), "the replay is gone");
         assert_eq!(rtp_metrics::srtp_rejected_packets(Leg::Agent) - before, 2);
+        assert_eq!(b.drops().srtp_failed, 2, "and on the socket itself");
+        assert_eq!(
+            b.drops().since(SocketDrops {
+                srtp_failed: 1,
+                too_long: 0
+            }),
+            SocketDrops {
+                srtp_failed: 1,
+                too_long: 0
+            }
+        );
     }
 }

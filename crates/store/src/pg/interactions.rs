@@ -10,11 +10,11 @@ use tokio_postgres::Row;
 
 use super::{outbox, Pg};
 use crate::codec::{ms, opt_ms, secs_to_ms};
-use crate::db_interactions::{prepare, RawInteraction, COLUMNS};
+use crate::db_interactions::{prepare, Prepared, RawInteraction, COLUMNS};
 use crate::{EndReason, Interaction, InteractionFilter, OutboxItem, Recorded, StoreError};
 
 /// Columns written by [`record_call`], in bind order.
-const WRITTEN: [&str; 23] = [
+const WRITTEN: [&str; 24] = [
     "call_id",
     "ani",
     "dnis",
@@ -37,6 +37,7 @@ const WRITTEN: [&str; 23] = [
     "end_reason",
     "end_detail",
     "flow_errors",
+    "media",
     "updated_at",
 ];
 
@@ -64,7 +65,12 @@ pub(crate) async fn record_call(
     items: &[OutboxItem],
     now: Timestamp,
 ) -> Result<Recorded, StoreError> {
-    let (i, menu_path, flow_errors) = prepare(interaction, items)?;
+    let Prepared {
+        i,
+        menu_path,
+        flow_errors,
+        media,
+    } = prepare(interaction, items)?;
     let priority = i.priority.map(i64::from);
     let end_reason = i.end_reason.map(EndReason::as_str);
     let (arrived, answered, queued) =
@@ -79,7 +85,7 @@ pub(crate) async fn record_call(
         secs_to_ms(i.talk_seconds),
         ms(now),
     );
-    let params: [&(dyn ToSql + Sync); 23] = [
+    let params: [&(dyn ToSql + Sync); WRITTEN.len()] = [
         &i.call_id,
         &i.ani,
         &i.dnis,
@@ -102,6 +108,7 @@ pub(crate) async fn record_call(
         &end_reason,
         &i.end_detail,
         &flow_errors,
+        &media,
         &updated,
     ];
     let mut client = pg.client("write interaction").await?;
@@ -230,5 +237,6 @@ fn raw(r: &Row) -> Result<RawInteraction, StoreError> {
         end_reason: r.try_get(19).map_err(get)?,
         end_detail: r.try_get(20).map_err(get)?,
         flow_errors: r.try_get(21).map_err(get)?,
+        media: r.try_get(22).map_err(get)?,
     })
 }

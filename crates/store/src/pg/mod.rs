@@ -32,6 +32,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::StoreError;
 
 pub use nodes::NodeRenewal;
+pub use schema::PG_SCHEMA_VERSION;
 
 // The operations `Store` dispatches here, by the names it uses.
 pub(crate) use admin::{

@@ -21,6 +21,7 @@ use media::MediaPort;
 use ringdesk_flow::{ActionId, LogEntry};
 use ringdesk_session::{Input, Output, Session};
 use ringdesk_sip::CallHandle;
+use ringdesk_store::BridgeMedia;
 use shared::now;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -39,11 +40,13 @@ pub async fn run(
     // Answering's state is large and short-lived: it is boxed, so that what a call keeps
     // for its whole life is only what a call in progress needs (a future keeps room for
     // its largest await, and for every local still in scope there, moved or not).
-    let session = match Box::pin(answer::answer(&shared, flow, inc, &tx)).await {
+    let (session, media) = match Box::pin(answer::answer(&shared, flow, inc, &tx)).await {
         Ok(answered) => drive(Running::new(shared, tx, answered), rx).await,
-        Err(session) => *session,
+        Err(session) => (*session, None),
     };
-    let (interaction, items) = session.finish(now());
+    let (mut interaction, items) = session.finish(now());
+    // What the bridge did with the call's RTP: measured here, not decided by the session.
+    interaction.media = media;
     let n = items.len();
     // A failed write (disk full) is retried with backoff and counted; given up on, it is
     // counted as lost (ringdesk_records_lost_total) and logged by the store too.
@@ -91,8 +94,12 @@ impl Running {
     }
 }
 
-/// Drives the call to the end of its flow; returns its session (for the record).
-async fn drive(mut r: Box<Running>, mut rx: mpsc::UnboundedReceiver<Msg>) -> Session {
+/// Drives the call to the end of its flow; returns its session and what its bridges did
+/// with its RTP (for the record).
+async fn drive(
+    mut r: Box<Running>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) -> (Session, Option<BridgeMedia>) {
     let early = std::mem::take(&mut r.early);
     let greeting = r.greeting;
     let call = &mut r.call;
@@ -120,7 +127,8 @@ async fn drive(mut r: Box<Running>, mut rx: mpsc::UnboundedReceiver<Msg>) -> Ses
     call.drive(&mut rx, played_rx, queue_rx).await;
     receiver.abort();
     call.close().await;
-    r.call.session
+    let media = r.call.bridge.media();
+    (r.call.session, media)
 }
 
 /// A call in progress: its session and the ports that carry out its outputs.
