@@ -340,7 +340,7 @@ async fn cancel_reaches_the_node_and_register_is_refused() {
     })
     .await;
     let kamailio = Kamailio::start(&[node.sip_addr()], &Timers::default());
-    let run = Sipp::new("cancel.xml", "support")
+    let run = Sipp::new("proxied_cancel.xml", "support")
         .caller("+15550004001")
         .run(kamailio.sip_addr(), kamailio.dir())
         .await;
