@@ -86,13 +86,15 @@ async fn a_warm_worker_speaks_prompts_of_plausible_length() {
         m > Duration::from_millis(2000) && m < Duration::from_secs(6),
         "{m:?}"
     );
-    // Slower speech is longer.
+    // Slower speech is longer. Piper draws phoneme lengths with noise, so the margin is
+    // wide: at half speed the menu measured 1.7-2.0x as long (at 70%, 1.13-1.33x, too
+    // close to call).
     let slow = engine
-        .synthesize(&req(MENU).with_rate(70).unwrap())
+        .synthesize(&req(MENU).with_rate(50).unwrap())
         .await
         .unwrap();
     assert!(
-        slow.duration() > m.mul_f64(1.2),
+        slow.duration() > m.mul_f64(1.35),
         "{:?} vs {m:?}",
         slow.duration()
     );
