@@ -79,7 +79,7 @@ pub use leg::OutboundHandle;
 pub use lockout::{Locked, LockoutConfig, Lockouts};
 pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
 pub use outbound::{
-    AgentFailure, LegId, OutboundCall, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
+    AgentFailure, LegId, OutboundCall, RemoteContact, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
     MAX_EXTRA_HEADER_VALUE, MAX_FROM_LEN,
 };
 pub use registrar::{

@@ -57,6 +57,19 @@ pub struct OutboundCall {
     /// Whether the agent's media must, may or must not be encrypted (default: optional,
     /// keys offered best-effort).
     pub srtp: SrtpPolicy,
+    /// Where to ring the agent when it is not registered with this server: a UDP contact
+    /// it registered with another node of the cluster (its URI and the address its
+    /// REGISTER came from). A contact registered here is preferred.
+    pub remote_contact: Option<RemoteContact>,
+}
+
+/// An agent's UDP contact as registered with some node: enough for another node to ring it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteContact {
+    /// The contact URI the agent registered.
+    pub uri: String,
+    /// The address its REGISTER came from (where requests go when it is behind NAT).
+    pub source: SocketAddr,
 }
 
 impl OutboundCall {
@@ -75,6 +88,7 @@ impl OutboundCall {
             local_rtp,
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             srtp: SrtpPolicy::default(),
+            remote_contact: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use rsipstack::transport::SipAddr;
 use crate::error::SipError;
 use crate::leg::{LegInner, OutboundHandle};
 use crate::outbound::{sanitize_display, sanitize_headers, sanitize_user, LegId, OutboundCall};
-use crate::registrar::Transport;
+use crate::registrar::{AgentContact, Transport};
 use crate::sdes::random_key;
 use crate::sdp_answer::SdpOrigin;
 use crate::sdp_uac::{build_offer, OfferSrtp};
@@ -29,12 +29,23 @@ impl SipServer {
     pub fn call_agent(&self, call: OutboundCall) -> Result<OutboundHandle, SipError> {
         let shared = &self.shared;
         let headers = sanitize_headers(&call.extra_headers).map_err(SipError::InvalidOutbound)?;
-        let contact = shared
+        let local_contact = shared
             .registrar()
             .contacts(&call.agent_id)
             .into_iter()
-            .next()
-            .ok_or_else(|| SipError::AgentNotRegistered(call.agent_id.clone()))?;
+            .next();
+        // Not registered here: a UDP contact it registered with another node.
+        let contact = match (local_contact, &call.remote_contact) {
+            (Some(c), _) => c,
+            (None, Some(remote)) => AgentContact {
+                uri: remote.uri.clone(),
+                source: remote.source,
+                transport: Transport::Udp,
+                expires_at: std::time::Instant::now(),
+                registered_at: std::time::Instant::now(),
+            },
+            (None, None) => return Err(SipError::AgentNotRegistered(call.agent_id.clone())),
+        };
         let callee = Uri::try_from(contact.uri.as_str())
             .map_err(|_| SipError::InvalidOutbound("registered contact is not a valid URI"))?;
         let local = shared.config.external.unwrap_or(shared.local_addr);

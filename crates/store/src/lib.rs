@@ -41,7 +41,9 @@ pub use migrations::SCHEMA_VERSION;
 pub use open::{Durability, StoreOptions};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
 pub use perms::too_open as files_readable_by_others;
-pub use pg::{NodeRenewal, PostgresOptions, PG_SCHEMA_VERSION};
+pub use pg::{
+    node_gone_body, AcdLogRow, NodeRenewal, PostgresOptions, ACD_LOG_MAX_READ, PG_SCHEMA_VERSION,
+};
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};
 pub use store::Store;

@@ -20,7 +20,7 @@ use crate::commit::{Answer, Queue};
 use crate::db_outbox::{Outcome, Pass};
 use crate::db_retention::Purged;
 use crate::open::open_connection;
-use crate::pg::{self, NodeRenewal, Pg, PostgresOptions};
+use crate::pg::{self, AcdLogRow, NodeRenewal, Pg, PostgresOptions};
 use crate::record_retry::{Counters, RecordRetry, WriteStats};
 use crate::{
     db_interactions, db_outbox, db_outbox_admin, db_retention, migrations, perms, Interaction,
@@ -421,7 +421,7 @@ impl Store {
         let Some(pg) = self.pg() else {
             return Ok(Some(0));
         };
-        pg.listen(Arc::clone(&self.inner.outbox_changed));
+        pg.listen(pg::OUTBOX_CHANNEL, Arc::clone(&self.inner.outbox_changed));
         pg::join(pg, now).await
     }
 
@@ -441,6 +441,40 @@ impl Store {
         match self.pg() {
             Some(pg) => pg::leave(pg).await,
             None => Ok(()),
+        }
+    }
+
+    /// Appends inputs of the shared queue, in order, as this node (PostgreSQL only: an
+    /// SQLite store has no shared queue).
+    pub async fn acd_append(&self, bodies: &[String]) -> Result<Vec<AcdLogRow>, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::acd_append(pg, bodies).await,
+            None => Err(StoreError::Settings(
+                "the shared queue needs a PostgreSQL store".into(),
+            )),
+        }
+    }
+
+    /// The shared queue's inputs after `seq`, in order (a bounded batch; empty for SQLite).
+    pub async fn acd_read(&self, after: i64) -> Result<Vec<AcdLogRow>, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::acd_read(pg, after).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Wakes `changed` whenever any node appends to the shared queue's log (PostgreSQL only).
+    pub fn acd_follow(&self, changed: Arc<Notify>) {
+        if let Some(pg) = self.pg() {
+            pg.listen(pg::ACD_CHANNEL, changed);
+        }
+    }
+
+    /// The shared database's clock in Unix milliseconds (`None` for SQLite).
+    pub async fn db_now_ms(&self) -> Result<Option<i64>, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::db_now_ms(pg).await.map(Some),
+            None => Ok(None),
         }
     }
 

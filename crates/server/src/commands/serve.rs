@@ -68,7 +68,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let phones = crate::runtime::phone::Phones::new(phone_ip);
     let dialer = SipDialer::new(sip_ip, desk.clone(), phones.clone());
     let acd_config = config.acd();
-    let acd = AcdHandle::spawn(&acd_config, dialer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let acd = if store.is_shared() {
+        let (log, rows) = crate::runtime::acd_log::SharedLog::open(&store)
+            .await
+            .context("cannot join the shared queue")?;
+        tracing::info!(node = %log.node, "one queue with the other nodes of the shared store");
+        AcdHandle::spawn_shared(&acd_config, dialer.clone(), log, rows)
+    } else {
+        AcdHandle::spawn(&acd_config, dialer.clone())
+    }
+    .map_err(|e| anyhow::anyhow!(e))?;
     let sl = |queue: &str| {
         acd_config
             .queues

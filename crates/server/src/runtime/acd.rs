@@ -2,7 +2,16 @@
 //! calls, agent registrations and offer results with `now`, wakes it at its timers, and
 //! carries out its outputs (ring an agent through a [`Dialer`], tell a waiting call its
 //! agent answered).
+//!
+//! Every input that changes the core is an [`Input`], applied by one function. On one
+//! node it is applied at once. With a shared PostgreSQL store (decision 0019) it is
+//! appended to the shared queue's log instead, and applied when the log hands it back, in
+//! the log's order and at the log's time, exactly as every other node applies it: each
+//! node's copy of the core makes the same decisions, and a node carries out those about
+//! the calls whose media it holds.
 
+use super::acd_input::{CheckRef, ContactRef, Input, OfferEnd};
+use super::acd_log::{Batch, SharedLog};
 use super::queue_stats::Today;
 use ringdesk_acd::{
     Acd, AcdConfig, AgentId, AgentState, AvailabilityCheck as Check, CallId, EnqueueError,
@@ -29,10 +38,24 @@ pub enum QueueEvent {
 /// Rings agents for the queue (the SIP UAC in the server; a fake in tests).
 pub trait Dialer: Send + Sync + 'static {
     /// Starts ringing `agent` for `call`; the result comes back through
-    /// [`AcdHandle::offer_result`]. Returns a leg id for cancelling.
-    fn offer(&self, call: &str, agent: &str, agent_name: &str, queue: &str, acd: AcdHandle) -> u64;
+    /// [`AcdHandle::offer_result`]. Returns a leg id for cancelling. `remote` is the
+    /// agent's contact when it registered with another node of a cluster.
+    fn offer(
+        &self,
+        call: &str,
+        agent: &str,
+        agent_name: &str,
+        queue: &str,
+        remote: Option<&ContactRef>,
+        acd: AcdHandle,
+    ) -> u64;
     /// Stops ringing (CANCEL).
     fn cancel(&self, leg: u64);
+    /// The agent's contact registered here, for other nodes of a cluster to ring (UDP
+    /// only: a TLS agent is reached over its connection, which only this node has).
+    fn contact(&self, _agent: &str) -> Option<ContactRef> {
+        None
+    }
 }
 
 /// How an offer ended.
@@ -131,10 +154,28 @@ pub struct AcdHandle {
 impl AcdHandle {
     /// Starts the queue task for the configured queues and agents.
     pub fn spawn(config: &AcdConfig, dialer: Arc<dyn Dialer>) -> Result<AcdHandle, String> {
+        Self::start(config, dialer, None)
+    }
+
+    /// Starts the queue task as one node of a shared queue: inputs go through `log`.
+    pub fn spawn_shared(
+        config: &AcdConfig,
+        dialer: Arc<dyn Dialer>,
+        log: SharedLog,
+        rows: mpsc::Receiver<Batch>,
+    ) -> Result<AcdHandle, String> {
+        Self::start(config, dialer, Some((log, rows)))
+    }
+
+    fn start(
+        config: &AcdConfig,
+        dialer: Arc<dyn Dialer>,
+        log: Option<(SharedLog, mpsc::Receiver<Batch>)>,
+    ) -> Result<AcdHandle, String> {
         let acd = Acd::new(config).map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = AcdHandle { tx };
-        tokio::spawn(run(acd, rx, dialer, handle.clone()));
+        tokio::spawn(run(acd, rx, dialer, handle.clone(), log));
         Ok(handle)
     }
 
@@ -237,11 +278,11 @@ impl AcdHandle {
     }
 }
 
-fn check_of(c: AvailabilityCheck) -> Check {
+fn check_of(c: AvailabilityCheck) -> CheckRef {
     match c {
-        AvailabilityCheck::Off => Check::Off,
-        AvailabilityCheck::LoggedIn => Check::LoggedIn,
-        AvailabilityCheck::Available => Check::Available,
+        AvailabilityCheck::Off => CheckRef::Off,
+        AvailabilityCheck::LoggedIn => CheckRef::LoggedIn,
+        AvailabilityCheck::Available => CheckRef::Available,
     }
 }
 
@@ -272,14 +313,44 @@ struct Task {
     last_call: HashMap<String, (String, String)>,
     /// Today's answered, abandoned and timed-out calls per queue.
     today: Today,
+    /// This node's name in a shared queue ("" alone).
+    node: String,
+    /// The shared queue's log, when there is one.
+    log: Option<SharedLog>,
+    /// Calls asking for the queue, until their input is applied: their events and answer.
+    pending_enqueue: HashMap<String, PendingEnqueue>,
+    /// State requests until their input is applied.
+    pending_state: HashMap<u64, oneshot::Sender<Result<(), String>>>,
+    next_req: u64,
+    /// Each call in the core → the node holding its media.
+    owners: HashMap<String, String>,
+    /// Each reachable agent → the node it is reachable through, and its contact there.
+    reach: HashMap<String, (String, Option<ContactRef>)>,
+    /// A tick this node appended is not applied yet; and no new one before this.
+    tick_pending: bool,
+    tick_floor: Option<Instant>,
+    /// Whether outcomes count in today's figures (not while replaying the log's past,
+    /// which the figures seeded from the records already hold).
+    counting: bool,
 }
+
+type PendingEnqueue = (
+    mpsc::UnboundedSender<QueueEvent>,
+    oneshot::Sender<QueueResult>,
+);
+
+/// A small pause between ticks of one node: a tick whose time falls just before the
+/// deadline (the node's and the database's clocks differ a little) is not sent again at once.
+const TICK_SPACING: Duration = Duration::from_millis(20);
 
 async fn run(
     acd: Acd,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
     dialer: Arc<dyn Dialer>,
     me: AcdHandle,
+    log: Option<(SharedLog, mpsc::Receiver<Batch>)>,
 ) {
+    let (log, mut rows) = log.unzip();
     let mut t = Task {
         acd,
         dialer,
@@ -290,19 +361,40 @@ async fn run(
         since: HashMap::new(),
         last_call: HashMap::new(),
         today: Today::new(today()),
+        node: log.as_ref().map(|l| l.node.clone()).unwrap_or_default(),
+        counting: log.is_none(),
+        log,
+        pending_enqueue: HashMap::new(),
+        pending_state: HashMap::new(),
+        next_req: 0,
+        owners: HashMap::new(),
+        reach: HashMap::new(),
+        tick_pending: false,
+        tick_floor: None,
     };
     loop {
-        let wake = t.acd.poll_timeout().map(tokio::time::Instant::from_std);
+        let wake = if t.tick_pending {
+            None
+        } else {
+            t.acd
+                .poll_timeout()
+                .map(|w| t.tick_floor.map_or(w, |f| w.max(f)))
+                .map(tokio::time::Instant::from_std)
+        };
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(cmd) => t.handle(cmd),
                 None => return,
             },
+            batch = async { match rows.as_mut() { Some(r) => r.recv().await, None => std::future::pending().await } } => match batch {
+                Some(batch) => t.applied(batch),
+                None => rows = None,
+            },
             _ = async { match wake { Some(w) => tokio::time::sleep_until(w).await, None => std::future::pending().await } } => {
-                t.acd.handle_timeout(Instant::now());
+                t.timer();
             }
         }
-        t.outputs();
+        t.outputs(Instant::now());
     }
 }
 
@@ -374,44 +466,17 @@ impl Task {
                 events,
                 reply,
             } => {
-                let req = EnqueueRequest::new(call.clone(), queue.clone(), priority)
-                    .with_check(check_of(check))
-                    .with_skills(skills);
-                let result = match self.acd.enqueue(now, req) {
-                    Ok(()) => {
-                        self.calls.insert(call, events);
-                        QueueResult::Queued
-                    }
-                    Err(EnqueueError::NoAgents {
-                        logged_in,
-                        available,
-                        ..
-                    }) => QueueResult::NoAgents {
-                        logged_in,
-                        available,
+                self.pending_enqueue.insert(call.clone(), (events, reply));
+                self.submit(
+                    Input::Enqueue {
+                        call,
+                        queue,
+                        priority,
+                        check: check_of(check),
+                        skills,
                     },
-                    Err(EnqueueError::QueueFull) => {
-                        let max_calls = self
-                            .acd
-                            .queue_config(&queue)
-                            .map_or(ringdesk_acd::DEFAULT_MAX_CALLS, |c| c.max_calls);
-                        tracing::info!(
-                            call,
-                            queue,
-                            max_calls,
-                            "queue full: call refused, {max_calls} calls already wait or ring \
-                             ([queues.{queue}] max_calls); the flow takes its `full` exit, \
-                             else `error`"
-                        );
-                        QueueResult::Failed {
-                            reason: QueueFailure::Full { max_calls },
-                        }
-                    }
-                    Err(e) => QueueResult::Failed {
-                        reason: e.to_string().into(),
-                    },
-                };
-                let _ = reply.send(result);
+                    now,
+                );
             }
             Cmd::Info { queue, call, reply } => {
                 let id = call.map(CallId::new);
@@ -433,35 +498,39 @@ impl Task {
                 tracing::debug!(call, ?by, "call leaves the queue");
                 self.calls.remove(&call);
                 self.answered_legs.remove(&call);
-                let id = CallId::new(call);
-                if self.acd.has_call(&id) {
-                    let r = match by {
-                        Party::Caller => self.acd.caller_abandoned(now, &id),
-                        other => self.acd.call_ended(now, &id, other),
-                    };
-                    if let Err(e) = r {
-                        tracing::warn!(call = %id, "leaving the queue: {e}");
-                    }
-                }
+                self.submit(
+                    Input::Left {
+                        call,
+                        by: by.into(),
+                    },
+                    now,
+                );
             }
-            Cmd::Registered(a) => {
-                if let Err(e) = self.acd.agent_registered(now, &AgentId::new(a)) {
-                    tracing::warn!("agent registration: {e}");
-                }
+            Cmd::Registered(agent) => {
+                let contact = self.log.as_ref().and_then(|_| self.dialer.contact(&agent));
+                self.submit(Input::Registered { agent, contact }, now);
             }
-            Cmd::Unregistered(a) => {
-                let _ = self.acd.agent_unregistered(now, &AgentId::new(a));
-            }
+            Cmd::Unregistered(agent) => self.submit(Input::Unregistered { agent }, now),
             Cmd::SetState {
                 agent,
                 state,
                 reply,
             } => {
-                let r = self
-                    .acd
-                    .set_agent_state(now, &AgentId::new(agent), state)
-                    .map_err(|e| e.to_string());
-                let _ = reply.send(r);
+                self.next_req += 1;
+                let req = self.next_req;
+                self.pending_state.insert(req, reply);
+                let not_ready = match state {
+                    RequestedState::Available => None,
+                    RequestedState::NotReady { reason } => Some(reason),
+                };
+                self.submit(
+                    Input::SetState {
+                        agent,
+                        not_ready,
+                        req,
+                    },
+                    now,
+                );
             }
             Cmd::Agents(reply) => {
                 let ids: Vec<AgentId> = self.acd.agent_ids().cloned().collect();
@@ -505,28 +574,273 @@ impl Task {
                 result,
             } => {
                 let leg = self.ringing.remove(&(call.clone(), agent.clone()));
-                let (c, a) = (CallId::new(call.clone()), AgentId::new(agent));
-                let r = match result {
+                let result = match result {
                     OfferResult::Answered { leg: l } => {
-                        self.answered_legs.insert(call, leg.unwrap_or(l).max(l));
-                        self.acd.offer_answered(now, &c, &a)
+                        self.answered_legs
+                            .insert(call.clone(), leg.unwrap_or(l).max(l));
+                        OfferEnd::Answered
                     }
-                    OfferResult::Rejected => self.acd.offer_rejected(now, &c, &a),
-                    OfferResult::Failed => self.acd.offer_failed(now, &c, &a),
+                    OfferResult::Rejected => OfferEnd::Rejected,
+                    OfferResult::Failed => OfferEnd::Failed,
                 };
-                if let Err(e) = r {
-                    tracing::info!("offer result not applied: {e}");
+                self.submit(
+                    Input::OfferResult {
+                        call,
+                        agent,
+                        result,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+
+    /// Applies `input` now (one node), or appends it to the shared queue's log, to be
+    /// applied when the log hands it back.
+    fn submit(&mut self, input: Input, now: Instant) {
+        match &self.log {
+            Some(log) => log.append(&input),
+            None => {
+                let node = self.node.clone();
+                self.apply(&input, &node, now);
+            }
+        }
+    }
+
+    /// A timer of the core is due: handled now (one node), or a tick for the log.
+    fn timer(&mut self) {
+        let now = Instant::now();
+        match &self.log {
+            None => self.acd.handle_timeout(now),
+            Some(log) => {
+                log.append(&Input::Tick);
+                self.tick_pending = true;
+            }
+        }
+    }
+
+    /// Rows of the shared queue's log, in its order: each applied at its time, its
+    /// outputs carried out before the next.
+    fn applied(&mut self, batch: Batch) {
+        let rows = match batch {
+            Batch::CaughtUp => {
+                tracing::info!(
+                    calls = self.acd.call_count(),
+                    "shared queue: caught up with the log"
+                );
+                self.counting = true;
+                return;
+            }
+            Batch::Rows(rows) => rows,
+        };
+        let Some(clock) = self.log.as_ref().map(|l| l.clock) else {
+            return;
+        };
+        for row in rows {
+            match serde_json::from_str::<Input>(&row.body) {
+                Ok(input) => {
+                    let now = clock.at(row.at_ms);
+                    self.apply(&input, &row.node, now);
+                    self.outputs(now);
+                }
+                Err(e) => {
+                    tracing::warn!(seq = row.seq, node = %row.node, "shared queue: an input this version does not read was skipped: {e}");
                 }
             }
         }
     }
 
-    fn outputs(&mut self) {
+    /// The one place an input changes the core; `origin` is the node that made it.
+    fn apply(&mut self, input: &Input, origin: &str, now: Instant) {
+        let mine = origin == self.node;
+        match input {
+            Input::Enqueue {
+                call,
+                queue,
+                priority,
+                check,
+                skills,
+            } => {
+                let req = EnqueueRequest::new(call.clone(), queue.clone(), *priority)
+                    .with_check(Check::from(*check))
+                    .with_skills(skills.clone());
+                let result = match self.acd.enqueue(now, req) {
+                    Ok(()) => {
+                        self.owners.insert(call.clone(), origin.to_string());
+                        QueueResult::Queued
+                    }
+                    Err(EnqueueError::NoAgents {
+                        logged_in,
+                        available,
+                        ..
+                    }) => QueueResult::NoAgents {
+                        logged_in,
+                        available,
+                    },
+                    Err(EnqueueError::QueueFull) => {
+                        let max_calls = self
+                            .acd
+                            .queue_config(queue)
+                            .map_or(ringdesk_acd::DEFAULT_MAX_CALLS, |c| c.max_calls);
+                        if mine {
+                            tracing::info!(
+                                call,
+                                queue,
+                                max_calls,
+                                "queue full: call refused, {max_calls} calls already wait or ring \
+                                 ([queues.{queue}] max_calls); the flow takes its `full` exit, \
+                                 else `error`"
+                            );
+                        }
+                        QueueResult::Failed {
+                            reason: QueueFailure::Full { max_calls },
+                        }
+                    }
+                    Err(e) => QueueResult::Failed {
+                        reason: e.to_string().into(),
+                    },
+                };
+                if let Some((events, reply)) =
+                    mine.then(|| self.pending_enqueue.remove(call)).flatten()
+                {
+                    if result == QueueResult::Queued {
+                        self.calls.insert(call.clone(), events);
+                    }
+                    let _ = reply.send(result);
+                }
+            }
+            Input::Left { call, by } => {
+                self.owners.remove(call);
+                let id = CallId::new(call.clone());
+                if self.acd.has_call(&id) {
+                    let r = match Party::from(*by) {
+                        Party::Caller => self.acd.caller_abandoned(now, &id),
+                        other => self.acd.call_ended(now, &id, other),
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(call = %id, "leaving the queue: {e}");
+                    }
+                }
+            }
+            Input::Registered { agent, contact } => {
+                self.reach
+                    .insert(agent.clone(), (origin.to_string(), contact.clone()));
+                if let Err(e) = self.acd.agent_registered(now, &AgentId::new(agent.clone())) {
+                    tracing::warn!("agent registration: {e}");
+                }
+            }
+            Input::Unregistered { agent } => {
+                // Reachable through another node since: that node says when it ends.
+                if self.reach.get(agent).is_some_and(|(n, _)| n == origin) {
+                    self.reach.remove(agent);
+                    let _ = self
+                        .acd
+                        .agent_unregistered(now, &AgentId::new(agent.clone()));
+                }
+            }
+            Input::SetState {
+                agent,
+                not_ready,
+                req,
+            } => {
+                let r = self
+                    .acd
+                    .set_agent_state(
+                        now,
+                        &AgentId::new(agent.clone()),
+                        Input::requested(not_ready),
+                    )
+                    .map_err(|e| e.to_string());
+                if let Some(reply) = mine.then(|| self.pending_state.remove(req)).flatten() {
+                    let _ = reply.send(r);
+                }
+            }
+            Input::OfferResult {
+                call,
+                agent,
+                result,
+            } => {
+                let (c, a) = (CallId::new(call.clone()), AgentId::new(agent.clone()));
+                let r = match result {
+                    OfferEnd::Answered => self.acd.offer_answered(now, &c, &a),
+                    OfferEnd::Rejected => self.acd.offer_rejected(now, &c, &a),
+                    OfferEnd::Failed => self.acd.offer_failed(now, &c, &a),
+                };
+                if let Err(e) = r {
+                    tracing::info!("offer result not applied: {e}");
+                }
+            }
+            Input::Tick => {
+                self.acd.handle_timeout(now);
+                if mine {
+                    self.tick_pending = false;
+                    self.tick_floor = Some(Instant::now() + TICK_SPACING);
+                }
+            }
+            Input::NodeGone { node } => self.node_gone(node, origin, now),
+        }
+    }
+
+    /// `node` stopped: the calls whose media it held end (a bridged call as ended by the
+    /// system, its agent to wrap-up; a waiting or ringing one as abandoned), and agents
+    /// reachable only through it are logged out.
+    fn node_gone(&mut self, node: &str, origin: &str, now: Instant) {
+        let calls: Vec<String> = self
+            .owners
+            .iter()
+            .filter(|(_, n)| *n == node)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for call in &calls {
+            self.owners.remove(call);
+            let id = CallId::new(call.clone());
+            if self.acd.call_ended(now, &id, Party::System).is_err() {
+                let _ = self.acd.caller_abandoned(now, &id);
+            }
+            // This node's own live call, ended because another node took it for dead (its
+            // lease lapsed, e.g. cut off from the database): the caller leaves the queue
+            // as at its maximum wait rather than wait for an offer that cannot come.
+            if let Some(tx) = self.calls.remove(call) {
+                tracing::warn!(
+                    call,
+                    by = origin,
+                    "shared queue: this node was taken for stopped; the call leaves the queue"
+                );
+                let _ = tx.send(QueueEvent::MaxWait);
+            }
+        }
+        let agents: Vec<String> = self
+            .reach
+            .iter()
+            .filter(|(_, (n, _))| n == node)
+            .map(|(a, _)| a.clone())
+            .collect();
+        for agent in &agents {
+            self.reach.remove(agent);
+            let _ = self
+                .acd
+                .agent_unregistered(now, &AgentId::new(agent.clone()));
+        }
+        if !calls.is_empty() || !agents.is_empty() {
+            tracing::info!(
+                node,
+                calls = calls.len(),
+                agents = agents.len(),
+                "shared queue: a stopped node's calls ended and its agents logged out"
+            );
+        }
+    }
+
+    fn outputs(&mut self, now: Instant) {
         while let Some(out) = self.acd.poll_output() {
             match out {
                 Output::Offer { call, agent, queue } => {
                     self.last_call
                         .insert(agent.to_string(), (call.to_string(), queue.clone()));
+                    // With a shared queue, the node holding the call's media rings.
+                    if self.log.is_some() && !self.calls.contains_key(call.as_str()) {
+                        continue;
+                    }
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     if let Some(tx) = self.calls.get(call.as_str()) {
                         let _ = tx.send(QueueEvent::Offered(Box::new(AgentRef {
@@ -534,11 +848,16 @@ impl Task {
                             name: name.clone(),
                         })));
                     }
+                    let remote = match self.reach.get(agent.as_str()) {
+                        Some((node, Some(contact))) if *node != self.node => Some(contact),
+                        _ => None,
+                    };
                     let leg = self.dialer.offer(
                         call.as_str(),
                         agent.as_str(),
                         &name,
                         &queue,
+                        remote,
                         self.me.clone(),
                     );
                     self.ringing
@@ -555,7 +874,9 @@ impl Task {
                     queue,
                     waited,
                 } => {
-                    self.count(&queue, |t, day, q, sl| t.answered(day, q, waited, sl));
+                    if self.counting {
+                        self.count(&queue, |t, day, q, sl| t.answered(day, q, waited, sl));
+                    }
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     let leg = self.answered_legs.get(call.as_str()).copied().unwrap_or(0);
                     if let Some(tx) = self.calls.get(call.as_str()) {
@@ -569,7 +890,10 @@ impl Task {
                     }
                 }
                 Output::MaxWaitReached { call, queue, .. } => {
-                    self.count(&queue, |t, day, q, _| t.timed_out(day, q));
+                    if self.counting {
+                        self.count(&queue, |t, day, q, _| t.timed_out(day, q));
+                    }
+                    self.owners.remove(call.as_str());
                     if let Some(tx) = self.calls.remove(call.as_str()) {
                         let _ = tx.send(QueueEvent::MaxWait);
                     }
@@ -577,13 +901,21 @@ impl Task {
                 Output::AgentStateChanged {
                     agent, from, to, ..
                 } => {
-                    tracing::info!(agent = %agent, ?from, ?to, "agent state");
-                    self.since.insert(agent.to_string(), Instant::now());
+                    if self.counting {
+                        tracing::info!(agent = %agent, ?from, ?to, "agent state");
+                    }
+                    self.since.insert(agent.to_string(), now);
                 }
-                Output::Abandoned { queue, .. } => {
-                    self.count(&queue, |t, day, q, _| t.abandoned(day, q));
+                Output::Abandoned { call, queue, .. } => {
+                    if self.counting {
+                        self.count(&queue, |t, day, q, _| t.abandoned(day, q));
+                    }
+                    self.owners.remove(call.as_str());
                 }
-                Output::Announce { .. } | Output::CallEnded { .. } => {}
+                Output::CallEnded { call, .. } => {
+                    self.owners.remove(call.as_str());
+                }
+                Output::Announce { .. } => {}
             }
         }
     }
@@ -600,7 +932,15 @@ mod tests {
     struct Recording(Mutex<Vec<(String, String)>>);
 
     impl Dialer for Recording {
-        fn offer(&self, call: &str, agent: &str, _: &str, _: &str, _: AcdHandle) -> u64 {
+        fn offer(
+            &self,
+            call: &str,
+            agent: &str,
+            _: &str,
+            _: &str,
+            _: Option<&ContactRef>,
+            _: AcdHandle,
+        ) -> u64 {
             if let Ok(mut v) = self.0.lock() {
                 v.push((call.to_string(), agent.to_string()));
             }

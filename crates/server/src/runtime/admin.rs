@@ -693,7 +693,15 @@ mod tests {
     struct Unreachable;
 
     impl Dialer for Unreachable {
-        fn offer(&self, call: &str, agent: &str, _: &str, _: &str, acd: AcdHandle) -> u64 {
+        fn offer(
+            &self,
+            call: &str,
+            agent: &str,
+            _: &str,
+            _: &str,
+            _: Option<&crate::runtime::acd_input::ContactRef>,
+            acd: AcdHandle,
+        ) -> u64 {
             acd.offer_result(call, agent, OfferResult::Failed);
             0
         }

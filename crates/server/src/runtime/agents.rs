@@ -4,10 +4,12 @@
 //! what the bridge needs (the leg's RTP socket and the agent's media).
 
 use super::acd::{AcdHandle, Dialer, OfferResult};
+use super::acd_input::ContactRef;
 use super::desk::DeskHub;
 use super::phone::Phones;
 use ringdesk_sip::{
-    AgentMedia, LegId, OutboundCall, OutboundHandle, SipEvent, SipServer, SrtpPolicy,
+    AgentMedia, LegId, OutboundCall, OutboundHandle, RemoteContact, SipEvent, SipServer,
+    SrtpPolicy, Transport,
 };
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -198,7 +200,13 @@ impl SipDialer {
         }
     }
 
-    fn try_offer(&self, call: &str, agent: &str, queue: &str) -> Result<u64, String> {
+    fn try_offer(
+        &self,
+        call: &str,
+        agent: &str,
+        queue: &str,
+        remote: Option<&ContactRef>,
+    ) -> Result<u64, String> {
         let sip = self.sip.get().ok_or("SIP is not running")?;
         let socket = std::net::UdpSocket::bind(SocketAddr::new(self.rtp_ip, 0))
             .map_err(|e| format!("cannot open an RTP socket: {e}"))?;
@@ -225,6 +233,10 @@ impl SipDialer {
         );
         out.from_display = header_value(&info.caller_name);
         out.srtp = self.srtp_of(agent);
+        out.remote_contact = remote.map(|c| RemoteContact {
+            uri: c.uri.clone(),
+            source: c.source,
+        });
         let mut headers = vec![
             ("X-Ringdesk-Queue".to_string(), header_value(queue)),
             ("X-Ringdesk-Caller".to_string(), header_value(&info.ani)),
@@ -263,12 +275,20 @@ impl SipDialer {
 }
 
 impl Dialer for SipDialer {
-    fn offer(&self, call: &str, agent: &str, _name: &str, queue: &str, acd: AcdHandle) -> u64 {
+    fn offer(
+        &self,
+        call: &str,
+        agent: &str,
+        _name: &str,
+        queue: &str,
+        remote: Option<&ContactRef>,
+        acd: AcdHandle,
+    ) -> u64 {
         let tried = if self.phones.has_phone(agent) {
             self.desk.offered(call);
             self.phones.ring(call, agent, acd.clone())
         } else {
-            self.try_offer(call, agent, queue)
+            self.try_offer(call, agent, queue, remote)
         };
         match tried {
             Ok(leg) => leg,
@@ -278,6 +298,17 @@ impl Dialer for SipDialer {
                 0
             }
         }
+    }
+
+    fn contact(&self, agent: &str) -> Option<ContactRef> {
+        let sip = self.sip.get()?;
+        sip.agent_contacts(agent)
+            .into_iter()
+            .find(|c| c.transport == Transport::Udp)
+            .map(|c| ContactRef {
+                uri: c.uri,
+                source: c.source,
+            })
     }
 
     fn cancel(&self, leg: u64) {

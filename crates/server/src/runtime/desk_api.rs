@@ -630,7 +630,15 @@ mod tests {
 
     struct Unreachable;
     impl Dialer for Unreachable {
-        fn offer(&self, _: &str, _: &str, _: &str, _: &str, _: AcdHandle) -> u64 {
+        fn offer(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Option<&crate::runtime::acd_input::ContactRef>,
+            _: AcdHandle,
+        ) -> u64 {
             0
         }
         fn cancel(&self, _: u64) {}

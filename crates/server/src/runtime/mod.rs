@@ -1,6 +1,10 @@
 //! The runtime: everything that connects the sans-IO cores to real IO.
 
 pub mod acd;
+pub mod acd_input;
+pub mod acd_log;
+#[cfg(test)]
+mod acd_shared_tests;
 pub mod admin;
 pub mod admin_access;
 pub mod admin_session;

@@ -1,7 +1,8 @@
-//! Following `NOTIFY ringdesk_outbox` on a connection of its own: every node's worker wakes
-//! when any node records a request, retries one or produces one. A lost connection is
-//! reconnected with a pause; the worker's periodic look at the database covers the gap,
-//! and each reconnection wakes it once (something may have been missed).
+//! Following a `NOTIFY` channel on a connection of its own: every node's outbox worker
+//! wakes when any node records a request, retries one or produces one (`ringdesk_outbox`);
+//! every node's queue follows the shared queue's log (`ringdesk_acd`). A lost connection
+//! is reconnected with a pause; the follower's periodic look at the database covers the
+//! gap, and each reconnection wakes it once (something may have been missed).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +12,12 @@ use tokio::sync::Notify;
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::outbox::CHANNEL;
-
 /// Pause before reconnecting after a failure.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Runs until aborted.
 pub(crate) async fn run(
+    channel: &'static str,
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
     target: String,
@@ -40,22 +40,23 @@ pub(crate) async fn run(
                     }
                     None
                 });
-                match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                match client.batch_execute(&format!("LISTEN {channel}")).await {
                     Ok(()) => {
                         if failed_before {
-                            tracing::info!(%target, "outbox: listening for other nodes' work again");
+                            tracing::info!(%target, channel, "listening for other nodes' work again");
                         }
                         changed.notify_one();
                         let why = messages.await.ok().flatten();
                         tracing::warn!(
                             %target,
+                            channel,
                             reason = why.as_deref().unwrap_or("the connection ended"),
-                            "outbox: lost the PostgreSQL notification connection; reconnecting"
+                            "lost the PostgreSQL notification connection; reconnecting"
                         );
                     }
                     Err(e) => {
                         messages.abort();
-                        tracing::warn!(%target, reason = %crate::error::pg_reason(&e), "outbox: LISTEN failed");
+                        tracing::warn!(%target, channel, reason = %crate::error::pg_reason(&e), "LISTEN failed");
                     }
                 }
                 drop(client);
@@ -64,8 +65,9 @@ pub(crate) async fn run(
                 if !failed_before {
                     tracing::warn!(
                         %target,
+                        channel,
                         reason = %crate::error::pg_reason(&e),
-                        "outbox: cannot connect to follow other nodes' work; retrying"
+                        "cannot connect to follow other nodes' work; retrying"
                     );
                 }
             }

@@ -13,6 +13,7 @@
 //! asked for. A server on this machine (loopback, a Unix socket) is reached in plaintext
 //! unless the URL says `sslmode=require`.
 
+mod acd_log;
 mod admin;
 mod interactions;
 mod listen;
@@ -31,6 +32,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::StoreError;
 
+pub(crate) use acd_log::{
+    append as acd_append, db_now_ms, read_after as acd_read, CHANNEL as ACD_CHANNEL,
+};
+pub use acd_log::{node_gone_body, AcdLogRow, MAX_READ as ACD_LOG_MAX_READ};
 pub use nodes::NodeRenewal;
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -43,7 +48,7 @@ pub(crate) use interactions::{
     get as get_interaction, list as list_interactions, purge as purge_interactions, record_call,
 };
 pub(crate) use nodes::{join, leave, renew};
-pub(crate) use outbox::{list as outbox_list, pass, recover_own};
+pub(crate) use outbox::{list as outbox_list, pass, recover_own, CHANNEL as OUTBOX_CHANNEL};
 
 /// One item by id.
 pub(crate) async fn outbox_get(pg: &Pg, id: i64) -> Result<Option<crate::OutboxEntry>, StoreError> {
@@ -130,13 +135,14 @@ pub(crate) struct Pg {
     /// Random per process: tells this process's lease from another's under the same name.
     incarnation: String,
     lease: Duration,
-    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The `LISTEN` tasks, one per channel followed.
+    listeners: std::sync::Mutex<Vec<(&'static str, tokio::task::JoinHandle<()>)>>,
 }
 
 impl Drop for Pg {
     fn drop(&mut self) {
-        if let Ok(mut slot) = self.listener.lock() {
-            if let Some(task) = slot.take() {
+        if let Ok(mut listeners) = self.listeners.lock() {
+            for (_, task) in listeners.drain(..) {
                 task.abort();
             }
         }
@@ -208,7 +214,7 @@ impl Pg {
             node: opts.node,
             incarnation: format!("{:016x}", rand::random::<u64>()),
             lease: opts.lease,
-            listener: std::sync::Mutex::new(None),
+            listeners: std::sync::Mutex::new(Vec::new()),
         };
         let mut client = pg.client("connect").await?;
         schema::migrate(&mut client, &pg.target).await?;
@@ -245,18 +251,20 @@ impl Pg {
         })
     }
 
-    /// Starts following `NOTIFY` from every node's writes (once): each wakes `changed`.
-    pub(crate) fn listen(&self, changed: Arc<Notify>) {
-        let Ok(mut slot) = self.listener.lock() else {
+    /// Starts following `NOTIFY` on `channel` (once per channel): each wakes `changed`.
+    pub(crate) fn listen(&self, channel: &'static str, changed: Arc<Notify>) {
+        let Ok(mut listeners) = self.listeners.lock() else {
             return;
         };
-        if slot.is_none() {
-            *slot = Some(tokio::spawn(listen::run(
+        if listeners.iter().all(|(c, _)| *c != channel) {
+            let task = tokio::spawn(listen::run(
+                channel,
                 self.config.clone(),
                 self.tls.clone(),
                 self.target.clone(),
                 changed,
-            )));
+            ));
+            listeners.push((channel, task));
         }
     }
 

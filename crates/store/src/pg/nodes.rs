@@ -1,8 +1,9 @@
 //! Node leases: a running worker's node holds a row in `nodes` and renews it; when a node
 //! stops renewing (killed, cut off), the first other node to see its lease run out removes
 //! the row and, in the same transaction, turns the items it held in flight into uncertain
-//! ones (checked with the helpdesk before they are sent again). The row's removal is what
-//! makes the release happen once. Lease times are the database's clock.
+//! ones (checked with the helpdesk before they are sent again), and tells the shared queue
+//! the node is gone (its calls end, its agents are released). The row's removal is what
+//! makes each release happen once. Lease times are the database's clock.
 
 use std::time::Duration;
 
@@ -108,6 +109,7 @@ pub(crate) async fn renew(pg: &Pg, now: Timestamp) -> Result<NodeRenewal, StoreE
             )
             .await
             .map_err(pg.err("release stopped nodes"))?;
+        super::acd_log::append_node_gone(&tx, pg, &node).await?;
         released.push((node, usize::try_from(items).unwrap_or(usize::MAX)));
     }
     tx.commit().await.map_err(pg.err("renew the node lease"))?;

@@ -10,6 +10,7 @@ use crate::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_interaction_media.sql"),
+    include_str!("../../migrations/postgres/0003_acd_log.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.

@@ -1,0 +1,340 @@
+//! The shared queue on a real PostgreSQL (a private cluster started by the test): two
+//! nodes' queue tasks over one log, each with a dialer that records what it rang. Checks
+//! the rules at the level where routing happens: priority then arrival across
+//! nodes, the node holding the call rings (with the agent's contact from the other node),
+//! no double offers under a burst, both nodes' views agree, and a stopped node's calls
+//! and agents are released once.
+
+#[path = "../../../store/tests/common/pg.rs"]
+mod pg;
+
+use super::acd::{AcdHandle, Dialer, OfferResult, QueueEvent};
+use super::acd_input::ContactRef;
+use super::acd_log::SharedLog;
+use ringdesk_acd::{AcdConfig, Party, RequestedState};
+use ringdesk_flow::{AvailabilityCheck, QueueResult};
+use ringdesk_store::{PostgresOptions, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// One ring: which node rang, the call, the agent, the remote contact used.
+type Ring = (&'static str, String, String, Option<ContactRef>);
+
+/// Records rings; answers them when `auto` (the caller's side then ends the call).
+struct Recorder {
+    node: &'static str,
+    rings: mpsc::UnboundedSender<Ring>,
+    auto: bool,
+    /// Shared by both nodes' dialers: each agent's ringing or connected call.
+    busy: Arc<Mutex<HashMap<String, String>>>,
+    /// Rings that found the agent already busy (must stay empty).
+    doubles: Arc<Mutex<Vec<String>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Dialer for Recorder {
+    fn offer(
+        &self,
+        call: &str,
+        agent: &str,
+        _: &str,
+        _: &str,
+        remote: Option<&ContactRef>,
+        acd: AcdHandle,
+    ) -> u64 {
+        let _ = self
+            .rings
+            .send((self.node, call.into(), agent.into(), remote.cloned()));
+        if let Some(old) = self
+            .busy
+            .lock()
+            .unwrap()
+            .insert(agent.to_string(), call.to_string())
+        {
+            self.doubles
+                .lock()
+                .unwrap()
+                .push(format!("{agent}: {call} while {old}"));
+        }
+        let leg = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if self.auto {
+            let (call, agent) = (call.to_string(), agent.to_string());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                acd.offer_result(&call, &agent, OfferResult::Answered { leg });
+            });
+        }
+        leg
+    }
+
+    fn cancel(&self, _: u64) {}
+
+    fn contact(&self, agent: &str) -> Option<ContactRef> {
+        Some(ContactRef {
+            uri: format!("sip:{agent}@{}", self.node),
+            source: "127.0.0.1:5070".parse().unwrap(),
+        })
+    }
+}
+
+fn config(agents: usize) -> AcdConfig {
+    let mut toml = String::from("[queues.support]\nwrap_up = \"0s\"\n");
+    for i in 0..agents {
+        toml.push_str(&format!(
+            "[[agents]]\nid = \"a{i}\"\nname = \"Agent {i}\"\npassword = \"p\"\nqueues = [\"support\"]\n"
+        ));
+    }
+    crate::config::Config::parse(&toml, "t.toml").unwrap().acd()
+}
+
+struct Node {
+    acd: AcdHandle,
+    store: Store,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn node(
+    pg: &pg::PgCluster,
+    db: &str,
+    name: &'static str,
+    agents: usize,
+    rings: mpsc::UnboundedSender<Ring>,
+    auto: bool,
+    busy: &Arc<Mutex<HashMap<String, String>>>,
+    doubles: &Arc<Mutex<Vec<String>>>,
+) -> Node {
+    let mut opts = PostgresOptions::new(pg.url(db), name);
+    opts.password = Some(pg::PASSWORD.into());
+    let store = Store::connect_postgres(opts).await.expect("connect");
+    let (log, rows) = SharedLog::open(&store).await.expect("open the log");
+    let dialer = Arc::new(Recorder {
+        node: name,
+        rings,
+        auto,
+        busy: busy.clone(),
+        doubles: doubles.clone(),
+        next: Default::default(),
+    });
+    let acd = AcdHandle::spawn_shared(&config(agents), dialer, log, rows).unwrap();
+    Node { acd, store }
+}
+
+async fn enqueue(n: &Node, call: &str, priority: u8) -> mpsc::UnboundedReceiver<QueueEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let r = n
+        .acd
+        .enqueue(
+            call,
+            "support",
+            priority,
+            AvailabilityCheck::Off,
+            vec![],
+            tx,
+        )
+        .await;
+    assert_eq!(r, QueueResult::Queued, "{call}");
+    rx
+}
+
+async fn next_ring(rings: &mut mpsc::UnboundedReceiver<Ring>) -> Ring {
+    tokio::time::timeout(WAIT, rings.recv())
+        .await
+        .expect("a ring in time")
+        .expect("dialers alive")
+}
+
+/// Waits until `n` shows `agent` in `state`.
+async fn agent_state(n: &Node, agent: &str, state: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let got = n.acd.agent(agent).await.map(|v| v.state);
+        if got.as_deref() == Some(state) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{agent}: {got:?}, wanted {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_queue() {
+    let pg = pg::PgCluster::start();
+    pg.create_db("q");
+    let busy = Arc::new(Mutex::new(HashMap::new()));
+    let doubles = Arc::new(Mutex::new(Vec::new()));
+
+    // ---- Priority, then arrival, across nodes; the node holding the call rings. ----
+    let (tx, mut rings) = mpsc::unbounded_channel();
+    let a = node(&pg, "q", "a", 1, tx.clone(), false, &busy, &doubles).await;
+    let b = node(&pg, "q", "b", 1, tx, false, &busy, &doubles).await;
+    a.acd.registered("a0");
+    agent_state(&b, "a0", "available").await;
+    // Not ready (asked on node A), while three callers arrive.
+    a.acd
+        .set_state(
+            "a0",
+            RequestedState::NotReady {
+                reason: "lunch".into(),
+            },
+        )
+        .await
+        .unwrap();
+    agent_state(&b, "a0", "not_ready").await;
+    let mut normal_a = enqueue(&a, "normal-on-a", 5).await;
+    let mut urgent_b = enqueue(&b, "urgent-on-b", 1).await;
+    let _later_b = enqueue(&b, "later-normal-on-b", 5).await;
+    // Both nodes see three calls waiting.
+    for n in [&a, &b] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while n.acd.queues().await[0].calls_queued != 3 {
+            assert!(tokio::time::Instant::now() < deadline, "queued calls");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    // Available again, asked on node B: the urgent caller on B is offered first, rung by
+    // B at the contact the agent registered with A.
+    b.acd
+        .set_state("a0", RequestedState::Available)
+        .await
+        .unwrap();
+    let (by, call, agent, contact) = next_ring(&mut rings).await;
+    assert_eq!(
+        (by, call.as_str(), agent.as_str()),
+        ("b", "urgent-on-b", "a0")
+    );
+    assert_eq!(contact.map(|c| c.uri).as_deref(), Some("sip:a0@a"));
+    assert!(matches!(
+        tokio::time::timeout(WAIT, urgent_b.recv()).await,
+        Ok(Some(QueueEvent::Offered(_)))
+    ));
+    agent_state(&a, "a0", "reserved").await;
+    b.acd
+        .offer_result("urgent-on-b", "a0", OfferResult::Answered { leg: 1 });
+    b.acd.left("urgent-on-b", Party::Agent);
+    // Then the earlier of the two normal callers, on node A (rung by A, its own contact).
+    let (by, call, _, contact) = next_ring(&mut rings).await;
+    assert_eq!((by, call.as_str(), contact), ("a", "normal-on-a", None));
+    assert!(matches!(
+        tokio::time::timeout(WAIT, normal_a.recv()).await,
+        Ok(Some(QueueEvent::Offered(_)))
+    ));
+    // The agent refuses: the call goes back to its place, the agent is not ready.
+    a.acd
+        .offer_result("normal-on-a", "a0", OfferResult::Rejected);
+    agent_state(&b, "a0", "not_ready").await;
+
+    // ---- A stopped node: its calls end, its agents are released, once. ----
+    // The agent, available again, is offered the first call (on A, still first).
+    b.acd
+        .set_state("a0", RequestedState::Available)
+        .await
+        .unwrap();
+    let (by, call, _, _) = next_ring(&mut rings).await;
+    assert_eq!((by, call.as_str()), ("a", "normal-on-a"));
+    agent_state(&b, "a0", "reserved").await;
+    // Node A "stops" (its lease ran out, a renewal by B says so): its call leaves, the
+    // agent (registered through A) is logged out, and B's caller stays queued.
+    b.store
+        .acd_append(&[ringdesk_store::node_gone_body("a")])
+        .await
+        .unwrap();
+    agent_state(&b, "a0", "logged_out").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while b.acd.queues().await[0].calls_queued != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "B's caller stays");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The agent registers again through B: B's caller is offered, by B, with B's own
+    // registration (no remote contact).
+    b.acd.registered("a0");
+    let (by, call, _, contact) = next_ring(&mut rings).await;
+    assert_eq!(
+        (by, call.as_str(), contact),
+        ("b", "later-normal-on-b", None)
+    );
+    drop((a, b));
+
+    // ---- A burst: 50 callers on two nodes, 5 agents, no double offers. ----
+    pg.create_db("q2");
+    // Fresh books: the first part's manual rings are not a burst's.
+    let busy = Arc::new(Mutex::new(HashMap::new()));
+    let doubles = Arc::new(Mutex::new(Vec::new()));
+    let (tx, mut rings) = mpsc::unbounded_channel();
+    let a = node(&pg, "q2", "a", 5, tx.clone(), true, &busy, &doubles).await;
+    let b = node(&pg, "q2", "b", 5, tx, true, &busy, &doubles).await;
+    for (i, agent) in ["a0", "a1", "a2", "a3", "a4"].into_iter().enumerate() {
+        if i < 3 { &a } else { &b }.acd.registered(agent);
+    }
+    for agent in ["a0", "a1", "a2", "a3", "a4"] {
+        agent_state(&a, agent, "available").await;
+    }
+    let mut waiting = Vec::new();
+    for i in 0..50u32 {
+        let n = if i.is_multiple_of(2) { &a } else { &b };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (acd, busy) = (n.acd.clone(), busy.clone());
+        // A caller: queued, then bridged when its agent answers, and the agent hangs up.
+        waiting.push(tokio::spawn(async move {
+            let call = format!("burst-{i}");
+            let mut events = rx;
+            let r = acd
+                .enqueue(
+                    &call,
+                    "support",
+                    1 + (i % 3) as u8,
+                    AvailabilityCheck::Off,
+                    vec![],
+                    tx,
+                )
+                .await;
+            assert_eq!(r, QueueResult::Queued, "{call}");
+            loop {
+                match tokio::time::timeout(WAIT, events.recv()).await {
+                    Ok(Some(QueueEvent::Answered { agent, .. })) => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        busy.lock().unwrap().remove(&agent.id);
+                        acd.left(&call, Party::Agent);
+                        return;
+                    }
+                    Ok(Some(_)) => continue,
+                    other => panic!("{call}: no answer: {other:?}"),
+                }
+            }
+        }));
+    }
+    let mut rung: HashMap<String, usize> = HashMap::new();
+    while rung.len() < 50 {
+        let (by, call, _, _) = next_ring(&mut rings).await;
+        let n: usize = call.trim_start_matches("burst-").parse().unwrap();
+        assert_eq!(
+            by,
+            if n.is_multiple_of(2) { "a" } else { "b" },
+            "{call} rung by its node"
+        );
+        *rung.entry(call).or_default() += 1;
+    }
+    // Every caller heard its agent answer.
+    for w in waiting {
+        w.await.unwrap();
+    }
+    assert!(rung.values().all(|&n| n == 1), "{rung:?}");
+    assert!(
+        doubles.lock().unwrap().is_empty(),
+        "{:?}",
+        doubles.lock().unwrap()
+    );
+    // Both nodes agree: nobody waits, every agent is available again.
+    for n in [&a, &b] {
+        for agent in ["a0", "a1", "a2", "a3", "a4"] {
+            agent_state(n, agent, "available").await;
+        }
+        assert_eq!(n.acd.queues().await[0].calls_queued, 0);
+    }
+}
