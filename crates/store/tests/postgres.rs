@@ -410,3 +410,86 @@ async fn tls_is_verified_against_the_configured_certificate() {
     );
     assert_ne!(plain_sessions, "0");
 }
+
+/// The shared queue's log: appends from two nodes at once get one order with no gaps,
+/// times that never go back, and a reader sees every row before the last it saw; a node
+/// whose lease runs out is said gone once, by the renewal that reaps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_log_has_one_order_and_says_a_stopped_node_is_gone_once() {
+    let pg = cluster("q");
+    let a = connect(&pg, "q", "node-a").await;
+    let b = connect(&pg, "q", "node-b").await;
+    let write = |store: Store, who: &'static str| {
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let bodies = vec![format!("{who}-{i}"), format!("{who}-{i}-second")];
+                store.acd_append(&bodies).await.unwrap();
+            }
+        })
+    };
+    let (ta, tb) = (write(a.clone(), "a"), write(b.clone(), "b"));
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let mut rows = Vec::new();
+    loop {
+        let after = rows.last().map_or(0, |r: &ringdesk_store::AcdLogRow| r.seq);
+        let more = a.acd_read(after).await.unwrap();
+        if more.is_empty() {
+            break;
+        }
+        rows.extend(more);
+    }
+    assert_eq!(rows.len(), 160);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.seq, i as i64 + 1, "no gaps");
+    }
+    assert!(
+        rows.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
+        "time never goes back"
+    );
+    // Each append's two inputs are adjacent, each node's in its own order.
+    for who in ["a", "b"] {
+        let mine: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.node == format!("node-{who}"))
+            .map(|r| r.body.as_str())
+            .collect();
+        let expected: Vec<String> = (0..40)
+            .flat_map(|i| [format!("{who}-{i}"), format!("{who}-{i}-second")])
+            .collect();
+        assert_eq!(mine, expected);
+    }
+    for pair in rows.chunks(2) {
+        assert_eq!(format!("{}-second", pair[0].body), pair[1].body);
+    }
+    // A large input is refused, not written.
+    assert!(a.acd_append(&["x".repeat(20_000)]).await.is_err());
+
+    // Node a joins and stops renewing; node b's renewals after its lease say it is gone, once.
+    let now = Timestamp::now();
+    assert_eq!(a.node_join(now).await.unwrap(), Some(0));
+    assert_eq!(b.node_join(now).await.unwrap(), Some(0));
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let renewal = b.node_renew(Timestamp::now()).await.unwrap();
+    assert_eq!(renewal.released, [("node-a".to_string(), 0)]);
+    assert!(b
+        .node_renew(Timestamp::now())
+        .await
+        .unwrap()
+        .released
+        .is_empty());
+    let gone: Vec<_> = b
+        .acd_read(160)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.node, r.body))
+        .collect();
+    assert_eq!(
+        gone,
+        [(
+            "node-b".to_string(),
+            ringdesk_store::node_gone_body("node-a")
+        )]
+    );
+}
