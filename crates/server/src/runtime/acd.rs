@@ -329,6 +329,8 @@ struct Task {
     /// A tick this node appended is not applied yet; and no new one before this.
     tick_pending: bool,
     tick_floor: Option<Instant>,
+    /// When each call of this node asked for the queue, until its first offer.
+    asked_at: HashMap<String, Instant>,
     /// Whether outcomes count in today's figures (not while replaying the log's past,
     /// which the figures seeded from the records already hold).
     counting: bool,
@@ -371,6 +373,7 @@ async fn run(
         reach: HashMap::new(),
         tick_pending: false,
         tick_floor: None,
+        asked_at: HashMap::new(),
     };
     loop {
         let wake = if t.tick_pending {
@@ -467,6 +470,7 @@ impl Task {
                 reply,
             } => {
                 self.pending_enqueue.insert(call.clone(), (events, reply));
+                self.asked_at.insert(call.clone(), now);
                 self.submit(
                     Input::Enqueue {
                         call,
@@ -498,6 +502,7 @@ impl Task {
                 tracing::debug!(call, ?by, "call leaves the queue");
                 self.calls.remove(&call);
                 self.answered_legs.remove(&call);
+                self.asked_at.remove(&call);
                 self.submit(
                     Input::Left {
                         call,
@@ -705,6 +710,8 @@ impl Task {
                 {
                     if result == QueueResult::Queued {
                         self.calls.insert(call.clone(), events);
+                    } else {
+                        self.asked_at.remove(call);
                     }
                     let _ = reply.send(result);
                 }
@@ -841,6 +848,9 @@ impl Task {
                     if self.log.is_some() && !self.calls.contains_key(call.as_str()) {
                         continue;
                     }
+                    if let Some(asked) = self.asked_at.remove(call.as_str()) {
+                        super::queue_metrics::offered_after(asked.elapsed());
+                    }
                     let name = self.acd.agent_name(&agent).unwrap_or_default().to_string();
                     if let Some(tx) = self.calls.get(call.as_str()) {
                         let _ = tx.send(QueueEvent::Offered(Box::new(AgentRef {
@@ -893,6 +903,7 @@ impl Task {
                     if self.counting {
                         self.count(&queue, |t, day, q, _| t.timed_out(day, q));
                     }
+                    self.asked_at.remove(call.as_str());
                     self.owners.remove(call.as_str());
                     if let Some(tx) = self.calls.remove(call.as_str()) {
                         let _ = tx.send(QueueEvent::MaxWait);

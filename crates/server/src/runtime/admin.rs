@@ -678,6 +678,7 @@ async fn metrics(
             crate::runtime::rtp_metrics::render(&mut out);
             crate::runtime::bridge_metrics::render(&mut out);
             crate::runtime::phone_metrics::render(&mut out);
+            crate::runtime::queue_metrics::render(&mut out);
             ([("content-type", "text/plain; version=0.0.4")], out).into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),

@@ -28,6 +28,7 @@ pub mod phone_metrics;
 pub mod phone_relay;
 pub mod priority;
 pub mod prompts;
+pub mod queue_metrics;
 pub mod queue_stats;
 pub mod resume;
 pub mod retention;
