@@ -19,10 +19,15 @@ mod kamailio;
 #[path = "../../store/tests/common/pg.rs"]
 mod pg;
 
+/// The `[store]` of a node on the test cluster's database.
+#[path = "cluster/store.rs"]
+mod store;
+
 use kamailio::{Kamailio, Timers};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use store::shared_store;
 use voice::listening::Listening;
 use voice::server::{Options, Server};
 use voice::sipp::Sipp;
@@ -439,15 +444,6 @@ async fn a_node_that_answers_again_gets_calls_again() {
         6,
         "one record per call: {counts:?}"
     );
-}
-
-/// The `[store]` of a node sharing the test cluster's database `r` (a 2 s lease).
-fn shared_store(pg: &pg::PgCluster, node: &str) -> String {
-    format!(
-        "url = {:?}\npassword = {:?}\nnode = {node:?}\nlease = \"2s\"\n",
-        pg.url("r"),
-        pg::PASSWORD
-    )
 }
 
 /// A node on the shared store, using `zendesk` (another node's sandbox) when given.

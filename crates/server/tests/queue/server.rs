@@ -55,6 +55,9 @@ pub struct Options {
     pub digest_algorithms: Option<&'static [&'static str]>,
     /// More TOML appended to the config, e.g. a `[sip.limits]` section.
     pub extra_config: Option<String>,
+    /// The `[store]` section's body instead of an SQLite file in the server's folder (a
+    /// shared PostgreSQL store, say).
+    pub store: Option<String>,
 }
 
 impl Options {
@@ -68,6 +71,7 @@ impl Options {
             tls: false,
             digest_algorithms: None,
             extra_config: None,
+            store: None,
         }
     }
 
@@ -78,6 +82,12 @@ impl Options {
 
     pub fn wrap_up(mut self, t: &str) -> Options {
         self.wrap_up = t.into();
+        self
+    }
+
+    /// `[store]` with `body` (e.g. a shared PostgreSQL store) instead of SQLite.
+    pub fn store(mut self, body: String) -> Options {
+        self.store = Some(body);
         self
     }
 
@@ -214,6 +224,23 @@ impl Server {
         }
     }
 
+    /// Queue `name` as `GET /queues` shows it.
+    pub async fn queue(&self, name: &str) -> serde_json::Value {
+        let resp = self
+            .http()
+            .get(self.admin_url("/queues"))
+            .send()
+            .await
+            .expect("GET /queues");
+        assert!(resp.status().is_success(), "GET /queues: {}", resp.status());
+        let queues: serde_json::Value = resp.json().await.expect("GET /queues returns queues");
+        queues
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no queue {name:?} in GET /queues: {queues:#}"))
+    }
+
     /// `GET /interactions`: the calls' records, newest first.
     pub async fn interactions(&self) -> Vec<serde_json::Value> {
         let resp = self
@@ -286,7 +313,14 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
         );
     }
     let _ = writeln!(s, "[admin]\nlisten = \"127.0.0.1:0\"");
-    let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
+    match &options.store {
+        Some(store) => {
+            let _ = writeln!(s, "[store]\n{store}");
+        }
+        None => {
+            let _ = writeln!(s, "[store]\npath = {:?}", dir.join("ringdesk.sqlite"));
+        }
+    }
     s.push_str(&zendesk_connector(zendesk_url));
     for a in &options.agents {
         let _ = writeln!(

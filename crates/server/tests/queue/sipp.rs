@@ -243,6 +243,11 @@ impl SippProc {
         self.port
     }
 
+    /// The message trace so far (`-trace_msg`: every message sent and received, in order).
+    pub fn messages(&self) -> String {
+        read_bounded(&self.messages)
+    }
+
     /// The requests of `method` received so far, one per Call-ID.
     pub fn received(&self, method: &str) -> Vec<Message> {
         received(&read_bounded(&self.messages), method)
