@@ -7,11 +7,6 @@
 //! INVITEs an agent's phone gets) follows priority then arrival across the nodes, a burst
 //! of callers on both nodes never offers one agent two calls nor one call to two agents,
 //! and `GET /agents` of either node shows the same states.
-//!
-//! Each cluster test's scenario also runs on one node of the store (the `#[ignore]`d
-//! `..._on_one_node_of_the_store` tests, `cargo test --test cluster_queue -- --ignored`):
-//! they pass without any cluster, which tells a broken harness or store from a broken
-//! cluster queue, and keep them out of the CI's time.
 
 mod queue;
 
@@ -261,17 +256,6 @@ async fn an_urgent_caller_on_one_node_is_offered_before_an_earlier_normal_caller
     let pg = store_cluster();
     let (a, b) = two_nodes(&pg, one_agent()).await;
     offers_follow_priority_then_arrival([&a, &b]).await;
-}
-
-/// The first test's scenario with every caller on node A (one node of the store): passes
-/// without any cluster, so it checks this harness (`cargo test --test cluster_queue --
-/// --ignored`), and a failure of the first test alone points at the cluster queue.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a harness check on one node; the cluster test is an_urgent_caller_on_one_node_is_offered_before_an_earlier_normal_caller_on_the_other"]
-async fn offers_follow_priority_then_arrival_on_one_node_of_the_store() {
-    let pg = store_cluster();
-    let a = node(&pg, "node-a", one_agent()).await;
-    offers_follow_priority_then_arrival([&a, &a]).await;
 }
 
 /// The burst's agents and the node (0: A, 1: B) each one's softphone registers with.
@@ -660,23 +644,4 @@ fn the_overlap_check_sees_a_second_offer_during_a_call() {
         overlapping_offers(&dialog_events(&overlapping)),
         [(vec!["c1".to_owned()], "+2".to_owned())]
     );
-}
-
-/// The burst on one node of the store (every agent and caller on node A): checks this
-/// harness without any cluster (`cargo test --test cluster_queue -- --ignored`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a harness check on one node; the cluster test is a_burst_of_callers_on_two_nodes_never_double_offers"]
-async fn a_burst_of_callers_on_one_node_of_the_store_never_double_offers() {
-    let pg = store_cluster();
-    let a = node(&pg, "node-a", burst_options()).await;
-    burst([&a, &a]).await;
-}
-
-/// The third test on one node of the store: checks this harness without any cluster.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a harness check on one node; the cluster test is both_nodes_show_the_same_agent_states"]
-async fn agent_states_on_one_node_of_the_store() {
-    let pg = store_cluster();
-    let a = node(&pg, "node-a", same_states_options()).await;
-    same_states([&a, &a]).await;
 }
