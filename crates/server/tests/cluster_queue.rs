@@ -645,3 +645,70 @@ fn the_overlap_check_sees_a_second_offer_during_a_call() {
         [(vec!["c1".to_owned()], "+2".to_owned())]
     );
 }
+
+/// Test 4: a node killed (`kill -9`) during calls: once its lease (2 s) runs out, the
+/// surviving node releases what it held, once: the agent busy on its call goes through
+/// wrap-up back to available, the agent registered with it is logged out, and its caller
+/// still waiting leaves the one queue. The survivor's own caller is then offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_calls_and_agents_are_released_by_the_survivor() {
+    let pg = store_cluster();
+    let (a, b) = two_nodes(&pg, same_states_options()).await;
+    let nodes = [&a, &b];
+    // ana registers with B (she survives), bob with A (he goes with it), not ready.
+    let ana = agent::phone(
+        &b,
+        "ana",
+        "agent_answer_wait_bye.xml",
+        2,
+        Duration::ZERO,
+        &[],
+    );
+    let bob = agent::phone(
+        &a,
+        "bob",
+        "agent_answer_wait_bye.xml",
+        1,
+        Duration::ZERO,
+        &[],
+    );
+    agent::log_in(&b, "ana", &ana).await;
+    agent::log_in(&a, "bob", &bob).await;
+    a.must_set_state("bob", "not_ready").await;
+    agreed_agents(&nodes, "ana available, bob not ready", |v| {
+        state_of(v, "ana") == "available" && state_of(v, "bob") == "not_ready"
+    })
+    .await;
+    // A caller on A talks to ana; a second caller on A waits.
+    let _talking = caller_until_bye(&a, "talking", ROBERT_NORMAL);
+    ana.wait_received("INVITE", 1, OFFER_WAIT).await;
+    agreed_agents(&nodes, "ana busy", |v| state_of(v, "ana") == "busy").await;
+    let _waiting = caller_until_bye(&a, "waiting", MARY_NORMAL);
+    queued_everywhere(&nodes, 1).await;
+
+    signal(&a, "KILL");
+    // B releases A's calls and agents once A's lease has run out.
+    let view = agreed_agents(&[&b], "ana released, bob logged out", |v| {
+        state_of(v, "ana") != "busy" && state_of(v, "bob") == "logged_out"
+    })
+    .await;
+    assert!(
+        matches!(state_of(&view, "ana"), "wrap_up" | "available"),
+        "{view:?}"
+    );
+    queued_everywhere(&[&b], 0).await;
+    // B's own caller is offered to ana as soon as her wrap-up ends.
+    let _on_b = caller_until_bye(&b, "on-b", BRUNO_URGENT);
+    let invites = ana.wait_received("INVITE", 2, OFFER_WAIT).await;
+    assert_eq!(header(&invites[1], "X-Ringdesk-Caller"), BRUNO_URGENT);
+}
+
+/// Sends `signal` (`KILL`, `STOP`) to a node's process.
+fn signal(node: &Server, signal: &str) {
+    let pid = node.pid().expect("the node runs").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -s {signal} {pid}: {status}");
+}
