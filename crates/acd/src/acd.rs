@@ -118,6 +118,7 @@ impl Acd {
             registered: false,
             idle_since: None,
             wrap_timer: None,
+            site: None,
         });
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! An agent as the core tracks it: configuration, registration and routing state.
 
 use crate::ids::AgentId;
-use crate::queue::Skills;
+use crate::queue::{Site, Skills};
 use crate::state::AgentStatus;
 use crate::timers::TimerKey;
 use std::time::Instant;
@@ -45,4 +45,8 @@ pub(crate) struct Agent {
     /// fault of theirs, so they keep their place).
     pub(crate) idle_since: Option<Instant>,
     pub(crate) wrap_timer: Option<TimerKey>,
+    /// Where the agent can be rung from: `None` from anywhere (one node, or a contact
+    /// any node reaches), `Some(node)` only for calls at that site (a desktop phone or a
+    /// connection only that node has).
+    pub(crate) site: Site,
 }

@@ -1,7 +1,7 @@
 //! A call as the core tracks it from enqueue to the end of the bridged conversation.
 
 use crate::ids::CallId;
-use crate::queue::{CallKey, Skills};
+use crate::queue::{CallKey, Site, Skills};
 use crate::timers::TimerKey;
 use std::time::Instant;
 
@@ -24,6 +24,8 @@ pub(crate) struct Call {
     pub(crate) priority: u8,
     pub(crate) seq: u64,
     pub(crate) skills: Skills,
+    /// Where the call's media is (the node holding it, in a cluster).
+    pub(crate) site: Site,
     pub(crate) enqueued_at: Instant,
     pub(crate) phase: Phase,
     pub(crate) max_wait_timer: Option<TimerKey>,

@@ -79,7 +79,7 @@ impl Acd {
         let Some(q) = self.queues.get_mut(qi) else {
             return;
         };
-        q.remove_waiting(key, &call.skills);
+        q.remove_waiting(key, &call.site, &call.skills);
         let ring = q.config.ring_timeout;
         let queue_name = q.name.clone();
         let call_id = call.id.clone();
@@ -110,7 +110,7 @@ impl Acd {
         let best = agent
             .queues
             .iter()
-            .filter_map(|qi| self.queues.get(*qi)?.head_for(&agent.skills))
+            .filter_map(|qi| self.queues.get(*qi)?.head_for(&agent.skills, &agent.site))
             .min();
         if let Some((_, seq)) = best {
             self.offer(seq, a, now);
@@ -129,9 +129,9 @@ impl Acd {
             return;
         };
         let found = q.available_agents().find(|a| {
-            self.agents
-                .get(*a)
-                .is_some_and(|ag| call.skills.is_subset(&ag.skills))
+            self.agents.get(*a).is_some_and(|ag| {
+                call.skills.is_subset(&ag.skills) && crate::queue::reaches(&ag.site, &call.site)
+            })
         });
         if let Some(a) = found {
             self.offer(seq, a, now);
@@ -159,7 +159,7 @@ impl Acd {
         let (key, qi, call_id) = (call.key(), call.queue, call.id.clone());
         self.timers.cancel(Some(timer));
         if let Some(q) = self.queues.get_mut(qi) {
-            q.add_waiting(key, &call.skills);
+            q.add_waiting(key, &call.site, &call.skills);
         }
         if cancel {
             let agent = self.agent_id(a);
@@ -183,7 +183,7 @@ impl Acd {
         if let Some(q) = self.queues.get_mut(call.queue) {
             match call.phase {
                 Phase::Waiting => {
-                    q.remove_waiting(call.key(), &call.skills);
+                    q.remove_waiting(call.key(), &call.site, &call.skills);
                     q.remove_pending(call.enqueued_at, seq);
                 }
                 Phase::Ringing { .. } => q.remove_pending(call.enqueued_at, seq),

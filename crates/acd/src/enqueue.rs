@@ -21,6 +21,9 @@ pub struct EnqueueRequest {
     pub skills: Vec<String>,
     /// Overrides the queue's `no_agent_check` (the flow activity's own setting).
     pub check: Option<AvailabilityCheck>,
+    /// Where the call's media is (the node holding it, in a cluster): agents reachable
+    /// only at another site are not offered it. `None`: any agent.
+    pub site: Option<String>,
 }
 
 impl EnqueueRequest {
@@ -32,7 +35,14 @@ impl EnqueueRequest {
             priority,
             skills: Vec::new(),
             check: None,
+            site: None,
         }
+    }
+
+    /// Says where the call's media is.
+    pub fn with_site(mut self, site: impl Into<String>) -> Self {
+        self.site = Some(site.into());
+        self
     }
 
     /// Asks for skills.
@@ -66,6 +76,13 @@ impl Acd {
         {
             return Err(EnqueueError::InvalidSkills);
         }
+        if req
+            .site
+            .as_ref()
+            .is_some_and(|s| s.is_empty() || s.len() > MAX_NAME_LEN)
+        {
+            return Err(EnqueueError::InvalidSite);
+        }
         let qi = *self
             .queue_index
             .get(&req.queue)
@@ -98,6 +115,7 @@ impl Acd {
             priority: req.priority,
             seq,
             skills,
+            site: req.site,
             enqueued_at: now,
             phase: Phase::Waiting,
             max_wait_timer,
@@ -105,7 +123,7 @@ impl Acd {
         };
         if let Some(q) = self.queues.get_mut(qi) {
             q.add_pending(now, seq);
-            q.add_waiting(call.key(), &call.skills);
+            q.add_waiting(call.key(), &call.site, &call.skills);
         }
         self.call_index.insert(req.call, seq);
         self.calls.insert(seq, call);

@@ -48,6 +48,9 @@ pub enum EnqueueError {
     DuplicateCall,
     #[error("too many or invalid skills")]
     InvalidSkills,
+    /// The site is empty or too long.
+    #[error("invalid site")]
+    InvalidSite,
     /// The queue already holds its `max_calls` calls waiting or ringing.
     #[error("the queue is full")]
     QueueFull,

@@ -61,6 +61,27 @@ impl Acd {
         Ok(())
     }
 
+    /// Where the agent can be rung from (`None`: from anywhere). In a cluster, an agent
+    /// whose phone only one node reaches takes only the calls whose media that node holds
+    /// ([`crate::EnqueueRequest::with_site`]). An available agent may be offered a call at
+    /// once.
+    pub fn set_agent_site(
+        &mut self,
+        now: Instant,
+        agent: &AgentId,
+        site: Option<String>,
+    ) -> Result<(), AcdError> {
+        let a = self.agent_idx(agent)?;
+        let Some(ag) = self.agents.get_mut(a) else {
+            return Err(AcdError::UnknownAgent);
+        };
+        if ag.site != site {
+            ag.site = site;
+            self.dispatch_agent(a, now);
+        }
+        Ok(())
+    }
+
     /// An agent or supervisor asks for available or not ready (admin API).
     ///
     /// Not ready while being offered a call withdraws the offer (the call goes back to its

@@ -28,7 +28,11 @@ impl Acd {
                         return Err(format!("agent {} available but unregistered", ag.id));
                     }
                     for qi in &ag.queues {
-                        if let Some(k) = self.queues.get(*qi).and_then(|q| q.head_for(&ag.skills)) {
+                        if let Some(k) = self
+                            .queues
+                            .get(*qi)
+                            .and_then(|q| q.head_for(&ag.skills, &ag.site))
+                        {
                             return Err(format!("agent {} idle while call {k:?} waits", ag.id));
                         }
                     }

@@ -15,15 +15,23 @@ pub(crate) type CallKey = (u8, u64);
 /// A set of skills (sorted, so it can key a map).
 pub(crate) type Skills = BTreeSet<String>;
 
+/// Where a call's media is (a node of a cluster), or `None` on one node.
+pub(crate) type Site = Option<String>;
+
+/// Whether an agent reachable at `agent_site` (`None`: anywhere) can take a call at `site`.
+pub(crate) fn reaches(agent_site: &Site, site: &Site) -> bool {
+    agent_site.is_none() || agent_site == site
+}
+
 /// A queue and its indices.
 #[derive(Debug)]
 pub(crate) struct Queue {
     pub(crate) name: String,
     pub(crate) config: QueueConfig,
-    /// Waiting (not ringing) calls grouped by the skills they ask for. Groups are few
-    /// (one per distinct skill set in use), so an agent's best call is found by peeking
-    /// each group it qualifies for.
-    groups: BTreeMap<Skills, BTreeSet<CallKey>>,
+    /// Waiting (not ringing) calls grouped by where they are and the skills they ask for.
+    /// Groups are few (one per site and distinct skill set in use), so an agent's best call
+    /// is found by peeking each group it qualifies for.
+    groups: BTreeMap<(Site, Skills), BTreeSet<CallKey>>,
     /// Every waiting call in routing order (for positions).
     waiting: BTreeSet<CallKey>,
     /// Calls waiting or ringing, by enqueue time.
@@ -72,27 +80,34 @@ impl Queue {
     }
 
     /// Puts a call in the waiting indices.
-    pub(crate) fn add_waiting(&mut self, key: CallKey, skills: &Skills) {
+    pub(crate) fn add_waiting(&mut self, key: CallKey, site: &Site, skills: &Skills) {
         self.waiting.insert(key);
-        self.groups.entry(skills.clone()).or_default().insert(key);
+        self.groups
+            .entry((site.clone(), skills.clone()))
+            .or_default()
+            .insert(key);
     }
 
     /// Takes a call out of the waiting indices (offered, or gone).
-    pub(crate) fn remove_waiting(&mut self, key: CallKey, skills: &Skills) {
+    pub(crate) fn remove_waiting(&mut self, key: CallKey, site: &Site, skills: &Skills) {
         self.waiting.remove(&key);
-        if let Some(g) = self.groups.get_mut(skills) {
+        let group = (site.clone(), skills.clone());
+        if let Some(g) = self.groups.get_mut(&group) {
             g.remove(&key);
             if g.is_empty() {
-                self.groups.remove(skills);
+                self.groups.remove(&group);
             }
         }
     }
 
-    /// The first waiting call an agent with `agent_skills` can take.
-    pub(crate) fn head_for(&self, agent_skills: &Skills) -> Option<CallKey> {
+    /// The first waiting call an agent with `agent_skills`, reachable at `agent_site`, can
+    /// take.
+    pub(crate) fn head_for(&self, agent_skills: &Skills, agent_site: &Site) -> Option<CallKey> {
         self.groups
             .iter()
-            .filter(|(needed, _)| needed.is_subset(agent_skills))
+            .filter(|((site, needed), _)| {
+                needed.is_subset(agent_skills) && reaches(agent_site, site)
+            })
             .filter_map(|(_, calls)| calls.first().copied())
             .min()
     }

@@ -337,3 +337,52 @@ fn queues_and_agents_can_be_added_at_run_time() {
     let info = h.acd.queue_info(h.now, "late", None).unwrap();
     assert_eq!(info.agents_logged_in, 1, "a queue listed twice counts once");
 }
+
+/// In a cluster an agent whose phone only one node reaches (a desktop page's phone, a TLS
+/// connection) takes only that node's calls; an agent reachable from anywhere takes any.
+#[test]
+fn an_agent_reachable_at_one_site_takes_only_that_sites_calls() {
+    use ringdesk_acd::EnqueueRequest;
+    let agents = vec![agent("page", &["q"], &[]), agent("phone", &["q"], &[])];
+    let mut h = Harness::new(&[("q", queue(0))], agents);
+    let enqueue_at = |h: &mut Harness, call: &str, site: &str| {
+        h.acd
+            .enqueue(h.now, EnqueueRequest::new(call, "q", 5).with_site(site))
+            .expect("queued");
+        h.drain()
+    };
+    h.acd
+        .set_agent_site(h.now, &aid("page"), Some("node-a".into()))
+        .unwrap();
+    h.login("page");
+    h.advance(secs(1));
+    // A call on node B waits: the only available agent is reachable on node A only.
+    assert!(offers(&enqueue_at(&mut h, "on-b", "node-b")).is_empty());
+    // A later call on node A goes to her at once.
+    assert_eq!(
+        offers(&enqueue_at(&mut h, "on-a", "node-a")),
+        vec![offer("on-a", "page")]
+    );
+    // An agent reachable from anywhere takes the waiting call on B.
+    assert_eq!(offers(&h.login("phone")), vec![offer("on-b", "phone")]);
+    h.answer("on-a", "page");
+    h.answer("on-b", "phone");
+    // Two more calls on B, one on A; the page agent, free again, takes A's, not B's
+    // earlier one; the phone agent, free, takes B's in order.
+    assert!(offers(&enqueue_at(&mut h, "b2", "node-b")).is_empty());
+    assert!(offers(&enqueue_at(&mut h, "b3", "node-b")).is_empty());
+    h.advance(secs(1));
+    assert!(offers(&enqueue_at(&mut h, "a2", "node-a")).is_empty());
+    assert_eq!(offers(&h.end("on-a")), vec![offer("a2", "page")]);
+    assert_eq!(offers(&h.end("on-b")), vec![offer("b2", "phone")]);
+    // Reachable from anywhere again (her phone now registered with a contact): after her
+    // call she takes B's waiting call.
+    h.acd.set_agent_site(h.now, &aid("page"), None).unwrap();
+    h.answer("a2", "page");
+    assert_eq!(offers(&h.end("a2")), vec![offer("b3", "page")]);
+    // A site must be a name.
+    assert!(h
+        .acd
+        .enqueue(h.now, EnqueueRequest::new("bad", "q", 5).with_site(""))
+        .is_err());
+}

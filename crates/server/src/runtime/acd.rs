@@ -666,9 +666,13 @@ impl Task {
                 check,
                 skills,
             } => {
-                let req = EnqueueRequest::new(call.clone(), queue.clone(), *priority)
+                let mut req = EnqueueRequest::new(call.clone(), queue.clone(), *priority)
                     .with_check(Check::from(*check))
                     .with_skills(skills.clone());
+                if self.log.is_some() {
+                    // Agents reachable only through another node are not offered it.
+                    req = req.with_site(origin);
+                }
                 let result = match self.acd.enqueue(now, req) {
                     Ok(()) => {
                         self.owners.insert(call.clone(), origin.to_string());
@@ -732,7 +736,14 @@ impl Task {
             Input::Registered { agent, contact } => {
                 self.reach
                     .insert(agent.clone(), (origin.to_string(), contact.clone()));
-                if let Err(e) = self.acd.agent_registered(now, &AgentId::new(agent.clone())) {
+                let id = AgentId::new(agent.clone());
+                if self.log.is_some() {
+                    // A contact any node can ring, or only this node's calls (a desktop
+                    // page's phone, a TLS connection).
+                    let site = contact.is_none().then(|| origin.to_string());
+                    let _ = self.acd.set_agent_site(now, &id, site);
+                }
+                if let Err(e) = self.acd.agent_registered(now, &id) {
                     tracing::warn!("agent registration: {e}");
                 }
             }

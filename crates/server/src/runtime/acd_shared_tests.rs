@@ -2,8 +2,8 @@
 //! nodes' queue tasks over one log, each with a dialer that records what it rang. Checks
 //! the rules at the level where routing happens: priority then arrival across
 //! nodes, the node holding the call rings (with the agent's contact from the other node),
-//! no double offers under a burst, both nodes' views agree, and a stopped node's calls
-//! and agents are released once.
+//! no double offers under a burst, an agent only one node reaches takes only its calls,
+//! both nodes' views agree, and a stopped node's calls and agents are released once.
 
 #[path = "../../../store/tests/common/pg.rs"]
 mod pg;
@@ -73,7 +73,11 @@ impl Dialer for Recorder {
 
     fn cancel(&self, _: u64) {}
 
+    /// Agent a4's phone is one only its node reaches (a desktop page's): no contact.
     fn contact(&self, agent: &str) -> Option<ContactRef> {
+        if agent == "a4" {
+            return None;
+        }
         Some(ContactRef {
             uri: format!("sip:{agent}@{}", self.node),
             source: "127.0.0.1:5070".parse().unwrap(),
@@ -310,8 +314,14 @@ async fn two_nodes_share_one_queue() {
         }));
     }
     let mut rung: HashMap<String, usize> = HashMap::new();
+    let mut a4_rung = 0;
     while rung.len() < 50 {
-        let (by, call, _, _) = next_ring(&mut rings).await;
+        let (by, call, agent, _) = next_ring(&mut rings).await;
+        // a4, reachable through B only, is offered only B's calls.
+        if agent == "a4" {
+            assert_eq!(by, "b", "{call} offered to a4");
+            a4_rung += 1;
+        }
         let n: usize = call.trim_start_matches("burst-").parse().unwrap();
         assert_eq!(
             by,
@@ -325,6 +335,7 @@ async fn two_nodes_share_one_queue() {
         w.await.unwrap();
     }
     assert!(rung.values().all(|&n| n == 1), "{rung:?}");
+    assert!(a4_rung > 0, "a4 took none of B's calls");
     assert!(
         doubles.lock().unwrap().is_empty(),
         "{:?}",
