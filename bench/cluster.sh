@@ -1,7 +1,8 @@
 # bench/cluster.sh: sourced by bench/run for `--only cluster` (issue 15). The full default
 # flow's call rate with the store in SQLite (one node), in PostgreSQL (one node), and in
 # PostgreSQL shared by two nodes behind Kamailio (deploy/kamailio/kamailio.cfg), in one
-# run. Per step: calls completed and failed, CPU per call of ringdesk (all nodes),
+# run; then the queue's routing delay (`measure_routing`) and a new node's replay of the
+# shared queue's log (`measure_replay`). Per step: calls completed and failed, CPU per call of ringdesk (all nodes),
 # PostgreSQL and Kamailio, PostgreSQL statements, transactions and statement time per
 # call (pg_stat_statements). PostgreSQL is a private cluster in $OUT/pg (fsync on, as in
 # production), Kamailio runs the shipped config with the bench's addresses.
@@ -47,9 +48,9 @@ kam_cpu_ticks() {
   { cpu_ticks "$KAM_PID"; for c in $(pgrep -P "$KAM_PID"); do cpu_ticks "$c" 2>/dev/null || true; done; } | awk '{ s += $1 } END { print s + 0 }'
 }
 
-# A node's config: file, SIP port, admin port, node name ("" for SQLite).
+# A node's config: file, SIP port, admin port, node name ("" for SQLite), [base config].
 node_config() {
-  local file=$1 sip=$2 admin=$3 node=$4 store
+  local file=$1 sip=$2 admin=$3 node=$4 base=${5:-ringdesk.toml} store
   if [ -n "$node" ]; then
     store="url = \"postgres://ringdesk@127.0.0.1:$PG_PORT/ringdesk\"
 password = \"bench-only-password\"
@@ -59,7 +60,7 @@ node = \"$node\""
   fi
   sed -e "s/^listen = \"127.0.0.1:$SIP_PORT\"/listen = \"127.0.0.1:$sip\"/" \
       -e "s/^listen = \"127.0.0.1:$ADMIN_PORT\"/listen = \"127.0.0.1:$admin\"/" \
-      -e "/^\[store\]/,/^path = /d" "$OUT/ringdesk.toml" >"$OUT/$file"
+      -e "/^\[store\]/,/^path = /d" "$OUT/$base" >"$OUT/$file"
   printf '[store]\n%s\n' "$store" >>"$OUT/$file"
 }
 
@@ -133,6 +134,130 @@ cluster_rates() {
   SIPP_TARGET=$saved_target RATE_SCENARIO=$saved_scenario
 }
 
+# ---- the queue's routing delay: one node (SQLite, PostgreSQL) and two ------------------
+# Callers press 1 and are offered to free agents (ROUTE_AGENTS, all answered by one SIPp
+# UAS, 2 s of talk, no wrap-up): the delay from a call asking for the queue to its offer
+# being rung is each node's `ringdesk_queue_offer_delay_seconds` histogram, read before and
+# after. With two nodes, half the callers and half the agents go to each node directly.
+ROUTE_RATE=$([ "$QUICK" = 1 ] && echo 6 || echo 10) ROUTE_SECS=$([ "$QUICK" = 1 ] && echo 10 || echo 30)
+ROUTE_AGENTS=60 ROUTE_TOKEN=bench-read-token-0123456789abcdef0123456789
+
+route_config() { # file, SIP port, admin port, node name ("" for SQLite)
+  bridge_config $ROUTE_AGENTS
+  node_config "$1" "$2" "$3" "$4" ringdesk-bridge.toml
+  printf '\n[[admin.tokens]]\nname = "bench"\nrole = "read"\ntoken = "%s"\n' "$ROUTE_TOKEN" >>"$OUT/$1"
+}
+
+# The histogram's buckets of a node: "le count" lines.
+offer_buckets() { # admin port
+  curl -sf --max-time 5 -H "Authorization: Bearer $ROUTE_TOKEN" "http://127.0.0.1:$1/metrics" |
+    awk '/^ringdesk_queue_offer_delay_seconds_bucket/ { sub(/.*le="/, ""); sub(/"}/, ""); print }'
+}
+
+# p50 and p99 in ms (linear within a bucket) and the count, from "le before after" lines
+# summed over nodes.
+offer_quantiles() {
+  awk '{ le[NR] = $1; n[NR] = $3 - $2 } END {
+    total = n[NR]; if (total <= 0) { print "n/a n/a 0"; exit }
+    split("0.5 0.99", qs, " ")
+    for (k = 1; k <= 2; k++) {
+      want = qs[k] * total; lo = 0; prev = 0
+      for (i = 1; i <= NR; i++) {
+        if (n[i] >= want) { hi = (le[i] == "+Inf") ? lo : le[i]; f = (n[i] > prev) ? (want - prev) / (n[i] - prev) : 1
+          out[k] = sprintf("%.2f", (lo + (hi - lo) * f) * 1000); break }
+        prev = n[i]; lo = le[i]
+      }
+    }
+    print out[1], out[2], total }'
+}
+
+# One routing run: setup name, then "admin-port:sip-port" of each node the callers go to.
+route_run() {
+  local setup=$1; shift
+  local node before=() after=() pids=() i=0 calls per
+  for node in "$@"; do before+=("$(offer_buckets "${node%%:*}")"); done
+  per=$((ROUTE_RATE / $#)); [ "$per" -lt 1 ] && per=1
+  calls=$((per * ROUTE_SECS))
+  for node in "$@"; do
+    ( SIPP_TARGET="127.0.0.1:${node##*:}" SIPP_PORT=$((SIPP_PORT + 2 * i)) SIPP_MP=$((SIPP_MP + 1000 * i)) \
+        sipp_bridge_run "$per" "$calls" "route-$setup-$i" >"$OUT/route-$setup-$i.result" ) &
+    pids+=($!); i=$((i + 1))
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  sleep 2
+  i=0
+  for node in "$@"; do after+=("$(offer_buckets "${node%%:*}")"); done
+  local ok=0 failed=0 r
+  for ((i = 0; i < $#; i++)); do read -r a b <"$OUT/route-$setup-$i.result"; ok=$((ok + a)); failed=$((failed + b)); done
+  # Sum the nodes' buckets (same bounds in the same order).
+  local q; q=$(paste -d' ' <(for b in "${before[@]}"; do echo "$b"; done | awk '{ s[$1] += $2; o[NR] = $1 } END { for (i = 1; i <= NR; i++) if (!(o[i] in seen)) { seen[o[i]]; print o[i], s[o[i]] } }') \
+                        <(for b in "${after[@]}"; do echo "$b"; done | awk '{ s[$1] += $2; o[NR] = $1 } END { for (i = 1; i <= NR; i++) if (!(o[i] in seen)) { seen[o[i]]; print s[o[i]] } }') | offer_quantiles)
+  printf '%s\t%s\t%s\t%s\t%s\n' "$setup" "$((per * $#))" "$ok" "$failed" "$(echo "$q" | tr ' ' '\t')" >>"$OUT/routing.tsv"
+  say "routing $setup: $ok ok, $failed failed; offer delay p50, p99 ms, offers: $q"
+}
+
+measure_routing() {
+  : >"$OUT/routing.tsv"
+  BRIDGE_CALL_TALK_S=2
+  sed "s/TALK_MS/2000/" bench/sipp/press-1-bridge-rate.xml >"$OUT/press-1-bridge-rate.xml"
+  say "routing: ${ROUTE_RATE} calls/s for ${ROUTE_SECS} s per setup, $ROUTE_AGENTS free agents"
+  local setup file node
+  for setup in sqlite postgres; do
+    node=""; [ "$setup" = postgres ] && node=node-a
+    route_config "route-$setup.toml" $SIP_PORT $ADMIN_PORT "$node"
+    start_ringdesk "route-$setup.toml"
+    start_agents 100000 $((ROUTE_SECS + 200)) "route-$setup-agents"
+    read -r rok rfailed < <(register_agents $ROUTE_AGENTS "route-$setup-register")
+    say "routing $setup: $rok agents registered, $rfailed failed"
+    route_run "$setup" "$ADMIN_PORT:$SIP_PORT"
+    stop_agents
+    stop_ringdesk
+  done
+  # Two nodes, half the agents registered with each, half the callers to each.
+  route_config route-node-a.toml $SIP_PORT $ADMIN_PORT node-a
+  route_config route-node-b.toml $SIP_PORT2 $ADMIN_PORT2 node-b
+  start_ringdesk route-node-a.toml
+  RUST_LOG=${BENCH_RUST_LOG:-warn} "$BIN" serve --config "$OUT/route-node-b.toml" >>"$OUT/ringdesk-b.log" 2>&1 &
+  RD2_PID=$!
+  wait_port udp $SIP_PORT2 30; wait_port tcp $ADMIN_PORT2 30
+  start_agents 100000 $((ROUTE_SECS + 200)) route-two-nodes-agents
+  read -r rok rfailed < <(register_agents $((ROUTE_AGENTS / 2)) route-two-register-a "$SIP_PORT" 1)
+  read -r rok2 rfailed2 < <(register_agents $((ROUTE_AGENTS / 2)) route-two-register-b "$SIP_PORT2" $((ROUTE_AGENTS / 2 + 1)))
+  say "routing two-nodes: $((rok + rok2)) agents registered, $((rfailed + rfailed2)) failed"
+  route_run two-nodes "$ADMIN_PORT:$SIP_PORT" "$ADMIN_PORT2:$SIP_PORT2"
+  stop_agents
+  stop_node2
+  stop_ringdesk
+}
+
+# ---- a new node's replay of the shared queue's log ---------------------------------------
+# REPLAY_CALLS synthetic calls (enqueued, then gone: two rows each) are added to the log,
+# then a node starts and reads it all before its views mean anything: its log says how many
+# rows and how long ("shared queue: caught up with the log").
+REPLAY_CALLS=$([ "$QUICK" = 1 ] && echo 20000 || echo 100000)
+measure_replay() {
+  local n=$REPLAY_CALLS line
+  pg_sql ringdesk "WITH h AS (SELECT seq, at_ms FROM acd_log_head WHERE id = 1),
+      rows AS (SELECT g, (SELECT seq FROM h) + g AS seq, (SELECT at_ms FROM h) + g / 20 AS at_ms FROM generate_series(1, 2 * $n) g)
+    INSERT INTO acd_log (seq, at_ms, node, body)
+    SELECT seq, at_ms, 'bench-replay',
+      CASE WHEN g % 2 = 1 THEN '{\"kind\":\"enqueue\",\"call\":\"replay-' || (g + 1) / 2 || '\",\"queue\":\"support\",\"priority\":5,\"check\":\"off\",\"skills\":[]}'
+           ELSE '{\"kind\":\"left\",\"call\":\"replay-' || g / 2 || '\",\"by\":\"caller\"}' END
+    FROM rows" >/dev/null
+  pg_sql ringdesk "UPDATE acd_log_head SET seq = (SELECT max(seq) FROM acd_log), at_ms = (SELECT max(at_ms) FROM acd_log) WHERE id = 1" >/dev/null
+  local total; total=$(pg_sql ringdesk "SELECT count(*) FROM acd_log")
+  route_config replay-node.toml $SIP_PORT $ADMIN_PORT node-replay
+  : >"$OUT/replay.log"
+  RUST_LOG=warn,ringdesk::runtime::acd=info "$BIN" serve --config "$OUT/replay-node.toml" >>"$OUT/replay.log" 2>&1 &
+  RD_PID=$!
+  for _ in $(seq 600); do grep -q "caught up with the log" "$OUT/replay.log" && break; sleep 0.2; done
+  line=$(grep -m1 "caught up with the log" "$OUT/replay.log" | sed 's/\x1b\[[0-9;]*m//g')
+  stop_ringdesk
+  local rows secs; rows=$(echo "$line" | sed -n 's/.*rows=\([0-9]*\).*/\1/p'); secs=$(echo "$line" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+  printf '%s\t%s\t%s\n' "$total" "${rows:-n/a}" "${secs:-n/a}" >"$OUT/replay.tsv"
+  say "replay: a new node read ${rows:-?} of $total rows in ${secs:-?} s"
+}
+
 measure_cluster() {
   need_apt kamailio kamailio
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { say "installing postgresql"; apt-get install -y postgresql >>"$LOG" 2>&1; }
@@ -156,6 +281,10 @@ measure_cluster() {
   start_kamailio
   cluster_rates two-nodes "127.0.0.1:$KAM_PORT" bench/sipp/press-2-info-rate-routed.xml
   pg_sql ringdesk "SELECT state, count(*) FROM outbox GROUP BY state" >"$OUT/cluster-outbox.txt" || true
-  cluster_cleanup
+  stop_kamailio
+  stop_node2
   stop_ringdesk
+  measure_routing
+  measure_replay
+  cluster_cleanup
 }

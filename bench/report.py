@@ -349,6 +349,36 @@ def cluster_section(out):
     return lines
 
 
+def routing_section(out):
+    rows = read_lines(os.path.join(out, "routing.tsv"))
+    if rows is None:
+        return ["Not measured in this run."]
+    lines = [
+        "The queue's routing delay: from a call asking for the queue to its offer being rung "
+        "(`ringdesk_queue_offer_delay_seconds`, on the node holding the call; every agent "
+        "free, so no waiting for one). Callers press 1 after the welcome (SIPp), talk 2 s "
+        "to an agent (one SIPp UAS answers for all), no wrap-up. `sqlite`: one node alone "
+        "(the core applied at once); `postgres`: one node with the shared queue (each input "
+        "through the log in PostgreSQL and back); `two-nodes`: two nodes on that "
+        "PostgreSQL, half the callers and half the agents on each. Quantiles interpolated "
+        "within the histogram's buckets.",
+        "",
+        "| setup | calls/s | completed | failed | p50 ms | p99 ms | offers |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        c = (r.split("\t") + [""] * 7)[:7]
+        lines.append("| " + " | ".join(c) + " |")
+    replay = read_lines(os.path.join(out, "replay.tsv"))
+    if replay:
+        total, rows_read, secs = (replay[0].split("\t") + ["", "", ""])[:3]
+        lines += ["", f"A node starting on a shared queue's log of {total} rows (synthetic: "
+                  f"calls enqueued, then gone) read and applied {rows_read} rows before its "
+                  f"views were current, in {secs} s (the log is never compacted: this is "
+                  "what a node's start costs as it grows)."]
+    return lines
+
+
 def voices_section(out):
     rows = read_lines(os.path.join(out, "voices.jsonl"))
     if rows is None:
@@ -411,6 +441,8 @@ def main():
     s += browser_section(out)
     s += ["", "### Cluster: SQLite, PostgreSQL, two nodes behind Kamailio (call rate)", ""]
     s += cluster_section(out)
+    s += ["", "### Cluster: the queue's routing delay, one node and two; a node's replay of the log", ""]
+    s += routing_section(out)
     s += ["", "### Voices: word error rate through a real call (PocketSphinx)", ""]
     s += voices_section(out) + [""]
     print("\n".join(s))

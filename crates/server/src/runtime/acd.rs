@@ -331,6 +331,9 @@ struct Task {
     tick_floor: Option<Instant>,
     /// When each call of this node asked for the queue, until its first offer.
     asked_at: HashMap<String, Instant>,
+    /// Rows applied, and since when (reported once caught up with the log).
+    replayed: u64,
+    started: Instant,
     /// Whether outcomes count in today's figures (not while replaying the log's past,
     /// which the figures seeded from the records already hold).
     counting: bool,
@@ -374,6 +377,8 @@ async fn run(
         tick_pending: false,
         tick_floor: None,
         asked_at: HashMap::new(),
+        replayed: 0,
+        started: Instant::now(),
     };
     loop {
         let wake = if t.tick_pending {
@@ -630,6 +635,8 @@ impl Task {
         let rows = match batch {
             Batch::CaughtUp => {
                 tracing::info!(
+                    rows = self.replayed,
+                    seconds = self.started.elapsed().as_secs_f64(),
                     calls = self.acd.call_count(),
                     "shared queue: caught up with the log"
                 );
@@ -641,6 +648,7 @@ impl Task {
         let Some(clock) = self.log.as_ref().map(|l| l.clock) else {
             return;
         };
+        self.replayed += rows.len() as u64;
         for row in rows {
             match serde_json::from_str::<Input>(&row.body) {
                 Ok(input) => {

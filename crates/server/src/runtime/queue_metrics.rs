@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the buckets, in seconds (then +Inf).
-const BOUNDS: [f64; 14] = [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+const BOUNDS: [f64; 22] = [
+    0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
+    0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
 ];
 
-static BUCKETS: [AtomicU64; 15] = [const { AtomicU64::new(0) }; 15];
+static BUCKETS: [AtomicU64; 23] = [const { AtomicU64::new(0) }; 23];
 static SUM_MICROS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one call's delay from asking for the queue to its first offer.
