@@ -382,16 +382,6 @@ async fn cancel_reaches_the_node_and_register_is_refused() {
     );
 }
 
-/// Sends `signal` (`STOP`, `CONT`) to a node's process.
-fn signal(node: &Server, signal: &str) {
-    let pid = node.pid().expect("the node runs").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-s", signal, &pid])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -s {signal} {pid}: {status}");
-}
-
 /// A node that stops answering (SIGSTOP: its sockets stay open, nothing answers) is
 /// seen down by the probes and skipped; once it answers again (SIGCONT) one answered
 /// probe brings it back and it takes calls again.
@@ -404,7 +394,7 @@ async fn a_node_that_answers_again_gets_calls_again() {
         + timers.fr_timer
         + Duration::from_secs(1);
 
-    signal(&a, "STOP");
+    a.signal("STOP");
     let down = format!("node down: sip:{}", a.sip_addr());
     let seen = kamailio.wait_event(&down, bound).await;
     assert!(
@@ -418,7 +408,7 @@ async fn a_node_that_answers_again_gets_calls_again() {
     // (The stopped node's admin API would not answer either: count on the survivor.)
     assert_eq!(records_adding_up(&[&b], 2).await, vec![2]);
 
-    signal(&a, "CONT");
+    a.signal("CONT");
     let up = format!("node up: sip:{}", a.sip_addr());
     let back = Duration::from_secs(u64::from(
         timers.ping_interval_s * timers.inactive_threshold,

@@ -21,7 +21,7 @@ mod store;
 use queue::agent;
 use queue::demo::{BRUNO_URGENT, MARY_NORMAL, ROBERT_NORMAL, SHARED_NORMAL};
 use queue::server::{AgentView, Options, Server};
-use queue::sipp::{Message, Sipp, SippProc};
+use queue::sipp::{Message, Sipp, SippProc, Way};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use store::shared_store;
@@ -285,19 +285,8 @@ fn dialog_events(log: &str) -> Vec<Event> {
     let mut out = Vec::new();
     let mut offered: BTreeSet<String> = BTreeSet::new();
     let mut ended: BTreeSet<String> = BTreeSet::new();
-    for block in log.split("-----------------------------------------------") {
-        let mut parts = block.splitn(2, '\n');
-        let _stamp = parts.next();
-        let rest = parts.next().unwrap_or_default();
-        let Some((what, text)) = rest.split_once("\n\n") else {
-            continue;
-        };
-        let received = what.contains("message received");
-        let sent = what.contains("message sent");
-        let text = text.replace("\r\n", "\n");
-        let m = Message {
-            text: text.trim_start().to_owned(),
-        };
+    for (way, m) in queue::sipp::trace(log) {
+        let (received, sent) = (way == Way::Received, way == Way::Sent);
         let call_id = header(&m, "Call-ID");
         if received && m.text.starts_with("INVITE ") && offered.insert(call_id.clone()) {
             out.push(Event::Offer {
@@ -648,8 +637,9 @@ fn the_overlap_check_sees_a_second_offer_during_a_call() {
 
 /// Test 4: a node killed (`kill -9`) during calls: once its lease (2 s) runs out, the
 /// surviving node releases what it held, once: the agent busy on its call goes through
-/// wrap-up back to available, the agent registered with it is logged out, and its caller
-/// still waiting leaves the one queue. The survivor's own caller is then offered.
+/// wrap-up back to available, the agent registered with it is logged out, its caller
+/// still waiting leaves the one queue, and both its calls are recorded as lost with it.
+/// The survivor's own caller is then offered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_nodes_calls_and_agents_are_released_by_the_survivor() {
     let pg = store_cluster();
@@ -686,7 +676,7 @@ async fn a_killed_nodes_calls_and_agents_are_released_by_the_survivor() {
     let _waiting = caller_until_bye(&a, "waiting", MARY_NORMAL);
     queued_everywhere(&nodes, 1).await;
 
-    signal(&a, "KILL");
+    a.signal("KILL");
     // B releases A's calls and agents once A's lease has run out.
     let view = agreed_agents(&[&b], "ana released, bob logged out", |v| {
         state_of(v, "ana") != "busy" && state_of(v, "bob") == "logged_out"
@@ -697,18 +687,24 @@ async fn a_killed_nodes_calls_and_agents_are_released_by_the_survivor() {
         "{view:?}"
     );
     queued_everywhere(&[&b], 0).await;
+    // B recorded the two calls lost with A (A never wrote their records): the one ana
+    // was talking on, and the one waiting.
+    let lost = records(&b, 2).await;
+    assert_eq!(lost.len(), 2, "{lost:#?}");
+    for r in &lost {
+        assert_eq!(r["end_reason"], "error", "{r:#}");
+        assert!(
+            r["end_detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("lost with its node node-a")),
+            "{r:#}"
+        );
+        assert_eq!(r["queue"], "support", "{r:#}");
+    }
+    let agents: BTreeSet<Option<&str>> = lost.iter().map(|r| r["agent_id"].as_str()).collect();
+    assert_eq!(agents, BTreeSet::from([Some("ana"), None]), "{lost:#?}");
     // B's own caller is offered to ana as soon as her wrap-up ends.
     let _on_b = caller_until_bye(&b, "on-b", BRUNO_URGENT);
     let invites = ana.wait_received("INVITE", 2, OFFER_WAIT).await;
     assert_eq!(header(&invites[1], "X-Ringdesk-Caller"), BRUNO_URGENT);
-}
-
-/// Sends `signal` (`KILL`, `STOP`) to a node's process.
-fn signal(node: &Server, signal: &str) {
-    let pid = node.pid().expect("the node runs").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-s", signal, &pid])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -s {signal} {pid}: {status}");
 }

@@ -234,7 +234,7 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let has_items = !items.is_empty();
         let recorded = match self.pg() {
-            Some(pg) => pg::record_call(pg, interaction, &items, now).await,
+            Some(pg) => pg::record_call(pg, interaction, &items, now, false).await,
             None => {
                 self.write(move |c| db_interactions::record_call(c, interaction, &items, now))
                     .await
@@ -245,6 +245,24 @@ impl Store {
             self.inner.outbox_changed.notify_one();
         }
         Ok(recorded)
+    }
+
+    /// Records a call no node recorded: a call lost with the node that held it (shared
+    /// store only). A record already there, written by that node before it stopped or
+    /// by the node itself after all, is kept as it is.
+    pub async fn record_lost_call(
+        &self,
+        interaction: Interaction,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        match self.pg() {
+            Some(pg) => pg::record_call(pg, interaction, &[], now, true)
+                .await
+                .map(|_| ()),
+            None => Err(StoreError::Settings(
+                "lost calls are recorded in a shared store only".into(),
+            )),
+        }
     }
 
     /// [`Store::record_call`], tried again after a failure a retry may fix (disk full,

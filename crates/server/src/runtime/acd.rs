@@ -322,8 +322,11 @@ struct Task {
     /// State requests until their input is applied.
     pending_state: HashMap<u64, oneshot::Sender<Result<(), String>>>,
     next_req: u64,
-    /// Each call in the core → the node holding its media.
-    owners: HashMap<String, String>,
+    /// Each call in the core → the node holding its media, and what a record of it
+    /// needs if that node stops.
+    owners: HashMap<String, Owner>,
+    /// The time of the log's row being applied (Unix ms; 0 alone).
+    row_ms: i64,
     /// Each reachable agent → the node it is reachable through, and its contact there.
     reach: HashMap<String, (String, Option<ContactRef>)>,
     /// A tick this node appended is not applied yet; and no new one before this.
@@ -344,9 +347,22 @@ type PendingEnqueue = (
     oneshot::Sender<QueueResult>,
 );
 
+/// A call in the core as the shared queue knows it.
+struct Owner {
+    /// The node holding its media.
+    node: String,
+    queue: String,
+    priority: u8,
+    /// When it asked for the queue (the log's time, Unix ms).
+    queued_ms: i64,
+}
+
 /// A small pause between ticks of one node: a tick whose time falls just before the
 /// deadline (the node's and the database's clocks differ a little) is not sent again at once.
 const TICK_SPACING: Duration = Duration::from_millis(20);
+/// How long after a deadline a node ticks: the log's times are whole milliseconds, so a
+/// tick sent at the deadline itself could be stamped just before it.
+const TICK_LATE: Duration = Duration::from_millis(2);
 
 async fn run(
     acd: Acd,
@@ -373,6 +389,7 @@ async fn run(
         pending_state: HashMap::new(),
         next_req: 0,
         owners: HashMap::new(),
+        row_ms: 0,
         reach: HashMap::new(),
         tick_pending: false,
         tick_floor: None,
@@ -384,8 +401,14 @@ async fn run(
         let wake = if t.tick_pending {
             None
         } else {
+            let late = if t.log.is_some() {
+                TICK_LATE
+            } else {
+                Duration::ZERO
+            };
             t.acd
                 .poll_timeout()
+                .map(|w| w + late)
                 .map(|w| t.tick_floor.map_or(w, |f| w.max(f)))
                 .map(tokio::time::Instant::from_std)
         };
@@ -653,6 +676,7 @@ impl Task {
             match serde_json::from_str::<Input>(&row.body) {
                 Ok(input) => {
                     let now = clock.at(row.at_ms);
+                    self.row_ms = row.at_ms;
                     self.apply(&input, &row.node, now);
                     self.outputs(now);
                 }
@@ -683,7 +707,13 @@ impl Task {
                 }
                 let result = match self.acd.enqueue(now, req) {
                     Ok(()) => {
-                        self.owners.insert(call.clone(), origin.to_string());
+                        let owner = Owner {
+                            node: origin.to_string(),
+                            queue: queue.clone(),
+                            priority: *priority,
+                            queued_ms: self.row_ms,
+                        };
+                        self.owners.insert(call.clone(), owner);
                         QueueResult::Queued
                     }
                     Err(EnqueueError::NoAgents {
@@ -809,17 +839,29 @@ impl Task {
 
     /// `node` stopped: the calls whose media it held end (a bridged call as ended by the
     /// system, its agent to wrap-up; a waiting or ringing one as abandoned), and agents
-    /// reachable only through it are logged out.
+    /// reachable only through it are logged out. The node that said so records each lost
+    /// call, unless a record of it exists.
     fn node_gone(&mut self, node: &str, origin: &str, now: Instant) {
         let calls: Vec<String> = self
             .owners
             .iter()
-            .filter(|(_, n)| *n == node)
+            .filter(|(_, o)| o.node == node)
             .map(|(c, _)| c.clone())
             .collect();
         for call in &calls {
-            self.owners.remove(call);
             let id = CallId::new(call.clone());
+            // Said by this node during this run (not a row of the past replayed at start,
+            // whose records were written then).
+            let said_now = origin == self.node
+                && self
+                    .log
+                    .as_ref()
+                    .is_some_and(|l| self.row_ms >= l.clock.base_ms());
+            if let Some(owner) = self.owners.remove(call) {
+                if said_now {
+                    self.record_lost(&id, owner);
+                }
+            }
             if self.acd.call_ended(now, &id, Party::System).is_err() {
                 let _ = self.acd.caller_abandoned(now, &id);
             }
@@ -855,6 +897,46 @@ impl Task {
                 "shared queue: a stopped node's calls ended and its agents logged out"
             );
         }
+    }
+
+    /// Writes the record of a call lost with its node (the shared store keeps a record
+    /// that node wrote before it stopped).
+    fn record_lost(&self, call: &CallId, owner: Owner) {
+        let Some(log) = &self.log else {
+            return;
+        };
+        let agent = self.acd.agent_ids().find(|a| {
+            matches!(self.acd.agent_state(a),
+                Some(AgentState::Busy { call: c } | AgentState::Reserved { call: c }) if &c == call)
+        });
+        let at = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms).unwrap_or_else(|_| jiff::Timestamp::now())
+        };
+        let (queued, ended) = (at(owner.queued_ms), at(self.row_ms));
+        let mut record = ringdesk_store::Interaction::new(call.as_str(), "", "", queued);
+        record.queue = Some(owner.queue);
+        record.priority = Some(owner.priority);
+        record.queued_at = Some(queued);
+        record.ended_at = Some(ended);
+        record.agent_id = agent.map(|a| a.to_string());
+        record.agent_name = agent
+            .and_then(|a| self.acd.agent_name(a))
+            .map(str::to_string);
+        record.end_reason = Some(ringdesk_store::EndReason::Error);
+        record.end_detail = Some(format!(
+            "lost with its node {}, which stopped (recorded by {})",
+            owner.node, self.node
+        ));
+        let store = log.store.clone();
+        let id = call.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = store.record_lost_call(record, ended).await {
+                tracing::warn!(
+                    call = id,
+                    "the record of a call lost with its node was not written: {e}"
+                );
+            }
+        });
     }
 
     fn outputs(&mut self, now: Instant) {
@@ -949,6 +1031,26 @@ impl Task {
             }
         }
     }
+}
+
+/// A dialer for tests that rings nobody: every offer stays ringing until cancelled.
+#[cfg(test)]
+pub(crate) struct Silent;
+
+#[cfg(test)]
+impl Dialer for Silent {
+    fn offer(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<&ContactRef>,
+        _: AcdHandle,
+    ) -> u64 {
+        0
+    }
+    fn cancel(&self, _: u64) {}
 }
 
 #[cfg(test)]

@@ -144,6 +144,12 @@ impl LogClock {
         }
     }
 
+    /// The database's time this clock started at (rows at or after it were appended
+    /// during this run).
+    pub fn base_ms(&self) -> i64 {
+        self.base_ms
+    }
+
     /// The `Instant` of a row's `at_ms`.
     pub fn at(&self, at_ms: i64) -> Instant {
         let delta = Duration::from_millis(at_ms.abs_diff(self.base_ms));

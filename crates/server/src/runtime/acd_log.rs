@@ -33,6 +33,8 @@ pub struct SharedLog {
     pub node: String,
     /// Maps the rows' times to `Instant`s.
     pub clock: LogClock,
+    /// The shared store (records of calls lost with a node are written there).
+    pub store: Store,
     appender: mpsc::UnboundedSender<String>,
 }
 
@@ -58,6 +60,7 @@ impl SharedLog {
         let log = SharedLog {
             node: node.clone(),
             clock,
+            store: store.clone(),
             appender,
         };
         log.append(&Input::NodeGone { node });

@@ -626,23 +626,6 @@ mod tests {
     //! changes limited to the configured reasons, the origin check, notes only for the
     //! agent's own call.
     use super::*;
-    use crate::runtime::acd::Dialer;
-
-    struct Unreachable;
-    impl Dialer for Unreachable {
-        fn offer(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: Option<&crate::runtime::acd_input::ContactRef>,
-            _: AcdHandle,
-        ) -> u64 {
-            0
-        }
-        fn cancel(&self, _: u64) {}
-    }
 
     async fn start() -> (String, AcdHandle, tempfile::TempDir) {
         start_with(false).await
@@ -662,7 +645,7 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        let acd = AcdHandle::spawn(&config.acd(), Arc::new(Unreachable)).unwrap();
+        let acd = AcdHandle::spawn(&config.acd(), Arc::new(crate::runtime::acd::Silent)).unwrap();
         let phones = Phones::new(Some("127.0.0.1".parse().unwrap()));
         let connectors = ringdesk_connector::Connectors::from_config(&Default::default()).unwrap();
         let hub = DeskHub::new(connectors, Arc::new(ringdesk_session::NoHelpdesk), store);

@@ -408,23 +408,6 @@ mod tests {
     //! Presence and the page's requests, without a browser (the relay and a real browser
     //! are tested end to end in `tests/browser.rs`).
     use super::*;
-    use crate::runtime::acd::Dialer;
-
-    struct Nobody;
-    impl Dialer for Nobody {
-        fn offer(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: Option<&crate::runtime::acd_input::ContactRef>,
-            _: AcdHandle,
-        ) -> u64 {
-            0
-        }
-        fn cancel(&self, _: u64) {}
-    }
 
     fn acd() -> AcdHandle {
         let config = crate::config::Config::parse(
@@ -432,7 +415,7 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        AcdHandle::spawn(&config.acd(), Arc::new(Nobody)).unwrap()
+        AcdHandle::spawn(&config.acd(), Arc::new(crate::runtime::acd::Silent)).unwrap()
     }
 
     async fn state(acd: &AcdHandle) -> String {

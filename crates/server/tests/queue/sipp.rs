@@ -305,10 +305,17 @@ fn read_bounded(path: &Path) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Received requests of `method` in a `-trace_msg` log, first of each Call-ID.
-fn received(log: &str, method: &str) -> Vec<Message> {
-    let mut out: Vec<Message> = Vec::new();
-    let mut seen_ids: Vec<String> = Vec::new();
+/// Which way a message of a `-trace_msg` log went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    Received,
+    Sent,
+}
+
+/// The messages of a `-trace_msg` log, in order, each with its way (blocks that are
+/// neither, such as SIPp's own notes, are left out).
+pub fn trace(log: &str) -> Vec<(Way, Message)> {
+    let mut out = Vec::new();
     for block in log.split("-----------------------------------------------") {
         let mut parts = block.splitn(2, '\n');
         let _stamp = parts.next();
@@ -316,17 +323,33 @@ fn received(log: &str, method: &str) -> Vec<Message> {
         let Some((what, text)) = rest.split_once("\n\n") else {
             continue;
         };
-        if !what.contains("message received") {
+        let way = if what.contains("message received") {
+            Way::Received
+        } else if what.contains("message sent") {
+            Way::Sent
+        } else {
             continue;
-        }
-        let text = text.replace("\r\n", "\n");
-        let text = text.trim_start();
-        if !text.starts_with(&format!("{method} ")) {
-            continue;
-        }
-        let m = Message {
-            text: text.to_owned(),
         };
+        let text = text.replace("\r\n", "\n");
+        out.push((
+            way,
+            Message {
+                text: text.trim_start().to_owned(),
+            },
+        ));
+    }
+    out
+}
+
+/// Received requests of `method` in a `-trace_msg` log, first of each Call-ID.
+fn received(log: &str, method: &str) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    let mut seen_ids: Vec<String> = Vec::new();
+    let start = format!("{method} ");
+    for (way, m) in trace(log) {
+        if way != Way::Received || !m.text.starts_with(&start) {
+            continue;
+        }
         let id = m.header("Call-ID").unwrap_or_default();
         if !seen_ids.contains(&id) {
             seen_ids.push(id);

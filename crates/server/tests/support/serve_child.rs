@@ -231,6 +231,16 @@ impl ServeChild {
         self.child.id()
     }
 
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`...) to the server's process, without waiting.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the server runs").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal} {pid}: {status}");
+    }
+
     /// `kill -9` of the server (SIGKILL: no shutdown of any kind), waiting until the
     /// process is gone. The sandbox and the directory stay until drop.
     pub async fn kill_9(&mut self) {

@@ -41,6 +41,19 @@ const WRITTEN: [&str; 24] = [
     "updated_at",
 ];
 
+/// Inserts a record unless one with its call id exists (then nothing changes).
+fn insert_if_absent_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let values: Vec<String> = (1..=WRITTEN.len()).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO interactions ({}) VALUES ({}) ON CONFLICT (call_id) DO NOTHING",
+            WRITTEN.join(", "),
+            values.join(", ")
+        )
+    })
+}
+
 fn upsert_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -58,12 +71,14 @@ fn upsert_sql() -> &'static str {
     })
 }
 
-/// Records a call and its items in one transaction (see [`crate::Store::record_call`]).
+/// Records a call and its items in one transaction (see [`crate::Store::record_call`]);
+/// with `if_absent`, a record already there is kept as it is (and no item is added).
 pub(crate) async fn record_call(
     pg: &Pg,
     interaction: Interaction,
     items: &[OutboxItem],
     now: Timestamp,
+    if_absent: bool,
 ) -> Result<Recorded, StoreError> {
     let Prepared {
         i,
@@ -116,11 +131,20 @@ pub(crate) async fn record_call(
         .transaction()
         .await
         .map_err(pg.err("write interaction"))?;
-    let stmt = super::prepared(pg, &tx, upsert_sql(), "write interaction").await?;
-    tx.execute(&stmt, &params)
+    let sql = if if_absent {
+        insert_if_absent_sql()
+    } else {
+        upsert_sql()
+    };
+    let stmt = super::prepared(pg, &tx, sql, "write interaction").await?;
+    let written = tx
+        .execute(&stmt, &params)
         .await
         .map_err(pg.err("write interaction"))?;
     let mut recorded = Recorded::default();
+    if if_absent && written == 0 {
+        return Ok(recorded);
+    }
     for item in items {
         let (id, fresh) = outbox::insert(pg, &tx, Some(&i.call_id), item, now).await?;
         if !fresh {
