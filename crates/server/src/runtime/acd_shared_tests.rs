@@ -3,7 +3,8 @@
 //! the rules at the level where routing happens: priority then arrival across
 //! nodes, the node holding the call rings (with the agent's contact from the other node),
 //! no double offers under a burst, an agent only one node reaches takes only its calls,
-//! both nodes' views agree, and a stopped node's calls and agents are released once.
+//! both nodes' views agree, a stopped node's calls and agents are released once, and a
+//! PostgreSQL outage holds routing up without losing an input.
 
 #[path = "../../../store/tests/common/pg.rs"]
 mod pg;
@@ -169,7 +170,7 @@ async fn agent_state(n: &Node, agent: &str, state: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_queue() {
-    let pg = pg::PgCluster::start();
+    let mut pg = pg::PgCluster::start();
     pg.create_db("q");
     let busy = Arc::new(Mutex::new(HashMap::new()));
     let doubles = Arc::new(Mutex::new(Vec::new()));
@@ -348,4 +349,34 @@ async fn two_nodes_share_one_queue() {
         }
         assert_eq!(n.acd.queues().await[0].calls_queued, 0);
     }
+
+    // ---- PostgreSQL stopped: routing waits, nothing is lost, and goes on after. ----
+    pg.stop();
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let acd = a.acd.clone();
+    let asked = tokio::spawn(async move {
+        acd.enqueue(
+            "during-outage",
+            "support",
+            5,
+            AvailabilityCheck::Off,
+            vec![],
+            tx,
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!asked.is_finished(), "queued without the log");
+    assert!(rings.try_recv().is_err(), "rung without the log");
+    pg.run();
+    let r = tokio::time::timeout(WAIT, asked)
+        .await
+        .expect("queued once back");
+    assert_eq!(r.unwrap(), QueueResult::Queued);
+    let (by, call, _, _) = next_ring(&mut rings).await;
+    assert_eq!((by, call.as_str()), ("a", "during-outage"));
+    assert!(matches!(
+        tokio::time::timeout(WAIT, events.recv()).await,
+        Ok(Some(QueueEvent::Offered(_)))
+    ));
 }
