@@ -51,6 +51,9 @@ pub trait Dialer: Send + Sync + 'static {
     ) -> u64;
     /// Stops ringing (CANCEL).
     fn cancel(&self, leg: u64);
+    /// Hangs up an answered leg that no bridge took (its caller left just as the agent
+    /// answered); a leg a bridge took is left to it.
+    fn release(&self, _leg: u64) {}
     /// The agent's contact registered here, for other nodes of a cluster to ring (UDP
     /// only: a TLS agent is reached over its connection, which only this node has).
     fn contact(&self, _agent: &str) -> Option<ContactRef> {
@@ -529,7 +532,9 @@ impl Task {
             Cmd::Left { call, by } => {
                 tracing::debug!(call, ?by, "call leaves the queue");
                 self.calls.remove(&call);
-                self.answered_legs.remove(&call);
+                if let Some(leg) = self.answered_legs.remove(&call) {
+                    self.dialer.release(leg);
+                }
                 self.asked_at.remove(&call);
                 self.submit(
                     Input::Left {
@@ -609,8 +614,13 @@ impl Task {
                 let leg = self.ringing.remove(&(call.clone(), agent.clone()));
                 let result = match result {
                     OfferResult::Answered { leg: l } => {
-                        self.answered_legs
-                            .insert(call.clone(), leg.unwrap_or(l).max(l));
+                        let leg = leg.unwrap_or(l).max(l);
+                        if self.calls.contains_key(&call) {
+                            self.answered_legs.insert(call.clone(), leg);
+                        } else {
+                            // The caller left as the agent answered: nobody will bridge.
+                            self.dialer.release(leg);
+                        }
                         OfferEnd::Answered
                     }
                     OfferResult::Rejected => OfferEnd::Rejected,
@@ -1061,7 +1071,7 @@ mod tests {
 
     /// Remembers which agent each call was offered to; never answers.
     #[derive(Default)]
-    struct Recording(Mutex<Vec<(String, String)>>);
+    struct Recording(Mutex<Vec<(String, String)>>, Mutex<Vec<u64>>);
 
     impl Dialer for Recording {
         fn offer(
@@ -1079,6 +1089,9 @@ mod tests {
             1
         }
         fn cancel(&self, _: u64) {}
+        fn release(&self, leg: u64) {
+            self.1.lock().unwrap().push(leg);
+        }
     }
 
     fn config() -> AcdConfig {
@@ -1195,6 +1208,41 @@ skills = ["portuguese"]
         // A call leaving makes room.
         acd.left("c1", Party::Caller);
         assert_eq!(enqueue("c6", "support").await, QueueResult::Queued);
+    }
+
+    /// The caller hangs up just as the agent answers, in either order: the answered leg,
+    /// which no bridge will take, is hung up.
+    #[tokio::test]
+    async fn an_agent_leg_answered_as_the_caller_leaves_is_released() {
+        let dialer = Arc::new(Recording::default());
+        let acd = AcdHandle::spawn(&config(), dialer.clone()).unwrap();
+        acd.registered("ann");
+        acd.registered("bia");
+        let offered = |skills: Vec<String>, call: &'static str| {
+            let acd = acd.clone();
+            async move {
+                let (tx, mut events) = mpsc::unbounded_channel();
+                acd.enqueue(call, "support", 5, AvailabilityCheck::Off, skills, tx)
+                    .await;
+                let e = tokio::time::timeout(Duration::from_secs(5), events.recv()).await;
+                assert!(matches!(e, Ok(Some(QueueEvent::Offered(_)))), "{e:?}");
+                events
+            }
+        };
+        // The answer first, then the caller's hang-up (the answer never bridged).
+        let _events = offered(vec![], "c1").await;
+        acd.offer_result("c1", "ann", OfferResult::Answered { leg: 7 });
+        acd.left("c1", Party::Caller);
+        // The hang-up first, then the answer.
+        let _events = offered(vec!["portuguese".into()], "c2").await;
+        acd.left("c2", Party::Caller);
+        acd.offer_result("c2", "bia", OfferResult::Answered { leg: 8 });
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while dialer.1.lock().unwrap().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "legs not released");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(*dialer.1.lock().unwrap(), [7, 8]);
     }
 
     #[test]

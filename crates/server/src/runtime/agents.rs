@@ -300,6 +300,29 @@ impl Dialer for SipDialer {
         }
     }
 
+    fn release(&self, leg: u64) {
+        // Not taken for a bridge: the socket is still here.
+        let untaken = self.legs.lock().ok().and_then(|mut legs| {
+            let taken = legs.get(&leg).is_none_or(|l| l.socket.is_none());
+            if taken {
+                None
+            } else {
+                legs.remove(&leg)
+            }
+        });
+        if let Some(l) = untaken {
+            tracing::info!(
+                leg,
+                agent = l.agent,
+                call = l.call,
+                "the caller left as the agent answered: hanging up the agent's leg"
+            );
+            tokio::spawn(async move {
+                let _ = l.handle.hangup().await;
+            });
+        }
+    }
+
     fn contact(&self, agent: &str) -> Option<ContactRef> {
         let sip = self.sip.get()?;
         sip.agent_contacts(agent)
