@@ -258,6 +258,48 @@ measure_replay() {
   say "replay: a new node read ${rows:-?} of $total rows in ${secs:-?} s"
 }
 
+# ---- callers on hold: one node and two on the shared store ------------------------------
+# CLUSTER_HOLD callers press 1 and wait on music (no agents): once with one node on
+# PostgreSQL, once split over two nodes (one ringbench per node, each timing its node's
+# streams and CPU; the ringbenches run at once). The shared queue carries every caller's
+# enqueue; the media stays on the node that answered.
+CLUSTER_HOLD=${CLUSTER_HOLD:-$([ "$QUICK" = 1 ] && echo 200 || echo 1000)}
+cluster_hold_line() { # setup, callers, json files...
+  local setup=$1 n=$2; shift 2
+  jq -s -r --arg s "$setup" --argjson n "$n" '
+    { up: (map(.up_at_window_end) | add), packets: (map(.rtp.packets) | add),
+      late: (map(.rtp.late) | add), p99: (map(.rtp.p99_ms) | max),
+      cpu: (map(.proc.cpu_cores_busy // 0) | add) } |
+    [$s, $n, .up, .packets, .late, (if .packets > 0 then (.late / .packets * 100000 | round / 100000) else "n/a" end),
+     (.p99 * 100 | round / 100), (.cpu * 100 | round / 100)] | @tsv' "$@" >>"$OUT/cluster-hold.tsv" 2>>"$LOG" ||
+    printf '%s\t%s\tn/a\n' "$setup" "$n" >>"$OUT/cluster-hold.tsv"
+  say "cluster hold $setup: $(tail -1 "$OUT/cluster-hold.tsv")"
+}
+cluster_hold_run() { # target port, calls, rate, pid, output
+  timeout $(($2 / $3 + PRESS_WAIT_S + HOLD_MEASURE + 120)) "$RB" hold --target "127.0.0.1:$1" \
+    --calls "$2" --rate "$3" --press "1@$PRESS_MENU_S,1@$PRESS_WAIT_S" --settle "$HOLD_SETTLE_S" \
+    --measure "$HOLD_MEASURE" --media-sockets 2 --pid "$4" >"$OUT/$5" 2>>"$LOG" || true
+}
+measure_cluster_hold() {
+  local n=$CLUSTER_HOLD half=$((CLUSTER_HOLD / 2))
+  : >"$OUT/cluster-hold.tsv"
+  say "cluster hold: $n callers on hold, one node on PostgreSQL, then two"
+  start_ringdesk node-a.toml
+  cluster_hold_run $SIP_PORT "$n" "$HOLD_RATE" "$RD_PID" cluster-hold-one.json
+  stop_ringdesk
+  cluster_hold_line one-node "$n" "$OUT/cluster-hold-one.json"
+  start_ringdesk node-a.toml
+  start_node2
+  cluster_hold_run $SIP_PORT "$half" $((HOLD_RATE / 2)) "$RD_PID" cluster-hold-two-a.json &
+  local p1=$!
+  cluster_hold_run $SIP_PORT2 "$half" $((HOLD_RATE / 2)) "$RD2_PID" cluster-hold-two-b.json &
+  local p2=$!
+  wait "$p1" "$p2"
+  stop_node2
+  stop_ringdesk
+  cluster_hold_line two-nodes $((2 * half)) "$OUT/cluster-hold-two-a.json" "$OUT/cluster-hold-two-b.json"
+}
+
 measure_cluster() {
   need_apt kamailio kamailio
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { say "installing postgresql"; apt-get install -y postgresql >>"$LOG" 2>&1; }
@@ -284,6 +326,7 @@ measure_cluster() {
   stop_kamailio
   stop_node2
   stop_ringdesk
+  measure_cluster_hold
   measure_routing
   measure_replay
   cluster_cleanup

@@ -369,6 +369,17 @@ def routing_section(out):
     for r in rows:
         c = (r.split("\t") + [""] * 7)[:7]
         lines.append("| " + " | ".join(c) + " |")
+    hold = read_lines(os.path.join(out, "cluster-hold.tsv"))
+    if hold:
+        lines += ["", "Callers on hold (press 1, no agents, music) with the store in PostgreSQL: "
+                  "`one-node` all on one node; `two-nodes` half on each, one ringbench per node "
+                  "at once (each times its node's streams; CPU is both nodes').", "",
+                  "| setup | callers | up in window | packets | late > 5 ms | late ratio | p99 ms "
+                  "| ringdesk CPU cores |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in hold:
+            c = (r.split("\t") + [""] * 8)[:8]
+            lines.append("| " + " | ".join(c) + " |")
     replay = read_lines(os.path.join(out, "replay.tsv"))
     if replay:
         total, rows_read, secs = (replay[0].split("\t") + ["", "", ""])[:3]
@@ -441,7 +452,7 @@ def main():
     s += browser_section(out)
     s += ["", "### Cluster: SQLite, PostgreSQL, two nodes behind Kamailio (call rate)", ""]
     s += cluster_section(out)
-    s += ["", "### Cluster: the queue's routing delay, one node and two; a node's replay of the log", ""]
+    s += ["", "### Cluster: the queue's routing delay, one node and two; callers on hold; a node's replay of the log", ""]
     s += routing_section(out)
     s += ["", "### Voices: word error rate through a real call (PocketSphinx)", ""]
     s += voices_section(out) + [""]
