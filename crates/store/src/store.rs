@@ -454,6 +454,15 @@ impl Store {
         }
     }
 
+    /// Whether this process holds its node's lease (joined by its outbox worker, not run
+    /// out; always for SQLite).
+    pub async fn node_holds_lease(&self) -> Result<bool, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::holds_lease(pg).await,
+            None => Ok(true),
+        }
+    }
+
     /// Gives this node's lease up (a clean stop).
     pub async fn node_leave(&self) -> Result<(), StoreError> {
         match self.pg() {

@@ -350,15 +350,24 @@ async fn a_second_process_with_a_live_nodes_name_waits_for_its_lease() {
     let first = connect(&pg, "r", "same").await;
     let twin = connect(&pg, "r", "same").await;
     let now = Timestamp::now();
+    assert!(!first.node_holds_lease().await.unwrap(), "not joined yet");
     assert_eq!(first.node_join(now).await.unwrap(), Some(0));
     assert_eq!(
         twin.node_join(now).await.unwrap(),
         None,
         "the name is in use"
     );
+    // The shared queue's check: the first holds the lease, the twin does not.
+    assert!(first.node_holds_lease().await.unwrap());
+    assert!(!twin.node_holds_lease().await.unwrap());
     // The first stops renewing (killed): once its lease ran out the name is free again.
     tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !first.node_holds_lease().await.unwrap(),
+        "its lease ran out"
+    );
     assert_eq!(twin.node_join(now).await.unwrap(), Some(0));
+    assert!(twin.node_holds_lease().await.unwrap());
     // The first process, back, cannot renew the twin's lease.
     assert!(!first.node_renew(now).await.unwrap().was_alive);
     assert!(twin.node_renew(now).await.unwrap().was_alive);

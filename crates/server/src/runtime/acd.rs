@@ -35,20 +35,21 @@ pub enum QueueEvent {
     MaxWait,
 }
 
+/// One offer to ring: the call, the agent, the queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Ring<'a> {
+    pub call: &'a str,
+    pub agent: &'a str,
+    pub queue: &'a str,
+    /// The agent's contact when it registered with another node of a cluster.
+    pub remote: Option<&'a ContactRef>,
+}
+
 /// Rings agents for the queue (the SIP UAC in the server; a fake in tests).
 pub trait Dialer: Send + Sync + 'static {
-    /// Starts ringing `agent` for `call`; the result comes back through
-    /// [`AcdHandle::offer_result`]. Returns a leg id for cancelling. `remote` is the
-    /// agent's contact when it registered with another node of a cluster.
-    fn offer(
-        &self,
-        call: &str,
-        agent: &str,
-        agent_name: &str,
-        queue: &str,
-        remote: Option<&ContactRef>,
-        acd: AcdHandle,
-    ) -> u64;
+    /// Starts ringing the agent for the call; the result comes back through
+    /// [`AcdHandle::offer_result`]. Returns a leg id for cancelling.
+    fn offer(&self, ring: &Ring<'_>, acd: AcdHandle) -> u64;
     /// Stops ringing (CANCEL).
     fn cancel(&self, leg: u64);
     /// Hangs up an answered leg that no bridge took (its caller left just as the agent
@@ -973,14 +974,13 @@ impl Task {
                         Some((node, Some(contact))) if *node != self.node => Some(contact),
                         _ => None,
                     };
-                    let leg = self.dialer.offer(
-                        call.as_str(),
-                        agent.as_str(),
-                        &name,
-                        &queue,
+                    let ring = Ring {
+                        call: call.as_str(),
+                        agent: agent.as_str(),
+                        queue: &queue,
                         remote,
-                        self.me.clone(),
-                    );
+                    };
+                    let leg = self.dialer.offer(&ring, self.me.clone());
                     self.ringing
                         .insert((call.to_string(), agent.to_string()), leg);
                 }
@@ -1049,15 +1049,7 @@ pub(crate) struct Silent;
 
 #[cfg(test)]
 impl Dialer for Silent {
-    fn offer(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<&ContactRef>,
-        _: AcdHandle,
-    ) -> u64 {
+    fn offer(&self, _: &Ring<'_>, _: AcdHandle) -> u64 {
         0
     }
     fn cancel(&self, _: u64) {}
@@ -1074,17 +1066,9 @@ mod tests {
     struct Recording(Mutex<Vec<(String, String)>>, Mutex<Vec<u64>>);
 
     impl Dialer for Recording {
-        fn offer(
-            &self,
-            call: &str,
-            agent: &str,
-            _: &str,
-            _: &str,
-            _: Option<&ContactRef>,
-            _: AcdHandle,
-        ) -> u64 {
+        fn offer(&self, ring: &Ring<'_>, _: AcdHandle) -> u64 {
             if let Ok(mut v) = self.0.lock() {
-                v.push((call.to_string(), agent.to_string()));
+                v.push((ring.call.to_string(), ring.agent.to_string()));
             }
             1
         }

@@ -1,6 +1,7 @@
 //! The shared queue's IO (decision 0019): a node's appender, which writes the routing
 //! core's inputs to the log in PostgreSQL in the order they were made (retrying through an
-//! outage: an input is never dropped), and its follower, which reads every node's rows in
+//! outage: an input is never dropped; the first once this process holds its node's
+//! lease), and its follower, which reads every node's rows in
 //! the log's order and hands them to the queue task, woken by `NOTIFY` and by a periodic
 //! look. The queue task applies them to its copy of the core (`acd.rs`).
 
@@ -40,8 +41,9 @@ pub struct SharedLog {
 
 impl SharedLog {
     /// Starts the appender and the follower on `store` (PostgreSQL), reading the log from
-    /// its start; the follower's batches come on the receiver. The first input appended
-    /// says this node's previous run is gone.
+    /// its start; the follower's batches come on the receiver. The appender first waits
+    /// until no other live process runs under this node's name, then says this node's
+    /// previous run is gone, then writes this run's inputs.
     pub async fn open(store: &Store) -> Result<(SharedLog, mpsc::Receiver<Batch>), StoreError> {
         let node = store
             .node()
@@ -55,15 +57,19 @@ impl SharedLog {
         store.acd_follow(Arc::clone(&wake));
         let (appender, to_append) = mpsc::unbounded_channel();
         let (rows_tx, rows) = mpsc::channel(64);
-        tokio::spawn(append(store.clone(), to_append, Arc::clone(&wake)));
+        tokio::spawn(append(
+            store.clone(),
+            node.clone(),
+            to_append,
+            Arc::clone(&wake),
+        ));
         tokio::spawn(follow(store.clone(), wake, rows_tx));
         let log = SharedLog {
-            node: node.clone(),
+            node,
             clock,
             store: store.clone(),
             appender,
         };
-        log.append(&Input::NodeGone { node });
         Ok((log, rows))
     }
 
@@ -78,8 +84,38 @@ impl SharedLog {
     }
 }
 
-async fn append(store: Store, mut rx: mpsc::UnboundedReceiver<String>, wake: Arc<Notify>) {
-    while let Some(first) = rx.recv().await {
+async fn append(
+    store: Store,
+    node: String,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    wake: Arc<Notify>,
+) {
+    // Not before this process holds its node's lease (its outbox worker joins): another
+    // live process under this name (two nodes given one name, or this node's previous run
+    // still within its lease) keeps its calls, and no other node will say this node is
+    // gone after this run's first input.
+    let mut said = false;
+    loop {
+        match store.node_holds_lease().await {
+            Ok(true) => break,
+            Ok(false) if !said => {
+                tracing::info!(
+                    node,
+                    "shared queue: waiting for this node's lease (another live process may run under its name) before queueing calls"
+                );
+                said = true;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("shared queue: cannot check the node's name ({e}); retrying"),
+        }
+        tokio::time::sleep(FIRST_PAUSE).await;
+    }
+    let gone = serde_json::to_string(&Input::NodeGone { node }).unwrap_or_default();
+    let mut pending = Some(gone);
+    while let Some(first) = match pending.take() {
+        Some(body) => Some(body),
+        None => rx.recv().await,
+    } {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {

@@ -9,7 +9,7 @@
 #[path = "../../../store/tests/common/pg.rs"]
 mod pg;
 
-use super::acd::{AcdHandle, Dialer, OfferResult, QueueEvent};
+use super::acd::{AcdHandle, Dialer, OfferResult, QueueEvent, Ring};
 use super::acd_input::ContactRef;
 use super::acd_log::SharedLog;
 use ringdesk_acd::{AcdConfig, Party, RequestedState};
@@ -23,12 +23,12 @@ use tokio::sync::mpsc;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// One ring: which node rang, the call, the agent, the remote contact used.
-type Ring = (&'static str, String, String, Option<ContactRef>);
+type Rung = (&'static str, String, String, Option<ContactRef>);
 
 /// Records rings; answers them when `auto` (the caller's side then ends the call).
 struct Recorder {
     node: &'static str,
-    rings: mpsc::UnboundedSender<Ring>,
+    rings: mpsc::UnboundedSender<Rung>,
     auto: bool,
     /// Shared by both nodes' dialers: each agent's ringing or connected call.
     busy: Arc<Mutex<HashMap<String, String>>>,
@@ -38,15 +38,8 @@ struct Recorder {
 }
 
 impl Dialer for Recorder {
-    fn offer(
-        &self,
-        call: &str,
-        agent: &str,
-        _: &str,
-        _: &str,
-        remote: Option<&ContactRef>,
-        acd: AcdHandle,
-    ) -> u64 {
+    fn offer(&self, ring: &Ring<'_>, acd: AcdHandle) -> u64 {
+        let (call, agent, remote) = (ring.call, ring.agent, ring.remote);
         let _ = self
             .rings
             .send((self.node, call.into(), agent.into(), remote.cloned()));
@@ -107,7 +100,7 @@ async fn node(
     db: &str,
     name: &'static str,
     agents: usize,
-    rings: mpsc::UnboundedSender<Ring>,
+    rings: mpsc::UnboundedSender<Rung>,
     auto: bool,
     busy: &Arc<Mutex<HashMap<String, String>>>,
     doubles: &Arc<Mutex<Vec<String>>>,
@@ -115,6 +108,9 @@ async fn node(
     let mut opts = PostgresOptions::new(pg.url(db), name);
     opts.password = Some(pg::PASSWORD.into());
     let store = Store::connect_postgres(opts).await.expect("connect");
+    // What the outbox worker does at a node's start: the shared queue waits for it.
+    let joined = store.node_join(jiff::Timestamp::now()).await.expect("join");
+    assert_eq!(joined, Some(0), "{name} joins");
     let (log, rows) = SharedLog::open(&store).await.expect("open the log");
     let dialer = Arc::new(Recorder {
         node: name,
@@ -145,7 +141,7 @@ async fn enqueue(n: &Node, call: &str, priority: u8) -> mpsc::UnboundedReceiver<
     rx
 }
 
-async fn next_ring(rings: &mut mpsc::UnboundedReceiver<Ring>) -> Ring {
+async fn next_ring(rings: &mut mpsc::UnboundedReceiver<Rung>) -> Rung {
     tokio::time::timeout(WAIT, rings.recv())
         .await
         .expect("a ring in time")

@@ -694,16 +694,8 @@ mod tests {
     struct Unreachable;
 
     impl Dialer for Unreachable {
-        fn offer(
-            &self,
-            call: &str,
-            agent: &str,
-            _: &str,
-            _: &str,
-            _: Option<&crate::runtime::acd_input::ContactRef>,
-            acd: AcdHandle,
-        ) -> u64 {
-            acd.offer_result(call, agent, OfferResult::Failed);
+        fn offer(&self, ring: &crate::runtime::acd::Ring<'_>, acd: AcdHandle) -> u64 {
+            acd.offer_result(ring.call, ring.agent, OfferResult::Failed);
             0
         }
         fn cancel(&self, _: u64) {}

@@ -3,7 +3,7 @@
 //! ([`Phones`]), tracks each leg until it is answered, refused or cancelled, and keeps
 //! what the bridge needs (the leg's RTP socket and the agent's media).
 
-use super::acd::{AcdHandle, Dialer, OfferResult};
+use super::acd::{AcdHandle, Dialer, OfferResult, Ring};
 use super::acd_input::ContactRef;
 use super::desk::DeskHub;
 use super::phone::Phones;
@@ -275,15 +275,14 @@ impl SipDialer {
 }
 
 impl Dialer for SipDialer {
-    fn offer(
-        &self,
-        call: &str,
-        agent: &str,
-        _name: &str,
-        queue: &str,
-        remote: Option<&ContactRef>,
-        acd: AcdHandle,
-    ) -> u64 {
+    fn offer(&self, ring: &Ring<'_>, acd: AcdHandle) -> u64 {
+        let Ring {
+            call,
+            agent,
+            queue,
+            remote,
+            ..
+        } = *ring;
         let tried = if self.phones.has_phone(agent) {
             self.desk.offered(call);
             self.phones.ring(call, agent, acd.clone())

@@ -47,7 +47,7 @@ pub(crate) use admin::{
 pub(crate) use interactions::{
     get as get_interaction, list as list_interactions, purge as purge_interactions, record_call,
 };
-pub(crate) use nodes::{join, leave, renew};
+pub(crate) use nodes::{holds_lease, join, leave, renew};
 pub(crate) use outbox::{list as outbox_list, pass, recover_own, CHANNEL as OUTBOX_CHANNEL};
 
 /// One item by id.

@@ -119,6 +119,22 @@ pub(crate) async fn renew(pg: &Pg, now: Timestamp) -> Result<NodeRenewal, StoreE
     })
 }
 
+/// Whether this process holds its node's lease now (joined, and not run out).
+pub(crate) async fn holds_lease(pg: &Pg) -> Result<bool, StoreError> {
+    let client = pg.client("check the node lease").await?;
+    let row = client
+        .query_opt(
+            &format!(
+                "SELECT 1 FROM nodes
+                 WHERE node = $1 AND incarnation = $2 AND lease_until >= {DB_NOW}"
+            ),
+            &[&pg.node(), &pg.incarnation],
+        )
+        .await
+        .map_err(pg.err("check the node lease"))?;
+    Ok(row.is_some())
+}
+
 /// Gives the lease up (a clean stop): the row goes; items are finished by then.
 pub(crate) async fn leave(pg: &Pg) -> Result<(), StoreError> {
     let client = pg.client("leave the cluster").await?;
