@@ -42,7 +42,8 @@ pub use open::{Durability, StoreOptions};
 pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxState};
 pub use perms::too_open as files_readable_by_others;
 pub use pg::{
-    node_gone_body, AcdLogRow, NodeRenewal, PostgresOptions, ACD_LOG_MAX_READ, PG_SCHEMA_VERSION,
+    node_gone_body, AcdLogRow, NodeRenewal, PostgresOptions, ACD_LOG_MAX_BODY, ACD_LOG_MAX_READ,
+    PG_SCHEMA_VERSION,
 };
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};

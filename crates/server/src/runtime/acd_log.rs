@@ -6,7 +6,7 @@
 //! look. The queue task applies them to its copy of the core (`acd.rs`).
 
 use super::acd_input::{Input, LogClock};
-use ringdesk_store::{AcdLogRow, Store, StoreError, ACD_LOG_MAX_READ};
+use ringdesk_store::{AcdLogRow, Store, StoreError, ACD_LOG_MAX_BODY, ACD_LOG_MAX_READ};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -42,8 +42,8 @@ pub struct SharedLog {
 impl SharedLog {
     /// Starts the appender and the follower on `store` (PostgreSQL), reading the log from
     /// its start; the follower's batches come on the receiver. The appender first waits
-    /// until no other live process runs under this node's name, then says this node's
-    /// previous run is gone, then writes this run's inputs.
+    /// until this process holds its node's lease, then says this node's previous run is
+    /// gone, then writes this run's inputs.
     pub async fn open(store: &Store) -> Result<(SharedLog, mpsc::Receiver<Batch>), StoreError> {
         let node = store
             .node()
@@ -73,12 +73,18 @@ impl SharedLog {
         Ok((log, rows))
     }
 
-    /// Queues `input` for the log (in the order of calls).
+    /// Queues `input` for the log (in the order of calls). An input over the log's bound
+    /// (none of ringdesk's are: ids, names and contacts are bounded on entry) is refused
+    /// here, alone, rather than fail the batch it would join.
     pub fn append(&self, input: &Input) {
         match serde_json::to_string(input) {
-            Ok(body) => {
+            Ok(body) if body.len() <= ACD_LOG_MAX_BODY => {
                 let _ = self.appender.send(body);
             }
+            Ok(body) => tracing::error!(
+                bytes = body.len(),
+                "queue input over the log's bound, not written"
+            ),
             Err(e) => tracing::error!("queue input not written: {e}"),
         }
     }
@@ -106,7 +112,11 @@ async fn append(
                 said = true;
             }
             Ok(false) => {}
-            Err(e) => tracing::warn!("shared queue: cannot check the node's name ({e}); retrying"),
+            Err(e) if !said => {
+                tracing::warn!("shared queue: cannot check the node's lease ({e}); retrying");
+                said = true;
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(FIRST_PAUSE).await;
     }

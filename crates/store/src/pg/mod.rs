@@ -35,7 +35,9 @@ use crate::StoreError;
 pub(crate) use acd_log::{
     append as acd_append, db_now_ms, read_after as acd_read, CHANNEL as ACD_CHANNEL,
 };
-pub use acd_log::{node_gone_body, AcdLogRow, MAX_READ as ACD_LOG_MAX_READ};
+pub use acd_log::{
+    node_gone_body, AcdLogRow, MAX_BODY as ACD_LOG_MAX_BODY, MAX_READ as ACD_LOG_MAX_READ,
+};
 pub use nodes::NodeRenewal;
 pub use schema::PG_SCHEMA_VERSION;
 
