@@ -118,6 +118,11 @@ pub struct SipConfig {
     /// "SHA-256"; one challenge each, RFC 8760).
     #[serde(default = "default_digest_algorithms")]
     pub digest_algorithms: Vec<String>,
+    /// SIP proxies in front of this node (Kamailio, `docs/cluster.md`), as addresses or
+    /// CIDR ranges: an agent's REGISTER they relay with a `Path` (RFC 3327) is believed,
+    /// so the agent is rung through the proxy, from any node. Default: none.
+    #[serde(default)]
+    pub proxies: Vec<String>,
 }
 
 fn default_digest_algorithms() -> Vec<String> {
@@ -125,6 +130,23 @@ fn default_digest_algorithms() -> Vec<String> {
 }
 
 impl SipConfig {
+    /// `proxies` as the registrar takes them; `origin` names the file in errors.
+    pub fn proxy_nets(&self, origin: &str) -> Result<Vec<ringdesk_sip::IpNet>> {
+        if self.proxies.len() > ringdesk_sip::MAX_CONTACT_HOSTS {
+            bail!(
+                "{origin}: [sip] proxies: at most {} entries",
+                ringdesk_sip::MAX_CONTACT_HOSTS
+            );
+        }
+        self.proxies
+            .iter()
+            .map(|p| {
+                ringdesk_sip::parse_net(p)
+                    .map_err(|e| anyhow::anyhow!("{origin}: [sip] proxies: {e}"))
+            })
+            .collect()
+    }
+
     /// `digest_algorithms` as the registrar takes them; `origin` names the file in errors.
     pub fn digest(&self, origin: &str) -> Result<Vec<ringdesk_sip::DigestAlgorithm>> {
         use ringdesk_sip::DigestAlgorithm;
@@ -159,6 +181,7 @@ impl Default for SipConfig {
             srtp: SrtpSetting::default(),
             tls: None,
             digest_algorithms: default_digest_algorithms(),
+            proxies: Vec::new(),
         }
     }
 }
@@ -457,6 +480,7 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         agent_srtp(&self.agents, self.sip.srtp).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         self.sip.digest(origin)?;
+        self.sip.proxy_nets(origin)?;
         if let Some(tls) = &self.sip.tls {
             tls.load().map_err(|e| anyhow::anyhow!("{origin}: {e:#}"))?;
             if tls.listen == self.sip.listen && tls.listen.port() != 0 {
@@ -675,6 +699,21 @@ mod tests {
         assert!(e.starts_with("r.toml:2:"), "{e}");
         let e = err("media_late = \"5ms\"");
         assert!(e.contains("media_late"), "{e}");
+    }
+
+    #[test]
+    fn sip_proxies_are_addresses_or_ranges() {
+        let c = Config::parse(
+            "[sip]\nproxies = [\"10.0.0.5\", \"192.0.2.0/28\"]\n",
+            "r.toml",
+        )
+        .unwrap();
+        assert_eq!(c.sip.proxy_nets("r.toml").unwrap().len(), 2);
+        let e = Config::parse("[sip]\nproxies = [\"kamailio.example\"]\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("r.toml") && e.contains("[sip] proxies"), "{e}");
+        assert!(Config::parse("", "r.toml").unwrap().sip.proxies.is_empty());
     }
 
     #[test]

@@ -6,13 +6,20 @@
 //! and the admin API see: the order of the offers (the `X-Ringdesk-Caller` header of the
 //! INVITEs an agent's phone gets) follows priority then arrival across the nodes, a burst
 //! of callers on both nodes never offers one agent two calls nor one call to two agents,
-//! and `GET /agents` of either node shows the same states.
+//! and `GET /agents` of either node shows the same states. An agent whose softphone
+//! registers through Kamailio (RFC 3327 Path) is rung through Kamailio by both nodes.
 
 mod queue;
 
 /// A private PostgreSQL cluster (the store crate's test harness).
 #[path = "../../store/tests/common/pg.rs"]
 mod pg;
+
+/// Kamailio with the shipped config (its free port from the queue helpers' counter).
+#[path = "cluster/kamailio.rs"]
+#[allow(dead_code)] // each binary uses a part of the harness
+mod kamailio;
+use queue::ports;
 
 /// The `[store]` of a node on the test cluster's database.
 #[path = "cluster/store.rs"]
@@ -707,4 +714,79 @@ async fn a_killed_nodes_calls_and_agents_are_released_by_the_survivor() {
     let _on_b = caller_until_bye(&b, "on-b", BRUNO_URGENT);
     let invites = ana.wait_received("INVITE", 2, OFFER_WAIT).await;
     assert_eq!(header(&invites[1], "X-Ringdesk-Caller"), BRUNO_URGENT);
+}
+
+/// Test 5: nodes A and B behind Kamailio (the shipped config), each listing Kamailio in
+/// `[sip] proxies`. Agent ana's softphone registers through Kamailio, which relays the
+/// REGISTER to one node with a Path. A caller on A, then a caller on B: each node rings
+/// ana's phone through Kamailio (the INVITE comes with Kamailio's Record-Route and two
+/// Vias), the node's ACK and ana's BYE follow that route, and both calls are recorded
+/// with ana on either node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_registered_through_kamailio_is_rung_through_it_by_every_node() {
+    let pg = store_cluster();
+    let (a, b) = two_nodes(&pg, one_agent().proxy("127.0.0.1")).await;
+    let kamailio =
+        kamailio::Kamailio::start(&[a.sip_addr(), b.sip_addr()], &kamailio::Timers::default());
+    let phone = agent::phone(
+        &a,
+        "ana",
+        "agent_behind_proxy_answer_hangup.xml",
+        2,
+        Duration::from_millis(300),
+        &[],
+    );
+    agent::log_in_through(&a, kamailio.sip_addr(), "ana", &phone).await;
+    agreed_agents(&[&a, &b], "ana available", |v| {
+        state_of(v, "ana") == "available"
+    })
+    .await;
+
+    let callers = [(&a, ROBERT_NORMAL), (&b, MARY_NORMAL)];
+    for (i, (node, number)) in callers.iter().enumerate() {
+        let caller = caller_until_bye(node, &format!("caller-{i}"), number);
+        let invites = phone.wait_received("INVITE", i + 1, OFFER_WAIT).await;
+        let invite = &invites[i];
+        assert_eq!(header(invite, "X-Ringdesk-Caller"), *number);
+        let kamailio_port = format!(":{}", kamailio.sip_addr().port());
+        assert!(
+            header(invite, "Record-Route").contains(&kamailio_port),
+            "node {i}'s INVITE to ana came through Kamailio ({kamailio_port}):\n{}",
+            invite.text
+        );
+        let vias = invite
+            .text
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("via:"))
+            .count();
+        assert_eq!(vias, 2, "the node's Via and Kamailio's:\n{}", invite.text);
+        caller
+            .wait(END_WAIT)
+            .await
+            .assert_passed(&format!("caller {i} talks to ana, then gets the BYE"));
+        agreed_agents(&[&a, &b], "ana available again", |v| {
+            state_of(v, "ana") == "available"
+        })
+        .await;
+    }
+    phone.wait(END_WAIT).await.assert_passed(&format!(
+        "ana's phone behind Kamailio\n---- kamailio events ----\n{}",
+        kamailio.events().join("\n")
+    ));
+    assert_eq!(
+        kamailio
+            .events()
+            .iter()
+            .filter(|e| e.contains("rings agent"))
+            .count(),
+        2,
+        "Kamailio relayed one INVITE to ana per call: {:#?}",
+        kamailio.events()
+    );
+    for node in [&a, &b] {
+        for (_, number) in callers {
+            let rec = node.interaction_of(number, STATE_WAIT).await;
+            assert_eq!(rec["agent_id"], "ana", "{rec:#}");
+        }
+    }
 }

@@ -33,6 +33,7 @@ mod lockout;
 mod media;
 mod nonce;
 mod outbound;
+mod path;
 mod register;
 mod registrar;
 mod registrar_config;
@@ -81,6 +82,9 @@ pub use media::{Codec, Direction, MediaAnswer, MediaOffer};
 pub use outbound::{
     AgentFailure, LegId, OutboundCall, RemoteContact, ALLOWED_EXTRA_HEADERS, MAX_EXTRA_HEADERS,
     MAX_EXTRA_HEADER_VALUE, MAX_FROM_LEN,
+};
+pub use path::{
+    parse_path, received_of, without_received, PathError, MAX_PATH_ENTRIES, MAX_PATH_URI,
 };
 pub use registrar::{
     AgentContact, RegisterReply, RegisterRequest, Registrar, RegistrarEvent, Transport,

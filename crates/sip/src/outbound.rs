@@ -58,8 +58,8 @@ pub struct OutboundCall {
     /// keys offered best-effort).
     pub srtp: SrtpPolicy,
     /// Where to ring the agent when it is not registered with this server: a UDP contact
-    /// it registered with another node of the cluster (its URI and the address its
-    /// REGISTER came from). A contact registered here is preferred.
+    /// it registered with another node of the cluster (its URI, the address its REGISTER
+    /// came from, the proxy route it came through). A contact registered here is preferred.
     pub remote_contact: Option<RemoteContact>,
 }
 
@@ -70,6 +70,8 @@ pub struct RemoteContact {
     pub uri: String,
     /// The address its REGISTER came from (where requests go when it is behind NAT).
     pub source: SocketAddr,
+    /// The route to it when it registered through a proxy (RFC 3327 Path, top first).
+    pub path: Vec<String>,
 }
 
 impl OutboundCall {

@@ -13,6 +13,7 @@ use rsipstack::transport::SipConnection;
 
 use crate::contact::parse_contacts;
 use crate::identity::user_part_of_header;
+use crate::path::{parse_path, PathError};
 use crate::registrar::{RegisterReply, RegisterRequest, Transport};
 use crate::shared::Shared;
 
@@ -60,6 +61,10 @@ fn request_of(tx: &Transaction) -> Result<RegisterRequest, &'static str> {
             Some(u32::try_from(seconds).unwrap_or(u32::MAX))
         }
     };
+    let path = parse_path(values(tx, "Path")).map_err(|e| match e {
+        PathError::TooMany => "too many Path entries",
+        PathError::Malformed => "malformed Path",
+    })?;
     Ok(RegisterRequest {
         source,
         transport,
@@ -67,6 +72,7 @@ fn request_of(tx: &Transaction) -> Result<RegisterRequest, &'static str> {
         authorization: values(tx, "Authorization").next().map(str::to_owned),
         contacts,
         expires,
+        path,
     })
 }
 

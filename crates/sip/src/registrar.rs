@@ -10,10 +10,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use crate::contact::ContactList;
+use crate::contact_hosts::canonical;
 use crate::digest::{self, DigestError};
 use crate::identity::bounded_to;
 use crate::lockout::Lockouts;
 use crate::nonce::{NonceCheck, Nonces};
+use crate::path::received_of;
 use crate::registrar_config::{AgentCredential, RegistrarConfig};
 
 /// Most sources whose failed attempts are counted at once.
@@ -45,6 +47,9 @@ pub struct RegisterRequest {
     pub contacts: ContactList,
     /// The `Expires` header, if any.
     pub expires: Option<u32>,
+    /// The `Path` URIs (RFC 3327), top first; believed only from a configured proxy
+    /// ([`RegistrarConfig::proxies`]).
+    pub path: Vec<String>,
 }
 
 /// The registrar's answer to a REGISTER.
@@ -91,10 +96,14 @@ pub enum RegistrarEvent {
 pub struct AgentContact {
     /// The contact URI the agent registered.
     pub uri: String,
-    /// The address the REGISTER came from (where to send requests behind NAT).
+    /// The address the REGISTER came from (where to send requests behind NAT); through a
+    /// proxy, the address the proxy got it from (its Path's `received`).
     pub source: SocketAddr,
     /// The transport it came on.
     pub transport: Transport,
+    /// The route to the agent when it registered through a configured proxy (the Path
+    /// URIs, top first); empty when it registered directly.
+    pub path: Vec<String>,
     /// When the binding lapses unless refreshed.
     pub expires_at: Instant,
     /// When this contact was first registered (latest is preferred).
@@ -274,7 +283,8 @@ impl Registrar {
 
     /// Authenticate and apply one REGISTER received at `now`.
     pub fn handle_register(&mut self, now: Instant, request: &RegisterRequest) -> RegisterReply {
-        let source = request.source.ip();
+        let (agent_addr, path) = self.through_proxy(request);
+        let source = agent_addr.ip();
         if self.blocked(source, now) {
             tracing::info!(%source, "REGISTER refused: too many failed attempts");
             return RegisterReply::Forbidden;
@@ -361,10 +371,36 @@ impl Registrar {
                 return RegisterReply::Forbidden;
             }
         }
-        self.apply(now, &agent, request)
+        self.apply(now, &agent, request, agent_addr, &path)
     }
 
-    fn apply(&mut self, now: Instant, agent: &str, request: &RegisterRequest) -> RegisterReply {
+    /// Where the agent is and the route back to it. A REGISTER relayed by a configured
+    /// proxy with a Path: the top Path URI's `received` (else the proxy itself) and the
+    /// Path; any other REGISTER: its source, and its Path (if any) is ignored, so nobody
+    /// can make ringdesk send an agent's INVITEs (the screen pop) through a host of theirs.
+    fn through_proxy(&self, request: &RegisterRequest) -> (SocketAddr, Vec<String>) {
+        let Some(top) = request.path.first() else {
+            return (request.source, Vec::new());
+        };
+        let ip = canonical(request.source.ip());
+        if !self.config.proxies.iter().any(|net| net.contains(&ip)) {
+            tracing::debug!(source = %request.source, "REGISTER with a Path from no configured proxy: Path ignored");
+            return (request.source, Vec::new());
+        }
+        let agent = received_of(top).map_or(request.source, |a| {
+            SocketAddr::new(canonical(a.ip()), a.port())
+        });
+        (agent, request.path.clone())
+    }
+
+    fn apply(
+        &mut self,
+        now: Instant,
+        agent: &str,
+        request: &RegisterRequest,
+        source: SocketAddr,
+        path: &[String],
+    ) -> RegisterReply {
         let had_contacts = self.bindings.get(agent).is_some_and(|c| !c.is_empty());
         match &request.contacts {
             ContactList::Star => {
@@ -394,8 +430,9 @@ impl Registrar {
                     let expires_at = now + expires.clamp(min, max);
                     if let Some(existing) = contacts.iter_mut().find(|c| c.uri == spec.uri) {
                         existing.expires_at = expires_at;
-                        existing.source = request.source;
+                        existing.source = source;
                         existing.transport = request.transport;
+                        existing.path = path.to_vec();
                         continue;
                     }
                     if contacts.len() >= max_contacts {
@@ -410,8 +447,9 @@ impl Registrar {
                     }
                     contacts.push(AgentContact {
                         uri: spec.uri.clone(),
-                        source: request.source,
+                        source,
                         transport: request.transport,
+                        path: path.to_vec(),
                         expires_at,
                         registered_at: now,
                     });

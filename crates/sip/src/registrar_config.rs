@@ -8,6 +8,7 @@ use crate::contact_hosts::ContactHosts;
 use crate::digest::DigestAlgorithm;
 use crate::lockout::LockoutConfig;
 use crate::secret::Secret;
+use ipnet::IpNet;
 
 /// One agent's SIP credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,10 @@ pub struct RegistrarConfig {
     pub failure_window: Duration,
     /// Per-account lockout after failed authentications from any source.
     pub lockout: LockoutConfig,
+    /// SIP proxies in front of ringdesk (Kamailio) whose REGISTERs' `Path` (RFC 3327) is
+    /// believed: the agent is then rung through that route, and its address is the one
+    /// the proxy saw (the Path's `received`). Default: none (Path ignored).
+    pub proxies: Vec<IpNet>,
 }
 
 impl Default for RegistrarConfig {
@@ -86,6 +91,7 @@ impl Default for RegistrarConfig {
             max_failures: 10,
             failure_window: Duration::from_secs(60),
             lockout: LockoutConfig::default(),
+            proxies: Vec::new(),
         }
     }
 }

@@ -43,6 +43,7 @@ fn request(user: &str, contacts: &[(&str, Option<u32>)], expires: Option<u32>) -
                 .collect(),
         ),
         expires,
+        path: Vec::new(),
     }
 }
 
@@ -625,6 +626,114 @@ fn contacts_must_point_at_the_source_or_an_allowed_host() {
     let bob = request("1002", &[("sip:1002@192.0.2.77", None)], None);
     assert!(matches!(
         register(&mut reg, t0, from(bob, "198.51.100.1:5060"), "pw-bob"),
+        RegisterReply::Ok { .. }
+    ));
+}
+
+/// A REGISTER relayed by the proxy at `proxy` with Kamailio's `add_path_received()` Path.
+fn via_proxy(req: RegisterRequest, proxy: &str, received: &str) -> RegisterRequest {
+    let mut req = from(req, proxy);
+    req.path = vec![format!(
+        "sip:{proxy};lr;received={}",
+        format!("sip:{received}").replace(':', "%3A")
+    )];
+    req
+}
+
+#[test]
+fn a_path_from_a_configured_proxy_is_kept_with_the_agent_address_it_saw() {
+    let mut config = config();
+    config.agents[0].contact_hosts = crate::ContactHosts::source_only();
+    config.proxies = vec!["198.51.100.0/28".parse().unwrap()];
+    let t0 = Instant::now();
+    let mut reg = Registrar::new(config, [42; 32], t0);
+    let req = via_proxy(
+        request("1001", &[(A1, None)], None),
+        "198.51.100.5:5060",
+        "192.0.2.10:5062",
+    );
+    let path = req.path.clone();
+    assert!(matches!(
+        register(&mut reg, t0, req, "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    let contact = &reg.contacts("1001")[0];
+    assert_eq!(contact.path, path);
+    // The agent is where the proxy saw it, and its contact was checked against that.
+    assert_eq!(contact.source, "192.0.2.10:5062".parse().unwrap());
+    // A contact elsewhere than the address the proxy saw is refused as ever.
+    let elsewhere = via_proxy(
+        request("1001", &[("sip:1001@203.0.113.5:5060", None)], None),
+        "198.51.100.5:5060",
+        "192.0.2.10:5062",
+    );
+    assert_eq!(
+        register(&mut reg, t0, elsewhere, "pw-alice"),
+        RegisterReply::Forbidden
+    );
+}
+
+#[test]
+fn a_path_from_anyone_else_is_ignored() {
+    let mut with_proxy = config();
+    with_proxy.proxies = vec![crate::parse_net("198.51.100.5").unwrap()];
+    let t0 = Instant::now();
+    let mut reg = Registrar::new(with_proxy, [42; 32], t0);
+    // From the agent itself: the Path would send its INVITEs through a host of the
+    // sender's choosing.
+    let mut req = request("1001", &[(A1, None)], None);
+    req.path = vec!["sip:203.0.113.66;lr;received=sip:192.0.2.10:5062".to_owned()];
+    assert!(matches!(
+        register(&mut reg, t0, req, "pw-alice"),
+        RegisterReply::Ok { .. }
+    ));
+    let contact = &reg.contacts("1001")[0];
+    assert!(contact.path.is_empty());
+    assert_eq!(contact.source, "192.0.2.10:5062".parse().unwrap());
+    // Without any configured proxy, a proxy's Path is ignored too.
+    let mut reg = Registrar::new(config(), [42; 32], t0);
+    let req = via_proxy(
+        request("1001", &[(A1, None)], None),
+        "198.51.100.5:5060",
+        "192.0.2.10:5062",
+    );
+    register(&mut reg, t0, req, "pw-alice");
+    assert!(reg.contacts("1001")[0].path.is_empty());
+}
+
+#[test]
+fn failures_through_a_proxy_count_against_the_agent_address_not_the_proxy() {
+    let mut config = config();
+    config.lockout.max_failures = 0; // the per-source limit alone
+    config.proxies = vec![crate::parse_net("198.51.100.5").unwrap()];
+    let t0 = Instant::now();
+    let mut reg = Registrar::new(config, [42; 32], t0);
+    let proxy = "198.51.100.5:5060";
+    for _ in 0..10 {
+        let req = via_proxy(
+            request("1001", &[(A1, None)], None),
+            proxy,
+            "192.0.2.66:5060",
+        );
+        assert_eq!(
+            register(&mut reg, t0, req, "guess"),
+            RegisterReply::Forbidden
+        );
+    }
+    let blocked = via_proxy(
+        request("1001", &[(A1, None)], None),
+        proxy,
+        "192.0.2.66:5060",
+    );
+    assert_eq!(reg.handle_register(t0, &blocked), RegisterReply::Forbidden);
+    // Another agent behind the same proxy still registers.
+    let other = via_proxy(
+        request("1001", &[(A1, None)], None),
+        proxy,
+        "192.0.2.10:5062",
+    );
+    assert!(matches!(
+        register(&mut reg, t0, other, "pw-alice"),
         RegisterReply::Ok { .. }
     ));
 }

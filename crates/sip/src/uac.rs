@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::sip::typed::Route;
 use rsipstack::sip::{Header, HostWithPort, Uri};
 use rsipstack::transport::SipAddr;
 
 use crate::error::SipError;
 use crate::leg::{LegInner, OutboundHandle};
 use crate::outbound::{sanitize_display, sanitize_headers, sanitize_user, LegId, OutboundCall};
+use crate::path::without_received;
 use crate::registrar::{AgentContact, Transport};
 use crate::sdes::random_key;
 use crate::sdp_answer::SdpOrigin;
@@ -41,6 +43,7 @@ impl SipServer {
                 uri: remote.uri.clone(),
                 source: remote.source,
                 transport: Transport::Udp,
+                path: remote.path.clone(),
                 expires_at: std::time::Instant::now(),
                 registered_at: std::time::Instant::now(),
             },
@@ -74,7 +77,12 @@ impl SipServer {
         // Behind NAT (the contact names another address than the REGISTER came from), UDP
         // requests go to the source address; otherwise to the contact itself.
         let behind_nat = callee.host_with_port.host.to_string() != contact.source.ip().to_string();
+        // Registered through a proxy (RFC 3327 Path): the INVITE goes to the proxy with the
+        // Path as its route set; the proxy sends it on to the `received` address of the top
+        // entry when the agent is behind NAT, else (the parameter removed) to the contact.
+        let route_set = route_set(&contact.path, behind_nat)?;
         let destination = match contact.transport {
+            _ if !route_set.is_empty() => None,
             Transport::Udp if behind_nat => Some(SipAddr {
                 r#type: Some(rsipstack::sip::Transport::Udp),
                 addr: HostWithPort::from(contact.source),
@@ -93,6 +101,7 @@ impl SipServer {
             content_type: Some("application/sdp".to_owned()),
             offer: Some(offer.into_bytes()),
             contact: our_contact,
+            route_set,
             headers: Some(
                 headers
                     .into_iter()
@@ -126,5 +135,50 @@ impl SipServer {
             self.cancel_token(),
         ));
         Ok(OutboundHandle::new(leg))
+    }
+}
+
+/// The Route headers of an INVITE to a contact registered through a proxy: its Path, top
+/// first, the top entry's `received` kept only when the agent is behind NAT.
+fn route_set(path: &[String], behind_nat: bool) -> Result<Vec<Route>, SipError> {
+    path.iter()
+        .enumerate()
+        .map(|(i, uri)| {
+            let uri = if i == 0 && !behind_nat {
+                without_received(uri)
+            } else {
+                uri.clone()
+            };
+            let uri = Uri::try_from(uri.as_str())
+                .map_err(|_| SipError::InvalidOutbound("registered Path is not a valid URI"))?;
+            Ok(Route::from(uri))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The route set built from a registered Path.
+    use super::*;
+
+    #[test]
+    fn the_path_becomes_the_route_set_with_received_only_behind_nat() {
+        let path = vec![
+            "sip:10.0.0.5:5060;lr;received=sip%3A192.0.2.7%3A5062".to_owned(),
+            "sip:edge.example;lr".to_owned(),
+        ];
+        let text = |routes: Vec<Route>| routes.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            text(route_set(&path, true).unwrap()),
+            [
+                "<sip:10.0.0.5:5060;lr;received=sip%3A192.0.2.7%3A5062>",
+                "<sip:edge.example;lr>"
+            ]
+        );
+        assert_eq!(
+            text(route_set(&path, false).unwrap()),
+            ["<sip:10.0.0.5:5060;lr>", "<sip:edge.example;lr>"]
+        );
+        assert!(route_set(&[], true).unwrap().is_empty());
     }
 }

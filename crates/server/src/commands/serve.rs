@@ -176,6 +176,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         personal_data: crate::config::personal_data(&config.trunks),
         tls: config.sip.tls.as_ref().map(|t| t.load()).transpose()?,
         digest: config.sip.digest("config")?,
+        proxies: config.sip.proxy_nets("config")?,
     };
     dialer.set_srtp(
         crate::config::agent_srtp(&config.agents, config.sip.srtp)?,

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 pub struct ContactRef {
     pub uri: String,
     pub source: SocketAddr,
+    /// The proxy route it registered through (RFC 3327 Path, top first); absent when it
+    /// registered with the node directly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
 }
 
 /// Who ended a call, as logged.
@@ -190,6 +194,15 @@ mod tests {
                 contact: Some(ContactRef {
                     uri: "sip:ann@127.0.0.1:5070".into(),
                     source: "127.0.0.1:5070".parse().unwrap(),
+                    path: vec!["sip:10.0.0.5;lr;received=sip%3A127.0.0.1%3A5070".into()],
+                }),
+            },
+            Input::Registered {
+                agent: "bo".into(),
+                contact: Some(ContactRef {
+                    uri: "sip:bo@127.0.0.1:5072".into(),
+                    source: "127.0.0.1:5072".parse().unwrap(),
+                    path: Vec::new(),
                 }),
             },
             Input::SetState {
@@ -213,6 +226,12 @@ mod tests {
         // The store writes `node_gone` itself: the two must agree.
         let gone: Input = serde_json::from_str(&ringdesk_store::node_gone_body("a:1")).unwrap();
         assert_eq!(gone, Input::NodeGone { node: "a:1".into() });
+        // A contact logged before Path existed reads as one without a route.
+        let old: Input = serde_json::from_str(
+            r#"{"kind":"registered","agent":"bo","contact":{"uri":"sip:bo@127.0.0.1:5072","source":"127.0.0.1:5072"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(old, Input::Registered { contact: Some(c), .. } if c.path.is_empty()));
         // Unknown kinds are refused, not guessed.
         assert!(serde_json::from_str::<Input>(r#"{"kind":"reboot"}"#).is_err());
     }

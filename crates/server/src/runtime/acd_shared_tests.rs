@@ -75,6 +75,7 @@ impl Dialer for Recorder {
         Some(ContactRef {
             uri: format!("sip:{agent}@{}", self.node),
             source: "127.0.0.1:5070".parse().unwrap(),
+            path: Vec::new(),
         })
     }
 }

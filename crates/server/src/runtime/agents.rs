@@ -236,6 +236,7 @@ impl SipDialer {
         out.remote_contact = remote.map(|c| RemoteContact {
             uri: c.uri.clone(),
             source: c.source,
+            path: c.path.clone(),
         });
         let mut headers = vec![
             ("X-Ringdesk-Queue".to_string(), header_value(queue)),
@@ -330,6 +331,7 @@ impl Dialer for SipDialer {
             .map(|c| ContactRef {
                 uri: c.uri,
                 source: c.source,
+                path: c.path,
             })
     }
 

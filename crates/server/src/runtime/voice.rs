@@ -37,6 +37,8 @@ pub struct VoiceConfig {
     pub tls: Option<ringdesk_sip::TlsListen>,
     /// The digest algorithms REGISTERs are challenged with (`[sip] digest_algorithms`).
     pub digest: Vec<ringdesk_sip::DigestAlgorithm>,
+    /// Proxies whose REGISTERs' Path is believed (`[sip] proxies`).
+    pub proxies: Vec<ringdesk_sip::IpNet>,
 }
 
 /// Binds SIP; returns the server (for its address) and the dispatcher future to run.
@@ -57,6 +59,7 @@ pub async fn start(
     sip.registrar.agents = config.agents.clone();
     sip.registrar.lockout = config.lockout;
     sip.registrar.algorithms = config.digest.clone();
+    sip.registrar.proxies = config.proxies.clone();
     sip.flood = config.flood.clone();
     sip.counters = config.counters.clone();
     let (server, events) = SipServer::bind(sip).await?;

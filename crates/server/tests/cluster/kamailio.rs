@@ -5,7 +5,7 @@
 //! captured to a file, printed when a test fails; the whole process group is stopped on
 //! drop (Kamailio's worker processes outlive a killed main process).
 
-use crate::voice::ports::free_port;
+use crate::ports::free_port;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};

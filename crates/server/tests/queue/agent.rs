@@ -49,6 +49,27 @@ pub async fn register_with(
         .await
 }
 
+/// Logs agent `id` in through the proxy at `proxy` (Kamailio), which relays the REGISTER
+/// to one of the nodes with a Path; waits until `server` shows the agent available.
+pub async fn log_in_through(
+    server: &Server,
+    proxy: std::net::SocketAddr,
+    id: &str,
+    phone: &SippProc,
+) {
+    let spec = server.agent_spec(id);
+    Sipp::new("register.xml")
+        .service(id)
+        .auth(id, &spec.password)
+        .key("contact_port", phone.port())
+        .key("expires", EXPIRES)
+        .timeout(REGISTER_TIMEOUT)
+        .run(&format!("register-{id}"), proxy, server.dir())
+        .await
+        .assert_passed(&format!("REGISTER of {id} through the proxy"));
+    server.wait_agent_state(id, "available", STATE_WAIT).await;
+}
+
 /// Logs agent `id` in with the configured password and its phone's port, and waits until
 /// the admin API shows it available (a registration makes a logged-out agent available).
 pub async fn log_in(server: &Server, id: &str, phone: &SippProc) {

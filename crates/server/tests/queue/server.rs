@@ -58,6 +58,8 @@ pub struct Options {
     /// The `[store]` section's body instead of an SQLite file in the server's folder (a
     /// shared PostgreSQL store, say).
     pub store: Option<String>,
+    /// `[sip] proxies`: whose REGISTERs' Path is believed (Kamailio's address).
+    pub proxies: Vec<String>,
 }
 
 impl Options {
@@ -72,6 +74,7 @@ impl Options {
             digest_algorithms: None,
             extra_config: None,
             store: None,
+            proxies: Vec::new(),
         }
     }
 
@@ -88,6 +91,12 @@ impl Options {
     /// `[store]` with `body` (e.g. a shared PostgreSQL store) instead of SQLite.
     pub fn store(mut self, body: String) -> Options {
         self.store = Some(body);
+        self
+    }
+
+    /// `[sip] proxies = [ip]`: agents may register through a proxy at `ip`.
+    pub fn proxy(mut self, ip: &str) -> Options {
+        self.proxies.push(ip.into());
         self
     }
 
@@ -303,6 +312,9 @@ fn config_text(options: &Options, zendesk_url: &str, dir: &Path) -> String {
     let _ = writeln!(s, "[sip]\nlisten = \"127.0.0.1:0\"");
     if let Some(algorithms) = options.digest_algorithms {
         let _ = writeln!(s, "digest_algorithms = {algorithms:?}");
+    }
+    if !options.proxies.is_empty() {
+        let _ = writeln!(s, "proxies = {:?}", options.proxies);
     }
     if options.tls {
         let files = super::certs::self_signed(&dir.join("certs"));
