@@ -4,11 +4,20 @@
 //! the queue appears on it and disappears when they hang up, without a reload. The agent
 //! desktop: an agent signs in, goes Ready, sees the caller's ticket while the desk phone
 //! rings and talks, and saves a wrap-up note that reaches the ticket. The phone in the
-//! page: `browser/phone.rs`.
+//! page: `browser/phone.rs`. In a cluster: a desktop on one node shows the caller and
+//! ticket of a call held by another node.
 
 #[path = "browser/phone.rs"]
 mod phone;
 mod queue;
+
+/// A private PostgreSQL cluster (the store crate's test harness).
+#[path = "../../store/tests/common/pg.rs"]
+mod pg;
+
+/// The `[store]` of a node on the test cluster's database.
+#[path = "cluster/store.rs"]
+mod store;
 
 use queue::agent;
 use queue::demo::ROBERT_NORMAL;
@@ -319,5 +328,53 @@ async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends
     })
     .await;
     second.close().await;
+    desk.close().await;
+}
+
+/// Two nodes on one PostgreSQL store: ana's desk phone (SIP) registered with node B, her
+/// desktop open on node A. A caller on B is offered to ana: the desktop on A shows the
+/// call ringing with the caller's ticket (the screen pop B shared through the store, the
+/// ticket read by A), then on a call, then wrap-up, and takes her note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desktop_on_one_node_shows_the_ticket_of_a_call_held_by_another() {
+    let pg = pg::PgCluster::start();
+    pg.create_db("r");
+    let options = Options::agents(&["ana"]).wrap_up("60s");
+    let a = Server::start(options.clone().store(store::shared_store(&pg, "node-a"))).await;
+    let b = Server::start(options.store(store::shared_store(&pg, "node-b"))).await;
+    let _phone = agent::signed_in_not_ready(&b, "ana", "agent_ring_answer_wait_bye.xml").await;
+    let password = a.agent_spec("ana").password;
+    let mut desk = Wallboard::driver("desk.mjs", &[&a.admin_url(""), "ana", &password]).await;
+    desk.until("the signed-in desktop", |l| l == "signed-in")
+        .await;
+    desk.until("not ready", |l| l.starts_with("status=Not ready"))
+        .await;
+    desk.command("ready").await;
+    desk.until("ready", |l| l == "status=Ready").await;
+
+    let caller = Sipp::new("caller_press1_hangup.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .pause(CALLER_TALKS)
+        .spawn("caller", Some(b.sip_addr()), b.dir());
+    desk.until("the phone ringing", |l| l == "call=Incoming call")
+        .await;
+    desk.until("the ticket's subject, from the other node's call", |l| {
+        l == "ticket subject=Request a product catalog"
+    })
+    .await;
+    desk.until("the call answered", |l| l == "call=On a call")
+        .await;
+    desk.until("the wrap-up after the caller left", |l| l == "call=Wrap-up")
+        .await;
+    desk.command("note Called from node B; catalog sent.").await;
+    desk.until("the note saved", |l| {
+        l == "note=Note saved: it will be added to ticket #13"
+    })
+    .await;
+    caller
+        .wait(Duration::from_secs(60))
+        .await
+        .assert_passed("the caller on B talks to ana, then hangs up");
     desk.close().await;
 }

@@ -43,7 +43,7 @@ pub use outbox::{OutboxCounts, OutboxEntry, OutboxFilter, OutboxItem, OutboxStat
 pub use perms::too_open as files_readable_by_others;
 pub use pg::{
     node_gone_body, AcdLogRow, NodeRenewal, PostgresOptions, ACD_LOG_MAX_BODY, ACD_LOG_MAX_READ,
-    PG_SCHEMA_VERSION,
+    DESK_CALL_MAX_BODY, PG_SCHEMA_VERSION,
 };
 pub use policy::{classify_status, Decision, DeliveryOutcome, RetryPolicy, StatusClass};
 pub use record_retry::{RecordRetry, WriteStats};

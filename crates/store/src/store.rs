@@ -497,6 +497,23 @@ impl Store {
         }
     }
 
+    /// Shares the screen pop of `call` (the server's JSON) with the other nodes' agent
+    /// desktops (PostgreSQL; nothing to do for SQLite, whose one node has them all).
+    pub async fn desk_call_put(&self, call: &str, body: &str) -> Result<(), StoreError> {
+        match self.pg() {
+            Some(pg) => pg::desk_call_put(pg, call, body).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The screen pop another node shared for `call` (`None` when none, and for SQLite).
+    pub async fn desk_call_get(&self, call: &str) -> Result<Option<String>, StoreError> {
+        match self.pg() {
+            Some(pg) => pg::desk_call_get(pg, call).await,
+            None => Ok(None),
+        }
+    }
+
     /// The shared database's clock in Unix milliseconds (`None` for SQLite).
     pub async fn db_now_ms(&self) -> Result<Option<i64>, StoreError> {
         match self.pg() {

@@ -424,7 +424,7 @@ async fn tls_is_verified_against_the_configured_certificate() {
 /// times that never go back, and a reader sees every row before the last it saw; a node
 /// whose lease runs out is said gone once, by the renewal that reaps it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_queue_log_has_one_order_and_says_a_stopped_node_is_gone_once() {
+async fn the_queue_log_has_one_order_and_says_a_stopped_node_is_gone_once_and_pops_are_shared() {
     let pg = cluster("q");
     let a = connect(&pg, "q", "node-a").await;
     let b = connect(&pg, "q", "node-b").await;
@@ -473,6 +473,25 @@ async fn the_queue_log_has_one_order_and_says_a_stopped_node_is_gone_once() {
     }
     // A large input is refused, not written.
     assert!(a.acd_append(&["x".repeat(20_000)]).await.is_err());
+
+    // A screen pop one node shares is read by the other, replaced by a later write;
+    // an unknown call has none and an oversized pop is refused.
+    a.desk_call_put("c1", r#"{"ani":"+1"}"#).await.unwrap();
+    assert_eq!(
+        b.desk_call_get("c1").await.unwrap().as_deref(),
+        Some(r#"{"ani":"+1"}"#)
+    );
+    a.desk_call_put("c1", r#"{"ani":"+2"}"#).await.unwrap();
+    assert_eq!(
+        b.desk_call_get("c1").await.unwrap().as_deref(),
+        Some(r#"{"ani":"+2"}"#)
+    );
+    assert_eq!(b.desk_call_get("c2").await.unwrap(), None);
+    assert!(a
+        .desk_call_put("c3", &"x".repeat(ringdesk_store::DESK_CALL_MAX_BODY + 1))
+        .await
+        .is_err());
+    assert_eq!(b.desk_call_get("c3").await.unwrap(), None);
 
     // Node a joins and stops renewing; node b's renewals after its lease say it is gone, once.
     let now = Timestamp::now();

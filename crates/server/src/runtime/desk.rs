@@ -7,12 +7,18 @@
 //! One table for both kinds of agent: the SIP dialer reads the screen pop from it for the
 //! INVITE's headers, the desktop for its page. Bounded: calls are forgotten an hour after
 //! they end, and the oldest beyond [`MAX_CALLS`].
+//!
+//! In a cluster (a shared PostgreSQL store) a call's screen pop is also written to the
+//! store when it joins a queue, and a desktop shown an offer of a call held by another
+//! node reads it from there once, so the agent sees the caller and the ticket whichever
+//! node the page is on.
 
 use ringdesk_connector as conn;
 use ringdesk_session::{Helpdesk, ScreenPop, TicketSummary};
 use ringdesk_store::{OutboxItem, Store};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +30,56 @@ const KEEP_ENDED: Duration = Duration::from_secs(3600);
 pub const MAX_NOTE_CHARS: usize = 4000;
 /// Time budget of each ticket read.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most reads of other nodes' screen pops under way at once.
+const MAX_FETCHING: usize = 64;
+
+/// A call's screen pop as the nodes share it through the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SharedCall {
+    ani: String,
+    caller_name: String,
+    ticket_id: String,
+    ticket_url: String,
+    language: String,
+    menu_choice: String,
+    ticket_status: String,
+    ticket_priority: String,
+    queue: String,
+    priority: u8,
+    /// When the call joined the queue, in Unix milliseconds (the holding node's clock).
+    queued_unix_ms: i64,
+}
+
+impl SharedCall {
+    fn new(pop: &ScreenPop, queue: &str, priority: u8) -> SharedCall {
+        SharedCall {
+            ani: pop.ani.clone(),
+            caller_name: pop.caller_name.clone(),
+            ticket_id: pop.ticket_id.clone(),
+            ticket_url: pop.ticket_url.clone(),
+            language: pop.language.clone(),
+            menu_choice: pop.menu_choice.clone(),
+            ticket_status: pop.ticket_status.clone(),
+            ticket_priority: pop.ticket_priority.clone(),
+            queue: queue.to_string(),
+            priority,
+            queued_unix_ms: jiff::Timestamp::now().as_millisecond(),
+        }
+    }
+
+    fn pop(&self) -> ScreenPop {
+        ScreenPop {
+            ani: self.ani.clone(),
+            caller_name: self.caller_name.clone(),
+            ticket_id: self.ticket_id.clone(),
+            ticket_url: self.ticket_url.clone(),
+            language: self.language.clone(),
+            menu_choice: self.menu_choice.clone(),
+            ticket_status: self.ticket_status.clone(),
+            ticket_priority: self.ticket_priority.clone(),
+        }
+    }
+}
 
 /// The ticket as the desktop shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +131,8 @@ pub enum NoteError {
 struct Table {
     calls: HashMap<String, Call>,
     order: VecDeque<String>,
+    /// Calls whose screen pop is being read from the store (held by another node).
+    fetching: HashSet<String>,
 }
 
 impl Table {
@@ -123,8 +181,23 @@ impl DeskHub {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The call joins `queue` (again, after a full queue) with its screen pop.
+    /// The call joins `queue` (again, after a full queue) with its screen pop; in a
+    /// cluster the pop is shared with the other nodes' desktops.
     pub fn queued(&self, call: &str, pop: ScreenPop, queue: &str, priority: u8) {
+        if self.store.is_shared() {
+            let shared = SharedCall::new(&pop, queue, priority);
+            let (store, call) = (self.store.clone(), call.to_string());
+            tokio::spawn(async move {
+                let body = serde_json::to_string(&shared).unwrap_or_default();
+                if let Err(e) = store.desk_call_put(&call, &body).await {
+                    tracing::warn!(call, "screen pop not shared with the other nodes: {e}");
+                }
+            });
+        }
+        self.insert(call, pop, queue, priority, Instant::now());
+    }
+
+    fn insert(&self, call: &str, pop: ScreenPop, queue: &str, priority: u8, queued_at: Instant) {
         let now = Instant::now();
         let mut t = self.lock();
         if let Some(c) = t.calls.get_mut(call) {
@@ -150,7 +223,7 @@ impl DeskHub {
                 pop,
                 queue: queue.to_string(),
                 priority,
-                queued_at: now,
+                queued_at,
                 offered_at: None,
                 ticket,
                 reading: false,
@@ -262,12 +335,72 @@ impl DeskHub {
         }
     }
 
+    /// Reads the screen pop of `call`, held by another node, from the store (once at a
+    /// time; the desktop's next view shows it). The call is then remembered as one that
+    /// ended (forgotten an hour later, read again if still shown).
+    fn fetch_shared(self: &Arc<Self>, call: &str) {
+        if !self.store.is_shared() {
+            return;
+        }
+        {
+            let mut t = self.lock();
+            if t.fetching.len() >= MAX_FETCHING || !t.fetching.insert(call.to_string()) {
+                return;
+            }
+        }
+        let hub = self.clone();
+        let call = call.to_string();
+        tokio::spawn(async move {
+            let found = hub.store.desk_call_get(&call).await;
+            hub.lock().fetching.remove(&call);
+            let shared = match found {
+                Ok(Some(body)) => match serde_json::from_str::<SharedCall>(&body) {
+                    Ok(shared) => shared,
+                    Err(e) => {
+                        tracing::warn!(call, "another node's screen pop is unreadable: {e}");
+                        return;
+                    }
+                },
+                Ok(None) => {
+                    tracing::debug!(call, "no screen pop shared for this call");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(call, "another node's screen pop not read: {e}");
+                    return;
+                }
+            };
+            let now = Instant::now();
+            let waited_ms = jiff::Timestamp::now()
+                .as_millisecond()
+                .saturating_sub(shared.queued_unix_ms)
+                .max(0);
+            let queued_at = now
+                .checked_sub(Duration::from_millis(u64::try_from(waited_ms).unwrap_or(0)))
+                .unwrap_or(now);
+            hub.insert(
+                &call,
+                shared.pop(),
+                &shared.queue,
+                shared.priority,
+                queued_at,
+            );
+            if let Some(c) = hub.lock().calls.get_mut(&call) {
+                c.offered_at.get_or_insert(now);
+                c.ended_at.get_or_insert(now);
+            }
+        });
+    }
+
     /// What the desktop shows of `call` in `phase` (`ringing`, `talking`, `wrap_up`);
-    /// the first view starts reading the call's ticket.
+    /// the first view starts reading the call's ticket (and, for a call held by another
+    /// node, its screen pop).
     pub fn view(self: &Arc<Self>, call: &str, phase: &str) -> Json {
         self.read_once(call);
         let t = self.lock();
         let Some(c) = t.calls.get(call) else {
+            drop(t);
+            self.fetch_shared(call);
             return json!({ "id": call, "phase": phase, "caller": "", "caller_name": "",
                 "language": "", "menu_choice": "", "queue": "", "queue_priority": null,
                 "waited_seconds": null, "ticket": null, "search_url": null,

@@ -15,6 +15,7 @@
 
 mod acd_log;
 mod admin;
+mod desk_calls;
 mod interactions;
 mod listen;
 mod nodes;
@@ -38,6 +39,7 @@ pub(crate) use acd_log::{
 pub use acd_log::{
     node_gone_body, AcdLogRow, MAX_BODY as ACD_LOG_MAX_BODY, MAX_READ as ACD_LOG_MAX_READ,
 };
+pub use desk_calls::MAX_BODY as DESK_CALL_MAX_BODY;
 pub use nodes::NodeRenewal;
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -46,6 +48,7 @@ pub(crate) use admin::{
     counts as outbox_counts, drop_item as outbox_drop, purge_older_than,
     purge_outbox as outbox_purge, purge_preview, retry as outbox_retry,
 };
+pub(crate) use desk_calls::{get as desk_call_get, put as desk_call_put};
 pub(crate) use interactions::{
     get as get_interaction, list as list_interactions, purge as purge_interactions, record_call,
 };

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_interaction_media.sql"),
     include_str!("../../migrations/postgres/0003_acd_log.sql"),
+    include_str!("../../migrations/postgres/0004_desk_calls.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
