@@ -527,6 +527,19 @@ impl Config {
 
     /// Where `serve` writes a generated admin token (and the CLI reads it).
     pub fn admin_token_file(&self) -> PathBuf {
+        if self.store.is_postgres() && self.admin.token_file.is_none() {
+            // Nodes of one cluster may run from one folder: one token file per node
+            // (`<store path>.<node>.admin-token`), not one each overwrites.
+            let node: String = self
+                .store
+                .node_name(self.sip.listen.port())
+                .chars()
+                .map(|c| if c == ':' { '-' } else { c })
+                .collect();
+            let mut name = self.store.path.as_os_str().to_owned();
+            name.push(format!(".{node}.admin-token"));
+            return PathBuf::from(name);
+        }
         self.admin.token_file(&self.store.path)
     }
 
@@ -699,6 +712,45 @@ mod tests {
         assert!(e.starts_with("r.toml:2:"), "{e}");
         let e = err("media_late = \"5ms\"");
         assert!(e.contains("media_late"), "{e}");
+    }
+
+    #[test]
+    fn nodes_of_a_shared_store_get_a_token_file_each() {
+        let node = |name: &str| {
+            Config::parse(
+                &format!("[store]\nurl = \"postgres://r@db/r\"\nnode = \"{name}\"\n"),
+                "r.toml",
+            )
+            .unwrap()
+            .admin_token_file()
+        };
+        assert_ne!(node("node-1"), node("node-2"));
+        assert!(node("node-1").ends_with("ringdesk.sqlite.node-1.admin-token"));
+        // The default node name (host:port) makes a file name without ':'.
+        let default = Config::parse(
+            "[sip]\nlisten = \"127.0.0.1:5070\"\n[store]\nurl = \"postgres://r@db/r\"\n",
+            "r.toml",
+        )
+        .unwrap()
+        .admin_token_file();
+        let name = default.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with("-5070.admin-token") && !name.contains(':'),
+            "{name}"
+        );
+        // One node (SQLite) and an explicit file are as before.
+        let sqlite = Config::parse("", "r.toml").unwrap().admin_token_file();
+        assert!(
+            sqlite.ends_with("ringdesk.sqlite.admin-token"),
+            "{sqlite:?}"
+        );
+        let explicit = Config::parse(
+            "[admin]\ntoken_file = \"/run/t\"\n[store]\nurl = \"postgres://r@db/r\"\n",
+            "r.toml",
+        )
+        .unwrap()
+        .admin_token_file();
+        assert_eq!(explicit, PathBuf::from("/run/t"));
     }
 
     #[test]

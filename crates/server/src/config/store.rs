@@ -99,6 +99,14 @@ impl StoreConfig {
         self.url.is_some() || self.url_env.is_some()
     }
 
+    /// This node's name in a shared store: `[store] node`, else `<host name>:<SIP port>`.
+    pub fn node_name(&self, sip_port: u16) -> String {
+        match &self.node {
+            Some(n) => n.clone(),
+            None => format!("{}:{sip_port}", host_name()),
+        }
+    }
+
     /// The PostgreSQL options, or `None` for SQLite. `sip_port` makes the default node
     /// name (`<host name>:<SIP port>`: two nodes on one host differ by port).
     pub fn postgres(
@@ -132,10 +140,7 @@ impl StoreConfig {
                     .map_err(|e| anyhow!("[store] password: {e}"))?,
             ),
         };
-        let node = match &self.node {
-            Some(n) => n.clone(),
-            None => format!("{}:{sip_port}", host_name()),
-        };
+        let node = self.node_name(sip_port);
         if !ringdesk_store::pg::valid_node_name(&node) {
             bail!(
                 "[store] node = {node:?}: 1-64 letters, digits, '-', '_', '.' or ':' \
