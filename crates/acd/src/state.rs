@@ -1,7 +1,7 @@
 //! Agent states, who hung up, and the availability check: the small vocabulary of the core.
 
 use crate::ids::CallId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// An agent's state, without its details (see [`AgentState`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +121,8 @@ pub const REASON_REJECTED: &str = "rejected";
 pub const REASON_OFFER_FAILED: &str = "offer failed";
 
 /// Who ended a bridged call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Party {
     Caller,
     Agent,
@@ -130,7 +131,7 @@ pub enum Party {
 }
 
 /// What a queue checks before accepting a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AvailabilityCheck {
     /// Queue regardless.

@@ -10,7 +10,7 @@
 //! node's copy of the core makes the same decisions, and a node carries out those about
 //! the calls whose media it holds.
 
-use super::acd_input::{CheckRef, ContactRef, Input, OfferEnd};
+use super::acd_input::{ContactRef, Input, OfferEnd};
 use super::acd_log::{Batch, SharedLog};
 use super::queue_stats::Today;
 use ringdesk_acd::{
@@ -282,11 +282,12 @@ impl AcdHandle {
     }
 }
 
-fn check_of(c: AvailabilityCheck) -> CheckRef {
+/// The flow's availability check as the routing core takes it.
+fn check_of(c: AvailabilityCheck) -> Check {
     match c {
-        AvailabilityCheck::Off => CheckRef::Off,
-        AvailabilityCheck::LoggedIn => CheckRef::LoggedIn,
-        AvailabilityCheck::Available => CheckRef::Available,
+        AvailabilityCheck::Off => Check::Off,
+        AvailabilityCheck::LoggedIn => Check::LoggedIn,
+        AvailabilityCheck::Available => Check::Available,
     }
 }
 
@@ -537,13 +538,7 @@ impl Task {
                     self.dialer.release(leg);
                 }
                 self.asked_at.remove(&call);
-                self.submit(
-                    Input::Left {
-                        call,
-                        by: by.into(),
-                    },
-                    now,
-                );
+                self.submit(Input::Left { call, by }, now);
             }
             Cmd::Registered(agent) => {
                 let contact = self.log.as_ref().and_then(|_| self.dialer.contact(&agent));
@@ -710,7 +705,7 @@ impl Task {
                 skills,
             } => {
                 let mut req = EnqueueRequest::new(call.clone(), queue.clone(), *priority)
-                    .with_check(Check::from(*check))
+                    .with_check(*check)
                     .with_skills(skills.clone());
                 if self.log.is_some() {
                     // Agents reachable only through another node are not offered it.
@@ -773,7 +768,7 @@ impl Task {
                 self.owners.remove(call);
                 let id = CallId::new(call.clone());
                 if self.acd.has_call(&id) {
-                    let r = match Party::from(*by) {
+                    let r = match *by {
                         Party::Caller => self.acd.caller_abandoned(now, &id),
                         other => self.acd.call_ended(now, &id, other),
                     };

@@ -20,54 +20,6 @@ pub struct ContactRef {
     pub path: Vec<String>,
 }
 
-/// Who ended a call, as logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum By {
-    Caller,
-    Agent,
-    System,
-}
-
-impl From<Party> for By {
-    fn from(p: Party) -> By {
-        match p {
-            Party::Caller => By::Caller,
-            Party::Agent => By::Agent,
-            Party::System => By::System,
-        }
-    }
-}
-
-impl From<By> for Party {
-    fn from(b: By) -> Party {
-        match b {
-            By::Caller => Party::Caller,
-            By::Agent => Party::Agent,
-            By::System => Party::System,
-        }
-    }
-}
-
-/// What a queue checks before accepting a call, as logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckRef {
-    Off,
-    LoggedIn,
-    Available,
-}
-
-impl From<CheckRef> for Check {
-    fn from(c: CheckRef) -> Check {
-        match c {
-            CheckRef::Off => Check::Off,
-            CheckRef::LoggedIn => Check::LoggedIn,
-            CheckRef::Available => Check::Available,
-        }
-    }
-}
-
 /// How an offer ended, as logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,11 +38,11 @@ pub enum Input {
         call: String,
         queue: String,
         priority: u8,
-        check: CheckRef,
+        check: Check,
         skills: Vec<String>,
     },
     /// The call left (caller hung up, or the bridged call ended).
-    Left { call: String, by: By },
+    Left { call: String, by: Party },
     /// The agent is reachable through the node that appended it (a SIP registration, with
     /// its contact, or a desktop page's phone).
     Registered {
@@ -186,7 +138,7 @@ mod tests {
                 call: "c1".into(),
                 queue: "support".into(),
                 priority: 9,
-                check: CheckRef::LoggedIn,
+                check: Check::LoggedIn,
                 skills: vec!["pt".into()],
             },
             Input::Registered {
@@ -226,6 +178,28 @@ mod tests {
         // The store writes `node_gone` itself: the two must agree.
         let gone: Input = serde_json::from_str(&ringdesk_store::node_gone_body("a:1")).unwrap();
         assert_eq!(gone, Input::NodeGone { node: "a:1".into() });
+        // The wire names of who ended a call and of the queue's check are the log's
+        // format: rows written by earlier versions read the same.
+        let left: Input =
+            serde_json::from_str(r#"{"kind":"left","call":"c1","by":"caller"}"#).unwrap();
+        assert_eq!(
+            left,
+            Input::Left {
+                call: "c1".into(),
+                by: Party::Caller
+            }
+        );
+        let enqueue: Input = serde_json::from_str(
+            r#"{"kind":"enqueue","call":"c1","queue":"q","priority":5,"check":"logged_in","skills":[]}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            enqueue,
+            Input::Enqueue {
+                check: Check::LoggedIn,
+                ..
+            }
+        ));
         // A contact logged before Path existed reads as one without a route.
         let old: Input = serde_json::from_str(
             r#"{"kind":"registered","agent":"bo","contact":{"uri":"sip:bo@127.0.0.1:5072","source":"127.0.0.1:5072"}}"#,
