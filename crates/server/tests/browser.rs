@@ -217,15 +217,38 @@ async fn the_wallboard_shows_a_waiting_caller_come_and_go_without_a_reload() {
     board.close().await;
 }
 
+/// Agent `id`'s desktop on `server`, signed in with the configured password.
+async fn sign_in(server: &Server, id: &str) -> Wallboard {
+    let password = server.agent_spec(id).password;
+    let mut desk = Wallboard::driver("desk.mjs", &[&server.admin_url(""), id, &password]).await;
+    desk.until("the signed-in desktop", |l| l == "signed-in")
+        .await;
+    desk
+}
+
+/// The agent, not ready at sign-in, goes Ready from the page.
+async fn make_ready(desk: &mut Wallboard) {
+    desk.until("not ready", |l| l.starts_with("status=Not ready"))
+        .await;
+    desk.command("ready").await;
+    desk.until("ready", |l| l == "status=Ready").await;
+}
+
+/// Robert calls `server`, presses 1, talks for [`CALLER_TALKS`] once answered, hangs up.
+fn robert_calls(server: &Server) -> queue::sipp::SippProc {
+    Sipp::new("caller_press1_hangup.xml")
+        .service("support")
+        .caller(ROBERT_NORMAL)
+        .pause(CALLER_TALKS)
+        .spawn("caller", Some(server.sip_addr()), server.dir())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends_the_note() {
     let server = Server::start(Options::agents(&["ana"]).wrap_up("60s")).await;
     // Ana's desk phone rings for 2 s, answers, and talks until the caller hangs up.
     let _phone = agent::signed_in_not_ready(&server, "ana", "agent_ring_answer_wait_bye.xml").await;
-    let password = server.agent_spec("ana").password;
-    let mut desk = Wallboard::driver("desk.mjs", &[&server.admin_url(""), "ana", &password]).await;
-    desk.until("the signed-in desktop", |l| l == "signed-in")
-        .await;
+    let mut desk = sign_in(&server, "ana").await;
     let overflow = desk
         .until("whether it fits", |l| l.starts_with("overflow="))
         .await;
@@ -233,17 +256,10 @@ async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends
         overflow, "overflow=false",
         "no sideways scrolling on 360 px"
     );
-    desk.until("not ready", |l| l.starts_with("status=Not ready"))
-        .await;
-    desk.command("ready").await;
-    desk.until("ready", |l| l == "status=Ready").await;
+    make_ready(&mut desk).await;
 
     // Robert has one unsolved ticket: #13, "Request a product catalog", new.
-    let caller = Sipp::new("caller_press1_hangup.xml")
-        .service("support")
-        .caller(ROBERT_NORMAL)
-        .pause(CALLER_TALKS)
-        .spawn("caller", Some(server.sip_addr()), server.dir());
+    let caller = robert_calls(&server);
     desk.until("the phone ringing", |l| l == "call=Incoming call")
         .await;
     desk.until("the ticket's subject", |l| {
@@ -317,10 +333,7 @@ async fn the_agent_desktop_shows_the_ticket_while_the_desk_phone_rings_and_sends
     wrong.until("the focus", |l| l == "focus=password").await;
     wrong.close().await;
     // Ana signs in on a second screen: the first is signed out and says why.
-    let mut second = Wallboard::driver("desk.mjs", &[&url, "ana", &password]).await;
-    second
-        .until("the second screen", |l| l == "signed-in")
-        .await;
+    let second = sign_in(&server, "ana").await;
     desk.until("the first screen signed out", |l| l == "signed-out")
         .await;
     desk.until("why", |l| {
@@ -343,20 +356,9 @@ async fn a_desktop_on_one_node_shows_the_ticket_of_a_call_held_by_another() {
     let a = Server::start(options.clone().store(store::shared_store(&pg, "node-a"))).await;
     let b = Server::start(options.store(store::shared_store(&pg, "node-b"))).await;
     let _phone = agent::signed_in_not_ready(&b, "ana", "agent_ring_answer_wait_bye.xml").await;
-    let password = a.agent_spec("ana").password;
-    let mut desk = Wallboard::driver("desk.mjs", &[&a.admin_url(""), "ana", &password]).await;
-    desk.until("the signed-in desktop", |l| l == "signed-in")
-        .await;
-    desk.until("not ready", |l| l.starts_with("status=Not ready"))
-        .await;
-    desk.command("ready").await;
-    desk.until("ready", |l| l == "status=Ready").await;
-
-    let caller = Sipp::new("caller_press1_hangup.xml")
-        .service("support")
-        .caller(ROBERT_NORMAL)
-        .pause(CALLER_TALKS)
-        .spawn("caller", Some(b.sip_addr()), b.dir());
+    let mut desk = sign_in(&a, "ana").await;
+    make_ready(&mut desk).await;
+    let caller = robert_calls(&b);
     desk.until("the phone ringing", |l| l == "call=Incoming call")
         .await;
     desk.until("the ticket's subject, from the other node's call", |l| {

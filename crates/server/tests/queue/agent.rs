@@ -39,13 +39,33 @@ pub async fn register_with(
     password: &str,
     contact_port: u16,
 ) -> SippRun {
+    register_at(
+        server.sip_addr(),
+        server,
+        scenario,
+        id,
+        password,
+        contact_port,
+    )
+    .await
+}
+
+/// [`register_with`], the REGISTER sent to `target` (the server, or a proxy before it).
+async fn register_at(
+    target: std::net::SocketAddr,
+    server: &Server,
+    scenario: &str,
+    id: &str,
+    password: &str,
+    contact_port: u16,
+) -> SippRun {
     Sipp::new(scenario)
         .service(id)
         .auth(id, password)
         .key("contact_port", contact_port)
         .key("expires", EXPIRES)
         .timeout(REGISTER_TIMEOUT)
-        .run(&format!("register-{id}"), server.sip_addr(), server.dir())
+        .run(&format!("register-{id}"), target, server.dir())
         .await
 }
 
@@ -58,15 +78,16 @@ pub async fn log_in_through(
     phone: &SippProc,
 ) {
     let spec = server.agent_spec(id);
-    Sipp::new("register.xml")
-        .service(id)
-        .auth(id, &spec.password)
-        .key("contact_port", phone.port())
-        .key("expires", EXPIRES)
-        .timeout(REGISTER_TIMEOUT)
-        .run(&format!("register-{id}"), proxy, server.dir())
-        .await
-        .assert_passed(&format!("REGISTER of {id} through the proxy"));
+    register_at(
+        proxy,
+        server,
+        "register.xml",
+        id,
+        &spec.password,
+        phone.port(),
+    )
+    .await
+    .assert_passed(&format!("REGISTER of {id} through the proxy"));
     server.wait_agent_state(id, "available", STATE_WAIT).await;
 }
 
