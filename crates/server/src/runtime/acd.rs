@@ -153,7 +153,14 @@ enum Cmd {
 #[derive(Clone)]
 pub struct AcdHandle {
     tx: mpsc::UnboundedSender<Cmd>,
+    /// How long a call waits for the shared queue's log to take it (`None` alone: at once).
+    enqueue_wait: Option<Duration>,
 }
+
+/// How long a call waits for the shared queue's log to take it before its flow is told
+/// the queue failed (PostgreSQL unreachable): the flow's error handling speaks, rather
+/// than the caller hearing nothing for as long as the outage lasts.
+pub const ENQUEUE_WAIT: Duration = Duration::from_secs(10);
 
 impl AcdHandle {
     /// Starts the queue task for the configured queues and agents.
@@ -178,7 +185,10 @@ impl AcdHandle {
     ) -> Result<AcdHandle, String> {
         let acd = Acd::new(config).map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = AcdHandle { tx };
+        let handle = AcdHandle {
+            tx,
+            enqueue_wait: log.is_some().then_some(ENQUEUE_WAIT),
+        };
         tokio::spawn(run(acd, rx, dialer, handle.clone(), log));
         Ok(handle)
     }
@@ -208,9 +218,31 @@ impl AcdHandle {
                 reason: "the queue is not running".into(),
             };
         }
-        rx.await.unwrap_or(QueueResult::Failed {
+        let stopped = || QueueResult::Failed {
             reason: "the queue is not running".into(),
-        })
+        };
+        match self.enqueue_wait {
+            None => rx.await.unwrap_or_else(|_| stopped()),
+            Some(wait) => match tokio::time::timeout(wait, rx).await {
+                Ok(r) => r.unwrap_or_else(|_| stopped()),
+                Err(_) => {
+                    tracing::warn!(
+                        call,
+                        "the shared queue did not take the call within {wait:?} (is PostgreSQL reachable?): the queue step fails"
+                    );
+                    QueueResult::Failed {
+                        reason: "the shared queue is unreachable".into(),
+                    }
+                }
+            },
+        }
+    }
+
+    /// The same handle, its calls waiting at most `wait` for the shared queue (tests).
+    #[cfg(test)]
+    pub(crate) fn with_enqueue_wait(mut self, wait: Duration) -> AcdHandle {
+        self.enqueue_wait = Some(wait);
+        self
     }
 
     pub async fn info(&self, queue: &str, call: Option<&str>) -> QueueInfo {
@@ -756,6 +788,23 @@ impl Task {
                 if let Some((events, reply)) =
                     mine.then(|| self.pending_enqueue.remove(call)).flatten()
                 {
+                    if result == QueueResult::Queued && reply.is_closed() {
+                        // Its flow stopped waiting (the log was out of reach for longer
+                        // than ENQUEUE_WAIT) and went on: take the call out again.
+                        tracing::warn!(
+                            call,
+                            "queued after its flow stopped waiting: taken out of the queue"
+                        );
+                        self.asked_at.remove(call);
+                        self.submit(
+                            Input::Left {
+                                call: call.clone(),
+                                by: Party::Caller,
+                            },
+                            now,
+                        );
+                        return;
+                    }
                     if result == QueueResult::Queued {
                         self.calls.insert(call.clone(), events);
                     } else {

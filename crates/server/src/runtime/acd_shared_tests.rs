@@ -376,4 +376,45 @@ async fn two_nodes_share_one_queue() {
         tokio::time::timeout(WAIT, events.recv()).await,
         Ok(Some(QueueEvent::Offered(_)))
     ));
+
+    // ---- A longer outage: the flow is told the queue failed, and the call its log
+    // takes late is taken out again, on both nodes. ----
+    pg.stop();
+    let (tx, _events) = mpsc::unbounded_channel();
+    let acd = a.acd.clone().with_enqueue_wait(Duration::from_millis(500));
+    let r = tokio::time::timeout(
+        WAIT,
+        acd.enqueue("too-late", "support", 5, AvailabilityCheck::Off, vec![], tx),
+    )
+    .await
+    .expect("the queue step fails in time, not at the outage's end");
+    assert!(matches!(r, QueueResult::Failed { .. }), "{r:?}");
+    pg.run();
+    for n in [&a, &b] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while n.acd.queues().await[0].calls_queued != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the late call was not taken out of the queue"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut late: Vec<String> = Vec::new();
+    let mut after = 0;
+    loop {
+        let rows = a.store.acd_read(after).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        late.extend(
+            rows.into_iter()
+                .filter(|r| r.body.contains("too-late"))
+                .map(|r| r.body),
+        );
+    }
+    assert!(
+        late.iter().any(|b| b.contains(r#""kind":"enqueue""#))
+            && late.iter().any(|b| b.contains(r#""kind":"left""#)),
+        "the late enqueue and its way out, in the log: {late:?}"
+    );
 }
