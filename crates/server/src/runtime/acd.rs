@@ -18,7 +18,7 @@ use ringdesk_acd::{
     EnqueueRequest, Output, Party, RequestedState,
 };
 use ringdesk_flow::{AgentRef, AvailabilityCheck, QueueFailure, QueueInfo, QueueResult};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -366,6 +366,9 @@ struct Task {
     row_ms: i64,
     /// Each reachable agent → the node it is reachable through, and its contact there.
     reach: HashMap<String, (String, Option<ContactRef>)>,
+    /// The nodes appending to the shared log, less those said gone: the first of them (by
+    /// name) ticks for everyone, the others later, as its backups.
+    nodes: BTreeSet<String>,
     /// A tick this node appended is not applied yet; and no new one before this.
     tick_pending: bool,
     tick_floor: Option<Instant>,
@@ -400,6 +403,19 @@ const TICK_SPACING: Duration = Duration::from_millis(20);
 /// How long after a deadline a node ticks: the log's times are whole milliseconds, so a
 /// tick sent at the deadline itself could be stamped just before it.
 const TICK_LATE: Duration = Duration::from_millis(2);
+/// How much later each further node ticks: one tick per deadline reaches the log while
+/// the first node lives (the others see it applied and their deadline gone), and a dead
+/// node's timers are late by this much until it is said gone.
+const TICK_BACKUP: Duration = Duration::from_millis(250);
+
+/// Most nodes remembered as ticking (names come from the log's rows).
+const MAX_NODES: usize = 256;
+
+/// This node's place among the nodes that tick (0: the first, by name).
+fn tick_rank(nodes: &BTreeSet<String>, me: &str) -> u32 {
+    let before = nodes.iter().take_while(|n| n.as_str() < me).count();
+    u32::try_from(before).unwrap_or(u32::MAX)
+}
 
 async fn run(
     acd: Acd,
@@ -428,6 +444,7 @@ async fn run(
         owners: HashMap::new(),
         row_ms: 0,
         reach: HashMap::new(),
+        nodes: BTreeSet::new(),
         tick_pending: false,
         tick_floor: None,
         asked_at: HashMap::new(),
@@ -439,7 +456,7 @@ async fn run(
             None
         } else {
             let late = if t.log.is_some() {
-                TICK_LATE
+                TICK_LATE + TICK_BACKUP.saturating_mul(tick_rank(&t.nodes, &t.node))
             } else {
                 Duration::ZERO
             };
@@ -715,6 +732,9 @@ impl Task {
                 Ok(input) => {
                     let now = clock.at(row.at_ms);
                     self.row_ms = row.at_ms;
+                    if !self.nodes.contains(&row.node) && self.nodes.len() < MAX_NODES {
+                        self.nodes.insert(row.node.clone());
+                    }
                     self.apply(&input, &row.node, now);
                     self.outputs(now);
                 }
@@ -888,7 +908,13 @@ impl Task {
                     self.tick_floor = Some(Instant::now() + TICK_SPACING);
                 }
             }
-            Input::NodeGone { node } => self.node_gone(node, origin, now),
+            Input::NodeGone { node } => {
+                // A node starting says its earlier run gone: it is alive.
+                if node != origin {
+                    self.nodes.remove(node);
+                }
+                self.node_gone(node, origin, now);
+            }
         }
     }
 
@@ -1104,6 +1130,20 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
     use std::time::Duration;
+
+    #[test]
+    fn the_first_node_by_name_ticks_and_the_others_back_it_up() {
+        let nodes: BTreeSet<String> = ["node-b", "node-a", "node-c"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(tick_rank(&nodes, "node-a"), 0);
+        assert_eq!(tick_rank(&nodes, "node-b"), 1);
+        assert_eq!(tick_rank(&nodes, "node-c"), 2);
+        // A node not seen yet (it has appended nothing) counts those before it.
+        assert_eq!(tick_rank(&nodes, "node-bb"), 2);
+        assert_eq!(tick_rank(&BTreeSet::new(), "node-z"), 0);
+    }
 
     /// Remembers which agent each call was offered to; never answers.
     #[derive(Default)]

@@ -81,7 +81,12 @@ impl Dialer for Recorder {
 }
 
 fn config(agents: usize) -> AcdConfig {
-    let mut toml = String::from("[queues.support]\nwrap_up = \"0s\"\n");
+    config_with(agents, "")
+}
+
+/// [`config`] with more `[queues.support]` lines.
+fn config_with(agents: usize, queue: &str) -> AcdConfig {
+    let mut toml = format!("[queues.support]\nwrap_up = \"0s\"\n{queue}");
     for i in 0..agents {
         toml.push_str(&format!(
             "[[agents]]\nid = \"a{i}\"\nname = \"Agent {i}\"\npassword = \"p\"\nqueues = [\"support\"]\n"
@@ -100,7 +105,7 @@ async fn node(
     pg: &pg::PgCluster,
     db: &str,
     name: &'static str,
-    agents: usize,
+    config: &AcdConfig,
     rings: mpsc::UnboundedSender<Rung>,
     auto: bool,
     busy: &Arc<Mutex<HashMap<String, String>>>,
@@ -121,7 +126,7 @@ async fn node(
         doubles: doubles.clone(),
         next: Default::default(),
     });
-    let acd = AcdHandle::spawn_shared(&config(agents), dialer, log, rows).unwrap();
+    let acd = AcdHandle::spawn_shared(config, dialer, log, rows).unwrap();
     Node { acd, store }
 }
 
@@ -140,6 +145,21 @@ async fn enqueue(n: &Node, call: &str, priority: u8) -> mpsc::UnboundedReceiver<
         .await;
     assert_eq!(r, QueueResult::Queued, "{call}");
     rx
+}
+
+/// How many ticks each node appended to the log.
+async fn ticks_by_node(store: &Store) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let mut after = 0;
+    loop {
+        let rows = store.acd_read(after).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        for r in rows.iter().filter(|r| r.body == r#"{"kind":"tick"}"#) {
+            *out.entry(r.node.clone()).or_insert(0) += 1;
+        }
+    }
+    out
 }
 
 async fn next_ring(rings: &mut mpsc::UnboundedReceiver<Rung>) -> Rung {
@@ -174,8 +194,18 @@ async fn two_nodes_share_one_queue() {
 
     // ---- Priority, then arrival, across nodes; the node holding the call rings. ----
     let (tx, mut rings) = mpsc::unbounded_channel();
-    let a = node(&pg, "q", "a", 1, tx.clone(), false, &busy, &doubles).await;
-    let b = node(&pg, "q", "b", 1, tx, false, &busy, &doubles).await;
+    let a = node(
+        &pg,
+        "q",
+        "a",
+        &config(1),
+        tx.clone(),
+        false,
+        &busy,
+        &doubles,
+    )
+    .await;
+    let b = node(&pg, "q", "b", &config(1), tx, false, &busy, &doubles).await;
     a.acd.registered("a0");
     agent_state(&b, "a0", "available").await;
     // Not ready (asked on node A), while three callers arrive.
@@ -269,8 +299,18 @@ async fn two_nodes_share_one_queue() {
     let busy = Arc::new(Mutex::new(HashMap::new()));
     let doubles = Arc::new(Mutex::new(Vec::new()));
     let (tx, mut rings) = mpsc::unbounded_channel();
-    let a = node(&pg, "q2", "a", 5, tx.clone(), true, &busy, &doubles).await;
-    let b = node(&pg, "q2", "b", 5, tx, true, &busy, &doubles).await;
+    let a = node(
+        &pg,
+        "q2",
+        "a",
+        &config(5),
+        tx.clone(),
+        true,
+        &busy,
+        &doubles,
+    )
+    .await;
+    let b = node(&pg, "q2", "b", &config(5), tx, true, &busy, &doubles).await;
     for (i, agent) in ["a0", "a1", "a2", "a3", "a4"].into_iter().enumerate() {
         if i < 3 { &a } else { &b }.acd.registered(agent);
     }
@@ -417,4 +457,34 @@ async fn two_nodes_share_one_queue() {
             && late.iter().any(|b| b.contains(r#""kind":"left""#)),
         "the late enqueue and its way out, in the log: {late:?}"
     );
+    // ---- One tick per deadline: node "a" (first by name) ticks; "b" only backs it up,
+    // later, and not at all while a's ticks arrive. Callers with no agent leave at
+    // their queue's max wait, a deadline of each node's copy of the core. ----
+    pg.create_db("q3");
+    let (tx, _rings) = mpsc::unbounded_channel();
+    let timed = config_with(1, "max_wait = \"150ms\"\n");
+    let a = node(&pg, "q3", "a", &timed, tx.clone(), false, &busy, &doubles).await;
+    let b = node(&pg, "q3", "b", &timed, tx, false, &busy, &doubles).await;
+    let mut waiting = Vec::new();
+    for i in 0..6 {
+        let n = if i % 2 == 0 { &a } else { &b };
+        waiting.push(enqueue(n, &format!("timed-{i}"), 5).await);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    for n in [&a, &b] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while n.acd.queues().await[0].calls_queued != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "callers past max wait"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let ticks = ticks_by_node(&a.store).await;
+    let (by_a, by_b) = (
+        ticks.get("a").copied().unwrap_or(0),
+        ticks.get("b").copied().unwrap_or(0),
+    );
+    assert!(by_a > 0 && by_b * 4 <= by_a, "ticks by node: {ticks:?}");
 }
