@@ -262,6 +262,25 @@ impl Acd {
         Ok(())
     }
 
+    /// The call is lost with the node that held its media: a bridged call ends as ended
+    /// by the system (its agent to wrap-up), a waiting or ringing one as abandoned.
+    /// Returns the agent it was ringing or bridged to, if any.
+    pub fn call_lost(&mut self, now: Instant, call: &CallId) -> Result<Option<AgentId>, AcdError> {
+        let seq = self.seq_of(call).ok_or(AcdError::UnknownCall)?;
+        let phase = self.calls.get(&seq).map(|c| c.phase);
+        let agent = match phase {
+            Some(Phase::Connected { agent, .. } | Phase::Ringing { agent, .. }) => {
+                Some(self.agent_id(agent))
+            }
+            _ => None,
+        };
+        match phase {
+            Some(Phase::Connected { .. }) => self.call_ended(now, call, Party::System)?,
+            _ => self.caller_abandoned(now, call)?,
+        }
+        Ok(agent)
+    }
+
     /// The caller hung up. In the queue: the call is removed ([`Output::Abandoned`]) and an
     /// agent being offered it is released. Already connected: same as
     /// [`Acd::call_ended`] by the caller.

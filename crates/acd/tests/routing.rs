@@ -386,3 +386,45 @@ fn an_agent_reachable_at_one_site_takes_only_that_sites_calls() {
         .enqueue(h.now, EnqueueRequest::new("bad", "q", 5).with_site(""))
         .is_err());
 }
+
+#[test]
+fn a_call_lost_with_its_node_ends_in_whatever_phase_it_was() {
+    let agents = vec![agent("a", &["q"], &[]), agent("b", &["q"], &[])];
+    let mut h = Harness::new(&[("q", queue(0))], agents);
+    h.login("a");
+    h.login("b");
+    assert_eq!(
+        offers(&h.enqueue("talking", "q", 5)),
+        vec![offer("talking", "a")]
+    );
+    h.answer("talking", "a");
+    assert_eq!(
+        offers(&h.enqueue("ringing", "q", 5)),
+        vec![offer("ringing", "b")]
+    );
+    assert!(offers(&h.enqueue("waiting", "q", 5)).is_empty());
+    h.drain();
+    // Bridged: ended by the system, its agent named.
+    let now = h.now;
+    assert_eq!(h.acd.call_lost(now, &cid("talking")), Ok(Some(aid("a"))));
+    assert!(h.drain().iter().any(|o| matches!(o,
+        Output::CallEnded { call, by: ringdesk_acd::Party::System, .. } if *call == cid("talking"))));
+    // Ringing: abandoned, its agent named and no longer reserved for it.
+    assert_eq!(h.acd.call_lost(now, &cid("ringing")), Ok(Some(aid("b"))));
+    let out = h.drain();
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Abandoned { call, .. } if *call == cid("ringing"))));
+    assert!(!matches!(
+        h.acd.agent_state(&aid("b")),
+        Some(AgentState::Reserved { call }) if call == cid("ringing")
+    ));
+    // Waiting, or ringing an agent freed meanwhile: the agent it was offered to, if any.
+    let expected = ["a", "b"].into_iter().map(aid).find(|a| {
+        matches!(h.acd.agent_state(a), Some(AgentState::Reserved { call }) if call == cid("waiting"))
+    });
+    assert_eq!(h.acd.call_lost(now, &cid("waiting")), Ok(expected));
+    // An unknown call is an error, not a panic.
+    assert!(h.acd.call_lost(now, &cid("nobody")).is_err());
+    assert_eq!(h.acd.call_count(), 0);
+}

@@ -938,13 +938,11 @@ impl Task {
                     .log
                     .as_ref()
                     .is_some_and(|l| self.row_ms >= l.clock.base_ms());
+            let agent = self.acd.call_lost(now, &id).ok().flatten();
             if let Some(owner) = self.owners.remove(call) {
                 if said_now {
-                    self.record_lost(&id, owner);
+                    self.record_lost(&id, owner, agent.as_ref());
                 }
-            }
-            if self.acd.call_ended(now, &id, Party::System).is_err() {
-                let _ = self.acd.caller_abandoned(now, &id);
             }
             // This node's own live call, ended because another node took it for dead (its
             // lease lapsed, e.g. cut off from the database): the caller leaves the queue
@@ -982,14 +980,10 @@ impl Task {
 
     /// Writes the record of a call lost with its node (the shared store keeps a record
     /// that node wrote before it stopped).
-    fn record_lost(&self, call: &CallId, owner: Owner) {
+    fn record_lost(&self, call: &CallId, owner: Owner, agent: Option<&AgentId>) {
         let Some(log) = &self.log else {
             return;
         };
-        let agent = self.acd.agent_ids().find(|a| {
-            matches!(self.acd.agent_state(a),
-                Some(AgentState::Busy { call: c } | AgentState::Reserved { call: c }) if &c == call)
-        });
         let at = |ms: i64| {
             jiff::Timestamp::from_millisecond(ms).unwrap_or_else(|_| jiff::Timestamp::now())
         };
