@@ -147,19 +147,39 @@ async fn enqueue(n: &Node, call: &str, priority: u8) -> mpsc::UnboundedReceiver<
     rx
 }
 
+/// Every row of the shared log, in order.
+async fn all_rows(store: &Store) -> Vec<ringdesk_store::AcdLogRow> {
+    let mut out: Vec<ringdesk_store::AcdLogRow> = Vec::new();
+    loop {
+        let after = out.last().map_or(0, |r| r.seq);
+        let rows = store.acd_read(after).await.unwrap();
+        if rows.is_empty() {
+            return out;
+        }
+        out.extend(rows);
+    }
+}
+
 /// How many ticks each node appended to the log.
 async fn ticks_by_node(store: &Store) -> HashMap<String, usize> {
     let mut out = HashMap::new();
-    let mut after = 0;
-    loop {
-        let rows = store.acd_read(after).await.unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
-        for r in rows.iter().filter(|r| r.body == r#"{"kind":"tick"}"#) {
-            *out.entry(r.node.clone()).or_insert(0) += 1;
+    for r in all_rows(store).await {
+        if r.body == r#"{"kind":"tick"}"# {
+            *out.entry(r.node).or_insert(0) += 1;
         }
     }
     out
+}
+
+/// Waits until each of `nodes` counts `n` calls waiting or ringing (`what` in the failure).
+async fn queued_on(nodes: &[&Node], n: u32, what: &str) {
+    for node in nodes {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while node.acd.queues().await[0].calls_queued != n {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 async fn next_ring(rings: &mut mpsc::UnboundedReceiver<Rung>) -> Rung {
@@ -223,13 +243,7 @@ async fn two_nodes_share_one_queue() {
     let mut urgent_b = enqueue(&b, "urgent-on-b", 1).await;
     let _later_b = enqueue(&b, "later-normal-on-b", 5).await;
     // Both nodes see three calls waiting.
-    for n in [&a, &b] {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while n.acd.queues().await[0].calls_queued != 3 {
-            assert!(tokio::time::Instant::now() < deadline, "queued calls");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
+    queued_on(&[&a, &b], 3, "queued calls").await;
     // Available again, asked on node B: the urgent caller on B is offered first, rung by
     // B at the contact the agent registered with A.
     b.acd
@@ -278,11 +292,7 @@ async fn two_nodes_share_one_queue() {
         .await
         .unwrap();
     agent_state(&b, "a0", "logged_out").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while b.acd.queues().await[0].calls_queued != 1 {
-        assert!(tokio::time::Instant::now() < deadline, "B's caller stays");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    queued_on(&[&b], 1, "B's caller stays").await;
     // The agent registers again through B: B's caller is offered, by B, with B's own
     // registration (no remote contact).
     b.acd.registered("a0");
@@ -430,28 +440,13 @@ async fn two_nodes_share_one_queue() {
     .expect("the queue step fails in time, not at the outage's end");
     assert!(matches!(r, QueueResult::Failed { .. }), "{r:?}");
     pg.run();
-    for n in [&a, &b] {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while n.acd.queues().await[0].calls_queued != 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the late call was not taken out of the queue"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    let mut late: Vec<String> = Vec::new();
-    let mut after = 0;
-    loop {
-        let rows = a.store.acd_read(after).await.unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
-        late.extend(
-            rows.into_iter()
-                .filter(|r| r.body.contains("too-late"))
-                .map(|r| r.body),
-        );
-    }
+    queued_on(&[&a, &b], 0, "the late call was not taken out of the queue").await;
+    let late: Vec<String> = all_rows(&a.store)
+        .await
+        .into_iter()
+        .filter(|r| r.body.contains("too-late"))
+        .map(|r| r.body)
+        .collect();
     assert!(
         late.iter().any(|b| b.contains(r#""kind":"enqueue""#))
             && late.iter().any(|b| b.contains(r#""kind":"left""#)),
@@ -471,16 +466,7 @@ async fn two_nodes_share_one_queue() {
         waiting.push(enqueue(n, &format!("timed-{i}"), 5).await);
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
-    for n in [&a, &b] {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while n.acd.queues().await[0].calls_queued != 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "callers past max wait"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    queued_on(&[&a, &b], 0, "callers past max wait").await;
     let ticks = ticks_by_node(&a.store).await;
     let (by_a, by_b) = (
         ticks.get("a").copied().unwrap_or(0),
