@@ -41,8 +41,9 @@ pub enum Input {
     CallerHangup,
 }
 
-/// Who is calling and why: shown to the agent (screen pop).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Who is calling and why: shown to the agent (screen pop). Serialized as the nodes of a
+/// cluster share it (the server's `desk_calls`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScreenPop {
     pub ani: String,
     pub caller_name: String,

@@ -36,52 +36,14 @@ const MAX_FETCHING: usize = 64;
 /// A call's screen pop as the nodes share it through the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SharedCall {
-    ani: String,
-    caller_name: String,
-    ticket_id: String,
-    ticket_url: String,
-    language: String,
-    menu_choice: String,
-    ticket_status: String,
-    ticket_priority: String,
+    #[serde(flatten)]
+    pop: ScreenPop,
     queue: String,
     priority: u8,
     /// When the call joined the queue, in Unix milliseconds (the holding node's clock).
     queued_unix_ms: i64,
 }
 
-impl SharedCall {
-    fn new(pop: &ScreenPop, queue: &str, priority: u8) -> SharedCall {
-        SharedCall {
-            ani: pop.ani.clone(),
-            caller_name: pop.caller_name.clone(),
-            ticket_id: pop.ticket_id.clone(),
-            ticket_url: pop.ticket_url.clone(),
-            language: pop.language.clone(),
-            menu_choice: pop.menu_choice.clone(),
-            ticket_status: pop.ticket_status.clone(),
-            ticket_priority: pop.ticket_priority.clone(),
-            queue: queue.to_string(),
-            priority,
-            queued_unix_ms: jiff::Timestamp::now().as_millisecond(),
-        }
-    }
-
-    fn pop(&self) -> ScreenPop {
-        ScreenPop {
-            ani: self.ani.clone(),
-            caller_name: self.caller_name.clone(),
-            ticket_id: self.ticket_id.clone(),
-            ticket_url: self.ticket_url.clone(),
-            language: self.language.clone(),
-            menu_choice: self.menu_choice.clone(),
-            ticket_status: self.ticket_status.clone(),
-            ticket_priority: self.ticket_priority.clone(),
-        }
-    }
-}
-
-/// The ticket as the desktop shows it.
 #[derive(Debug, Clone, PartialEq)]
 enum Ticket {
     /// The caller has no ticket.
@@ -185,7 +147,12 @@ impl DeskHub {
     /// cluster the pop is shared with the other nodes' desktops.
     pub fn queued(&self, call: &str, pop: ScreenPop, queue: &str, priority: u8) {
         if self.store.is_shared() {
-            let shared = SharedCall::new(&pop, queue, priority);
+            let shared = SharedCall {
+                pop: pop.clone(),
+                queue: queue.to_string(),
+                priority,
+                queued_unix_ms: jiff::Timestamp::now().as_millisecond(),
+            };
             let (store, call) = (self.store.clone(), call.to_string());
             tokio::spawn(async move {
                 let body = serde_json::to_string(&shared).unwrap_or_default();
@@ -378,13 +345,7 @@ impl DeskHub {
             let queued_at = now
                 .checked_sub(Duration::from_millis(u64::try_from(waited_ms).unwrap_or(0)))
                 .unwrap_or(now);
-            hub.insert(
-                &call,
-                shared.pop(),
-                &shared.queue,
-                shared.priority,
-                queued_at,
-            );
+            hub.insert(&call, shared.pop, &shared.queue, shared.priority, queued_at);
             if let Some(c) = hub.lock().calls.get_mut(&call) {
                 c.offered_at.get_or_insert(now);
                 c.ended_at.get_or_insert(now);

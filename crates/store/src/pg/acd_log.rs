@@ -4,6 +4,7 @@
 //! database's clock, never going back. Each append wakes every node (`NOTIFY ringdesk_acd`).
 //! The rows are opaque text here: what they mean is the server's business.
 
+use super::DB_NOW_MS as DB_NOW;
 use super::{prepared, Pg};
 use crate::StoreError;
 
@@ -16,9 +17,6 @@ pub const MAX_BODY: usize = 16 * 1024;
 
 /// Most rows one read returns.
 pub const MAX_READ: i64 = 2_000;
-
-/// The database's clock in milliseconds, in SQL.
-const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// One input of the shared queue, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

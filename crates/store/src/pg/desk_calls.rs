@@ -3,6 +3,7 @@
 //! shown an offer of a call it does not know. Opaque text here (the server's JSON),
 //! bounded, and kept a day at most: each write deletes the rows older than that.
 
+use super::DB_NOW_MS as DB_NOW;
 use super::{prepared, Pg};
 use crate::StoreError;
 
@@ -11,9 +12,6 @@ pub const MAX_BODY: usize = 16 * 1024;
 
 /// How long a row is kept, in milliseconds (a day).
 const KEEP_MS: i64 = 24 * 3600 * 1000;
-
-/// The database's clock in milliseconds, in SQL.
-const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// Writes (or replaces) the screen pop of `call`; drops the rows older than a day.
 pub(crate) async fn put(pg: &Pg, call: &str, body: &str) -> Result<(), StoreError> {

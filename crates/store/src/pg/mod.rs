@@ -33,6 +33,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::StoreError;
 
+/// The database's clock in Unix milliseconds, in SQL (leases, the queue's log, pops).
+pub(crate) const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
 pub(crate) use acd_log::{
     append as acd_append, db_now_ms, read_after as acd_read, CHANNEL as ACD_CHANNEL,
 };

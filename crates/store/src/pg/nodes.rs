@@ -5,6 +5,7 @@
 //! the node is gone (its calls end, its agents are released). The row's removal is what
 //! makes each release happen once. Lease times are the database's clock.
 
+use super::DB_NOW_MS as DB_NOW;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -24,9 +25,6 @@ pub struct NodeRenewal {
     /// items became uncertain.
     pub released: Vec<(String, usize)>,
 }
-
-/// The database's clock in milliseconds, in SQL.
-const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
