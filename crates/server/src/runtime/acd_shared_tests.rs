@@ -440,18 +440,28 @@ async fn two_nodes_share_one_queue() {
     .expect("the queue step fails in time, not at the outage's end");
     assert!(matches!(r, QueueResult::Failed { .. }), "{r:?}");
     pg.run();
+    // The node appends the late enqueue once the database is back (its retry may take a
+    // moment), then its way out.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let late: Vec<String> = all_rows(&a.store)
+            .await
+            .into_iter()
+            .filter(|r| r.body.contains("too-late"))
+            .map(|r| r.body)
+            .collect();
+        if late.iter().any(|b| b.contains(r#""kind":"enqueue""#))
+            && late.iter().any(|b| b.contains(r#""kind":"left""#))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the late enqueue and its way out, in the log: {late:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     queued_on(&[&a, &b], 0, "the late call was not taken out of the queue").await;
-    let late: Vec<String> = all_rows(&a.store)
-        .await
-        .into_iter()
-        .filter(|r| r.body.contains("too-late"))
-        .map(|r| r.body)
-        .collect();
-    assert!(
-        late.iter().any(|b| b.contains(r#""kind":"enqueue""#))
-            && late.iter().any(|b| b.contains(r#""kind":"left""#)),
-        "the late enqueue and its way out, in the log: {late:?}"
-    );
     // ---- One tick per deadline: node "a" (first by name) ticks; "b" only backs it up,
     // later, and not at all while a's ticks arrive. Callers with no agent leave at
     // their queue's max wait, a deadline of each node's copy of the core. ----
